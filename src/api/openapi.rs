@@ -1,0 +1,48 @@
+//! The OpenAPI 3 document of the admin API, generated from the handlers' annotations.
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::admin;
+use super::import;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "dangol admin API", description = "Customers, catalogue, orders and keys of one shop. Bearer key: the master key or an admin key."),
+    paths(
+        admin::list_customers,
+        admin::lookup_customer,
+        admin::get_customer,
+        admin::customer_events,
+        admin::customer_orders,
+        admin::customer_interests,
+        admin::list_products,
+        admin::upsert_products,
+        admin::get_product,
+        admin::put_product,
+        admin::delete_product,
+        admin::list_orders,
+        admin::get_order,
+        admin::list_keys,
+        admin::create_key,
+        admin::revoke_key,
+        admin::stats,
+        import::upload,
+    ),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

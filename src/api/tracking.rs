@@ -1,0 +1,237 @@
+//! The Segment HTTP Tracking API (CONTRACT §2): `/v1/identify|track|page|screen|group|alias|batch`,
+//! the analytics.js short forms `/v1/i|t|p|s|g|a|b` with `text/plain` bodies and the write key in
+//! the body, and the settings document analytics.js reads first. A request is answered only after
+//! its messages are committed.
+
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
+use tower_http::cors::CorsLayer;
+use tower_http::decompression::RequestDecompressionLayer;
+
+use super::{ApiError, AppState};
+use crate::error::ErrorCode;
+use crate::store::now_ms;
+use crate::store::records::{EventKind, KeyKind};
+use crate::track::{self, FieldError, Message};
+
+/// Segment's limits: one message ≤ 32 KB, one batch request ≤ 500 KB.
+pub const MAX_MESSAGE: usize = 32 * 1024;
+pub const MAX_BATCH: usize = 500 * 1024;
+
+pub fn routes() -> Router<AppState> {
+    let mut r = Router::new();
+    for (long, short, kind) in [
+        ("identify", "i", EventKind::Identify),
+        ("track", "t", EventKind::Track),
+        ("page", "p", EventKind::Page),
+        ("screen", "s", EventKind::Screen),
+        ("group", "g", EventKind::Group),
+        ("alias", "a", EventKind::Alias),
+    ] {
+        let handler = post(move |state: State<AppState>, req: Request| single(state, kind, req));
+        r = r.route(&format!("/v1/{long}"), handler.clone()).route(&format!("/v1/{short}"), handler);
+    }
+    r.route("/v1/batch", post(batch))
+        .route("/v1/b", post(batch))
+        .route("/v1/import", post(batch))
+        .route("/v1/projects/{write_key}/settings", get(settings))
+        .layer(RequestDecompressionLayer::new())
+        .layer(CorsLayer::very_permissive())
+}
+
+/// The write key from HTTP Basic (the username, empty password).
+fn basic_key(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let b64 = v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic "))?;
+    let raw = base64::engine::general_purpose::STANDARD.decode(b64.trim()).ok()?;
+    let s = String::from_utf8(raw).ok()?;
+    Some(s.split_once(':').map_or(s.clone(), |(u, _)| u.to_string()))
+}
+
+fn authorize(state: &AppState, headers: &HeaderMap, body_key: Option<&str>) -> Result<(), ApiError> {
+    let key = basic_key(headers).filter(|k| !k.is_empty()).or_else(|| body_key.map(str::to_string));
+    match key {
+        Some(k) if state.keys.check(&k, KeyKind::Write) => Ok(()),
+        Some(_) => Err(ApiError::new(ErrorCode::Unauthorized, "the write key is not valid")),
+        None => Err(ApiError::new(
+            ErrorCode::Unauthorized,
+            "a write key is required: HTTP Basic username, or `writeKey` in the body",
+        )),
+    }
+}
+
+async fn read_body(req: Request, limit: usize, what: &str) -> Result<(HeaderMap, axum::body::Bytes), ApiError> {
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
+        // A length-limit error is the only one a complete local body can give, but a broken
+        // gzip stream lands here too.
+        let too_large = std::error::Error::source(&e).is_some_and(|s| s.to_string().contains("length limit"))
+            || e.to_string().contains("length limit");
+        if too_large {
+            ApiError::new(
+                if what == "message" { ErrorCode::MessageTooLarge } else { ErrorCode::PayloadTooLarge },
+                format!("a {what} may be at most {} KB", limit / 1024),
+            )
+        } else {
+            ApiError::new(ErrorCode::InvalidJson, format!("the body could not be read: {e}"))
+        }
+    })?;
+    Ok((parts.headers, bytes))
+}
+
+fn json_error(e: serde_json::Error) -> ApiError {
+    ApiError::new(ErrorCode::InvalidJson, format!("the body is not valid JSON: {e}"))
+}
+
+async fn single(State(state): State<AppState>, kind: EventKind, req: Request) -> Result<Response, ApiError> {
+    let received = now_ms();
+    let (headers, bytes) = read_body(req, MAX_MESSAGE, "message").await?;
+    let value: Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            authorize(&state, &headers, None)?;
+            return Err(json_error(e));
+        }
+    };
+    authorize(&state, &headers, value.get("writeKey").and_then(Value::as_str))?;
+    let msg = Message::parse(&value, Some(kind), "")?;
+    state.store.write(move |tx| track::apply(tx, &msg, received)).await?;
+    Ok(Json(json!({"success": true})).into_response())
+}
+
+#[derive(Deserialize)]
+struct BatchBody<'a> {
+    #[serde(borrow, default)]
+    batch: Option<Vec<&'a RawValue>>,
+    #[serde(rename = "writeKey", default)]
+    write_key: Option<String>,
+    #[serde(rename = "sentAt", default)]
+    sent_at: Option<Value>,
+    #[serde(default)]
+    context: Option<Value>,
+}
+
+async fn batch(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let received = now_ms();
+    let (headers, bytes) = read_body(req, MAX_BATCH, "batch request").await?;
+    let body: BatchBody = match serde_json::from_slice(&bytes) {
+        Ok(b) => b,
+        Err(e) => {
+            authorize(&state, &headers, None)?;
+            return Err(if e.is_data() {
+                ApiError::new(ErrorCode::InvalidField, format!("`batch` must be an array of messages: {e}")).field("batch")
+            } else {
+                json_error(e)
+            });
+        }
+    };
+    authorize(&state, &headers, body.write_key.as_deref())?;
+    let Some(items) = body.batch else {
+        return Err(ApiError::new(ErrorCode::MissingField, "`batch` is required").field("batch"));
+    };
+    let mut messages = Vec::with_capacity(items.len());
+    let mut rejected: Vec<(usize, FieldError)> = Vec::new();
+    for (i, raw) in items.iter().enumerate() {
+        let prefix = format!("batch[{i}]");
+        if raw.get().len() > MAX_MESSAGE {
+            rejected.push((
+                i,
+                FieldError {
+                    code: ErrorCode::MessageTooLarge,
+                    message: format!("`{prefix}` is larger than {} KB", MAX_MESSAGE / 1024),
+                    field: prefix,
+                },
+            ));
+            continue;
+        }
+        let mut value: Value = match serde_json::from_str(raw.get()) {
+            Ok(v) => v,
+            Err(e) => {
+                rejected.push((i, FieldError { code: ErrorCode::InvalidJson, message: e.to_string(), field: prefix }));
+                continue;
+            }
+        };
+        // Batch-level `sentAt` and `context` apply to items that lack their own.
+        if let Value::Object(obj) = &mut value {
+            if let Some(s) = &body.sent_at {
+                obj.entry("sentAt").or_insert_with(|| s.clone());
+            }
+            if let Some(c) = &body.context {
+                obj.entry("context").or_insert_with(|| c.clone());
+            }
+        }
+        match Message::parse(&value, None, &prefix) {
+            Ok(m) => messages.push(m),
+            Err(e) => rejected.push((i, e)),
+        }
+    }
+    let accepted = messages.len();
+    if !messages.is_empty() {
+        state
+            .store
+            .write(move |tx| {
+                for m in &messages {
+                    track::apply(tx, m, received)?;
+                }
+                Ok::<_, crate::store::Error>(())
+            })
+            .await?;
+    }
+    let Some((_, first)) = rejected.first() else {
+        return Ok(Json(json!({"success": true})).into_response());
+    };
+    let list: Vec<Value> = rejected
+        .iter()
+        .map(|(i, e)| json!({"index": i, "code": e.code.as_str(), "field": e.field, "message": e.message}))
+        .collect();
+    let mut err = ApiError::new(first.code, format!("{} of {} messages rejected; the others were stored. First: {}", rejected.len(), items.len(), first.message))
+        .field(first.field.clone());
+    err.extra = Some(json!({"success": false, "accepted": accepted, "rejected": list}));
+    if err.code == ErrorCode::InvalidJson {
+        err.code = ErrorCode::InvalidField;
+    }
+    Ok(err.into_response())
+}
+
+/// The settings analytics.js reads from its CDN before it sends anything: the Segment.io
+/// destination pointed back at this server.
+async fn settings(State(state): State<AppState>, Path(write_key): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+    if !state.keys.check(&write_key, KeyKind::Write) {
+        return Err(ApiError::new(ErrorCode::Unauthorized, "the write key is not valid"));
+    }
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let proto = headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http");
+    let body = json!({
+        "integrations": {
+            "Segment.io": {
+                "apiKey": write_key,
+                "apiHost": format!("{host}/v1"),
+                "protocol": proto,
+                "unbundledIntegrations": [],
+                "addBundledMetadata": true,
+                "maybeBundledConfigIds": {},
+                "versionSettings": {"version": "4.4.7", "componentTypes": ["browser"]}
+            }
+        },
+        "plan": {
+            "track": {"__default": {"enabled": true, "integrations": {}}},
+            "identify": {"__default": {"enabled": true}},
+            "group": {"__default": {"enabled": true}}
+        },
+        "edgeFunction": {},
+        "analyticsNextEnabled": true,
+        "middlewareSettings": {},
+        "enabledMiddleware": {},
+        "metrics": {"sampleRate": 0},
+        "legacyVideoPluginsEnabled": false,
+        "remotePlugins": []
+    });
+    Ok((StatusCode::OK, [(header::CACHE_CONTROL, "public, max-age=300")], Json(body)).into_response())
+}

@@ -1,0 +1,241 @@
+//! `dangol bench …`: measurements of this build on this machine, printed as a table the README
+//! copies. Each benchmark starts its own server on loopback with a fresh store in a temp dir.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use hdrhistogram::Histogram;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+use crate::config::{BenchArgs, BenchWhat, Config};
+
+#[derive(Debug, Clone, Args)]
+pub struct IngestOptions {
+    /// Events sent through /v1/batch.
+    #[arg(long, default_value_t = 300_000)]
+    pub batch_events: u64,
+    /// Events per batch request.
+    #[arg(long, default_value_t = 100)]
+    pub batch_size: u64,
+    /// Concurrent connections sending batches.
+    #[arg(long, default_value_t = 8)]
+    pub batch_connections: u64,
+    /// Single /v1/track requests sent.
+    #[arg(long, default_value_t = 60_000)]
+    pub single_events: u64,
+    /// Concurrent connections sending single events.
+    #[arg(long, default_value_t = 32)]
+    pub single_connections: u64,
+    /// Distinct customers the events are spread over.
+    #[arg(long, default_value_t = 20_000)]
+    pub users: u64,
+    /// Data dir for the store (default: a new temp dir, removed afterwards).
+    #[arg(long)]
+    pub data_dir: Option<std::path::PathBuf>,
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    match args.what {
+        BenchWhat::Ingest(opts) => ingest(opts).await.map(|_| ()),
+    }
+}
+
+/// One measured run.
+#[derive(Debug, Clone)]
+pub struct Measured {
+    pub name: String,
+    pub events: u64,
+    pub requests: u64,
+    pub seconds: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+impl Measured {
+    pub fn events_per_s(&self) -> f64 {
+        self.events as f64 / self.seconds
+    }
+}
+
+fn event(i: u64, users: u64) -> Value {
+    let user = i % users;
+    json!({
+        "type": "track",
+        "event": "Product Viewed",
+        "userId": format!("bench-user-{user}"),
+        "anonymousId": format!("bench-anon-{user}"),
+        "messageId": format!("bench-{i}-{}", crate::track::random_id()),
+        "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "properties": {
+            "product_id": format!("P{:04}", i % 300),
+            "name": "플라워 오드퍼퓸 50ml",
+            "category": "향수/여성향수",
+            "brand": "dangol",
+            "price": 59000,
+            "currency": "KRW",
+            "url": format!("https://shop.example/products/P{:04}", i % 300)
+        },
+        "context": {"library": {"name": "dangol-bench", "version": "1"}, "userAgent": "Mozilla/5.0 (bench)", "ip": "192.0.2.1"}
+    })
+}
+
+/// `dangol bench ingest`: events/s and latency of /v1/batch and of single /v1/track requests.
+pub async fn ingest(opts: IngestOptions) -> anyhow::Result<Vec<Measured>> {
+    let tmp = tempfile_dir(&opts.data_dir)?;
+    let mut config = Config::for_tests(&tmp.path);
+    config.write_key = Some(crate::config::Secret("bench-write-key".into()));
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(crate::serve(config, listener, async {
+        let _ = stop_rx.await;
+    }));
+    wait_healthy(&base).await?;
+    let client = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
+    let counter = Arc::new(AtomicU64::new(0));
+
+    // Batches.
+    let per_conn = opts.batch_events.div_ceil(opts.batch_size).div_ceil(opts.batch_connections);
+    let batch = measure("/v1/batch", opts.batch_connections, per_conn, opts.batch_size, |_| {
+        let (client, base, counter, size, users) = (client.clone(), base.clone(), counter.clone(), opts.batch_size, opts.users);
+        async move {
+            let start = counter.fetch_add(size, Ordering::Relaxed);
+            let items: Vec<Value> = (start..start + size).map(|i| event(i, users)).collect();
+            let body = serde_json::to_vec(&json!({"batch": items, "sentAt": chrono::Utc::now().to_rfc3339()})).expect("json");
+            post(&client, &format!("{base}/v1/batch"), body).await
+        }
+    })
+    .await?;
+
+    // Single events.
+    let per_conn = opts.single_events.div_ceil(opts.single_connections);
+    let single = measure("/v1/track", opts.single_connections, per_conn, 1, |_| {
+        let (client, base, counter, users) = (client.clone(), base.clone(), counter.clone(), opts.users);
+        async move {
+            let i = counter.fetch_add(1, Ordering::Relaxed);
+            let body = serde_json::to_vec(&event(i, users)).expect("json");
+            post(&client, &format!("{base}/v1/track"), body).await
+        }
+    })
+    .await?;
+
+    // Every acknowledged event must be in the store.
+    let stats: Value = client
+        .get(format!("{base}/api/v1/stats"))
+        .bearer_auth("test-master-key")
+        .send()
+        .await?
+        .json()
+        .await?;
+    let stored = stats["events"].as_u64().unwrap_or(0);
+    let sent = batch.events + single.events;
+    anyhow::ensure!(stored == sent, "acknowledged {sent} events but the store holds {stored}");
+    let _ = stop_tx.send(());
+    server.await??;
+
+    println!("dangol bench ingest — {} cores, store on {}", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1), tmp.path.display());
+    println!("| endpoint | connections | events | requests | events/s | requests/s | p50 ms | p99 ms |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (m, conns) in [(&batch, opts.batch_connections), (&single, opts.single_connections)] {
+        println!(
+            "| {} | {} | {} | {} | {:.0} | {:.0} | {:.2} | {:.2} |",
+            m.name,
+            conns,
+            m.events,
+            m.requests,
+            m.events_per_s(),
+            m.requests as f64 / m.seconds,
+            m.p50_ms,
+            m.p99_ms
+        );
+    }
+    println!("all {stored} acknowledged events are in the store (durable commits)");
+    Ok(vec![batch, single])
+}
+
+async fn post(client: &reqwest::Client, url: &str, body: Vec<u8>) -> anyhow::Result<()> {
+    let res = client
+        .post(url)
+        .basic_auth("bench-write-key", Some(""))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await?;
+    anyhow::ensure!(res.status().is_success(), "{url} answered {}", res.status());
+    Ok(())
+}
+
+/// Runs `connections` loops of `per_conn` requests each, timing every request.
+async fn measure<F, Fut>(name: &str, connections: u64, per_conn: u64, events_per_request: u64, make: F) -> anyhow::Result<Measured>
+where
+    F: Fn(u64) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let reqs: Vec<Fut> = (0..per_conn).map(&make).collect();
+        tasks.push(tokio::spawn(async move {
+            let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
+            for fut in reqs {
+                let t = Instant::now();
+                fut.await?;
+                hist.record(t.elapsed().as_micros().max(1) as u64).ok();
+            }
+            Ok::<_, anyhow::Error>(hist)
+        }));
+    }
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    for t in tasks {
+        hist.add(t.await??)?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let requests = hist.len();
+    Ok(Measured {
+        name: name.to_string(),
+        events: requests * events_per_request,
+        requests,
+        seconds,
+        p50_ms: hist.value_at_quantile(0.5) as f64 / 1000.0,
+        p99_ms: hist.value_at_quantile(0.99) as f64 / 1000.0,
+    })
+}
+
+async fn wait_healthy(base: &str) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    for _ in 0..300 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    anyhow::bail!("the server did not come up")
+}
+
+/// A data dir for a benchmark: the one given, or a fresh temp dir removed on drop.
+struct BenchDir {
+    path: std::path::PathBuf,
+    remove: bool,
+}
+
+impl Drop for BenchDir {
+    fn drop(&mut self) {
+        if self.remove {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+fn tempfile_dir(given: &Option<std::path::PathBuf>) -> anyhow::Result<BenchDir> {
+    match given {
+        Some(p) => Ok(BenchDir { path: p.clone(), remove: false }),
+        None => {
+            let path = std::env::temp_dir().join(format!("dangol-bench-{:x}", rand::random::<u64>()));
+            std::fs::create_dir_all(&path)?;
+            Ok(BenchDir { path, remove: true })
+        }
+    }
+}

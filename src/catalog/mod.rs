@@ -1,0 +1,189 @@
+//! The product catalogue: bulk upsert from the API and imports, products first seen in
+//! e-commerce events, and reads. Called by `track` (inside the writer) and by `api`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::{ErrorCode, HasCode};
+use crate::store::records::ProductRecord;
+use crate::store::{self, ReadTx, Tx};
+use crate::track::message::number;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("product {0:?} not found")]
+    NotFound(String),
+    #[error("`{field}` {message}")]
+    Invalid { field: String, message: String },
+    #[error(transparent)]
+    Store(#[from] store::Error),
+}
+
+impl HasCode for Error {
+    fn code(&self) -> ErrorCode {
+        match self {
+            Error::NotFound(_) => ErrorCode::ProductNotFound,
+            Error::Invalid { .. } => ErrorCode::InvalidField,
+            Error::Store(_) => ErrorCode::Internal,
+        }
+    }
+    fn field(&self) -> Option<&str> {
+        match self {
+            Error::Invalid { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+}
+
+/// A product as the API and imports send it. Absent fields keep their stored value on update.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ProductInput {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub sku: Option<String>,
+    /// A path like "향수/여성향수".
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub brand: Option<String>,
+    #[serde(default)]
+    pub price: Option<f64>,
+    #[serde(default)]
+    pub sale_price: Option<f64>,
+    #[serde(default)]
+    pub currency: Option<String>,
+    #[serde(default)]
+    pub image_url: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub in_stock: Option<bool>,
+    #[serde(default)]
+    pub hidden: Option<bool>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    /// Any other field is kept as it is (e.g. `name_en`).
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+impl ProductInput {
+    /// Checks the fields; `at` is where the product sits in the request (`[3]`).
+    pub fn validate(&self, at: &str) -> Result<(), Error> {
+        let bad = |f: &str, m: &str| Error::Invalid { field: format!("{at}{f}"), message: m.to_string() };
+        if self.id.trim().is_empty() {
+            return Err(bad("id", "is required"));
+        }
+        if self.id.len() > 256 {
+            return Err(bad("id", "is longer than 256 bytes"));
+        }
+        if self.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+            return Err(bad("name", "must not be empty"));
+        }
+        for (f, v) in [("price", self.price), ("sale_price", self.sale_price)] {
+            if v.is_some_and(|p| !p.is_finite() || p < 0.0) {
+                return Err(bad(f, "must be a number ≥ 0"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Inserts or updates products; returns how many were new.
+pub fn upsert(tx: &mut Tx, items: &[ProductInput], source: &str, now: i64) -> Result<usize, Error> {
+    let mut created = 0;
+    for (i, input) in items.iter().enumerate() {
+        input.validate(&format!("[{i}]."))?;
+        let mut rec = match tx.product(&input.id)? {
+            Some(rec) => rec,
+            None => {
+                created += 1;
+                ProductRecord {
+                    id: input.id.clone(),
+                    name: input.id.clone(),
+                    in_stock: true,
+                    source: source.to_string(),
+                    created_at: now,
+                    ..Default::default()
+                }
+            }
+        };
+        let i = input.clone();
+        if let Some(v) = i.name {
+            rec.name = v;
+        }
+        macro_rules! set {
+            ($($f:ident),*) => {$( if i.$f.is_some() { rec.$f = i.$f; } )*};
+        }
+        set!(sku, category, brand, price, sale_price, currency, image_url, url, description);
+        if let Some(v) = i.in_stock {
+            rec.in_stock = v;
+        }
+        if let Some(v) = i.hidden {
+            rec.hidden = v;
+        }
+        if let Some(v) = i.tags {
+            rec.tags = v;
+        }
+        rec.extra.extend(i.extra);
+        rec.updated_at = now;
+        tx.put_product(&rec)?;
+    }
+    Ok(created)
+}
+
+/// The product id an e-commerce event's product carries: `product_id`, else `sku`, else `id`.
+pub fn product_id_of(props: &Map<String, Value>) -> Option<String> {
+    ["product_id", "sku", "id"].iter().find_map(|k| match props.get(*k) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+/// Adds a product first seen in an event to the catalogue. Known products are left alone: the
+/// catalogue API is their source of truth.
+pub fn observe(tx: &mut Tx, props: &Map<String, Value>, at: i64) -> Result<(), store::Error> {
+    let Some(id) = product_id_of(props) else { return Ok(()) };
+    if id.len() > 256 || tx.product(&id)?.is_some() {
+        return Ok(());
+    }
+    let text = |k: &str| props.get(k).and_then(Value::as_str).map(str::to_string);
+    let rec = ProductRecord {
+        name: text("name").unwrap_or_else(|| id.clone()),
+        id,
+        sku: text("sku"),
+        category: text("category"),
+        brand: text("brand"),
+        price: props.get("price").and_then(number),
+        currency: text("currency"),
+        image_url: text("image_url"),
+        url: text("url"),
+        in_stock: true,
+        source: "event".into(),
+        created_at: at,
+        updated_at: at,
+        ..Default::default()
+    };
+    tx.put_product(&rec)
+}
+
+pub fn get(read: &ReadTx, id: &str) -> Result<ProductRecord, Error> {
+    read.product(id)?.ok_or_else(|| Error::NotFound(id.to_string()))
+}
+
+pub fn delete(tx: &mut Tx, id: &str) -> Result<(), Error> {
+    if tx.delete_product(id)? { Ok(()) } else { Err(Error::NotFound(id.to_string())) }
+}
+
+/// Every level of a category path: "향수/여성향수" → ["향수", "향수/여성향수"].
+pub fn category_levels(category: &str) -> Vec<String> {
+    let parts: Vec<&str> = category.split(['/', '>']).map(str::trim).filter(|p| !p.is_empty()).collect();
+    (1..=parts.len()).map(|n| parts[..n].join("/")).collect()
+}

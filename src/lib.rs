@@ -1,0 +1,79 @@
+//! dangol: customer analysis and marketing automation for one small online shop, in one process.
+//! `run` starts everything; `serve` is the same on a given listener (tests use it).
+
+pub mod api;
+pub mod auth;
+pub mod bench;
+pub mod catalog;
+pub mod config;
+pub mod customer;
+pub mod demo;
+pub mod error;
+pub mod import;
+pub mod load;
+pub mod order;
+pub mod store;
+pub mod track;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::store::Store;
+
+/// Binds the configured address and serves until SIGTERM or Ctrl-C.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(&config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+    serve(config, listener, shutdown_signal()).await
+}
+
+/// Opens the store, bootstraps keys, loads the demo shop if asked, and serves HTTP on `listener`
+/// until `shutdown` completes; then finishes in-flight requests and returns. Everything that was
+/// acknowledged is committed by then.
+pub async fn serve(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let dir = config.store.data_dir.clone();
+    let cfg = config.clone();
+    let (store, boot) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let store = Store::open(&dir).with_context(|| format!("cannot open the store in {}", dir.display()))?;
+        let boot = auth::bootstrap(&store, &cfg)?;
+        if cfg.demo && store.read()?.customers_count()? == 0 {
+            let started = std::time::Instant::now();
+            let report = load::demo(&store, &demo::DemoOptions::new(cfg.demo_customers, chrono::Utc::now()))?;
+            tracing::info!(customers = cfg.demo_customers, messages = report.messages, seconds = started.elapsed().as_secs_f64(), "demo shop loaded");
+        }
+        Ok((store, boot))
+    })
+    .await??;
+    for line in &boot.announce {
+        // Printed once, on first start: these secrets are stored only as hashes.
+        println!("{line}");
+    }
+    let state = api::AppState { store: store.clone(), keys: Arc::new(boot.keys), tz: config.store.timezone };
+    let app = api::router(state);
+    tracing::info!(addr = %listener.local_addr()?, data_dir = %config.store.data_dir.display(), "dangol is serving");
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

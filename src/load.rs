@@ -1,0 +1,251 @@
+//! Loading data in bulk: CSV imports (CLI and API) and the demo shop. Both turn their input
+//! into Segment messages and product objects and apply them through the same `track` and
+//! `catalog` code as live traffic, so an imported order is an order like any other.
+
+use std::time::Instant;
+
+use anyhow::Context;
+use serde::Serialize;
+
+use crate::config::{DemoArgs, ImportArgs};
+use crate::import::{self, Kind, RowError};
+use crate::store::{self, Store, Tx, now_ms};
+use crate::track::{self, Message};
+use crate::{catalog, demo};
+
+/// What an import did.
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
+pub struct ImportReport {
+    /// Data rows read.
+    pub rows: usize,
+    /// Products or messages applied (an order of several rows counts once).
+    pub imported: usize,
+    /// Rows left out on purpose (e.g. voided orders).
+    pub skipped: usize,
+    /// Messages that were already in the store (the same import run twice).
+    pub duplicates: usize,
+    /// True when nothing was written (strict mode and errors).
+    pub rejected: bool,
+    /// Each rejected row: `{row, column, message}`, row 1 being the header.
+    #[schema(value_type = Vec<Object>)]
+    pub errors: Vec<RowError>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    File(#[from] import::Error),
+    #[error(transparent)]
+    Store(#[from] store::Error),
+}
+
+impl crate::error::HasCode for ImportError {
+    fn code(&self) -> crate::error::ErrorCode {
+        match self {
+            ImportError::File(_) => crate::error::ErrorCode::InvalidCsv,
+            ImportError::Store(_) => crate::error::ErrorCode::Internal,
+        }
+    }
+}
+
+enum Prepared {
+    Products(Vec<catalog::ProductInput>),
+    Messages(Vec<Message>),
+}
+
+/// Parses a CSV and checks every row; nothing is written yet.
+fn prepare(kind: Kind, input: impl std::io::Read, tz: chrono_tz::Tz) -> Result<(Prepared, ImportReport), import::Error> {
+    let parsed = import::parse(kind, input, tz)?;
+    let mut report = ImportReport { rows: parsed.rows, skipped: parsed.skipped, errors: parsed.errors, ..Default::default() };
+    let prepared = match kind {
+        Kind::Products => {
+            let mut items = Vec::new();
+            for item in parsed.items {
+                match serde_json::from_value::<catalog::ProductInput>(item.value) {
+                    Ok(p) => match p.validate("") {
+                        Ok(()) => items.push(p),
+                        Err(e) => report.errors.push(RowError { row: item.row, column: None, message: e.to_string() }),
+                    },
+                    Err(e) => report.errors.push(RowError { row: item.row, column: None, message: e.to_string() }),
+                }
+            }
+            Prepared::Products(items)
+        }
+        Kind::Customers | Kind::Orders => {
+            let mut items = Vec::new();
+            for item in parsed.items {
+                match Message::parse(&item.value, None, "") {
+                    Ok(m) => items.push(m),
+                    Err(e) => report.errors.push(RowError { row: item.row, column: Some(e.field.clone()), message: e.message }),
+                }
+            }
+            Prepared::Messages(items)
+        }
+    };
+    report.errors.sort_by_key(|e| e.row);
+    Ok((prepared, report))
+}
+
+fn apply(tx: &mut Tx, prepared: &Prepared, now: i64) -> Result<(usize, usize), store::Error> {
+    match prepared {
+        Prepared::Products(items) => {
+            catalog::upsert(tx, items, "import", now).map_err(|e| match e {
+                catalog::Error::Store(s) => s,
+                other => unreachable!("products were validated: {other}"),
+            })?;
+            Ok((items.len(), 0))
+        }
+        Prepared::Messages(items) => {
+            let mut dup = 0;
+            for m in items {
+                if let track::Outcome::Duplicate { .. } = track::apply(tx, m, now)? {
+                    dup += 1;
+                }
+            }
+            Ok((items.len() - dup, dup))
+        }
+    }
+}
+
+/// Imports a CSV through the writer: all accepted rows in one transaction. With `strict`, any
+/// row error means nothing is written.
+pub async fn import(store: &Store, kind: Kind, csv: Vec<u8>, strict: bool, tz: chrono_tz::Tz) -> Result<ImportReport, ImportError> {
+    let (prepared, mut report) = tokio::task::spawn_blocking(move || prepare(kind, csv.as_slice(), tz)).await.expect("import parser panicked")?;
+    if strict && !report.errors.is_empty() {
+        report.rejected = true;
+        return Ok(report);
+    }
+    let now = now_ms();
+    let (imported, duplicates) = store.write(move |tx| apply(tx, &prepared, now)).await?;
+    report.imported = imported;
+    report.duplicates = duplicates;
+    Ok(report)
+}
+
+/// `dangol import KIND FILE`: the same, on a stopped server's data dir.
+pub fn import_command(args: &ImportArgs) -> anyhow::Result<()> {
+    let kind: Kind = args.kind.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let file = std::fs::File::open(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    let (prepared, mut report) = prepare(kind, std::io::BufReader::new(file), args.store.timezone)?;
+    if !(args.strict && !report.errors.is_empty()) {
+        let store = open_for_command(&args.store.data_dir)?;
+        let now = now_ms();
+        let (imported, duplicates) = store.write_blocking(move |tx| apply(tx, &prepared, now))?;
+        report.imported = imported;
+        report.duplicates = duplicates;
+    } else {
+        report.rejected = true;
+    }
+    for e in &report.errors {
+        eprintln!("row {}{}: {}", e.row, e.column.as_deref().map(|c| format!(" ({c})")).unwrap_or_default(), e.message);
+    }
+    println!(
+        "{} rows read, {} imported, {} already present, {} skipped, {} errors{}",
+        report.rows,
+        report.imported,
+        report.duplicates,
+        report.skipped,
+        report.errors.len(),
+        if report.rejected { " — nothing imported (--strict)" } else { "" }
+    );
+    if report.rejected {
+        anyhow::bail!("import rejected");
+    }
+    Ok(())
+}
+
+fn open_for_command(dir: &std::path::Path) -> anyhow::Result<Store> {
+    Store::open(dir).map_err(|e| {
+        let hint = if e.to_string().contains("lock") || e.to_string().contains("already open") {
+            " (is `dangol serve` running on it? stop it, or POST the file to /api/v1/imports/KIND)"
+        } else {
+            ""
+        };
+        anyhow::anyhow!("cannot open the store in {}: {e}{hint}", dir.display())
+    })
+}
+
+#[derive(Debug, Default)]
+pub struct LoadReport {
+    pub products: usize,
+    pub messages: usize,
+    pub rejected: usize,
+}
+
+/// Messages applied per bulk transaction while loading the demo shop.
+const CHUNK: usize = 20_000;
+
+/// Loads the demo shop into a store: the catalogue, then every customer's history, in large
+/// transactions that become durable with the last one.
+pub fn demo(store: &Store, opts: &demo::DemoOptions) -> anyhow::Result<LoadReport> {
+    let mut report = LoadReport::default();
+    let products: Vec<catalog::ProductInput> = demo::products(opts)
+        .into_iter()
+        .map(serde_json::from_value)
+        .collect::<Result<_, _>>()
+        .context("demo products do not parse")?;
+    report.products = products.len();
+    let now = now_ms();
+    store.bulk(false, |tx| catalog::upsert(tx, &products, "import", now)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut chunk: Vec<Message> = Vec::with_capacity(CHUNK);
+    let mut failed: Option<anyhow::Error> = None;
+    let flush = |chunk: &mut Vec<Message>| -> anyhow::Result<()> {
+        let msgs = std::mem::take(chunk);
+        store.bulk(false, |tx| {
+            for m in &msgs {
+                track::apply(tx, m, now)?;
+            }
+            Ok::<_, store::Error>(())
+        })?;
+        Ok(())
+    };
+    demo::generate(opts, &mut |value| {
+        if failed.is_some() {
+            return;
+        }
+        match Message::parse(&value, None, "") {
+            Ok(m) => {
+                report.messages += 1;
+                chunk.push(m);
+            }
+            Err(e) => {
+                report.rejected += 1;
+                tracing::warn!(error = %e, "demo message rejected");
+            }
+        }
+        if chunk.len() >= CHUNK
+            && let Err(e) = flush(&mut chunk)
+        {
+            failed = Some(e);
+        }
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    flush(&mut chunk)?;
+    // An empty durable commit makes every bulk transaction before it durable.
+    store.bulk(true, |_| Ok::<_, store::Error>(()))?;
+    Ok(report)
+}
+
+/// `dangol demo`: writes the demo shop into a data dir.
+pub fn demo_command(args: &DemoArgs) -> anyhow::Result<()> {
+    let store = open_for_command(&args.store.data_dir)?;
+    if store.read()?.customers_count()? > 0 {
+        anyhow::bail!("{} already holds customers: the demo shop goes into an empty store", args.store.data_dir.display());
+    }
+    let started = Instant::now();
+    let mut opts = demo::DemoOptions::new(args.customers as usize, chrono::Utc::now());
+    opts.seed = args.seed;
+    let report = demo(&store, &opts)?;
+    println!(
+        "demo shop written to {}: {} products, {} customers, {} messages in {:.1} s; store {} MB",
+        args.store.data_dir.display(),
+        report.products,
+        args.customers,
+        report.messages,
+        started.elapsed().as_secs_f64(),
+        store.file_size() / 1_000_000
+    );
+    Ok(())
+}

@@ -1,0 +1,18 @@
+use clap::Parser;
+use dangol::config::{Cli, Command};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    match cli.command {
+        Command::Serve(config) => rt.block_on(dangol::run(config)),
+        Command::Import(args) => dangol::load::import_command(&args),
+        Command::Demo(args) => dangol::load::demo_command(&args),
+        Command::Bench(args) => rt.block_on(dangol::bench::run(args)),
+    }
+}

@@ -1,0 +1,50 @@
+//! Schema version and migrations, run on open in one write transaction. A newer data dir is
+//! refused. Every table is created up front, because redb reads fail on missing tables.
+
+use redb::ReadableDatabase;
+
+use super::tables::*;
+use super::{Error, SCHEMA_VERSION, codec};
+
+pub(super) fn run(db: &redb::Database) -> Result<(), Error> {
+    let found = {
+        let read = db.begin_read()?;
+        match read.open_table(META) {
+            Ok(meta) => match meta.get("schema_version")? {
+                Some(v) => Some(codec::decode::<u64>("meta", "schema_version", v.value())?),
+                None => None,
+            },
+            Err(redb::TableError::TableDoesNotExist(_)) => None,
+            Err(e) => return Err(e.into()),
+        }
+    };
+    if let Some(found) = found
+        && found > SCHEMA_VERSION
+    {
+        return Err(Error::TooNew { found, supported: SCHEMA_VERSION });
+    }
+    let txn = db.begin_write()?;
+    {
+        // Creating a table is idempotent: this also adds tables introduced by a newer build.
+        let mut meta = txn.open_table(META)?;
+        txn.open_table(EVENTS)?;
+        txn.open_table(CUSTOMER_EVENTS)?;
+        txn.open_table(MESSAGE_IDS)?;
+        txn.open_table(CUSTOMERS)?;
+        txn.open_table(IDENTITIES)?;
+        txn.open_table(CUSTOMER_IDENTITIES)?;
+        txn.open_table(INTERESTS)?;
+        txn.open_table(PRODUCTS)?;
+        txn.open_table(ORDERS)?;
+        txn.open_table(CUSTOMER_ORDERS)?;
+        txn.open_table(ORDERS_BY_TIME)?;
+        txn.open_table(API_KEYS)?;
+        txn.open_table(USERS)?;
+        // Numbered migrations go here: `if found < N { mNNN_…(&txn)?; }`, each bumping the version.
+        if found != Some(SCHEMA_VERSION) {
+            meta.insert("schema_version", codec::encode(&SCHEMA_VERSION).as_slice())?;
+        }
+    }
+    txn.commit()?;
+    Ok(())
+}

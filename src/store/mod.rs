@@ -1,0 +1,160 @@
+//! The store of record: one redb file. Owns the tables, the record encodings, migrations and the
+//! single writer with group commit. Domain modules read through [`ReadTx`] and write through
+//! [`Store::write`], which hands them a [`Tx`]; nobody else touches redb.
+
+pub mod codec;
+mod migrate;
+pub mod records;
+pub mod tables;
+mod tx;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use tx::{InterestRow, ReadTx, Touch, Tx};
+pub use writer::WriteError;
+
+/// The schema version this build writes. A data dir with a newer one is refused.
+pub const SCHEMA_VERSION: u64 = 1;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Error {
+    #[error("store: {0}")]
+    Redb(Arc<redb::Error>),
+    #[error("record {key} of table {table} cannot be decoded: {reason}")]
+    Decode { table: &'static str, key: String, reason: String },
+    #[error("the data dir has schema version {found}, newer than this build's {supported}: upgrade dangol")]
+    TooNew { found: u64, supported: u64 },
+    #[error("the writer has stopped")]
+    WriterGone,
+    #[error("{0}")]
+    Io(Arc<std::io::Error>),
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Error {
+            fn from(e: $t) -> Self { Error::Redb(Arc::new(e.into())) }
+        }
+    )*};
+}
+from_redb!(
+    redb::Error,
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    redb::SetDurabilityError
+);
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(Arc::new(e))
+    }
+}
+
+impl crate::error::HasCode for Error {
+    fn code(&self) -> crate::error::ErrorCode {
+        crate::error::ErrorCode::Internal
+    }
+}
+
+/// A handle to the open store. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Arc<redb::Database>,
+    dir: PathBuf,
+    writer: writer::Handle,
+}
+
+impl Store {
+    /// Opens (or creates) `DIR/dangol.redb`, runs migrations and starts the writer.
+    pub fn open(dir: &Path) -> Result<Store, Error> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join("dangol.redb");
+        let db = redb::Database::builder()
+            .set_cache_size(256 << 20)
+            .create(&path)?;
+        migrate::run(&db)?;
+        let db = Arc::new(db);
+        let writer = writer::Handle::start(db.clone())?;
+        Ok(Store { inner: Arc::new(Inner { db, dir: dir.to_path_buf(), writer }) })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// A consistent snapshot to read from. Never waits for the writer.
+    pub fn read(&self) -> Result<ReadTx, Error> {
+        ReadTx::begin(&self.inner.db)
+    }
+
+    /// Runs `f` on the blocking pool with this store: the way async edges call domain functions.
+    pub async fn call<R, E, F>(&self, f: F) -> Result<R, E>
+    where
+        F: FnOnce(&Store) -> Result<R, E> + Send + 'static,
+        R: Send + 'static,
+        E: From<Error> + Send + 'static,
+    {
+        let store = self.clone();
+        match tokio::task::spawn_blocking(move || f(&store)).await {
+            Ok(r) => r,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+
+    /// Queues `f` for the writer, which applies it with other queued work in one transaction
+    /// and answers only after that transaction is durably committed. `f` may run more than once
+    /// (when another job of the same group fails, the group is retried without it), so it must
+    /// not consume its inputs. If `f` fails, nothing it wrote is kept.
+    pub async fn write<R, E, F>(&self, f: F) -> Result<R, E>
+    where
+        F: FnMut(&mut Tx) -> Result<R, E> + Send + 'static,
+        R: Send + 'static,
+        E: From<Error> + Send + 'static,
+    {
+        self.inner.writer.submit(f).await
+    }
+
+    /// The blocking twin of [`Store::write`], for CLI commands and jobs on the blocking pool.
+    pub fn write_blocking<R, E, F>(&self, f: F) -> Result<R, E>
+    where
+        F: FnMut(&mut Tx) -> Result<R, E> + Send + 'static,
+        R: Send + 'static,
+        E: From<Error> + Send + 'static,
+    {
+        self.inner.writer.submit_blocking(f)
+    }
+
+    /// Applies `f` in one transaction of its own outside the writer's queue, with durability
+    /// `None` unless `durable`: for bulk loads before the server takes requests. A final call
+    /// with `durable = true` makes everything before it durable.
+    pub fn bulk<R, E>(&self, durable: bool, f: impl FnOnce(&mut Tx) -> Result<R, E>) -> Result<R, E>
+    where
+        E: From<Error>,
+    {
+        self.inner.writer.bulk(durable, f)
+    }
+
+    /// The sequence of the last committed event, and a way to wait for the next.
+    pub fn committed_seq(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.writer.committed.subscribe()
+    }
+
+    /// Size of the redb file in bytes.
+    pub fn file_size(&self) -> u64 {
+        std::fs::metadata(self.inner.dir.join("dangol.redb")).map(|m| m.len()).unwrap_or(0)
+    }
+}
+
+/// Current time in unix milliseconds.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

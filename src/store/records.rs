@@ -1,0 +1,301 @@
+//! Stored values. Their encoding is a promise to every older data dir: add fields with
+//! `#[serde(default)]`, never rename or retype one, never `deny_unknown_fields`.
+//! Times are UTC unix milliseconds.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    Identify,
+    Track,
+    Page,
+    Screen,
+    Group,
+    Alias,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Identify => "identify",
+            Self::Track => "track",
+            Self::Page => "page",
+            Self::Screen => "screen",
+            Self::Group => "group",
+            Self::Alias => "alias",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "identify" => Self::Identify,
+            "track" => Self::Track,
+            "page" => Self::Page,
+            "screen" => Self::Screen,
+            "group" => Self::Group,
+            "alias" => Self::Alias,
+            _ => return None,
+        })
+    }
+}
+
+/// One entry of the append-only event log: the Segment message as received.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EventRecord {
+    pub kind: EventKind,
+    /// The customer the message was tied to when it was stored; merges rewrite it.
+    pub customer: u64,
+    #[serde(default)]
+    pub event: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default)]
+    pub anonymous_id: Option<String>,
+    #[serde(default)]
+    pub previous_id: Option<String>,
+    #[serde(default)]
+    pub group_id: Option<String>,
+    pub message_id: String,
+    pub timestamp: i64,
+    pub received_at: i64,
+    #[serde(default)]
+    pub sent_at: Option<i64>,
+    #[serde(default)]
+    pub properties: Value,
+    #[serde(default)]
+    pub traits: Value,
+    #[serde(default)]
+    pub context: Value,
+}
+
+/// A consent as a record: what was given or withdrawn, when, and how we learned it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Consent {
+    pub granted: bool,
+    pub at: i64,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Consents {
+    #[serde(default)]
+    pub email: Option<Consent>,
+    #[serde(default)]
+    pub sms: Option<Consent>,
+    #[serde(default)]
+    pub kakao: Option<Consent>,
+}
+
+/// Profile aggregates, kept in the same transaction as the events that change them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CustomerStats {
+    #[serde(default)]
+    pub events: u64,
+    #[serde(default)]
+    pub first_seen: Option<i64>,
+    #[serde(default)]
+    pub last_seen: Option<i64>,
+    /// Visits: a visit ends after 30 minutes without activity.
+    #[serde(default)]
+    pub visits: u32,
+    #[serde(default)]
+    pub orders_count: u32,
+    /// Money spent, net of refunds, in the shop's currency.
+    #[serde(default)]
+    pub total_spent: f64,
+    #[serde(default)]
+    pub first_order_at: Option<i64>,
+    #[serde(default)]
+    pub last_order_at: Option<i64>,
+    #[serde(default)]
+    pub refunds_count: u32,
+    #[serde(default)]
+    pub refunded_amount: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CustomerRecord {
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Sign-up time: the `created_at` trait or a `Signed Up` event.
+    #[serde(default)]
+    pub signed_up_at: Option<i64>,
+    #[serde(default)]
+    pub birthday: Option<String>,
+    #[serde(default)]
+    pub city: Option<String>,
+    #[serde(default)]
+    pub country: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub consents: Consents,
+    /// Every other identify trait, usable in segments as `trait.NAME`.
+    #[serde(default)]
+    pub traits: BTreeMap<String, Value>,
+    pub created_at: i64,
+    #[serde(default)]
+    pub updated_at: i64,
+    #[serde(default)]
+    pub stats: CustomerStats,
+    /// Set when this customer was merged into another: a redirect.
+    #[serde(default)]
+    pub merged_into: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ProductRecord {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub sku: Option<String>,
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub brand: Option<String>,
+    #[serde(default)]
+    pub price: Option<f64>,
+    #[serde(default)]
+    pub sale_price: Option<f64>,
+    #[serde(default)]
+    pub currency: Option<String>,
+    #[serde(default)]
+    pub image_url: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default = "yes")]
+    pub in_stock: bool,
+    #[serde(default)]
+    pub hidden: bool,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Fields of the catalogue that dangol does not interpret (e.g. `name_en`).
+    #[serde(default)]
+    pub extra: BTreeMap<String, Value>,
+    /// Where the product came from: `api`, `import` or `event` (seen in an e-commerce event).
+    #[serde(default)]
+    pub source: String,
+    pub created_at: i64,
+    #[serde(default)]
+    pub updated_at: i64,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    Completed,
+    PartiallyRefunded,
+    Refunded,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OrderLine {
+    pub product_id: String,
+    #[serde(default)]
+    pub sku: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub price: f64,
+    #[serde(default)]
+    pub quantity: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Refund {
+    pub at: i64,
+    pub amount: f64,
+    pub message_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OrderRecord {
+    pub order_id: String,
+    pub customer: u64,
+    pub placed_at: i64,
+    pub status: OrderStatus,
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// What the customer paid: `total`, else `revenue`, else the lines less the discount.
+    pub total: f64,
+    #[serde(default)]
+    pub revenue: Option<f64>,
+    #[serde(default)]
+    pub discount: f64,
+    #[serde(default)]
+    pub shipping: Option<f64>,
+    #[serde(default)]
+    pub tax: Option<f64>,
+    #[serde(default)]
+    pub coupon: Option<String>,
+    #[serde(default)]
+    pub lines: Vec<OrderLine>,
+    #[serde(default)]
+    pub refunds: Vec<Refund>,
+    /// The sequence of the `Order Completed` event that created it.
+    pub seq: u64,
+}
+
+impl OrderRecord {
+    pub fn refunded_amount(&self) -> f64 {
+        self.refunds.iter().map(|r| r.amount).sum()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyKind {
+    /// Bearer key of the admin API.
+    Admin,
+    /// Write key of the tracking and storefront API.
+    Write,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApiKeyRecord {
+    pub id: String,
+    pub name: String,
+    pub kind: KeyKind,
+    /// The first characters of the key, to recognise it in a list.
+    pub prefix: String,
+    pub created_at: i64,
+    #[serde(default)]
+    pub revoked_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Owner,
+    Marketer,
+    Viewer,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserRecord {
+    pub name: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    pub role: Role,
+    pub created_at: i64,
+}

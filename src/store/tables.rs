@@ -1,0 +1,67 @@
+//! Every table of the store, one documented constant each. A name carries a `-N` version:
+//! a breaking change gets a new table and a numbered migration in `migrate.rs`.
+//! Values are MessagePack records (see `records.rs`) unless the type says otherwise.
+
+use redb::TableDefinition;
+
+/// Table: meta — schema version, bootstrap state.
+/// Key: &str; Value: msgpack of the entry's own type.
+pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta-1");
+
+/// Table: events — the append-only log.
+/// Key: u64 global sequence; Value: `EventRecord`.
+pub const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events-1");
+
+/// Table: customer_events — the per-customer index into the log.
+/// Key: (CustomerId, unix millis, sequence); Value: ().
+pub const CUSTOMER_EVENTS: TableDefinition<(u64, i64, u64), ()> =
+    TableDefinition::new("customer-events-1");
+
+/// Table: message_ids — dedupe of Segment `messageId`s.
+/// Key: messageId; Value: the sequence of the event that carried it.
+pub const MESSAGE_IDS: TableDefinition<&str, u64> = TableDefinition::new("message-ids-1");
+
+/// Table: customers.
+/// Key: CustomerId; Value: `CustomerRecord`.
+pub const CUSTOMERS: TableDefinition<u64, &[u8]> = TableDefinition::new("customers-1");
+
+/// Table: identities — every known key of a person to the customer it belongs to.
+/// Key: "u:" user id | "a:" anonymous id | "e:" lower-cased email; Value: CustomerId.
+pub const IDENTITIES: TableDefinition<&str, u64> = TableDefinition::new("identities-1");
+
+/// Table: customer_identities — the reverse of `IDENTITIES`, for merges and erasure.
+/// Key: (CustomerId, identity key); Value: ().
+pub const CUSTOMER_IDENTITIES: TableDefinition<(u64, &str), ()> =
+    TableDefinition::new("customer-identities-1");
+
+/// Table: interests — per customer, per product or category, per kind of touch.
+/// Key: (CustomerId, kind: 0 viewed | 1 carted | 2 checkout | 3 purchased, "p:" product id | "c:" category);
+/// Value: (count, last time in unix millis).
+pub const INTERESTS: TableDefinition<(u64, u8, &str), (u32, i64)> =
+    TableDefinition::new("interests-1");
+
+/// Table: products — the catalogue.
+/// Key: product id; Value: `ProductRecord`.
+pub const PRODUCTS: TableDefinition<&str, &[u8]> = TableDefinition::new("products-1");
+
+/// Table: orders.
+/// Key: order id; Value: `OrderRecord`.
+pub const ORDERS: TableDefinition<&str, &[u8]> = TableDefinition::new("orders-1");
+
+/// Table: customer_orders — a customer's orders in time order.
+/// Key: (CustomerId, placed at millis, order id); Value: ().
+pub const CUSTOMER_ORDERS: TableDefinition<(u64, i64, &str), ()> =
+    TableDefinition::new("customer-orders-1");
+
+/// Table: orders_by_time — all orders in time order, for lists and reports.
+/// Key: (placed at millis, order id); Value: ().
+pub const ORDERS_BY_TIME: TableDefinition<(i64, &str), ()> =
+    TableDefinition::new("orders-by-time-1");
+
+/// Table: api_keys — admin and write keys, by the SHA-256 of the key.
+/// Key: hex SHA-256; Value: `ApiKeyRecord`.
+pub const API_KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("api-keys-1");
+
+/// Table: users — console users.
+/// Key: user name; Value: `UserRecord`.
+pub const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users-1");

@@ -1,0 +1,603 @@
+//! Typed access to the tables inside one transaction. [`Tx`] is the writer's transaction with a
+//! write-back cache of the customers and interest counts a group of jobs touches, so that a hundred
+//! events of one person re-encode the profile once. [`ReadTx`] is a snapshot for readers.
+
+use std::collections::HashMap;
+
+use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
+use serde::{Serialize, de::DeserializeOwned};
+
+use super::records::*;
+use super::tables::*;
+use super::{Error, codec};
+
+/// Interest kinds, the second part of an `INTERESTS` key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Touch {
+    Viewed = 0,
+    Carted = 1,
+    Checkout = 2,
+    Purchased = 3,
+}
+
+impl Touch {
+    pub const ALL: [Touch; 4] = [Touch::Viewed, Touch::Carted, Touch::Checkout, Touch::Purchased];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Touch::Viewed => "viewed",
+            Touch::Carted => "carted",
+            Touch::Checkout => "checkout",
+            Touch::Purchased => "purchased",
+        }
+    }
+    fn from_u8(v: u8) -> Option<Touch> {
+        Touch::ALL.get(v as usize).copied()
+    }
+}
+
+/// One row of a customer's interests.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InterestRow {
+    pub touch: Touch,
+    /// "p:" product id or "c:" category.
+    pub item: String,
+    pub count: u32,
+    pub last: i64,
+}
+
+fn get_rec<K, V>(
+    table: &impl ReadableTable<K, &'static [u8]>,
+    name: &'static str,
+    key: K::SelfType<'_>,
+) -> Result<Option<V>, Error>
+where
+    K: redb::Key + 'static,
+    for<'a> K::SelfType<'a>: std::fmt::Debug,
+    V: DeserializeOwned,
+{
+    let shown = format!("{key:?}");
+    match table.get(key)? {
+        Some(bytes) => Ok(Some(codec::decode(name, shown, bytes.value())?)),
+        None => Ok(None),
+    }
+}
+
+/// The writer's transaction. Only the writer makes one.
+pub struct Tx<'t> {
+    events: redb::Table<'t, u64, &'static [u8]>,
+    customer_events: redb::Table<'t, (u64, i64, u64), ()>,
+    message_ids: redb::Table<'t, &'static str, u64>,
+    customers: redb::Table<'t, u64, &'static [u8]>,
+    identities: redb::Table<'t, &'static str, u64>,
+    customer_identities: redb::Table<'t, (u64, &'static str), ()>,
+    interests: redb::Table<'t, (u64, u8, &'static str), (u32, i64)>,
+    products: redb::Table<'t, &'static str, &'static [u8]>,
+    orders: redb::Table<'t, &'static str, &'static [u8]>,
+    customer_orders: redb::Table<'t, (u64, i64, &'static str), ()>,
+    orders_by_time: redb::Table<'t, (i64, &'static str), ()>,
+    meta: redb::Table<'t, &'static str, &'static [u8]>,
+    api_keys: redb::Table<'t, &'static str, &'static [u8]>,
+    users: redb::Table<'t, &'static str, &'static [u8]>,
+    next_seq: u64,
+    next_customer: u64,
+    dirty_customers: HashMap<u64, CustomerRecord>,
+    dirty_interests: HashMap<(u64, Touch, String), (u32, i64)>,
+    /// Highest sequence appended in this transaction.
+    pub(super) last_seq: Option<u64>,
+}
+
+impl<'t> Tx<'t> {
+    pub(super) fn open(txn: &'t redb::WriteTransaction) -> Result<Tx<'t>, Error> {
+        let events = txn.open_table(EVENTS)?;
+        let customers = txn.open_table(CUSTOMERS)?;
+        let next_seq = events.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
+        let next_customer = customers.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
+        Ok(Tx {
+            events,
+            customer_events: txn.open_table(CUSTOMER_EVENTS)?,
+            message_ids: txn.open_table(MESSAGE_IDS)?,
+            customers,
+            identities: txn.open_table(IDENTITIES)?,
+            customer_identities: txn.open_table(CUSTOMER_IDENTITIES)?,
+            interests: txn.open_table(INTERESTS)?,
+            products: txn.open_table(PRODUCTS)?,
+            orders: txn.open_table(ORDERS)?,
+            customer_orders: txn.open_table(CUSTOMER_ORDERS)?,
+            orders_by_time: txn.open_table(ORDERS_BY_TIME)?,
+            meta: txn.open_table(META)?,
+            api_keys: txn.open_table(API_KEYS)?,
+            users: txn.open_table(USERS)?,
+            next_seq,
+            next_customer,
+            dirty_customers: HashMap::new(),
+            dirty_interests: HashMap::new(),
+            last_seq: None,
+        })
+    }
+
+    /// Writes the cached customers and interest counts. Called before commit and before any
+    /// operation that scans those tables.
+    pub fn flush(&mut self) -> Result<(), Error> {
+        for (id, rec) in self.dirty_customers.drain() {
+            self.customers.insert(id, codec::encode(&rec).as_slice())?;
+        }
+        for ((c, t, item), v) in self.dirty_interests.drain() {
+            self.interests.insert((c, t as u8, item.as_str()), v)?;
+        }
+        Ok(())
+    }
+
+    // --- the event log -------------------------------------------------------------------
+
+    /// Has a message with this id been stored already? Returns the sequence it got.
+    pub fn message_seq(&self, message_id: &str) -> Result<Option<u64>, Error> {
+        Ok(self.message_ids.get(message_id)?.map(|v| v.value()))
+    }
+
+    /// Appends an event to the log and the customer's index; remembers its message id.
+    pub fn append_event(&mut self, rec: &EventRecord) -> Result<u64, Error> {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.events.insert(seq, codec::encode(rec).as_slice())?;
+        self.customer_events.insert((rec.customer, rec.timestamp, seq), ())?;
+        self.message_ids.insert(rec.message_id.as_str(), seq)?;
+        self.last_seq = Some(seq);
+        Ok(seq)
+    }
+
+    pub fn event(&self, seq: u64) -> Result<Option<EventRecord>, Error> {
+        get_rec(&self.events, "events", seq)
+    }
+
+    /// Moves every event of `from` onto `to`: the index entries and the records themselves.
+    pub fn move_events(&mut self, from: u64, to: u64) -> Result<u64, Error> {
+        let keys: Vec<(i64, u64)> = self
+            .customer_events
+            .range((from, i64::MIN, 0)..=(from, i64::MAX, u64::MAX))?
+            .map(|r| r.map(|(k, _)| (k.value().1, k.value().2)))
+            .collect::<Result<_, _>>()?;
+        for &(ts, seq) in &keys {
+            self.customer_events.remove((from, ts, seq))?;
+            self.customer_events.insert((to, ts, seq), ())?;
+            if let Some(mut ev) = self.event(seq)? {
+                ev.customer = to;
+                self.events.insert(seq, codec::encode(&ev).as_slice())?;
+            }
+        }
+        Ok(keys.len() as u64)
+    }
+
+    // --- customers and identities -------------------------------------------------------
+
+    pub fn identity(&self, key: &str) -> Result<Option<u64>, Error> {
+        Ok(self.identities.get(key)?.map(|v| v.value()))
+    }
+
+    /// Points an identity key at a customer, moving it off any customer it pointed at before.
+    pub fn set_identity(&mut self, key: &str, customer: u64) -> Result<(), Error> {
+        if let Some(old) = self.identities.insert(key, customer)?.map(|v| v.value()) {
+            if old == customer {
+                return Ok(());
+            }
+            self.customer_identities.remove((old, key))?;
+        }
+        self.customer_identities.insert((customer, key), ())?;
+        Ok(())
+    }
+
+    pub fn identities_of(&self, customer: u64) -> Result<Vec<String>, Error> {
+        read_identities(&self.customer_identities, customer)
+    }
+
+    /// A customer for reading; sees this transaction's changes.
+    pub fn customer(&self, id: u64) -> Result<Option<CustomerRecord>, Error> {
+        if let Some(c) = self.dirty_customers.get(&id) {
+            return Ok(Some(c.clone()));
+        }
+        get_rec(&self.customers, "customers", id)
+    }
+
+    /// A customer to change; written back at commit.
+    pub fn customer_mut(&mut self, id: u64) -> Result<Option<&mut CustomerRecord>, Error> {
+        if !self.dirty_customers.contains_key(&id) {
+            match get_rec::<u64, CustomerRecord>(&self.customers, "customers", id)? {
+                Some(rec) => {
+                    self.dirty_customers.insert(id, rec);
+                }
+                None => return Ok(None),
+            }
+        }
+        Ok(self.dirty_customers.get_mut(&id))
+    }
+
+    pub fn insert_customer(&mut self, rec: CustomerRecord) -> u64 {
+        let id = self.next_customer;
+        self.next_customer += 1;
+        self.dirty_customers.insert(id, rec);
+        id
+    }
+
+    /// Adds one touch of an item to a customer's interest counts.
+    pub fn bump_interest(&mut self, customer: u64, touch: Touch, item: &str, at: i64) -> Result<(), Error> {
+        let key = (customer, touch, item.to_string());
+        if !self.dirty_interests.contains_key(&key) {
+            let old = self.interests.get((customer, touch as u8, item))?.map(|v| v.value()).unwrap_or((0, i64::MIN));
+            self.dirty_interests.insert(key.clone(), old);
+        }
+        let v = self.dirty_interests.get_mut(&key).expect("just inserted");
+        v.0 += 1;
+        v.1 = v.1.max(at);
+        Ok(())
+    }
+
+    /// Adds every interest row of `from` onto `to`, and removes them from `from`.
+    pub fn move_interests(&mut self, from: u64, to: u64) -> Result<(), Error> {
+        self.flush()?;
+        let rows = read_interests(&self.interests, from)?;
+        for row in rows {
+            self.interests.remove((from, row.touch as u8, row.item.as_str()))?;
+            let key = (to, row.touch as u8, row.item.as_str());
+            let (c, l) = self.interests.get(key)?.map(|v| v.value()).unwrap_or((0, i64::MIN));
+            self.interests.insert(key, (c + row.count, l.max(row.last)))?;
+        }
+        Ok(())
+    }
+
+    pub fn interests_of(&mut self, customer: u64) -> Result<Vec<InterestRow>, Error> {
+        self.flush()?;
+        read_interests(&self.interests, customer)
+    }
+
+    // --- catalogue and orders ------------------------------------------------------------
+
+    pub fn product(&self, id: &str) -> Result<Option<ProductRecord>, Error> {
+        get_rec(&self.products, "products", id)
+    }
+
+    pub fn put_product(&mut self, rec: &ProductRecord) -> Result<(), Error> {
+        self.products.insert(rec.id.as_str(), codec::encode(rec).as_slice())?;
+        Ok(())
+    }
+
+    pub fn delete_product(&mut self, id: &str) -> Result<bool, Error> {
+        Ok(self.products.remove(id)?.is_some())
+    }
+
+    pub fn order(&self, id: &str) -> Result<Option<OrderRecord>, Error> {
+        get_rec(&self.orders, "orders", id)
+    }
+
+    /// Stores an order and keeps its two indexes in step (also when its customer changes).
+    pub fn put_order(&mut self, rec: &OrderRecord) -> Result<(), Error> {
+        if let Some(old) = self.order(&rec.order_id)? {
+            self.customer_orders.remove((old.customer, old.placed_at, old.order_id.as_str()))?;
+            self.orders_by_time.remove((old.placed_at, old.order_id.as_str()))?;
+        }
+        self.orders.insert(rec.order_id.as_str(), codec::encode(rec).as_slice())?;
+        self.customer_orders.insert((rec.customer, rec.placed_at, rec.order_id.as_str()), ())?;
+        self.orders_by_time.insert((rec.placed_at, rec.order_id.as_str()), ())?;
+        Ok(())
+    }
+
+    pub fn order_ids_of(&self, customer: u64) -> Result<Vec<String>, Error> {
+        read_customer_orders(&self.customer_orders, customer)
+    }
+
+    // --- meta, keys, users ---------------------------------------------------------------
+
+    pub fn meta<V: DeserializeOwned>(&self, key: &str) -> Result<Option<V>, Error> {
+        get_rec(&self.meta, "meta", key)
+    }
+
+    pub fn put_meta<V: Serialize>(&mut self, key: &str, value: &V) -> Result<(), Error> {
+        self.meta.insert(key, codec::encode(value).as_slice())?;
+        Ok(())
+    }
+
+    pub fn api_key(&self, hash: &str) -> Result<Option<ApiKeyRecord>, Error> {
+        get_rec(&self.api_keys, "api_keys", hash)
+    }
+
+    pub fn put_api_key(&mut self, hash: &str, rec: &ApiKeyRecord) -> Result<(), Error> {
+        self.api_keys.insert(hash, codec::encode(rec).as_slice())?;
+        Ok(())
+    }
+
+    pub fn api_keys(&self) -> Result<Vec<(String, ApiKeyRecord)>, Error> {
+        read_api_keys(&self.api_keys)
+    }
+
+    pub fn user(&self, name: &str) -> Result<Option<UserRecord>, Error> {
+        get_rec(&self.users, "users", name)
+    }
+
+    pub fn put_user(&mut self, rec: &UserRecord) -> Result<(), Error> {
+        self.users.insert(rec.name.as_str(), codec::encode(rec).as_slice())?;
+        Ok(())
+    }
+
+    pub fn users_count(&self) -> Result<u64, Error> {
+        Ok(self.users.len()?)
+    }
+}
+
+fn read_identities(
+    t: &impl ReadableTable<(u64, &'static str), ()>,
+    customer: u64,
+) -> Result<Vec<String>, Error> {
+    let mut out = Vec::new();
+    for r in t.range((customer, "")..)? {
+        let (k, _) = r?;
+        let (c, key) = k.value();
+        if c != customer {
+            break;
+        }
+        out.push(key.to_string());
+    }
+    Ok(out)
+}
+
+fn read_interests(
+    t: &impl ReadableTable<(u64, u8, &'static str), (u32, i64)>,
+    customer: u64,
+) -> Result<Vec<InterestRow>, Error> {
+    let mut out = Vec::new();
+    for r in t.range((customer, 0u8, "")..)? {
+        let (k, v) = r?;
+        let (c, touch, item) = k.value();
+        if c != customer {
+            break;
+        }
+        let (count, last) = v.value();
+        if let Some(touch) = Touch::from_u8(touch) {
+            out.push(InterestRow { touch, item: item.to_string(), count, last });
+        }
+    }
+    Ok(out)
+}
+
+fn read_customer_orders(
+    t: &impl ReadableTable<(u64, i64, &'static str), ()>,
+    customer: u64,
+) -> Result<Vec<String>, Error> {
+    let mut out = Vec::new();
+    for r in t.range((customer, i64::MIN, "")..)? {
+        let (k, _) = r?;
+        let (c, _, id) = k.value();
+        if c != customer {
+            break;
+        }
+        out.push(id.to_string());
+    }
+    Ok(out)
+}
+
+fn read_api_keys(t: &impl ReadableTable<&'static str, &'static [u8]>) -> Result<Vec<(String, ApiKeyRecord)>, Error> {
+    let mut out = Vec::new();
+    for r in t.iter()? {
+        let (k, v) = r?;
+        out.push((k.value().to_string(), codec::decode("api_keys", k.value(), v.value())?));
+    }
+    Ok(out)
+}
+
+/// A read snapshot.
+pub struct ReadTx {
+    events: redb::ReadOnlyTable<u64, &'static [u8]>,
+    customer_events: redb::ReadOnlyTable<(u64, i64, u64), ()>,
+    message_ids: redb::ReadOnlyTable<&'static str, u64>,
+    customers: redb::ReadOnlyTable<u64, &'static [u8]>,
+    identities: redb::ReadOnlyTable<&'static str, u64>,
+    customer_identities: redb::ReadOnlyTable<(u64, &'static str), ()>,
+    interests: redb::ReadOnlyTable<(u64, u8, &'static str), (u32, i64)>,
+    products: redb::ReadOnlyTable<&'static str, &'static [u8]>,
+    orders: redb::ReadOnlyTable<&'static str, &'static [u8]>,
+    customer_orders: redb::ReadOnlyTable<(u64, i64, &'static str), ()>,
+    orders_by_time: redb::ReadOnlyTable<(i64, &'static str), ()>,
+    meta: redb::ReadOnlyTable<&'static str, &'static [u8]>,
+    api_keys: redb::ReadOnlyTable<&'static str, &'static [u8]>,
+    users: redb::ReadOnlyTable<&'static str, &'static [u8]>,
+}
+
+impl ReadTx {
+    pub(super) fn begin(db: &redb::Database) -> Result<ReadTx, Error> {
+        let t = db.begin_read()?;
+        Ok(ReadTx {
+            events: t.open_table(EVENTS)?,
+            customer_events: t.open_table(CUSTOMER_EVENTS)?,
+            message_ids: t.open_table(MESSAGE_IDS)?,
+            customers: t.open_table(CUSTOMERS)?,
+            identities: t.open_table(IDENTITIES)?,
+            customer_identities: t.open_table(CUSTOMER_IDENTITIES)?,
+            interests: t.open_table(INTERESTS)?,
+            products: t.open_table(PRODUCTS)?,
+            orders: t.open_table(ORDERS)?,
+            customer_orders: t.open_table(CUSTOMER_ORDERS)?,
+            orders_by_time: t.open_table(ORDERS_BY_TIME)?,
+            meta: t.open_table(META)?,
+            api_keys: t.open_table(API_KEYS)?,
+            users: t.open_table(USERS)?,
+        })
+    }
+
+    /// The sequence of the event that carried this `messageId`, if it was stored.
+    pub fn message_seq(&self, message_id: &str) -> Result<Option<u64>, Error> {
+        Ok(self.message_ids.get(message_id)?.map(|v| v.value()))
+    }
+
+    pub fn event(&self, seq: u64) -> Result<Option<EventRecord>, Error> {
+        get_rec(&self.events, "events", seq)
+    }
+
+    pub fn events_count(&self) -> Result<u64, Error> {
+        Ok(self.events.len()?)
+    }
+
+    pub fn last_seq(&self) -> Result<u64, Error> {
+        Ok(self.events.last()?.map(|(k, _)| k.value()).unwrap_or(0))
+    }
+
+    /// Events with a sequence above `after`, oldest first.
+    pub fn events_after(&self, after: u64, limit: usize) -> Result<Vec<(u64, EventRecord)>, Error> {
+        let mut out = Vec::new();
+        for r in self.events.range(after.saturating_add(1)..)?.take(limit) {
+            let (k, v) = r?;
+            out.push((k.value(), codec::decode("events", k.value(), v.value())?));
+        }
+        Ok(out)
+    }
+
+    /// A customer's events, newest first, strictly before `before` = (time, seq) when given.
+    pub fn customer_events(
+        &self,
+        customer: u64,
+        before: Option<(i64, u64)>,
+        limit: usize,
+    ) -> Result<Vec<(u64, EventRecord)>, Error> {
+        let end = before.unwrap_or((i64::MAX, u64::MAX));
+        let mut out = Vec::new();
+        for r in self.customer_events.range((customer, i64::MIN, 0)..(customer, end.0, end.1))?.rev() {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, _) = r?;
+            let seq = k.value().2;
+            if let Some(ev) = self.event(seq)? {
+                out.push((seq, ev));
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn customer_events_count(&self, customer: u64) -> Result<u64, Error> {
+        let mut n = 0;
+        for r in self.customer_events.range((customer, i64::MIN, 0)..=(customer, i64::MAX, u64::MAX))? {
+            r?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    pub fn identity(&self, key: &str) -> Result<Option<u64>, Error> {
+        Ok(self.identities.get(key)?.map(|v| v.value()))
+    }
+
+    pub fn identities_of(&self, customer: u64) -> Result<Vec<String>, Error> {
+        read_identities(&self.customer_identities, customer)
+    }
+
+    pub fn customer(&self, id: u64) -> Result<Option<CustomerRecord>, Error> {
+        get_rec(&self.customers, "customers", id)
+    }
+
+    pub fn customers_count(&self) -> Result<u64, Error> {
+        Ok(self.customers.len()?)
+    }
+
+    /// Customers with an id above `after`, in id order, that pass `keep`; at most `limit`.
+    /// Scans at most `scan_limit` records.
+    pub fn customers_after(
+        &self,
+        after: u64,
+        limit: usize,
+        scan_limit: usize,
+        mut keep: impl FnMut(&CustomerRecord) -> bool,
+    ) -> Result<(Vec<(u64, CustomerRecord)>, Option<u64>), Error> {
+        let mut out = Vec::new();
+        let mut last = None;
+        for (scanned, r) in self.customers.range(after.saturating_add(1)..)?.enumerate() {
+            if out.len() >= limit || scanned >= scan_limit {
+                return Ok((out, last));
+            }
+            let (k, v) = r?;
+            let rec: CustomerRecord = codec::decode("customers", k.value(), v.value())?;
+            last = Some(k.value());
+            if keep(&rec) {
+                out.push((k.value(), rec));
+            }
+        }
+        Ok((out, None))
+    }
+
+    pub fn interests_of(&self, customer: u64) -> Result<Vec<InterestRow>, Error> {
+        read_interests(&self.interests, customer)
+    }
+
+    pub fn product(&self, id: &str) -> Result<Option<ProductRecord>, Error> {
+        get_rec(&self.products, "products", id)
+    }
+
+    pub fn products_count(&self) -> Result<u64, Error> {
+        Ok(self.products.len()?)
+    }
+
+    /// Products with an id above `after` in id order.
+    pub fn products_after(&self, after: &str, limit: usize) -> Result<Vec<ProductRecord>, Error> {
+        let mut out = Vec::new();
+        for r in self.products.range(after..)? {
+            let (k, v) = r?;
+            if k.value() == after {
+                continue;
+            }
+            if out.len() >= limit {
+                break;
+            }
+            out.push(codec::decode("products", k.value(), v.value())?);
+        }
+        Ok(out)
+    }
+
+    pub fn order(&self, id: &str) -> Result<Option<OrderRecord>, Error> {
+        get_rec(&self.orders, "orders", id)
+    }
+
+    pub fn orders_count(&self) -> Result<u64, Error> {
+        Ok(self.orders.len()?)
+    }
+
+    pub fn order_ids_of(&self, customer: u64) -> Result<Vec<String>, Error> {
+        read_customer_orders(&self.customer_orders, customer)
+    }
+
+    /// Orders newest first, strictly before `before` = (placed at, order id) when given, placed
+    /// within [from, to) when given.
+    pub fn orders_before(
+        &self,
+        before: Option<(i64, String)>,
+        from: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<OrderRecord>, Error> {
+        let mut out = Vec::new();
+        let lo = (from.unwrap_or(i64::MIN), "");
+        let iter = match &before {
+            Some((t, id)) => self.orders_by_time.range(lo..(*t, id.as_str()))?,
+            None => self.orders_by_time.range(lo..)?,
+        };
+        for r in iter.rev() {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, _) = r?;
+            if let Some(o) = self.order(k.value().1)? {
+                out.push(o);
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn meta<V: DeserializeOwned>(&self, key: &str) -> Result<Option<V>, Error> {
+        get_rec(&self.meta, "meta", key)
+    }
+
+    pub fn api_key(&self, hash: &str) -> Result<Option<ApiKeyRecord>, Error> {
+        get_rec(&self.api_keys, "api_keys", hash)
+    }
+
+    pub fn api_keys(&self) -> Result<Vec<(String, ApiKeyRecord)>, Error> {
+        read_api_keys(&self.api_keys)
+    }
+
+    pub fn user(&self, name: &str) -> Result<Option<UserRecord>, Error> {
+        get_rec(&self.users, "users", name)
+    }
+}

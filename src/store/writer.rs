@@ -1,0 +1,215 @@
+//! The single writer with group commit (DESIGN.md §2). Requests queue jobs; one thread takes
+//! whatever is queued, applies it in one transaction, commits once (one fsync), then answers every
+//! job of the group. A job that fails is answered with its error and the group is applied again
+//! without it, so each job is atomic and nothing is acknowledged before it is durable.
+
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::{Error, Tx};
+
+/// Most jobs applied in one transaction.
+const MAX_GROUP: usize = 512;
+
+/// Returned by [`Store::write`] when the writer could not commit.
+pub type WriteError = Error;
+
+trait Job: Send {
+    /// Applies the job inside the group's transaction. `false`: it failed, roll back without it.
+    fn apply(&mut self, tx: &mut Tx) -> bool;
+    /// Answers the caller once the group's commit is done (or failed).
+    fn complete(self: Box<Self>, committed: Result<(), Error>);
+}
+
+struct Typed<F, R, E> {
+    f: F,
+    out: Option<Result<R, E>>,
+    reply: Reply<R, E>,
+}
+
+enum Reply<R, E> {
+    Async(oneshot::Sender<Result<R, E>>),
+    Blocking(std::sync::mpsc::SyncSender<Result<R, E>>),
+}
+
+impl<F, R, E> Job for Typed<F, R, E>
+where
+    F: FnMut(&mut Tx) -> Result<R, E> + Send,
+    R: Send,
+    E: From<Error> + Send,
+{
+    fn apply(&mut self, tx: &mut Tx) -> bool {
+        let r = (self.f)(tx);
+        let ok = r.is_ok();
+        self.out = Some(r);
+        ok
+    }
+
+    fn complete(self: Box<Self>, committed: Result<(), Error>) {
+        let result = match (committed, self.out) {
+            (_, Some(Err(e))) => Err(e),
+            (Ok(()), Some(Ok(r))) => Ok(r),
+            (Err(e), _) => Err(E::from(e)),
+            (Ok(()), None) => Err(E::from(Error::WriterGone)),
+        };
+        match self.reply {
+            Reply::Async(tx) => {
+                let _ = tx.send(result);
+            }
+            Reply::Blocking(tx) => {
+                let _ = tx.send(result);
+            }
+        }
+    }
+}
+
+pub(super) struct Handle {
+    /// `None` only while dropping.
+    queue: Option<mpsc::Sender<Box<dyn Job>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    db: Arc<redb::Database>,
+    /// Serialises bulk transactions with the writer thread's own.
+    lock: Arc<Mutex<()>>,
+    pub(super) committed: watch::Sender<u64>,
+}
+
+impl Handle {
+    pub(super) fn start(db: Arc<redb::Database>) -> Result<Handle, Error> {
+        let last = super::ReadTx::begin(&db)?.last_seq()?;
+        let (committed, _) = watch::channel(last);
+        let (queue, rx) = mpsc::channel::<Box<dyn Job>>(16_384);
+        let lock = Arc::new(Mutex::new(()));
+        let (db2, lock2, committed2) = (db.clone(), lock.clone(), committed.clone());
+        let thread = std::thread::Builder::new()
+            .name("dangol-writer".into())
+            .spawn(move || run(db2, lock2, committed2, rx))?;
+        Ok(Handle { queue: Some(queue), thread: Some(thread), db, lock, committed })
+    }
+
+    fn queue(&self) -> &mpsc::Sender<Box<dyn Job>> {
+        self.queue.as_ref().expect("the queue lives as long as the handle")
+    }
+
+    pub(super) async fn submit<R, E, F>(&self, f: F) -> Result<R, E>
+    where
+        F: FnMut(&mut Tx) -> Result<R, E> + Send + 'static,
+        R: Send + 'static,
+        E: From<Error> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let job = Box::new(Typed { f, out: None, reply: Reply::Async(tx) });
+        self.queue().send(job).await.map_err(|_| E::from(Error::WriterGone))?;
+        rx.await.map_err(|_| E::from(Error::WriterGone))?
+    }
+
+    pub(super) fn submit_blocking<R, E, F>(&self, f: F) -> Result<R, E>
+    where
+        F: FnMut(&mut Tx) -> Result<R, E> + Send + 'static,
+        R: Send + 'static,
+        E: From<Error> + Send + 'static,
+    {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let job = Box::new(Typed { f, out: None, reply: Reply::Blocking(tx) });
+        self.queue().blocking_send(job).map_err(|_| E::from(Error::WriterGone))?;
+        rx.recv().map_err(|_| E::from(Error::WriterGone))?
+    }
+
+    pub(super) fn bulk<R, E>(&self, durable: bool, f: impl FnOnce(&mut Tx) -> Result<R, E>) -> Result<R, E>
+    where
+        E: From<Error>,
+    {
+        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut txn = self.db.begin_write().map_err(Error::from)?;
+        if !durable {
+            txn.set_durability(redb::Durability::None).map_err(Error::from)?;
+        }
+        let (r, last) = {
+            let mut tx = Tx::open(&txn)?;
+            let r = f(&mut tx)?;
+            tx.flush()?;
+            (r, tx.last_seq)
+        };
+        txn.commit().map_err(Error::from)?;
+        if let Some(seq) = last {
+            self.committed.send_replace(seq);
+        }
+        Ok(r)
+    }
+}
+
+impl Drop for Handle {
+    /// Closes the queue and waits for the writer to finish what was queued, so that the file
+    /// is closed when the last `Store` is gone and can be opened again at once.
+    fn drop(&mut self) {
+        self.queue.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn run(
+    db: Arc<redb::Database>,
+    lock: Arc<Mutex<()>>,
+    committed: watch::Sender<u64>,
+    mut rx: mpsc::Receiver<Box<dyn Job>>,
+) {
+    while let Some(first) = rx.blocking_recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
+        apply_group(&db, &committed, group);
+    }
+}
+
+/// Applies a group, retrying without each job that fails, then commits and answers all.
+fn apply_group(db: &redb::Database, committed: &watch::Sender<u64>, mut group: Vec<Box<dyn Job>>) {
+    loop {
+        let attempt = (|| -> Result<Result<Option<u64>, usize>, Error> {
+            let txn = db.begin_write()?;
+            let last = {
+                let mut tx = Tx::open(&txn)?;
+                for (i, job) in group.iter_mut().enumerate() {
+                    if !job.apply(&mut tx) {
+                        return Ok(Err(i)); // dropping txn aborts it
+                    }
+                }
+                tx.flush()?;
+                tx.last_seq
+            };
+            txn.commit()?;
+            Ok(Ok(last))
+        })();
+        match attempt {
+            Ok(Ok(last)) => {
+                if let Some(seq) = last {
+                    committed.send_replace(seq);
+                }
+                for job in group {
+                    job.complete(Ok(()));
+                }
+                return;
+            }
+            Ok(Err(failed)) => {
+                let job = group.remove(failed);
+                job.complete(Ok(()));
+                if group.is_empty() {
+                    return;
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, jobs = group.len(), "write transaction failed");
+                for job in group {
+                    job.complete(Err(e.clone()));
+                }
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! The tracking pipeline: a validated Segment message is tied to a customer, appended to the
+//! log, and applied to the profile, orders, catalogue and interests in the same transaction.
+//! Called by `api` (the /v1 endpoints), `import` and `demo`, always inside the writer.
+
+pub mod message;
+
+use serde_json::Value;
+
+use crate::store::records::{EventKind, EventRecord};
+use crate::store::{self, Touch, Tx};
+use crate::{catalog, customer, order};
+pub use message::{FieldError, Message};
+
+/// What happened to one message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Stored with this sequence, on this customer.
+    Stored { seq: u64, customer: u64 },
+    /// Its `messageId` was stored before: nothing changed.
+    Duplicate { seq: u64 },
+}
+
+/// Applies one message. `received_at` is when the request arrived (the default event time).
+pub fn apply(tx: &mut Tx, msg: &Message, received_at: i64) -> Result<Outcome, store::Error> {
+    if let Some(id) = &msg.message_id
+        && let Some(seq) = tx.message_seq(id)?
+    {
+        return Ok(Outcome::Duplicate { seq });
+    }
+    let at = msg.timestamp.unwrap_or(received_at);
+    let email = msg.email();
+    let customer = match msg.kind {
+        EventKind::Alias => alias(tx, msg, at)?,
+        _ => customer::resolve(
+            tx,
+            &customer::Keys {
+                user_id: msg.user_id.as_deref(),
+                anonymous_id: msg.anonymous_id.as_deref(),
+                email: email.as_deref(),
+            },
+            at,
+        )?,
+    };
+    let message_id = msg.message_id.clone().unwrap_or_else(|| format!("dangol-{}", random_id()));
+    let record = EventRecord {
+        kind: msg.kind,
+        customer,
+        event: msg.event.clone(),
+        name: msg.name.clone(),
+        user_id: msg.user_id.clone(),
+        anonymous_id: msg.anonymous_id.clone(),
+        previous_id: msg.previous_id.clone(),
+        group_id: msg.group_id.clone(),
+        message_id: message_id.clone(),
+        timestamp: at,
+        received_at,
+        sent_at: msg.sent_at,
+        properties: Value::Object(msg.properties.clone()),
+        traits: Value::Object(msg.traits.clone()),
+        context: Value::Object(msg.context.clone()),
+    };
+    let seq = tx.append_event(&record)?;
+    let is_activity = matches!(msg.kind, EventKind::Track | EventKind::Page | EventKind::Screen);
+    {
+        let rec = tx.customer_mut(customer)?.expect("resolved customer exists");
+        customer::record_activity(rec, at, is_activity);
+        if msg.kind == EventKind::Identify {
+            customer::apply_traits(rec, &msg.traits, at, "identify");
+        }
+    }
+    if msg.kind == EventKind::Track {
+        ecommerce(tx, msg, customer, seq, &message_id, at)?;
+    }
+    Ok(Outcome::Stored { seq, customer })
+}
+
+/// `alias`: `previousId` (an anonymous id or an earlier user id) and `userId` are one person.
+fn alias(tx: &mut Tx, msg: &Message, at: i64) -> Result<u64, store::Error> {
+    let prev = msg.previous_id.as_deref().expect("validated");
+    let user = msg.user_id.as_deref().expect("validated");
+    let a = match tx.identity(&customer::user_key(prev))? {
+        Some(id) => Some(id),
+        None => tx.identity(&customer::anon_key(prev))?,
+    };
+    let b = tx.identity(&customer::user_key(user))?;
+    let id = match (a, b) {
+        (Some(a), Some(b)) => customer::merge(tx, b, a, at)?,
+        (Some(a), None) => {
+            tx.set_identity(&customer::user_key(user), a)?;
+            let rec = tx.customer_mut(a)?.expect("exists");
+            rec.user_id = Some(user.to_string());
+            a
+        }
+        (None, _) => {
+            let id = customer::resolve(tx, &customer::Keys { user_id: Some(user), ..Default::default() }, at)?;
+            tx.set_identity(&customer::anon_key(prev), id)?;
+            id
+        }
+    };
+    if let Some(rec) = tx.customer_mut(id)? {
+        rec.user_id = Some(user.to_string());
+    }
+    Ok(id)
+}
+
+/// The E-commerce Spec v2 semantics of a track event.
+fn ecommerce(tx: &mut Tx, msg: &Message, customer: u64, seq: u64, message_id: &str, at: i64) -> Result<(), store::Error> {
+    let props = &msg.properties;
+    let kind = match msg.event.as_deref().unwrap_or_default() {
+        "Product Viewed" | "Product Clicked" => Some(Touch::Viewed),
+        "Product Added" => Some(Touch::Carted),
+        "Checkout Started" | "Checkout Step Completed" | "Payment Info Entered" => Some(Touch::Checkout),
+        "Order Completed" => {
+            order::complete(tx, customer, props, seq, at)?;
+            None
+        }
+        "Order Refunded" => {
+            order::refund(tx, props, message_id, at)?;
+            None
+        }
+        "Signed Up" => {
+            let rec = tx.customer_mut(customer)?.expect("exists");
+            if rec.signed_up_at.is_none() {
+                rec.signed_up_at = Some(at);
+            }
+            None
+        }
+        _ => None,
+    };
+    if let Some(kind) = kind {
+        for (line, p) in order::lines_of(props) {
+            catalog::observe(tx, p, at)?;
+            order::touch(tx, customer, kind, &line.product_id, line.category.as_deref(), at)?;
+        }
+    }
+    Ok(())
+}
+
+/// A random 128-bit id in hex, for messages sent without a `messageId`.
+pub fn random_id() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}

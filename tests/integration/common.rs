@@ -1,0 +1,149 @@
+//! A real server on a random port with a real redb file in a temp dir, per test.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use dangol::config::Config;
+use reqwest::{RequestBuilder, Response};
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub const WRITE_KEY: &str = "test-write-key";
+pub const MASTER_KEY: &str = "test-master-key";
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let mut app = Self::spawn_on(&dir).await;
+        app._tmp = Some(tmp);
+        app
+    }
+
+    /// A server on an existing data dir (for restarts).
+    pub async fn spawn_on(dir: &Path) -> TestApp {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(dangol::serve(Config::for_tests(dir), listener, async {
+            stopped.await.ok();
+        }));
+        let app = TestApp { base, client: reqwest::Client::new(), dir: dir.to_path_buf(), _tmp: None, stop: Some(stop), server: Some(server) };
+        // The listener is bound already; wait until the store is open.
+        for _ in 0..500 {
+            if app.client.get(app.url("/healthz")).send().await.is_ok_and(|r| r.status() == 200) {
+                return app;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("server did not become healthy");
+    }
+
+    /// Stops the server gracefully and waits until the store is closed; keeps the data dir.
+    pub async fn stop(&mut self) -> Option<tempfile::TempDir> {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(h) = self.server.take() {
+            h.await.unwrap().unwrap();
+        }
+        self._tmp.take()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn track(&self, path: &str) -> RequestBuilder {
+        self.client.post(self.url(path)).basic_auth(WRITE_KEY, Some(""))
+    }
+
+    pub async fn send(&self, path: &str, body: Value) -> Response {
+        self.track(path).json(&body).send().await.unwrap()
+    }
+
+    pub fn admin(&self, method: reqwest::Method, path: &str) -> RequestBuilder {
+        self.client.request(method, self.url(&format!("/api/v1{path}"))).bearer_auth(MASTER_KEY)
+    }
+
+    pub async fn get(&self, path: &str) -> Value {
+        let res = self.admin(reqwest::Method::GET, path).send().await.unwrap();
+        let status = res.status();
+        let body: Value = res.json().await.unwrap();
+        assert!(status.is_success(), "GET {path}: {status} {body}");
+        body
+    }
+
+    /// The customer a user id, anonymous id or email belongs to.
+    pub async fn customer(&self, key: &str, value: &str) -> Value {
+        self.get(&format!("/customers/lookup?{key}={}", urlencode(value))).await
+    }
+
+    pub async fn events_of(&self, id: u64) -> Vec<Value> {
+        self.get(&format!("/customers/{id}/events?limit=500")).await["items"].as_array().unwrap().clone()
+    }
+}
+
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+/// Where the real Segment clients are installed for the tests: `target/test-env`.
+pub fn test_env() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join("test-env")
+}
+
+/// A Python venv with the real Segment client, made on first use (`.ci/run` makes it first).
+pub fn python() -> PathBuf {
+    static PY: OnceLock<PathBuf> = OnceLock::new();
+    PY.get_or_init(|| {
+        let venv = test_env().join("venv");
+        let py = venv.join("bin").join("python");
+        let ready = venv.join(".ready");
+        if !ready.exists() {
+            std::fs::create_dir_all(test_env()).unwrap();
+            run(Command::new("python3").args(["-m", "venv"]).arg(&venv));
+            run(Command::new(&py).args(["-m", "pip", "install", "--quiet", "-r"]).arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/requirements.txt")));
+            std::fs::write(&ready, "").unwrap();
+        }
+        py
+    })
+    .clone()
+}
+
+/// Node with `@segment/analytics-node` installed, made on first use.
+pub fn node_modules() -> PathBuf {
+    static NODE: OnceLock<PathBuf> = OnceLock::new();
+    NODE.get_or_init(|| {
+        let dir = test_env().join("node");
+        let ready = dir.join(".ready");
+        if !ready.exists() {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/package.json"), dir.join("package.json")).unwrap();
+            run(Command::new("npm").args(["install", "--no-audit", "--no-fund", "--silent"]).current_dir(&dir));
+            std::fs::write(&ready, "").unwrap();
+        }
+        dir.join("node_modules")
+    })
+    .clone()
+}
+
+fn run(cmd: &mut Command) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(out.status.success(), "{cmd:?} failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+}

@@ -1,0 +1,9 @@
+//! One test binary: every test starts a real server with a real redb file in a temp dir.
+
+mod api;
+mod clients;
+mod common;
+mod crash;
+mod identity;
+mod orders;
+mod track;
