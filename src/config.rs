@@ -5,7 +5,11 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "dangol", version, about = "Customer analysis and marketing automation for a small online shop")]
+#[command(
+    name = "dangol",
+    version,
+    about = "Customer analysis and marketing automation for a small online shop"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -78,7 +82,10 @@ impl Config {
     /// A configuration for tests: a data dir of the test's own, fixed keys, UTC+9.
     pub fn for_tests(dir: &Path) -> Config {
         Config {
-            store: StoreArgs { data_dir: dir.to_path_buf(), timezone: chrono_tz::Asia::Seoul },
+            store: StoreArgs {
+                data_dir: dir.to_path_buf(),
+                timezone: chrono_tz::Asia::Seoul,
+            },
             listen: "127.0.0.1:0".into(),
             demo: false,
             demo_customers: 2000,

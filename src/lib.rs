@@ -26,23 +26,38 @@ use crate::store::Store;
 
 /// Binds the configured address and serves until SIGTERM or Ctrl-C.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(&config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+    let listener = TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
     serve(config, listener, shutdown_signal()).await
 }
 
 /// Opens the store, bootstraps keys, loads the demo shop if asked, and serves HTTP on `listener`
 /// until `shutdown` completes; then finishes in-flight requests and returns. Everything that was
 /// acknowledged is committed by then.
-pub async fn serve(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let dir = config.store.data_dir.clone();
     let cfg = config.clone();
     let (store, boot) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-        let store = Store::open(&dir).with_context(|| format!("cannot open the store in {}", dir.display()))?;
+        let store = Store::open(&dir)
+            .with_context(|| format!("cannot open the store in {}", dir.display()))?;
         let boot = auth::bootstrap(&store, &cfg)?;
         if cfg.demo && store.read()?.customers_count()? == 0 {
             let started = std::time::Instant::now();
-            let report = load::demo(&store, &demo::DemoOptions::new(cfg.demo_customers, chrono::Utc::now()))?;
-            tracing::info!(customers = cfg.demo_customers, messages = report.messages, seconds = started.elapsed().as_secs_f64(), "demo shop loaded");
+            let report = load::demo(
+                &store,
+                &demo::DemoOptions::new(cfg.demo_customers, chrono::Utc::now()),
+            )?;
+            tracing::info!(
+                customers = cfg.demo_customers,
+                messages = report.messages,
+                seconds = started.elapsed().as_secs_f64(),
+                "demo shop loaded"
+            );
         }
         Ok((store, boot))
     })
@@ -51,10 +66,16 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: impl Future<
         // Printed once, on first start: these secrets are stored only as hashes.
         println!("{line}");
     }
-    let state = api::AppState { store: store.clone(), keys: Arc::new(boot.keys), tz: config.store.timezone };
+    let state = api::AppState {
+        store: store.clone(),
+        keys: Arc::new(boot.keys),
+        tz: config.store.timezone,
+    };
     let app = api::router(state);
     tracing::info!(addr = %listener.local_addr()?, data_dir = %config.store.data_dir.display(), "dangol is serving");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
     tracing::info!("stopped");
     Ok(())
 }

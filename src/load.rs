@@ -27,25 +27,7 @@ pub struct ImportReport {
     /// True when nothing was written (strict mode and errors).
     pub rejected: bool,
     /// Each rejected row: `{row, column, message}`, row 1 being the header.
-    #[schema(value_type = Vec<Object>)]
     pub errors: Vec<RowError>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ImportError {
-    #[error(transparent)]
-    File(#[from] import::Error),
-    #[error(transparent)]
-    Store(#[from] store::Error),
-}
-
-impl crate::error::HasCode for ImportError {
-    fn code(&self) -> crate::error::ErrorCode {
-        match self {
-            ImportError::File(_) => crate::error::ErrorCode::InvalidCsv,
-            ImportError::Store(_) => crate::error::ErrorCode::Internal,
-        }
-    }
 }
 
 enum Prepared {
@@ -54,9 +36,18 @@ enum Prepared {
 }
 
 /// Parses a CSV and checks every row; nothing is written yet.
-fn prepare(kind: Kind, input: impl std::io::Read, tz: chrono_tz::Tz) -> Result<(Prepared, ImportReport), import::Error> {
+fn prepare(
+    kind: Kind,
+    input: impl std::io::Read,
+    tz: chrono_tz::Tz,
+) -> Result<(Prepared, ImportReport), import::Error> {
     let parsed = import::parse(kind, input, tz)?;
-    let mut report = ImportReport { rows: parsed.rows, skipped: parsed.skipped, errors: parsed.errors, ..Default::default() };
+    let mut report = ImportReport {
+        rows: parsed.rows,
+        skipped: parsed.skipped,
+        errors: parsed.errors,
+        ..Default::default()
+    };
     let prepared = match kind {
         Kind::Products => {
             let mut items = Vec::new();
@@ -64,9 +55,17 @@ fn prepare(kind: Kind, input: impl std::io::Read, tz: chrono_tz::Tz) -> Result<(
                 match serde_json::from_value::<catalog::ProductInput>(item.value) {
                     Ok(p) => match p.validate("") {
                         Ok(()) => items.push(p),
-                        Err(e) => report.errors.push(RowError { row: item.row, column: None, message: e.to_string() }),
+                        Err(e) => report.errors.push(RowError {
+                            row: item.row,
+                            column: None,
+                            message: e.to_string(),
+                        }),
                     },
-                    Err(e) => report.errors.push(RowError { row: item.row, column: None, message: e.to_string() }),
+                    Err(e) => report.errors.push(RowError {
+                        row: item.row,
+                        column: None,
+                        message: e.to_string(),
+                    }),
                 }
             }
             Prepared::Products(items)
@@ -74,9 +73,13 @@ fn prepare(kind: Kind, input: impl std::io::Read, tz: chrono_tz::Tz) -> Result<(
         Kind::Customers | Kind::Orders => {
             let mut items = Vec::new();
             for item in parsed.items {
-                match Message::parse(&item.value, None, "") {
+                match Message::parse(item.value, None, "") {
                     Ok(m) => items.push(m),
-                    Err(e) => report.errors.push(RowError { row: item.row, column: Some(e.field.clone()), message: e.message }),
+                    Err(e) => report.errors.push(RowError {
+                        row: item.row,
+                        column: Some(e.field.clone()),
+                        message: e.message,
+                    }),
                 }
             }
             Prepared::Messages(items)
@@ -109,8 +112,17 @@ fn apply(tx: &mut Tx, prepared: &Prepared, now: i64) -> Result<(usize, usize), s
 
 /// Imports a CSV through the writer: all accepted rows in one transaction. With `strict`, any
 /// row error means nothing is written.
-pub async fn import(store: &Store, kind: Kind, csv: Vec<u8>, strict: bool, tz: chrono_tz::Tz) -> Result<ImportReport, ImportError> {
-    let (prepared, mut report) = tokio::task::spawn_blocking(move || prepare(kind, csv.as_slice(), tz)).await.expect("import parser panicked")?;
+pub async fn import(
+    store: &Store,
+    kind: Kind,
+    csv: Vec<u8>,
+    strict: bool,
+    tz: chrono_tz::Tz,
+) -> Result<ImportReport, import::Error> {
+    let (prepared, mut report) =
+        tokio::task::spawn_blocking(move || prepare(kind, csv.as_slice(), tz))
+            .await
+            .expect("import parser panicked")?;
     if strict && !report.errors.is_empty() {
         report.rejected = true;
         return Ok(report);
@@ -125,9 +137,10 @@ pub async fn import(store: &Store, kind: Kind, csv: Vec<u8>, strict: bool, tz: c
 /// `dangol import KIND FILE`: the same, on a stopped server's data dir.
 pub fn import_command(args: &ImportArgs) -> anyhow::Result<()> {
     let kind: Kind = args.kind.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let file = std::fs::File::open(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    let file = std::fs::File::open(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
     let (prepared, mut report) = prepare(kind, std::io::BufReader::new(file), args.store.timezone)?;
-    if !(args.strict && !report.errors.is_empty()) {
+    if !args.strict || report.errors.is_empty() {
         let store = open_for_command(&args.store.data_dir)?;
         let now = now_ms();
         let (imported, duplicates) = store.write_blocking(move |tx| apply(tx, &prepared, now))?;
@@ -137,7 +150,15 @@ pub fn import_command(args: &ImportArgs) -> anyhow::Result<()> {
         report.rejected = true;
     }
     for e in &report.errors {
-        eprintln!("row {}{}: {}", e.row, e.column.as_deref().map(|c| format!(" ({c})")).unwrap_or_default(), e.message);
+        eprintln!(
+            "row {}{}: {}",
+            e.row,
+            e.column
+                .as_deref()
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default(),
+            e.message
+        );
     }
     println!(
         "{} rows read, {} imported, {} already present, {} skipped, {} errors{}",
@@ -146,7 +167,11 @@ pub fn import_command(args: &ImportArgs) -> anyhow::Result<()> {
         report.duplicates,
         report.skipped,
         report.errors.len(),
-        if report.rejected { " — nothing imported (--strict)" } else { "" }
+        if report.rejected {
+            " — nothing imported (--strict)"
+        } else {
+            ""
+        }
     );
     if report.rejected {
         anyhow::bail!("import rejected");
@@ -186,7 +211,9 @@ pub fn demo(store: &Store, opts: &demo::DemoOptions) -> anyhow::Result<LoadRepor
         .context("demo products do not parse")?;
     report.products = products.len();
     let now = now_ms();
-    store.bulk(false, |tx| catalog::upsert(tx, &products, "import", now)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    store
+        .bulk(false, |tx| catalog::upsert(tx, &products, "import", now))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut chunk: Vec<Message> = Vec::with_capacity(CHUNK);
     let mut failed: Option<anyhow::Error> = None;
     let flush = |chunk: &mut Vec<Message>| -> anyhow::Result<()> {
@@ -203,7 +230,7 @@ pub fn demo(store: &Store, opts: &demo::DemoOptions) -> anyhow::Result<LoadRepor
         if failed.is_some() {
             return;
         }
-        match Message::parse(&value, None, "") {
+        match Message::parse(value, None, "") {
             Ok(m) => {
                 report.messages += 1;
                 chunk.push(m);
@@ -232,7 +259,10 @@ pub fn demo(store: &Store, opts: &demo::DemoOptions) -> anyhow::Result<LoadRepor
 pub fn demo_command(args: &DemoArgs) -> anyhow::Result<()> {
     let store = open_for_command(&args.store.data_dir)?;
     if store.read()?.customers_count()? > 0 {
-        anyhow::bail!("{} already holds customers: the demo shop goes into an empty store", args.store.data_dir.display());
+        anyhow::bail!(
+            "{} already holds customers: the demo shop goes into an empty store",
+            args.store.data_dir.display()
+        );
     }
     let started = Instant::now();
     let mut opts = demo::DemoOptions::new(args.customers as usize, chrono::Utc::now());

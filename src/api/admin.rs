@@ -14,7 +14,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{ApiError, ApiJson, ApiResult, AppState, Page};
 use crate::error::ErrorCode;
-use crate::store::records::{ApiKeyRecord, Consent, CustomerRecord, EventRecord, KeyKind, OrderRecord, ProductRecord};
+use crate::store::records::{
+    ApiKeyRecord, Consent, CustomerRecord, EventRecord, KeyKind, OrderRecord, ProductRecord,
+};
 use crate::store::{InterestRow, now_ms};
 use crate::{auth, catalog, customer, order};
 
@@ -22,12 +24,16 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/customers", get(list_customers))
         .route("/customers/lookup", get(lookup_customer))
-        .route("/customers/{id}", get(get_customer))
+        .route("/customers/{id}", get(get_customer).delete(erase_customer))
+        .route("/customers/{id}/export", get(export_customer))
         .route("/customers/{id}/events", get(customer_events))
         .route("/customers/{id}/orders", get(customer_orders))
         .route("/customers/{id}/interests", get(customer_interests))
         .route("/products", get(list_products).post(upsert_products))
-        .route("/products/{id}", get(get_product).put(put_product).delete(delete_product))
+        .route(
+            "/products/{id}",
+            get(get_product).put(put_product).delete(delete_product),
+        )
         .route("/orders", get(list_orders))
         .route("/orders/{id}", get(get_order))
         .route("/keys", get(list_keys).post(create_key))
@@ -56,7 +62,13 @@ fn unb64(s: &str) -> Result<String, ApiError> {
         .decode(s)
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| ApiError::new(ErrorCode::InvalidField, "`cursor` is not a cursor this API gave out").field("cursor"))
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidField,
+                "`cursor` is not a cursor this API gave out",
+            )
+            .field("cursor")
+        })
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -73,7 +85,10 @@ fn limit(q: Option<usize>) -> Result<usize, ApiError> {
     match q {
         None => Ok(50),
         Some(n @ 1..=500) => Ok(n),
-        Some(_) => Err(ApiError::new(ErrorCode::InvalidField, "`limit` must be between 1 and 500").field("limit")),
+        Some(_) => Err(
+            ApiError::new(ErrorCode::InvalidField, "`limit` must be between 1 and 500")
+                .field("limit"),
+        ),
     }
 }
 
@@ -85,7 +100,11 @@ pub struct ConsentResponse {
 }
 
 fn consent(c: &Option<Consent>) -> Option<ConsentResponse> {
-    c.as_ref().map(|c| ConsentResponse { granted: c.granted, at: iso(c.at), source: c.source.clone() })
+    c.as_ref().map(|c| ConsentResponse {
+        granted: c.granted,
+        at: iso(c.at),
+        source: c.source.clone(),
+    })
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -134,11 +153,24 @@ pub struct CustomerResponse {
     pub updated_at: String,
 }
 
-pub fn customer_response(id: u64, r: CustomerRecord, identities: Option<Vec<String>>) -> CustomerResponse {
+pub fn customer_response(
+    id: u64,
+    r: CustomerRecord,
+    identities: Option<Vec<String>>,
+) -> CustomerResponse {
     let s = r.stats;
     let identities = identities.map(|keys| {
-        let pick = |p: &str| keys.iter().filter_map(|k| k.strip_prefix(p)).map(str::to_string).collect();
-        IdentitiesResponse { user_ids: pick("u:"), anonymous_ids: pick("a:"), emails: pick("e:") }
+        let pick = |p: &str| {
+            keys.iter()
+                .filter_map(|k| k.strip_prefix(p))
+                .map(str::to_string)
+                .collect()
+        };
+        IdentitiesResponse {
+            user_ids: pick("u:"),
+            anonymous_ids: pick("a:"),
+            emails: pick("e:"),
+        }
     });
     CustomerResponse {
         id,
@@ -175,10 +207,15 @@ pub fn customer_response(id: u64, r: CustomerRecord, identities: Option<Vec<Stri
 
 /// List customers, newest id last; `q` searches.
 #[utoipa::path(get, path = "/api/v1/customers", params(ListQuery), responses((status = 200, body = Page<CustomerResponse>)), security(("bearer" = [])))]
-pub async fn list_customers(State(st): State<AppState>, Query(q): Query<ListQuery>) -> ApiResult<Json<Page<CustomerResponse>>> {
+pub async fn list_customers(
+    State(st): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<Page<CustomerResponse>>> {
     let limit = limit(q.limit)?;
     let after = match &q.cursor {
-        Some(c) => c.parse::<u64>().map_err(|_| ApiError::new(ErrorCode::InvalidField, "`cursor` must be a customer id").field("cursor"))?,
+        Some(c) => c.parse::<u64>().map_err(|_| {
+            ApiError::new(ErrorCode::InvalidField, "`cursor` must be a customer id").field("cursor")
+        })?,
         None => 0,
     };
     let page = st
@@ -186,7 +223,10 @@ pub async fn list_customers(State(st): State<AppState>, Query(q): Query<ListQuer
         .call(move |s| -> Result<_, customer::Error> {
             let (items, next) = customer::list(&s.read()?, after, limit, q.q.as_deref())?;
             Ok(Page {
-                items: items.into_iter().map(|(id, r)| customer_response(id, r, None)).collect(),
+                items: items
+                    .into_iter()
+                    .map(|(id, r)| customer_response(id, r, None))
+                    .collect(),
                 next_cursor: next.map(|n| n.to_string()),
             })
         })
@@ -203,7 +243,10 @@ pub struct LookupQuery {
 
 /// Find the customer a user id, anonymous id or email belongs to.
 #[utoipa::path(get, path = "/api/v1/customers/lookup", params(LookupQuery), responses((status = 200, body = CustomerResponse), (status = 404)), security(("bearer" = [])))]
-pub async fn lookup_customer(State(st): State<AppState>, Query(q): Query<LookupQuery>) -> ApiResult<Json<CustomerResponse>> {
+pub async fn lookup_customer(
+    State(st): State<AppState>,
+    Query(q): Query<LookupQuery>,
+) -> ApiResult<Json<CustomerResponse>> {
     let key = if let Some(u) = &q.user_id {
         customer::user_key(u)
     } else if let Some(a) = &q.anonymous_id {
@@ -211,13 +254,19 @@ pub async fn lookup_customer(State(st): State<AppState>, Query(q): Query<LookupQ
     } else if let Some(e) = &q.email {
         customer::email_key(e)
     } else {
-        return Err(ApiError::new(ErrorCode::MissingField, "one of `user_id`, `anonymous_id`, `email` is required").field("user_id"));
+        return Err(ApiError::new(
+            ErrorCode::MissingField,
+            "one of `user_id`, `anonymous_id`, `email` is required",
+        )
+        .field("user_id"));
     };
     let res = st
         .store
         .call(move |s| -> Result<_, ApiError> {
             let read = s.read()?;
-            let id = read.identity(&key)?.ok_or_else(|| ApiError::new(ErrorCode::CustomerNotFound, "no customer has that key"))?;
+            let id = read.identity(&key)?.ok_or_else(|| {
+                ApiError::new(ErrorCode::CustomerNotFound, "no customer has that key")
+            })?;
             let (id, rec) = customer::get(&read, id)?;
             Ok(customer_response(id, rec, Some(read.identities_of(id)?)))
         })
@@ -227,13 +276,77 @@ pub async fn lookup_customer(State(st): State<AppState>, Query(q): Query<LookupQ
 
 /// One customer, with every identity tied to them. A merged customer's old id answers with the survivor.
 #[utoipa::path(get, path = "/api/v1/customers/{id}", params(("id" = u64, Path)), responses((status = 200, body = CustomerResponse), (status = 404)), security(("bearer" = [])))]
-pub async fn get_customer(State(st): State<AppState>, Path(id): Path<u64>) -> ApiResult<Json<CustomerResponse>> {
+pub async fn get_customer(
+    State(st): State<AppState>,
+    Path(id): Path<u64>,
+) -> ApiResult<Json<CustomerResponse>> {
     let res = st
         .store
         .call(move |s| -> Result<_, customer::Error> {
             let read = s.read()?;
             let (id, rec) = customer::get(&read, id)?;
             Ok(customer_response(id, rec, Some(read.identities_of(id)?)))
+        })
+        .await?;
+    Ok(Json(res))
+}
+
+/// Erase a person on request (privacy): profile, events, interests and identity keys. Orders are
+/// kept for the accounts, detached from the person.
+#[utoipa::path(delete, path = "/api/v1/customers/{id}", params(("id" = u64, Path)), responses((status = 200, body = customer::Erased), (status = 404)), security(("bearer" = [])))]
+pub async fn erase_customer(
+    State(st): State<AppState>,
+    Path(id): Path<u64>,
+) -> ApiResult<Json<customer::Erased>> {
+    let now = now_ms();
+    Ok(Json(
+        st.store
+            .write(move |tx| customer::erase(tx, id, now))
+            .await?,
+    ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExportResponse {
+    pub customer: CustomerResponse,
+    pub events: Vec<EventResponse>,
+    pub orders: Vec<OrderResponse>,
+    pub interests: Vec<InterestResponse>,
+}
+
+/// Everything held about a person (privacy access request): profile, identities, every event,
+/// orders and interest counts.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/export", params(("id" = u64, Path)), responses((status = 200, body = ExportResponse), (status = 404)), security(("bearer" = [])))]
+pub async fn export_customer(
+    State(st): State<AppState>,
+    Path(id): Path<u64>,
+) -> ApiResult<Json<ExportResponse>> {
+    let res = st
+        .store
+        .call(move |s| -> Result<_, customer::Error> {
+            let read = s.read()?;
+            let (id, rec) = customer::get(&read, id)?;
+            let mut events = read.customer_events(id, None, usize::MAX)?;
+            events.reverse();
+            let mut orders = Vec::new();
+            for oid in read.order_ids_of(id)? {
+                if let Some(o) = read.order(&oid)? {
+                    orders.push(order_response(o));
+                }
+            }
+            Ok(ExportResponse {
+                customer: customer_response(id, rec, Some(read.identities_of(id)?)),
+                events: events
+                    .into_iter()
+                    .map(|(seq, e)| event_response(seq, e))
+                    .collect(),
+                orders,
+                interests: read
+                    .interests_of(id)?
+                    .into_iter()
+                    .map(interest_response)
+                    .collect(),
+            })
         })
         .await?;
     Ok(Json(res))
@@ -284,13 +397,26 @@ pub struct PageQuery {
 
 /// A customer's events, newest first.
 #[utoipa::path(get, path = "/api/v1/customers/{id}/events", params(("id" = u64, Path), PageQuery), responses((status = 200, body = Page<EventResponse>)), security(("bearer" = [])))]
-pub async fn customer_events(State(st): State<AppState>, Path(id): Path<u64>, Query(q): Query<PageQuery>) -> ApiResult<Json<Page<EventResponse>>> {
+pub async fn customer_events(
+    State(st): State<AppState>,
+    Path(id): Path<u64>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json<Page<EventResponse>>> {
     let limit = limit(q.limit)?;
     let before = match &q.cursor {
         Some(c) => {
-            let bad = || ApiError::new(ErrorCode::InvalidField, "`cursor` is not a cursor this API gave out").field("cursor");
+            let bad = || {
+                ApiError::new(
+                    ErrorCode::InvalidField,
+                    "`cursor` is not a cursor this API gave out",
+                )
+                .field("cursor")
+            };
             let (t, s) = c.split_once('.').ok_or_else(bad)?;
-            Some((t.parse::<i64>().map_err(|_| bad())?, s.parse::<u64>().map_err(|_| bad())?))
+            Some((
+                t.parse::<i64>().map_err(|_| bad())?,
+                s.parse::<u64>().map_err(|_| bad())?,
+            ))
         }
         None => None,
     };
@@ -302,11 +428,19 @@ pub async fn customer_events(State(st): State<AppState>, Path(id): Path<u64>, Qu
             let mut items = read.customer_events(id, before, limit + 1)?;
             let next = if items.len() > limit {
                 items.truncate(limit);
-                items.last().map(|(seq, e)| format!("{}.{}", e.timestamp, seq))
+                items
+                    .last()
+                    .map(|(seq, e)| format!("{}.{}", e.timestamp, seq))
             } else {
                 None
             };
-            Ok(Page { items: items.into_iter().map(|(seq, e)| event_response(seq, e)).collect(), next_cursor: next })
+            Ok(Page {
+                items: items
+                    .into_iter()
+                    .map(|(seq, e)| event_response(seq, e))
+                    .collect(),
+                next_cursor: next,
+            })
         })
         .await?;
     Ok(Json(page))
@@ -353,7 +487,10 @@ pub fn order_response(o: OrderRecord) -> OrderResponse {
         order_id: o.order_id,
         customer_id: o.customer,
         placed_at: iso(o.placed_at),
-        status: serde_json::to_value(o.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+        status: serde_json::to_value(o.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
         currency: o.currency,
         total: o.total,
         revenue: o.revenue,
@@ -364,16 +501,33 @@ pub fn order_response(o: OrderRecord) -> OrderResponse {
         lines: o
             .lines
             .into_iter()
-            .map(|l| OrderLineResponse { product_id: l.product_id, sku: l.sku, name: l.name, category: l.category, price: l.price, quantity: l.quantity })
+            .map(|l| OrderLineResponse {
+                product_id: l.product_id,
+                sku: l.sku,
+                name: l.name,
+                category: l.category,
+                price: l.price,
+                quantity: l.quantity,
+            })
             .collect(),
-        refunds: o.refunds.into_iter().map(|r| RefundResponse { at: iso(r.at), amount: r.amount }).collect(),
+        refunds: o
+            .refunds
+            .into_iter()
+            .map(|r| RefundResponse {
+                at: iso(r.at),
+                amount: r.amount,
+            })
+            .collect(),
         refunded_amount,
     }
 }
 
 /// A customer's orders, newest first.
 #[utoipa::path(get, path = "/api/v1/customers/{id}/orders", params(("id" = u64, Path)), responses((status = 200, body = Page<OrderResponse>)), security(("bearer" = [])))]
-pub async fn customer_orders(State(st): State<AppState>, Path(id): Path<u64>) -> ApiResult<Json<Page<OrderResponse>>> {
+pub async fn customer_orders(
+    State(st): State<AppState>,
+    Path(id): Path<u64>,
+) -> ApiResult<Json<Page<OrderResponse>>> {
     let items = st
         .store
         .call(move |s| -> Result<_, customer::Error> {
@@ -388,7 +542,10 @@ pub async fn customer_orders(State(st): State<AppState>, Path(id): Path<u64>) ->
             Ok(out)
         })
         .await?;
-    Ok(Json(Page { items, next_cursor: None }))
+    Ok(Json(Page {
+        items,
+        next_cursor: None,
+    }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -407,21 +564,37 @@ fn interest_response(r: InterestRow) -> InterestResponse {
         Some((_, c)) => (None, Some(c.to_string())),
         None => (None, None),
     };
-    InterestResponse { kind: r.touch.as_str().to_string(), product_id, category, count: r.count, last: iso(r.last) }
+    InterestResponse {
+        kind: r.touch.as_str().to_string(),
+        product_id,
+        category,
+        count: r.count,
+        last: iso(r.last),
+    }
 }
 
 /// What a customer viewed, carted, checked out and bought: counts and last times, all time.
 #[utoipa::path(get, path = "/api/v1/customers/{id}/interests", params(("id" = u64, Path)), responses((status = 200, body = Page<InterestResponse>)), security(("bearer" = [])))]
-pub async fn customer_interests(State(st): State<AppState>, Path(id): Path<u64>) -> ApiResult<Json<Page<InterestResponse>>> {
+pub async fn customer_interests(
+    State(st): State<AppState>,
+    Path(id): Path<u64>,
+) -> ApiResult<Json<Page<InterestResponse>>> {
     let items = st
         .store
         .call(move |s| -> Result<_, customer::Error> {
             let read = s.read()?;
             let (id, _) = customer::get(&read, id)?;
-            Ok(read.interests_of(id)?.into_iter().map(interest_response).collect())
+            Ok(read
+                .interests_of(id)?
+                .into_iter()
+                .map(interest_response)
+                .collect())
         })
         .await?;
-    Ok(Json(Page { items, next_cursor: None }))
+    Ok(Json(Page {
+        items,
+        next_cursor: None,
+    }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -474,7 +647,10 @@ pub fn product_response(p: ProductRecord) -> ProductResponse {
 
 /// The catalogue in id order.
 #[utoipa::path(get, path = "/api/v1/products", params(PageQuery), responses((status = 200, body = Page<ProductResponse>)), security(("bearer" = [])))]
-pub async fn list_products(State(st): State<AppState>, Query(q): Query<PageQuery>) -> ApiResult<Json<Page<ProductResponse>>> {
+pub async fn list_products(
+    State(st): State<AppState>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json<Page<ProductResponse>>> {
     let limit = limit(q.limit)?;
     let after = match &q.cursor {
         Some(c) => unb64(c)?,
@@ -490,7 +666,10 @@ pub async fn list_products(State(st): State<AppState>, Query(q): Query<PageQuery
             } else {
                 None
             };
-            Ok(Page { items: items.into_iter().map(product_response).collect(), next_cursor: next })
+            Ok(Page {
+                items: items.into_iter().map(product_response).collect(),
+                next_cursor: next,
+            })
         })
         .await?;
     Ok(Json(page))
@@ -504,7 +683,10 @@ pub struct UpsertResponse {
 
 /// Bulk upsert: a list of products (or one). Fields left out keep their stored value. All or nothing.
 #[utoipa::path(post, path = "/api/v1/products", request_body = Vec<catalog::ProductInput>, responses((status = 200, body = UpsertResponse), (status = 400)), security(("bearer" = [])))]
-pub async fn upsert_products(State(st): State<AppState>, ApiJson(body): ApiJson<Value>) -> ApiResult<Json<UpsertResponse>> {
+pub async fn upsert_products(
+    State(st): State<AppState>,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<Json<UpsertResponse>> {
     let items: Vec<catalog::ProductInput> = match body {
         Value::Array(_) => super::from_value(body)?,
         one => vec![super::from_value(one)?],
@@ -514,19 +696,35 @@ pub async fn upsert_products(State(st): State<AppState>, ApiJson(body): ApiJson<
     }
     let n = items.len();
     let now = now_ms();
-    let created = st.store.write(move |tx| catalog::upsert(tx, &items, "api", now)).await?;
-    Ok(Json(UpsertResponse { upserted: n, created }))
+    let created = st
+        .store
+        .write(move |tx| catalog::upsert(tx, &items, "api", now))
+        .await?;
+    Ok(Json(UpsertResponse {
+        upserted: n,
+        created,
+    }))
 }
 
 #[utoipa::path(get, path = "/api/v1/products/{id}", params(("id" = String, Path)), responses((status = 200, body = ProductResponse), (status = 404)), security(("bearer" = [])))]
-pub async fn get_product(State(st): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<ProductResponse>> {
-    let p = st.store.call(move |s| catalog::get(&s.read()?, &id)).await?;
+pub async fn get_product(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ProductResponse>> {
+    let p = st
+        .store
+        .call(move |s| catalog::get(&s.read()?, &id))
+        .await?;
     Ok(Json(product_response(p)))
 }
 
 /// Create or update one product; the path's id wins over the body's.
 #[utoipa::path(put, path = "/api/v1/products/{id}", params(("id" = String, Path)), request_body = catalog::ProductInput, responses((status = 200, body = ProductResponse)), security(("bearer" = [])))]
-pub async fn put_product(State(st): State<AppState>, Path(id): Path<String>, ApiJson(mut body): ApiJson<Value>) -> ApiResult<Json<ProductResponse>> {
+pub async fn put_product(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(mut body): ApiJson<Value>,
+) -> ApiResult<Json<ProductResponse>> {
     if let Value::Object(m) = &mut body {
         m.insert("id".into(), Value::String(id.clone()));
     }
@@ -534,12 +732,17 @@ pub async fn put_product(State(st): State<AppState>, Path(id): Path<String>, Api
     input.validate("")?;
     let now = now_ms();
     let items = vec![input];
-    st.store.write(move |tx| catalog::upsert(tx, &items, "api", now)).await?;
+    st.store
+        .write(move |tx| catalog::upsert(tx, &items, "api", now))
+        .await?;
     get_product(State(st), Path(id)).await
 }
 
 #[utoipa::path(delete, path = "/api/v1/products/{id}", params(("id" = String, Path)), responses((status = 204), (status = 404)), security(("bearer" = [])))]
-pub async fn delete_product(State(st): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_product(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     st.store.write(move |tx| catalog::delete(tx, &id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -554,21 +757,34 @@ pub struct OrdersQuery {
 
 /// All orders, newest first.
 #[utoipa::path(get, path = "/api/v1/orders", params(OrdersQuery), responses((status = 200, body = Page<OrderResponse>)), security(("bearer" = [])))]
-pub async fn list_orders(State(st): State<AppState>, Query(q): Query<OrdersQuery>) -> ApiResult<Json<Page<OrderResponse>>> {
+pub async fn list_orders(
+    State(st): State<AppState>,
+    Query(q): Query<OrdersQuery>,
+) -> ApiResult<Json<Page<OrderResponse>>> {
     let limit = limit(q.limit)?;
     let before = match &q.cursor {
         Some(c) => {
             let raw = unb64(c)?;
-            let (t, id) = raw.split_once(':').ok_or_else(|| ApiError::new(ErrorCode::InvalidField, "bad cursor").field("cursor"))?;
-            Some((t.parse::<i64>().map_err(|_| ApiError::new(ErrorCode::InvalidField, "bad cursor").field("cursor"))?, id.to_string()))
+            let (t, id) = raw.split_once(':').ok_or_else(|| {
+                ApiError::new(ErrorCode::InvalidField, "bad cursor").field("cursor")
+            })?;
+            Some((
+                t.parse::<i64>().map_err(|_| {
+                    ApiError::new(ErrorCode::InvalidField, "bad cursor").field("cursor")
+                })?,
+                id.to_string(),
+            ))
         }
         None => None,
     };
     let from = match &q.from {
-        Some(f) => Some(
-            crate::track::message::parse_time(f)
-                .ok_or_else(|| ApiError::new(ErrorCode::InvalidField, "`from` must be an RFC 3339 date-time").field("from"))?,
-        ),
+        Some(f) => Some(crate::track::message::parse_time(f).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidField,
+                "`from` must be an RFC 3339 date-time",
+            )
+            .field("from")
+        })?),
         None => None,
     };
     let page = st
@@ -577,18 +793,26 @@ pub async fn list_orders(State(st): State<AppState>, Query(q): Query<OrdersQuery
             let mut items = s.read()?.orders_before(before, from, limit + 1)?;
             let next = if items.len() > limit {
                 items.truncate(limit);
-                items.last().map(|o| b64(&format!("{}:{}", o.placed_at, o.order_id)))
+                items
+                    .last()
+                    .map(|o| b64(&format!("{}:{}", o.placed_at, o.order_id)))
             } else {
                 None
             };
-            Ok(Page { items: items.into_iter().map(order_response).collect(), next_cursor: next })
+            Ok(Page {
+                items: items.into_iter().map(order_response).collect(),
+                next_cursor: next,
+            })
         })
         .await?;
     Ok(Json(page))
 }
 
 #[utoipa::path(get, path = "/api/v1/orders/{id}", params(("id" = String, Path)), responses((status = 200, body = OrderResponse), (status = 404)), security(("bearer" = [])))]
-pub async fn get_order(State(st): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<OrderResponse>> {
+pub async fn get_order(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<OrderResponse>> {
     let o = st.store.call(move |s| order::get(&s.read()?, &id)).await?;
     Ok(Json(order_response(o)))
 }
@@ -625,8 +849,11 @@ fn key_response(r: ApiKeyRecord, key: Option<String>) -> KeyResponse {
 
 #[utoipa::path(get, path = "/api/v1/keys", responses((status = 200, body = Page<KeyResponse>)), security(("bearer" = [])))]
 pub async fn list_keys(State(st): State<AppState>) -> ApiResult<Json<Page<KeyResponse>>> {
-    let keys = st.store.call(|s| auth::list_keys(s)).await?;
-    Ok(Json(Page { items: keys.into_iter().map(|k| key_response(k, None)).collect(), next_cursor: None }))
+    let keys = st.store.call(auth::list_keys).await?;
+    Ok(Json(Page {
+        items: keys.into_iter().map(|k| key_response(k, None)).collect(),
+        next_cursor: None,
+    }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -638,11 +865,20 @@ pub struct CreateKeyRequest {
 
 /// Make a key. The key is in this answer only.
 #[utoipa::path(post, path = "/api/v1/keys", request_body = CreateKeyRequest, responses((status = 201, body = KeyResponse)), security(("bearer" = [])))]
-pub async fn create_key(State(st): State<AppState>, ApiJson(req): ApiJson<CreateKeyRequest>) -> ApiResult<(StatusCode, Json<KeyResponse>)> {
+pub async fn create_key(
+    State(st): State<AppState>,
+    ApiJson(req): ApiJson<CreateKeyRequest>,
+) -> ApiResult<(StatusCode, Json<KeyResponse>)> {
     let kind = match req.kind.as_str() {
         "admin" => KeyKind::Admin,
         "write" => KeyKind::Write,
-        _ => return Err(ApiError::new(ErrorCode::InvalidField, "`kind` must be `admin` or `write`").field("kind")),
+        _ => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidField,
+                "`kind` must be `admin` or `write`",
+            )
+            .field("kind"));
+        }
     };
     let (key, rec) = auth::create_key(&st.store, &st.keys, req.name, kind).await?;
     Ok(super::created(key_response(rec, Some(key))))
@@ -650,7 +886,10 @@ pub async fn create_key(State(st): State<AppState>, ApiJson(req): ApiJson<Create
 
 /// Revoke a key: it stops working at once.
 #[utoipa::path(delete, path = "/api/v1/keys/{id}", params(("id" = String, Path)), responses((status = 200, body = KeyResponse)), security(("bearer" = [])))]
-pub async fn revoke_key(State(st): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<KeyResponse>> {
+pub async fn revoke_key(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<KeyResponse>> {
     let rec = auth::revoke_key(&st.store, &st.keys, id).await?;
     Ok(Json(key_response(rec, None)))
 }

@@ -45,7 +45,12 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into(), field: None, extra: None }
+        ApiError {
+            code,
+            message: message.into(),
+            field: None,
+            extra: None,
+        }
     }
     pub fn field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
@@ -55,7 +60,12 @@ impl ApiError {
 
 impl<E: HasCode + std::error::Error> From<E> for ApiError {
     fn from(e: E) -> Self {
-        ApiError { code: e.code(), message: e.to_string(), field: e.field().map(str::to_string), extra: None }
+        ApiError {
+            code: e.code(),
+            message: e.to_string(),
+            field: e.field().map(str::to_string),
+            extra: None,
+        }
     }
 }
 
@@ -68,7 +78,8 @@ impl IntoResponse for ApiError {
         } else {
             self.message
         };
-        let mut error = json!({"code": self.code.as_str(), "message": message, "request_id": request_id});
+        let mut error =
+            json!({"code": self.code.as_str(), "message": message, "request_id": request_id});
         if let Some(f) = self.field {
             error["field"] = json!(f);
         }
@@ -104,7 +115,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if inner.is_syntax() || inner.is_eof() {
-            ApiError::new(ErrorCode::InvalidJson, format!("the body is not valid JSON: {inner}"))
+            ApiError::new(
+                ErrorCode::InvalidJson,
+                format!("the body is not valid JSON: {inner}"),
+            )
         } else {
             let field = if path == "." { String::new() } else { path };
             let field = field.replace(".[", "[");
@@ -118,7 +132,11 @@ pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Ap
     serde_path_to_error::deserialize(value).map_err(|e| {
         let field = e.path().to_string();
         let field = if field == "." { String::new() } else { field };
-        ApiError::new(ErrorCode::InvalidField, format!("`{field}`: {}", e.into_inner())).field(field)
+        ApiError::new(
+            ErrorCode::InvalidField,
+            format!("`{field}`: {}", e.into_inner()),
+        )
+        .field(field)
     })
 }
 
@@ -155,12 +173,21 @@ async fn require_admin(State(state): State<AppState>, req: Request, next: Next) 
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim);
     match key {
         Some(k) if state.keys.check(k, KeyKind::Admin) => next.run(req).await,
-        Some(_) => ApiError::new(ErrorCode::Unauthorized, "the bearer key is not valid").into_response(),
-        None => ApiError::new(ErrorCode::Unauthorized, "an `Authorization: Bearer KEY` header is required").into_response(),
+        Some(_) => {
+            ApiError::new(ErrorCode::Unauthorized, "the bearer key is not valid").into_response()
+        }
+        None => ApiError::new(
+            ErrorCode::Unauthorized,
+            "an `Authorization: Bearer KEY` header is required",
+        )
+        .into_response(),
     }
 }
 
@@ -174,7 +201,10 @@ async fn not_found() -> ApiError {
 
 pub fn router(state: AppState) -> Router {
     let admin = admin::routes()
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), require_admin))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_admin,
+        ))
         .route("/openapi.json", get(openapi::document));
     Router::new()
         .route("/healthz", get(healthz))

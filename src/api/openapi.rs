@@ -12,7 +12,10 @@ struct BearerAuth;
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
     }
 }
 
@@ -23,6 +26,8 @@ impl Modify for BearerAuth {
         admin::list_customers,
         admin::lookup_customer,
         admin::get_customer,
+        admin::erase_customer,
+        admin::export_customer,
         admin::customer_events,
         admin::customer_orders,
         admin::customer_interests,

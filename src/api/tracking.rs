@@ -36,7 +36,9 @@ pub fn routes() -> Router<AppState> {
         ("alias", "a", EventKind::Alias),
     ] {
         let handler = post(move |state: State<AppState>, req: Request| single(state, kind, req));
-        r = r.route(&format!("/v1/{long}"), handler.clone()).route(&format!("/v1/{short}"), handler);
+        r = r
+            .route(&format!("/v1/{long}"), handler.clone())
+            .route(&format!("/v1/{short}"), handler);
     }
     r.route("/v1/batch", post(batch))
         .route("/v1/b", post(batch))
@@ -49,17 +51,30 @@ pub fn routes() -> Router<AppState> {
 /// The write key from HTTP Basic (the username, empty password).
 fn basic_key(headers: &HeaderMap) -> Option<String> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let b64 = v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic "))?;
-    let raw = base64::engine::general_purpose::STANDARD.decode(b64.trim()).ok()?;
+    let b64 = v
+        .strip_prefix("Basic ")
+        .or_else(|| v.strip_prefix("basic "))?;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()?;
     let s = String::from_utf8(raw).ok()?;
     Some(s.split_once(':').map_or(s.clone(), |(u, _)| u.to_string()))
 }
 
-fn authorize(state: &AppState, headers: &HeaderMap, body_key: Option<&str>) -> Result<(), ApiError> {
-    let key = basic_key(headers).filter(|k| !k.is_empty()).or_else(|| body_key.map(str::to_string));
+fn authorize(
+    state: &AppState,
+    headers: &HeaderMap,
+    body_key: Option<&str>,
+) -> Result<(), ApiError> {
+    let key = basic_key(headers)
+        .filter(|k| !k.is_empty())
+        .or_else(|| body_key.map(str::to_string));
     match key {
         Some(k) if state.keys.check(&k, KeyKind::Write) => Ok(()),
-        Some(_) => Err(ApiError::new(ErrorCode::Unauthorized, "the write key is not valid")),
+        Some(_) => Err(ApiError::new(
+            ErrorCode::Unauthorized,
+            "the write key is not valid",
+        )),
         None => Err(ApiError::new(
             ErrorCode::Unauthorized,
             "a write key is required: HTTP Basic username, or `writeKey` in the body",
@@ -67,30 +82,49 @@ fn authorize(state: &AppState, headers: &HeaderMap, body_key: Option<&str>) -> R
     }
 }
 
-async fn read_body(req: Request, limit: usize, what: &str) -> Result<(HeaderMap, axum::body::Bytes), ApiError> {
+async fn read_body(
+    req: Request,
+    limit: usize,
+    what: &str,
+) -> Result<(HeaderMap, axum::body::Bytes), ApiError> {
     let (parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
         // A length-limit error is the only one a complete local body can give, but a broken
         // gzip stream lands here too.
-        let too_large = std::error::Error::source(&e).is_some_and(|s| s.to_string().contains("length limit"))
+        let too_large = std::error::Error::source(&e)
+            .is_some_and(|s| s.to_string().contains("length limit"))
             || e.to_string().contains("length limit");
         if too_large {
             ApiError::new(
-                if what == "message" { ErrorCode::MessageTooLarge } else { ErrorCode::PayloadTooLarge },
+                if what == "message" {
+                    ErrorCode::MessageTooLarge
+                } else {
+                    ErrorCode::PayloadTooLarge
+                },
                 format!("a {what} may be at most {} KB", limit / 1024),
             )
         } else {
-            ApiError::new(ErrorCode::InvalidJson, format!("the body could not be read: {e}"))
+            ApiError::new(
+                ErrorCode::InvalidJson,
+                format!("the body could not be read: {e}"),
+            )
         }
     })?;
     Ok((parts.headers, bytes))
 }
 
 fn json_error(e: serde_json::Error) -> ApiError {
-    ApiError::new(ErrorCode::InvalidJson, format!("the body is not valid JSON: {e}"))
+    ApiError::new(
+        ErrorCode::InvalidJson,
+        format!("the body is not valid JSON: {e}"),
+    )
 }
 
-async fn single(State(state): State<AppState>, kind: EventKind, req: Request) -> Result<Response, ApiError> {
+async fn single(
+    State(state): State<AppState>,
+    kind: EventKind,
+    req: Request,
+) -> Result<Response, ApiError> {
     let received = now_ms();
     let (headers, bytes) = read_body(req, MAX_MESSAGE, "message").await?;
     let value: Value = match serde_json::from_slice(&bytes) {
@@ -100,9 +134,16 @@ async fn single(State(state): State<AppState>, kind: EventKind, req: Request) ->
             return Err(json_error(e));
         }
     };
-    authorize(&state, &headers, value.get("writeKey").and_then(Value::as_str))?;
-    let msg = Message::parse(&value, Some(kind), "")?;
-    state.store.write(move |tx| track::apply(tx, &msg, received)).await?;
+    authorize(
+        &state,
+        &headers,
+        value.get("writeKey").and_then(Value::as_str),
+    )?;
+    let msg = Message::parse(value, Some(kind), "")?;
+    state
+        .store
+        .write(move |tx| track::apply(tx, &msg, received))
+        .await?;
     Ok(Json(json!({"success": true})).into_response())
 }
 
@@ -126,7 +167,11 @@ async fn batch(State(state): State<AppState>, req: Request) -> Result<Response, 
         Err(e) => {
             authorize(&state, &headers, None)?;
             return Err(if e.is_data() {
-                ApiError::new(ErrorCode::InvalidField, format!("`batch` must be an array of messages: {e}")).field("batch")
+                ApiError::new(
+                    ErrorCode::InvalidField,
+                    format!("`batch` must be an array of messages: {e}"),
+                )
+                .field("batch")
             } else {
                 json_error(e)
             });
@@ -154,7 +199,14 @@ async fn batch(State(state): State<AppState>, req: Request) -> Result<Response, 
         let mut value: Value = match serde_json::from_str(raw.get()) {
             Ok(v) => v,
             Err(e) => {
-                rejected.push((i, FieldError { code: ErrorCode::InvalidJson, message: e.to_string(), field: prefix }));
+                rejected.push((
+                    i,
+                    FieldError {
+                        code: ErrorCode::InvalidJson,
+                        message: e.to_string(),
+                        field: prefix,
+                    },
+                ));
                 continue;
             }
         };
@@ -167,7 +219,7 @@ async fn batch(State(state): State<AppState>, req: Request) -> Result<Response, 
                 obj.entry("context").or_insert_with(|| c.clone());
             }
         }
-        match Message::parse(&value, None, &prefix) {
+        match Message::parse(value, None, &prefix) {
             Ok(m) => messages.push(m),
             Err(e) => rejected.push((i, e)),
         }
@@ -191,8 +243,16 @@ async fn batch(State(state): State<AppState>, req: Request) -> Result<Response, 
         .iter()
         .map(|(i, e)| json!({"index": i, "code": e.code.as_str(), "field": e.field, "message": e.message}))
         .collect();
-    let mut err = ApiError::new(first.code, format!("{} of {} messages rejected; the others were stored. First: {}", rejected.len(), items.len(), first.message))
-        .field(first.field.clone());
+    let mut err = ApiError::new(
+        first.code,
+        format!(
+            "{} of {} messages rejected; the others were stored. First: {}",
+            rejected.len(),
+            items.len(),
+            first.message
+        ),
+    )
+    .field(first.field.clone());
     err.extra = Some(json!({"success": false, "accepted": accepted, "rejected": list}));
     if err.code == ErrorCode::InvalidJson {
         err.code = ErrorCode::InvalidField;
@@ -202,12 +262,25 @@ async fn batch(State(state): State<AppState>, req: Request) -> Result<Response, 
 
 /// The settings analytics.js reads from its CDN before it sends anything: the Segment.io
 /// destination pointed back at this server.
-async fn settings(State(state): State<AppState>, Path(write_key): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn settings(
+    State(state): State<AppState>,
+    Path(write_key): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     if !state.keys.check(&write_key, KeyKind::Write) {
-        return Err(ApiError::new(ErrorCode::Unauthorized, "the write key is not valid"));
+        return Err(ApiError::new(
+            ErrorCode::Unauthorized,
+            "the write key is not valid",
+        ));
     }
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    let proto = headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("http");
     let body = json!({
         "integrations": {
             "Segment.io": {
@@ -233,5 +306,10 @@ async fn settings(State(state): State<AppState>, Path(write_key): Path<String>, 
         "legacyVideoPluginsEnabled": false,
         "remotePlugins": []
     });
-    Ok((StatusCode::OK, [(header::CACHE_CONTROL, "public, max-age=300")], Json(body)).into_response())
+    Ok((
+        StatusCode::OK,
+        [(header::CACHE_CONTROL, "public, max-age=300")],
+        Json(body),
+    )
+        .into_response())
 }

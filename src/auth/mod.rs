@@ -47,7 +47,9 @@ pub fn hash_key(key: &str) -> String {
 pub fn generate_key(kind: KeyKind) -> String {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     let mut rng = rand::rng();
-    let body: String = (0..32).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect();
+    let body: String = (0..32)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect();
     match kind {
         KeyKind::Admin => format!("dgl_admin_{body}"),
         KeyKind::Write => format!("dgl_write_{body}"),
@@ -62,7 +64,8 @@ pub struct KeyRing {
 
 impl KeyRing {
     pub fn check(&self, key: &str, kind: KeyKind) -> bool {
-        !key.is_empty() && self.keys.read().expect("not poisoned").get(&hash_key(key)) == Some(&kind)
+        !key.is_empty()
+            && self.keys.read().expect("not poisoned").get(&hash_key(key)) == Some(&kind)
     }
 
     fn insert(&self, hash: String, kind: KeyKind) {
@@ -89,8 +92,18 @@ pub fn bootstrap(store: &Store, config: &Config) -> Result<Bootstrap, Error> {
         let mut out = Vec::new();
         let now = now_ms();
         for (meta_key, given, kind, label) in [
-            ("bootstrap_master_key", &master, KeyKind::Admin, "DANGOL_MASTER_KEY"),
-            ("bootstrap_write_key", &write, KeyKind::Write, "DANGOL_WRITE_KEY"),
+            (
+                "bootstrap_master_key",
+                &master,
+                KeyKind::Admin,
+                "DANGOL_MASTER_KEY",
+            ),
+            (
+                "bootstrap_write_key",
+                &write,
+                KeyKind::Write,
+                "DANGOL_WRITE_KEY",
+            ),
         ] {
             if given.is_none() && tx.meta::<bool>(meta_key)?.is_none() {
                 let key = generate_key(kind);
@@ -155,17 +168,33 @@ pub fn hash_password(password: &str) -> Result<String, Error> {
 
 pub fn verify_password(password: &str, phc: &str) -> bool {
     use argon2::password_hash::{PasswordHash, PasswordVerifier};
-    PasswordHash::new(phc).is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(phc).is_ok_and(|h| {
+        argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 /// Makes an API key; the key itself is returned once and never stored.
-pub async fn create_key(store: &Store, ring: &KeyRing, name: String, kind: KeyKind) -> Result<(String, ApiKeyRecord), Error> {
+pub async fn create_key(
+    store: &Store,
+    ring: &KeyRing,
+    name: String,
+    kind: KeyKind,
+) -> Result<(String, ApiKeyRecord), Error> {
     if name.trim().is_empty() {
         return Err(Error::EmptyName);
     }
     let key = generate_key(kind);
     let hash = hash_key(&key);
-    let rec = ApiKeyRecord { id: short_id(), name: name.trim().to_string(), kind, prefix: key[..14].to_string(), created_at: now_ms(), revoked_at: None };
+    let rec = ApiKeyRecord {
+        id: short_id(),
+        name: name.trim().to_string(),
+        kind,
+        prefix: key[..14].to_string(),
+        created_at: now_ms(),
+        revoked_at: None,
+    };
     let (h, r) = (hash.clone(), rec.clone());
     store.write(move |tx| tx.put_api_key(&h, &r)).await?;
     ring.insert(hash, kind);
@@ -173,7 +202,12 @@ pub async fn create_key(store: &Store, ring: &KeyRing, name: String, kind: KeyKi
 }
 
 pub fn list_keys(store: &Store) -> Result<Vec<ApiKeyRecord>, Error> {
-    let mut keys: Vec<ApiKeyRecord> = store.read()?.api_keys()?.into_iter().map(|(_, r)| r).collect();
+    let mut keys: Vec<ApiKeyRecord> = store
+        .read()?
+        .api_keys()?
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect();
     keys.sort_by_key(|k| k.created_at);
     Ok(keys)
 }
@@ -182,7 +216,11 @@ pub fn list_keys(store: &Store) -> Result<Vec<ApiKeyRecord>, Error> {
 pub async fn revoke_key(store: &Store, ring: &KeyRing, id: String) -> Result<ApiKeyRecord, Error> {
     let (hash, rec) = store
         .write(move |tx| -> Result<(String, ApiKeyRecord), Error> {
-            let (hash, mut rec) = tx.api_keys()?.into_iter().find(|(_, r)| r.id == id).ok_or_else(|| Error::KeyNotFound(id.clone()))?;
+            let (hash, mut rec) = tx
+                .api_keys()?
+                .into_iter()
+                .find(|(_, r)| r.id == id)
+                .ok_or_else(|| Error::KeyNotFound(id.clone()))?;
             if rec.revoked_at.is_none() {
                 rec.revoked_at = Some(now_ms());
                 tx.put_api_key(&hash, &rec)?;

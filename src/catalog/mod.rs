@@ -76,7 +76,10 @@ pub struct ProductInput {
 impl ProductInput {
     /// Checks the fields; `at` is where the product sits in the request (`[3]`).
     pub fn validate(&self, at: &str) -> Result<(), Error> {
-        let bad = |f: &str, m: &str| Error::Invalid { field: format!("{at}{f}"), message: m.to_string() };
+        let bad = |f: &str, m: &str| Error::Invalid {
+            field: format!("{at}{f}"),
+            message: m.to_string(),
+        };
         if self.id.trim().is_empty() {
             return Err(bad("id", "is required"));
         }
@@ -121,7 +124,17 @@ pub fn upsert(tx: &mut Tx, items: &[ProductInput], source: &str, now: i64) -> Re
         macro_rules! set {
             ($($f:ident),*) => {$( if i.$f.is_some() { rec.$f = i.$f; } )*};
         }
-        set!(sku, category, brand, price, sale_price, currency, image_url, url, description);
+        set!(
+            sku,
+            category,
+            brand,
+            price,
+            sale_price,
+            currency,
+            image_url,
+            url,
+            description
+        );
         if let Some(v) = i.in_stock {
             rec.in_stock = v;
         }
@@ -140,18 +153,22 @@ pub fn upsert(tx: &mut Tx, items: &[ProductInput], source: &str, now: i64) -> Re
 
 /// The product id an e-commerce event's product carries: `product_id`, else `sku`, else `id`.
 pub fn product_id_of(props: &Map<String, Value>) -> Option<String> {
-    ["product_id", "sku", "id"].iter().find_map(|k| match props.get(*k) {
-        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    })
+    ["product_id", "sku", "id"]
+        .iter()
+        .find_map(|k| match props.get(*k) {
+            Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        })
 }
 
 /// Adds a product first seen in an event to the catalogue. Known products are left alone: the
 /// catalogue API is their source of truth.
 pub fn observe(tx: &mut Tx, props: &Map<String, Value>, at: i64) -> Result<(), store::Error> {
-    let Some(id) = product_id_of(props) else { return Ok(()) };
-    if id.len() > 256 || tx.product(&id)?.is_some() {
+    let Some(id) = product_id_of(props) else {
+        return Ok(());
+    };
+    if id.len() > 256 || tx.has_product(&id)? {
         return Ok(());
     }
     let text = |k: &str| props.get(k).and_then(Value::as_str).map(str::to_string);
@@ -175,15 +192,24 @@ pub fn observe(tx: &mut Tx, props: &Map<String, Value>, at: i64) -> Result<(), s
 }
 
 pub fn get(read: &ReadTx, id: &str) -> Result<ProductRecord, Error> {
-    read.product(id)?.ok_or_else(|| Error::NotFound(id.to_string()))
+    read.product(id)?
+        .ok_or_else(|| Error::NotFound(id.to_string()))
 }
 
 pub fn delete(tx: &mut Tx, id: &str) -> Result<(), Error> {
-    if tx.delete_product(id)? { Ok(()) } else { Err(Error::NotFound(id.to_string())) }
+    if tx.delete_product(id)? {
+        Ok(())
+    } else {
+        Err(Error::NotFound(id.to_string()))
+    }
 }
 
 /// Every level of a category path: "향수/여성향수" → ["향수", "향수/여성향수"].
 pub fn category_levels(category: &str) -> Vec<String> {
-    let parts: Vec<&str> = category.split(['/', '>']).map(str::trim).filter(|p| !p.is_empty()).collect();
+    let parts: Vec<&str> = category
+        .split(['/', '>'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
     (1..=parts.len()).map(|n| parts[..n].join("/")).collect()
 }

@@ -15,6 +15,8 @@ pub const VISIT_GAP_MS: i64 = 30 * 60 * 1000;
 pub enum Error {
     #[error("customer {0} not found")]
     NotFound(u64),
+    #[error("customer {0} was erased")]
+    Erased(u64),
     #[error(transparent)]
     Store(#[from] store::Error),
 }
@@ -22,7 +24,7 @@ pub enum Error {
 impl crate::error::HasCode for Error {
     fn code(&self) -> crate::error::ErrorCode {
         match self {
-            Error::NotFound(_) => crate::error::ErrorCode::CustomerNotFound,
+            Error::NotFound(_) | Error::Erased(_) => crate::error::ErrorCode::CustomerNotFound,
             Error::Store(_) => crate::error::ErrorCode::Internal,
         }
     }
@@ -83,16 +85,27 @@ pub fn resolve(tx: &mut Tx, keys: &Keys, now: i64) -> Result<u64, store::Error> 
             Some(id) => id,
             None => match anonymous_only(tx, by_email)? {
                 Some(id) => id,
-                None => tx.insert_customer(CustomerRecord { created_at: now, updated_at: now, ..Default::default() }),
+                None => tx.insert_customer(CustomerRecord {
+                    created_at: now,
+                    updated_at: now,
+                    ..Default::default()
+                }),
             },
         },
         (None, _) => match by_email.or(by_anon) {
             Some(id) => id,
-            None => tx.insert_customer(CustomerRecord { created_at: now, updated_at: now, ..Default::default() }),
+            None => tx.insert_customer(CustomerRecord {
+                created_at: now,
+                updated_at: now,
+                ..Default::default()
+            }),
         },
     };
     for other in [by_anon, by_email].into_iter().flatten() {
-        if other != primary && !is_member(tx, other)? && tx.customer(other)?.is_some_and(|c| c.merged_into.is_none()) {
+        if other != primary
+            && !is_member(tx, other)?
+            && tx.customer(other)?.is_some_and(|c| c.merged_into.is_none())
+        {
             primary = merge(tx, primary, other, now)?;
         }
     }
@@ -132,7 +145,11 @@ pub fn merge(tx: &mut Tx, a: u64, b: u64, now: i64) -> Result<u64, store::Error>
     }
     let ra = tx.customer(a)?.unwrap_or_default();
     let rb = tx.customer(b)?.unwrap_or_default();
-    let (keep, gone, mut rk, rg) = if (ra.stats.events, b) >= (rb.stats.events, a) { (a, b, ra, rb) } else { (b, a, rb, ra) };
+    let (keep, gone, mut rk, rg) = if (ra.stats.events, b) >= (rb.stats.events, a) {
+        (a, b, ra, rb)
+    } else {
+        (b, a, rb, ra)
+    };
     tx.move_events(gone, keep)?;
     tx.move_interests(gone, keep)?;
     for order_id in tx.order_ids_of(gone)? {
@@ -250,7 +267,13 @@ const KNOWN_TRAITS: [&str; 15] = [
 /// Applies identify traits to a profile. Consents are recorded with time and source when they
 /// change.
 pub fn apply_traits(rec: &mut CustomerRecord, traits: &Map<String, Value>, at: i64, source: &str) {
-    let text = |k: &str| traits.get(k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty());
+    let text = |k: &str| {
+        traits
+            .get(k)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
     if let Some(e) = text("email").filter(|e| is_email(e)) {
         rec.email = Some(normalize_email(e));
     }
@@ -273,7 +296,11 @@ pub fn apply_traits(rec: &mut CustomerRecord, traits: &Map<String, Value>, at: i
         Some(Value::Number(n)) => {
             if let Some(secs) = n.as_i64() {
                 // Seconds or milliseconds since the epoch, as clients send either.
-                rec.signed_up_at = Some(if secs > 100_000_000_000 { secs } else { secs * 1000 });
+                rec.signed_up_at = Some(if secs > 100_000_000_000 {
+                    secs
+                } else {
+                    secs * 1000
+                });
             }
         }
         _ => {}
@@ -291,10 +318,19 @@ pub fn apply_traits(rec: &mut CustomerRecord, traits: &Map<String, Value>, at: i
     }
     match traits.get("tags") {
         Some(Value::Array(items)) => {
-            rec.tags = items.iter().filter_map(Value::as_str).map(str::to_string).collect();
+            rec.tags = items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect();
         }
         Some(Value::String(s)) => {
-            rec.tags = s.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect();
+            rec.tags = s
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .collect();
         }
         _ => {}
     }
@@ -306,7 +342,11 @@ pub fn apply_traits(rec: &mut CustomerRecord, traits: &Map<String, Value>, at: i
         if let Some(granted) = traits.get(key).and_then(Value::as_bool)
             && slot.as_ref().is_none_or(|c| c.granted != granted)
         {
-            *slot = Some(Consent { granted, at, source: source.to_string() });
+            *slot = Some(Consent {
+                granted,
+                at,
+                source: source.to_string(),
+            });
         }
     }
     for (k, v) in traits {
@@ -330,7 +370,12 @@ fn join_name(first: &str, last: &str) -> String {
 fn parse_date(s: &str) -> Option<i64> {
     chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
         .ok()
-        .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_millis())
+        .map(|d| {
+            d.and_hms_opt(0, 0, 0)
+                .expect("midnight")
+                .and_utc()
+                .timestamp_millis()
+        })
 }
 
 /// A customer by id, following merge redirects. Returns the id it ended at.
@@ -338,6 +383,7 @@ pub fn get(read: &ReadTx, id: u64) -> Result<(u64, CustomerRecord), Error> {
     let mut id = id;
     for _ in 0..16 {
         match read.customer(id)? {
+            Some(rec) if rec.erased_at.is_some() => return Err(Error::Erased(id)),
             Some(rec) => match rec.merged_into {
                 Some(next) => id = next,
                 None => return Ok((id, rec)),
@@ -348,23 +394,91 @@ pub fn get(read: &ReadTx, id: u64) -> Result<(u64, CustomerRecord), Error> {
     Err(Error::NotFound(id))
 }
 
+/// What an erasure removed.
+#[derive(Debug, Default, serde::Serialize, utoipa::ToSchema)]
+pub struct Erased {
+    pub customer_id: u64,
+    pub events: u64,
+    pub interests: u64,
+    pub identities: u64,
+    /// Orders are kept for the shop's accounts, detached from the person (customer 0).
+    pub orders_detached: u64,
+}
+
+/// The id orders of erased customers are moved to.
+pub const ERASED: u64 = 0;
+
+/// Erases a person on request (privacy law): profile, events, interests and identity keys; their
+/// orders stay, for the shop's accounts, without anything that points at the person. The
+/// customer id stays taken so that it never names somebody else.
+pub fn erase(tx: &mut Tx, id: u64, now: i64) -> Result<Erased, Error> {
+    let mut id = id;
+    for _ in 0..16 {
+        match tx.customer(id)? {
+            None => return Err(Error::NotFound(id)),
+            Some(r) if r.erased_at.is_some() => return Err(Error::Erased(id)),
+            Some(r) => match r.merged_into {
+                Some(next) => id = next,
+                None => break,
+            },
+        }
+    }
+    let mut report = Erased {
+        customer_id: id,
+        ..Default::default()
+    };
+    report.events = tx.delete_events_of(id)?;
+    report.interests = tx.delete_interests_of(id)?;
+    for key in tx.identities_of(id)? {
+        tx.delete_identity(&key)?;
+        report.identities += 1;
+    }
+    for order_id in tx.order_ids_of(id)? {
+        if let Some(mut order) = tx.order(&order_id)? {
+            order.customer = ERASED;
+            tx.put_order(&order)?;
+            report.orders_detached += 1;
+        }
+    }
+    let rec = tx.customer_mut(id)?.expect("exists");
+    *rec = CustomerRecord {
+        created_at: rec.created_at,
+        updated_at: now,
+        erased_at: Some(now),
+        ..Default::default()
+    };
+    tracing::info!(customer = id, events = report.events, "customer erased");
+    Ok(report)
+}
+
 /// The customer a user id, anonymous id or email belongs to.
 pub fn find_by_key(read: &ReadTx, key: &str) -> Result<Option<u64>, Error> {
     let id = read
         .identity(&user_key(key))?
         .or(read.identity(&anon_key(key))?)
-        .or(if is_email(key) { read.identity(&email_key(key))? } else { None });
+        .or(if is_email(key) {
+            read.identity(&email_key(key))?
+        } else {
+            None
+        });
     Ok(id)
 }
 
 /// One page of customers in id order. With `q`, an exact id, user id, anonymous id or email is
 /// looked up directly; other text is matched against name, email and phone by scanning, at most
 /// `SCAN_LIMIT` records per page (the page's `next` cursor continues the scan).
-pub fn list(read: &ReadTx, after: u64, limit: usize, q: Option<&str>) -> Result<(Vec<(u64, CustomerRecord)>, Option<u64>), Error> {
+pub fn list(
+    read: &ReadTx,
+    after: u64,
+    limit: usize,
+    q: Option<&str>,
+) -> Result<store::CustomerPage, Error> {
     const SCAN_LIMIT: usize = 200_000;
     let q = q.map(str::trim).filter(|q| !q.is_empty());
     let Some(q) = q else {
-        let (items, _) = read.customers_after(after, limit + 1, usize::MAX, |r| r.merged_into.is_none())?;
+        let (items, _) = read.customers_after(after, limit + 1, usize::MAX, |r| {
+            r.merged_into.is_none() && r.erased_at.is_none()
+        })?;
         return Ok(page(items, limit));
     };
     if after == 0
@@ -377,10 +491,19 @@ pub fn list(read: &ReadTx, after: u64, limit: usize, q: Option<&str>) -> Result<
     let digits: String = q.chars().filter(char::is_ascii_digit).collect();
     let (items, scanned_to) = read.customers_after(after, limit + 1, SCAN_LIMIT, |r| {
         r.merged_into.is_none()
-            && (r.name.as_deref().is_some_and(|n| n.to_lowercase().contains(&needle))
+            && r.erased_at.is_none()
+            && (r
+                .name
+                .as_deref()
+                .is_some_and(|n| n.to_lowercase().contains(&needle))
                 || r.email.as_deref().is_some_and(|e| e.contains(&needle))
                 || (digits.len() >= 4
-                    && r.phone.as_deref().is_some_and(|p| p.chars().filter(char::is_ascii_digit).collect::<String>().contains(&digits))))
+                    && r.phone.as_deref().is_some_and(|p| {
+                        p.chars()
+                            .filter(char::is_ascii_digit)
+                            .collect::<String>()
+                            .contains(&digits)
+                    })))
     })?;
     if items.len() > limit {
         return Ok(page(items, limit));
@@ -388,7 +511,10 @@ pub fn list(read: &ReadTx, after: u64, limit: usize, q: Option<&str>) -> Result<
     Ok((items, scanned_to))
 }
 
-fn page(mut items: Vec<(u64, CustomerRecord)>, limit: usize) -> (Vec<(u64, CustomerRecord)>, Option<u64>) {
+fn page(
+    mut items: Vec<(u64, CustomerRecord)>,
+    limit: usize,
+) -> (Vec<(u64, CustomerRecord)>, Option<u64>) {
     if items.len() > limit {
         items.truncate(limit);
         let next = items.last().map(|(id, _)| *id);

@@ -11,6 +11,9 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::error::{ErrorCode, HasCode};
+use crate::store;
+
 mod cell;
 mod customer;
 mod order;
@@ -58,7 +61,7 @@ impl FromStr for Kind {
 }
 
 /// A problem with one row; the row yields no item.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct RowError {
     /// The row number a spreadsheet shows: the header is row 1, the first data row is row 2.
     pub row: usize,
@@ -142,6 +145,33 @@ pub enum Error {
         kind: Kind,
         columns: Vec<MissingColumn>,
     },
+    /// Writing the parsed rows failed. `parse` never returns this; `load::import` does, so an
+    /// import has one error type from upload to commit.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+}
+
+impl HasCode for Error {
+    fn code(&self) -> ErrorCode {
+        match self {
+            Error::UnknownKind(_) => ErrorCode::InvalidField,
+            Error::Io(_)
+            | Error::NotUtf8 { .. }
+            | Error::Csv(_)
+            | Error::Empty
+            | Error::WrongKind { .. }
+            | Error::UnknownFormat { .. }
+            | Error::MissingColumns { .. } => ErrorCode::InvalidCsv,
+            Error::Store(_) => ErrorCode::Internal,
+        }
+    }
+
+    fn field(&self) -> Option<&str> {
+        match self {
+            Error::MissingColumns { columns, .. } => columns.first().map(|c| c.name.as_str()),
+            _ => None,
+        }
+    }
 }
 
 /// Reads a CSV file of the given kind.

@@ -13,8 +13,8 @@ const ID: Field = Field::new("id", &["id", "product_id", "Handle"]);
 const NAME: Field = Field::new("name", &["name", "product_name", "Title"]);
 const SKU: Field = Field::new("sku", &["sku", "Variant SKU"]);
 const CATEGORY: Field = Field::new("category", &["category", "Type"]);
-/// Shopify's standard taxonomy path ("Apparel & Accessories > Clothing > Shirts"); its last
-/// step is the category when `Type` is empty.
+/// Shopify's standard taxonomy ("Apparel & Accessories > Clothing > Shirts"), the category
+/// when `Type` is empty, written as our category path ("Apparel & Accessories/Clothing/Shirts").
 const TAXONOMY: Field = Field::new("product_category", &["Product Category"]);
 const BRAND: Field = Field::new("brand", &["brand", "Vendor"]);
 const PRICE: Field = Field::new("price", &["price", "Variant Price"]);
@@ -100,10 +100,7 @@ impl ProductRow {
             name: r.text(&NAME),
             sku: r.text(&SKU),
             category: r.text(&CATEGORY),
-            taxonomy: r
-                .get(&TAXONOMY)
-                .and_then(|path| path.rsplit('>').next())
-                .map(|s| s.trim().to_string()),
+            taxonomy: r.get(&TAXONOMY).map(category_path),
             brand: r.text(&BRAND),
             prices,
             currency: r.parse(&CURRENCY, cell::parse_currency),
@@ -196,6 +193,16 @@ fn in_stock(r: &mut Row<'_>, is_variant: bool) -> Option<bool> {
         .is_some_and(|p| p.eq_ignore_ascii_case("continue"));
     r.parse(&INVENTORY, Amount::parse_whole)
         .map(|quantity| quantity > 0 || sells_out_of_stock)
+}
+
+/// Turns a taxonomy written "A > B > C" into the catalogue's category path "A/B/C".
+fn category_path(taxonomy: &str) -> String {
+    let steps: Vec<&str> = taxonomy
+        .split('>')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    steps.join("/")
 }
 
 /// Reads visibility: our `hidden` flag, else Shopify's `Published` and `Status`.
@@ -411,7 +418,7 @@ mod tests {
                 ),
                 (
                     5,
-                    json!({"id": "old-mug", "name": "Old Mug", "sku": "MUG-1", "category": "Mugs", "brand": "Acme",
+                    json!({"id": "old-mug", "name": "Old Mug", "sku": "MUG-1", "category": "Home & Garden/Kitchen/Mugs", "brand": "Acme",
                            "price": 9000, "currency": "KRW", "image_url": "https://cdn.shopify.com/m.jpg",
                            "in_stock": true, "hidden": true})
                 ),

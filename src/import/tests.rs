@@ -188,3 +188,23 @@ fn an_orders_file_is_not_taken_for_products() {
         "{err}"
     );
 }
+
+#[test]
+fn error_codes() {
+    use crate::error::{ErrorCode, HasCode};
+    let err = parse(
+        Kind::Orders,
+        "order_id,total\n1,100\n".as_bytes(),
+        chrono_tz::UTC,
+    )
+    .unwrap_err();
+    assert_eq!(
+        (err.code(), err.field()),
+        (ErrorCode::InvalidCsv, Some("user_id or email"))
+    );
+    let err = Error::from(crate::store::Error::WriterGone);
+    assert_eq!(
+        (err.code(), err.to_string().as_str()),
+        (ErrorCode::Internal, "the writer has stopped")
+    );
+}

@@ -50,25 +50,47 @@ pub fn lines_of(props: &Map<String, Value>) -> Vec<(OrderLine, &Map<String, Valu
         })
     };
     match props.get("products").and_then(Value::as_array) {
-        Some(items) => items.iter().filter_map(Value::as_object).filter_map(|p| line(p).map(|l| (l, p))).collect(),
+        Some(items) => items
+            .iter()
+            .filter_map(Value::as_object)
+            .filter_map(|p| line(p).map(|l| (l, p)))
+            .collect(),
         None => line(props).map(|l| (l, props)).into_iter().collect(),
     }
 }
 
 /// Records an order, its customer's order aggregates and purchase interests. A second
 /// `Order Completed` for a known order id (another message id) changes nothing.
-pub fn complete(tx: &mut Tx, customer: u64, props: &Map<String, Value>, seq: u64, at: i64) -> Result<bool, store::Error> {
-    let Some(order_id) = text(props, "order_id") else { return Ok(false) };
+pub fn complete(
+    tx: &mut Tx,
+    customer: u64,
+    props: &Map<String, Value>,
+    seq: u64,
+    at: i64,
+) -> Result<bool, store::Error> {
+    let Some(order_id) = text(props, "order_id") else {
+        return Ok(false);
+    };
     if tx.order(&order_id)?.is_some() {
         return Ok(false);
     }
     let with_props = lines_of(props);
     let discount = num(props, "discount").unwrap_or(0.0);
     let lines_total: f64 = with_props.iter().map(|(l, _)| l.price * l.quantity).sum();
-    let total = num(props, "total").or(num(props, "revenue")).or(num(props, "value")).unwrap_or((lines_total - discount).max(0.0));
+    let total = num(props, "total")
+        .or(num(props, "revenue"))
+        .or(num(props, "value"))
+        .unwrap_or((lines_total - discount).max(0.0));
     for (line, p) in &with_props {
         catalog::observe(tx, p, at)?;
-        touch(tx, customer, Touch::Purchased, &line.product_id, line.category.as_deref(), at)?;
+        touch(
+            tx,
+            customer,
+            Touch::Purchased,
+            &line.product_id,
+            line.category.as_deref(),
+            at,
+        )?;
     }
     let order = OrderRecord {
         order_id,
@@ -98,12 +120,24 @@ pub fn complete(tx: &mut Tx, customer: u64, props: &Map<String, Value>, seq: u64
 
 /// Applies a refund to a known order: the amount is `total` (or `revenue`), else the refunded
 /// products' value, else what remains of the order. Unknown orders are only logged as events.
-pub fn refund(tx: &mut Tx, props: &Map<String, Value>, message_id: &str, at: i64) -> Result<bool, store::Error> {
-    let Some(order_id) = text(props, "order_id") else { return Ok(false) };
-    let Some(mut order) = tx.order(&order_id)? else { return Ok(false) };
+pub fn refund(
+    tx: &mut Tx,
+    props: &Map<String, Value>,
+    message_id: &str,
+    at: i64,
+) -> Result<bool, store::Error> {
+    let Some(order_id) = text(props, "order_id") else {
+        return Ok(false);
+    };
+    let Some(mut order) = tx.order(&order_id)? else {
+        return Ok(false);
+    };
     let remaining = (order.total - order.refunded_amount()).max(0.0);
     let products_value: f64 = match props.get("products") {
-        Some(_) => lines_of(props).iter().map(|(l, _)| l.price * l.quantity).sum(),
+        Some(_) => lines_of(props)
+            .iter()
+            .map(|(l, _)| l.price * l.quantity)
+            .sum(),
         None => 0.0,
     };
     let asked = num(props, "total")
@@ -114,8 +148,16 @@ pub fn refund(tx: &mut Tx, props: &Map<String, Value>, message_id: &str, at: i64
     if amount <= 0.0 {
         return Ok(false);
     }
-    order.refunds.push(Refund { at, amount, message_id: message_id.to_string() });
-    order.status = if order.refunded_amount() + 0.005 >= order.total { OrderStatus::Refunded } else { OrderStatus::PartiallyRefunded };
+    order.refunds.push(Refund {
+        at,
+        amount,
+        message_id: message_id.to_string(),
+    });
+    order.status = if order.refunded_amount() + 0.005 >= order.total {
+        OrderStatus::Refunded
+    } else {
+        OrderStatus::PartiallyRefunded
+    };
     tx.put_order(&order)?;
     if let Some(rec) = tx.customer_mut(order.customer)? {
         rec.stats.refunds_count += 1;
@@ -126,7 +168,14 @@ pub fn refund(tx: &mut Tx, props: &Map<String, Value>, message_id: &str, at: i64
 }
 
 /// Counts one touch of a product and of each level of its category.
-pub fn touch(tx: &mut Tx, customer: u64, kind: Touch, product_id: &str, category: Option<&str>, at: i64) -> Result<(), store::Error> {
+pub fn touch(
+    tx: &mut Tx,
+    customer: u64,
+    kind: Touch,
+    product_id: &str,
+    category: Option<&str>,
+    at: i64,
+) -> Result<(), store::Error> {
     tx.bump_interest(customer, kind, &format!("p:{product_id}"), at)?;
     if let Some(c) = category {
         for level in catalog::category_levels(c) {
@@ -137,5 +186,6 @@ pub fn touch(tx: &mut Tx, customer: u64, kind: Touch, product_id: &str, category
 }
 
 pub fn get(read: &ReadTx, id: &str) -> Result<OrderRecord, Error> {
-    read.order(id)?.ok_or_else(|| Error::NotFound(id.to_string()))
+    read.order(id)?
+        .ok_or_else(|| Error::NotFound(id.to_string()))
 }

@@ -21,7 +21,10 @@ pub(super) fn run(db: &redb::Database) -> Result<(), Error> {
     if let Some(found) = found
         && found > SCHEMA_VERSION
     {
-        return Err(Error::TooNew { found, supported: SCHEMA_VERSION });
+        return Err(Error::TooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        });
     }
     let txn = db.begin_write()?;
     {

@@ -12,7 +12,7 @@ mod writer;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use tx::{InterestRow, ReadTx, Touch, Tx};
+pub use tx::{CustomerPage, InterestRow, ReadTx, Touch, Tx};
 pub use writer::WriteError;
 
 /// The schema version this build writes. A data dir with a newer one is refused.
@@ -23,8 +23,14 @@ pub enum Error {
     #[error("store: {0}")]
     Redb(Arc<redb::Error>),
     #[error("record {key} of table {table} cannot be decoded: {reason}")]
-    Decode { table: &'static str, key: String, reason: String },
-    #[error("the data dir has schema version {found}, newer than this build's {supported}: upgrade dangol")]
+    Decode {
+        table: &'static str,
+        key: String,
+        reason: String,
+    },
+    #[error(
+        "the data dir has schema version {found}, newer than this build's {supported}: upgrade dangol"
+    )]
     TooNew { found: u64, supported: u64 },
     #[error("the writer has stopped")]
     WriterGone,
@@ -84,7 +90,13 @@ impl Store {
         migrate::run(&db)?;
         let db = Arc::new(db);
         let writer = writer::Handle::start(db.clone())?;
-        Ok(Store { inner: Arc::new(Inner { db, dir: dir.to_path_buf(), writer }) })
+        Ok(Store {
+            inner: Arc::new(Inner {
+                db,
+                dir: dir.to_path_buf(),
+                writer,
+            }),
+        })
     }
 
     pub fn dir(&self) -> &Path {
@@ -150,7 +162,9 @@ impl Store {
 
     /// Size of the redb file in bytes.
     pub fn file_size(&self) -> u64 {
-        std::fs::metadata(self.inner.dir.join("dangol.redb")).map(|m| m.len()).unwrap_or(0)
+        std::fs::metadata(self.inner.dir.join("dangol.redb"))
+            .map(|m| m.len())
+            .unwrap_or(0)
     }
 }
 

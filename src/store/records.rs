@@ -74,6 +74,27 @@ pub struct EventRecord {
     pub context: Value,
 }
 
+/// The borrowed twin of [`EventRecord`], to encode a message without copying it. Same field
+/// names, so the bytes decode as an `EventRecord`.
+#[derive(Debug, Serialize)]
+pub struct NewEvent<'a> {
+    pub kind: EventKind,
+    pub customer: u64,
+    pub event: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub user_id: Option<&'a str>,
+    pub anonymous_id: Option<&'a str>,
+    pub previous_id: Option<&'a str>,
+    pub group_id: Option<&'a str>,
+    pub message_id: &'a str,
+    pub timestamp: i64,
+    pub received_at: i64,
+    pub sent_at: Option<i64>,
+    pub properties: &'a serde_json::Map<String, Value>,
+    pub traits: &'a serde_json::Map<String, Value>,
+    pub context: &'a serde_json::Map<String, Value>,
+}
+
 /// A consent as a record: what was given or withdrawn, when, and how we learned it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Consent {
@@ -153,6 +174,10 @@ pub struct CustomerRecord {
     /// Set when this customer was merged into another: a redirect.
     #[serde(default)]
     pub merged_into: Option<u64>,
+    /// Set when the person was erased on request: the record keeps only its id, so that the id
+    /// is never given to anybody else.
+    #[serde(default)]
+    pub erased_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -21,7 +21,12 @@ pub enum Touch {
 }
 
 impl Touch {
-    pub const ALL: [Touch; 4] = [Touch::Viewed, Touch::Carted, Touch::Checkout, Touch::Purchased];
+    pub const ALL: [Touch; 4] = [
+        Touch::Viewed,
+        Touch::Carted,
+        Touch::Checkout,
+        Touch::Purchased,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             Touch::Viewed => "viewed",
@@ -135,12 +140,13 @@ impl<'t> Tx<'t> {
     }
 
     /// Appends an event to the log and the customer's index; remembers its message id.
-    pub fn append_event(&mut self, rec: &EventRecord) -> Result<u64, Error> {
+    pub fn append_event(&mut self, rec: &NewEvent) -> Result<u64, Error> {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.events.insert(seq, codec::encode(rec).as_slice())?;
-        self.customer_events.insert((rec.customer, rec.timestamp, seq), ())?;
-        self.message_ids.insert(rec.message_id.as_str(), seq)?;
+        self.customer_events
+            .insert((rec.customer, rec.timestamp, seq), ())?;
+        self.message_ids.insert(rec.message_id, seq)?;
         self.last_seq = Some(seq);
         Ok(seq)
     }
@@ -167,7 +173,29 @@ impl<'t> Tx<'t> {
         Ok(keys.len() as u64)
     }
 
+    /// Deletes every event of a customer from the log and the index (erasure). Returns how many.
+    pub fn delete_events_of(&mut self, customer: u64) -> Result<u64, Error> {
+        let keys: Vec<(i64, u64)> = self
+            .customer_events
+            .range((customer, i64::MIN, 0)..=(customer, i64::MAX, u64::MAX))?
+            .map(|r| r.map(|(k, _)| (k.value().1, k.value().2)))
+            .collect::<Result<_, _>>()?;
+        for &(ts, seq) in &keys {
+            self.customer_events.remove((customer, ts, seq))?;
+            self.events.remove(seq)?;
+        }
+        Ok(keys.len() as u64)
+    }
+
     // --- customers and identities -------------------------------------------------------
+
+    /// Forgets an identity key.
+    pub fn delete_identity(&mut self, key: &str) -> Result<(), Error> {
+        if let Some(c) = self.identities.remove(key)?.map(|v| v.value()) {
+            self.customer_identities.remove((c, key))?;
+        }
+        Ok(())
+    }
 
     pub fn identity(&self, key: &str) -> Result<Option<u64>, Error> {
         Ok(self.identities.get(key)?.map(|v| v.value()))
@@ -218,10 +246,20 @@ impl<'t> Tx<'t> {
     }
 
     /// Adds one touch of an item to a customer's interest counts.
-    pub fn bump_interest(&mut self, customer: u64, touch: Touch, item: &str, at: i64) -> Result<(), Error> {
+    pub fn bump_interest(
+        &mut self,
+        customer: u64,
+        touch: Touch,
+        item: &str,
+        at: i64,
+    ) -> Result<(), Error> {
         let key = (customer, touch, item.to_string());
         if !self.dirty_interests.contains_key(&key) {
-            let old = self.interests.get((customer, touch as u8, item))?.map(|v| v.value()).unwrap_or((0, i64::MIN));
+            let old = self
+                .interests
+                .get((customer, touch as u8, item))?
+                .map(|v| v.value())
+                .unwrap_or((0, i64::MIN));
             self.dirty_interests.insert(key.clone(), old);
         }
         let v = self.dirty_interests.get_mut(&key).expect("just inserted");
@@ -235,10 +273,16 @@ impl<'t> Tx<'t> {
         self.flush()?;
         let rows = read_interests(&self.interests, from)?;
         for row in rows {
-            self.interests.remove((from, row.touch as u8, row.item.as_str()))?;
+            self.interests
+                .remove((from, row.touch as u8, row.item.as_str()))?;
             let key = (to, row.touch as u8, row.item.as_str());
-            let (c, l) = self.interests.get(key)?.map(|v| v.value()).unwrap_or((0, i64::MIN));
-            self.interests.insert(key, (c + row.count, l.max(row.last)))?;
+            let (c, l) = self
+                .interests
+                .get(key)?
+                .map(|v| v.value())
+                .unwrap_or((0, i64::MIN));
+            self.interests
+                .insert(key, (c + row.count, l.max(row.last)))?;
         }
         Ok(())
     }
@@ -248,14 +292,30 @@ impl<'t> Tx<'t> {
         read_interests(&self.interests, customer)
     }
 
+    /// Deletes a customer's interest counts (erasure). Returns how many rows.
+    pub fn delete_interests_of(&mut self, customer: u64) -> Result<u64, Error> {
+        self.flush()?;
+        let rows = read_interests(&self.interests, customer)?;
+        for row in &rows {
+            self.interests
+                .remove((customer, row.touch as u8, row.item.as_str()))?;
+        }
+        Ok(rows.len() as u64)
+    }
+
     // --- catalogue and orders ------------------------------------------------------------
 
     pub fn product(&self, id: &str) -> Result<Option<ProductRecord>, Error> {
         get_rec(&self.products, "products", id)
     }
 
+    pub fn has_product(&self, id: &str) -> Result<bool, Error> {
+        Ok(self.products.get(id)?.is_some())
+    }
+
     pub fn put_product(&mut self, rec: &ProductRecord) -> Result<(), Error> {
-        self.products.insert(rec.id.as_str(), codec::encode(rec).as_slice())?;
+        self.products
+            .insert(rec.id.as_str(), codec::encode(rec).as_slice())?;
         Ok(())
     }
 
@@ -270,12 +330,17 @@ impl<'t> Tx<'t> {
     /// Stores an order and keeps its two indexes in step (also when its customer changes).
     pub fn put_order(&mut self, rec: &OrderRecord) -> Result<(), Error> {
         if let Some(old) = self.order(&rec.order_id)? {
-            self.customer_orders.remove((old.customer, old.placed_at, old.order_id.as_str()))?;
-            self.orders_by_time.remove((old.placed_at, old.order_id.as_str()))?;
+            self.customer_orders
+                .remove((old.customer, old.placed_at, old.order_id.as_str()))?;
+            self.orders_by_time
+                .remove((old.placed_at, old.order_id.as_str()))?;
         }
-        self.orders.insert(rec.order_id.as_str(), codec::encode(rec).as_slice())?;
-        self.customer_orders.insert((rec.customer, rec.placed_at, rec.order_id.as_str()), ())?;
-        self.orders_by_time.insert((rec.placed_at, rec.order_id.as_str()), ())?;
+        self.orders
+            .insert(rec.order_id.as_str(), codec::encode(rec).as_slice())?;
+        self.customer_orders
+            .insert((rec.customer, rec.placed_at, rec.order_id.as_str()), ())?;
+        self.orders_by_time
+            .insert((rec.placed_at, rec.order_id.as_str()), ())?;
         Ok(())
     }
 
@@ -312,7 +377,8 @@ impl<'t> Tx<'t> {
     }
 
     pub fn put_user(&mut self, rec: &UserRecord) -> Result<(), Error> {
-        self.users.insert(rec.name.as_str(), codec::encode(rec).as_slice())?;
+        self.users
+            .insert(rec.name.as_str(), codec::encode(rec).as_slice())?;
         Ok(())
     }
 
@@ -350,7 +416,12 @@ fn read_interests(
         }
         let (count, last) = v.value();
         if let Some(touch) = Touch::from_u8(touch) {
-            out.push(InterestRow { touch, item: item.to_string(), count, last });
+            out.push(InterestRow {
+                touch,
+                item: item.to_string(),
+                count,
+                last,
+            });
         }
     }
     Ok(out)
@@ -372,14 +443,22 @@ fn read_customer_orders(
     Ok(out)
 }
 
-fn read_api_keys(t: &impl ReadableTable<&'static str, &'static [u8]>) -> Result<Vec<(String, ApiKeyRecord)>, Error> {
+fn read_api_keys(
+    t: &impl ReadableTable<&'static str, &'static [u8]>,
+) -> Result<Vec<(String, ApiKeyRecord)>, Error> {
     let mut out = Vec::new();
     for r in t.iter()? {
         let (k, v) = r?;
-        out.push((k.value().to_string(), codec::decode("api_keys", k.value(), v.value())?));
+        out.push((
+            k.value().to_string(),
+            codec::decode("api_keys", k.value(), v.value())?,
+        ));
     }
     Ok(out)
 }
+
+/// Customers of a page with their ids, and where the next page starts.
+pub type CustomerPage = (Vec<(u64, CustomerRecord)>, Option<u64>);
 
 /// A read snapshot.
 pub struct ReadTx {
@@ -456,7 +535,11 @@ impl ReadTx {
     ) -> Result<Vec<(u64, EventRecord)>, Error> {
         let end = before.unwrap_or((i64::MAX, u64::MAX));
         let mut out = Vec::new();
-        for r in self.customer_events.range((customer, i64::MIN, 0)..(customer, end.0, end.1))?.rev() {
+        for r in self
+            .customer_events
+            .range((customer, i64::MIN, 0)..(customer, end.0, end.1))?
+            .rev()
+        {
             if out.len() >= limit {
                 break;
             }
@@ -471,7 +554,10 @@ impl ReadTx {
 
     pub fn customer_events_count(&self, customer: u64) -> Result<u64, Error> {
         let mut n = 0;
-        for r in self.customer_events.range((customer, i64::MIN, 0)..=(customer, i64::MAX, u64::MAX))? {
+        for r in self
+            .customer_events
+            .range((customer, i64::MIN, 0)..=(customer, i64::MAX, u64::MAX))?
+        {
             r?;
             n += 1;
         }
@@ -502,7 +588,7 @@ impl ReadTx {
         limit: usize,
         scan_limit: usize,
         mut keep: impl FnMut(&CustomerRecord) -> bool,
-    ) -> Result<(Vec<(u64, CustomerRecord)>, Option<u64>), Error> {
+    ) -> Result<CustomerPage, Error> {
         let mut out = Vec::new();
         let mut last = None;
         for (scanned, r) in self.customers.range(after.saturating_add(1)..)?.enumerate() {

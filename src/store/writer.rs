@@ -84,11 +84,19 @@ impl Handle {
         let thread = std::thread::Builder::new()
             .name("dangol-writer".into())
             .spawn(move || run(db2, lock2, committed2, rx))?;
-        Ok(Handle { queue: Some(queue), thread: Some(thread), db, lock, committed })
+        Ok(Handle {
+            queue: Some(queue),
+            thread: Some(thread),
+            db,
+            lock,
+            committed,
+        })
     }
 
     fn queue(&self) -> &mpsc::Sender<Box<dyn Job>> {
-        self.queue.as_ref().expect("the queue lives as long as the handle")
+        self.queue
+            .as_ref()
+            .expect("the queue lives as long as the handle")
     }
 
     pub(super) async fn submit<R, E, F>(&self, f: F) -> Result<R, E>
@@ -98,8 +106,15 @@ impl Handle {
         E: From<Error> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
-        let job = Box::new(Typed { f, out: None, reply: Reply::Async(tx) });
-        self.queue().send(job).await.map_err(|_| E::from(Error::WriterGone))?;
+        let job = Box::new(Typed {
+            f,
+            out: None,
+            reply: Reply::Async(tx),
+        });
+        self.queue()
+            .send(job)
+            .await
+            .map_err(|_| E::from(Error::WriterGone))?;
         rx.await.map_err(|_| E::from(Error::WriterGone))?
     }
 
@@ -110,19 +125,30 @@ impl Handle {
         E: From<Error> + Send + 'static,
     {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        let job = Box::new(Typed { f, out: None, reply: Reply::Blocking(tx) });
-        self.queue().blocking_send(job).map_err(|_| E::from(Error::WriterGone))?;
+        let job = Box::new(Typed {
+            f,
+            out: None,
+            reply: Reply::Blocking(tx),
+        });
+        self.queue()
+            .blocking_send(job)
+            .map_err(|_| E::from(Error::WriterGone))?;
         rx.recv().map_err(|_| E::from(Error::WriterGone))?
     }
 
-    pub(super) fn bulk<R, E>(&self, durable: bool, f: impl FnOnce(&mut Tx) -> Result<R, E>) -> Result<R, E>
+    pub(super) fn bulk<R, E>(
+        &self,
+        durable: bool,
+        f: impl FnOnce(&mut Tx) -> Result<R, E>,
+    ) -> Result<R, E>
     where
         E: From<Error>,
     {
         let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut txn = self.db.begin_write().map_err(Error::from)?;
         if !durable {
-            txn.set_durability(redb::Durability::None).map_err(Error::from)?;
+            txn.set_durability(redb::Durability::None)
+                .map_err(Error::from)?;
         }
         let (r, last) = {
             let mut tx = Tx::open(&txn)?;

@@ -44,53 +44,96 @@ impl HasCode for FieldError {
 }
 
 fn path(prefix: &str, field: &str) -> String {
-    if prefix.is_empty() { field.to_string() } else { format!("{prefix}.{field}") }
+    if prefix.is_empty() {
+        field.to_string()
+    } else {
+        format!("{prefix}.{field}")
+    }
 }
 
 fn invalid(prefix: &str, field: &str, what: impl std::fmt::Display) -> FieldError {
     let field = path(prefix, field);
-    FieldError { code: ErrorCode::InvalidField, message: format!("`{field}` {what}"), field }
+    FieldError {
+        code: ErrorCode::InvalidField,
+        message: format!("`{field}` {what}"),
+        field,
+    }
 }
 
 fn missing(prefix: &str, field: &str, what: impl std::fmt::Display) -> FieldError {
     let field = path(prefix, field);
-    FieldError { code: ErrorCode::MissingField, message: format!("`{field}` is required {what}"), field }
+    FieldError {
+        code: ErrorCode::MissingField,
+        message: format!("`{field}` is required {what}"),
+        field,
+    }
 }
 
 /// Longest id (userId, anonymousId, messageId, …) accepted.
 const MAX_ID: usize = 512;
 
 /// An id may be a string or a number (Segment clients send numbers as they are).
-fn id_field(obj: &Map<String, Value>, key: &str, prefix: &str) -> Result<Option<String>, FieldError> {
+fn id_field(
+    obj: &Map<String, Value>,
+    key: &str,
+    prefix: &str,
+) -> Result<Option<String>, FieldError> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) if s.len() > MAX_ID => {
-            Err(invalid(prefix, key, format!("is longer than {MAX_ID} bytes")))
-        }
+        Some(Value::String(s)) if s.len() > MAX_ID => Err(invalid(
+            prefix,
+            key,
+            format!("is longer than {MAX_ID} bytes"),
+        )),
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(other) => Err(invalid(prefix, key, format!("must be a string, got {}", type_name(other)))),
+        Some(other) => Err(invalid(
+            prefix,
+            key,
+            format!("must be a string, got {}", type_name(other)),
+        )),
     }
 }
 
-fn text_field(obj: &Map<String, Value>, key: &str, prefix: &str) -> Result<Option<String>, FieldError> {
+fn text_field(
+    obj: &Map<String, Value>,
+    key: &str,
+    prefix: &str,
+) -> Result<Option<String>, FieldError> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(invalid(prefix, key, format!("must be a string, got {}", type_name(other)))),
+        Some(other) => Err(invalid(
+            prefix,
+            key,
+            format!("must be a string, got {}", type_name(other)),
+        )),
     }
 }
 
-fn object_field(obj: &Map<String, Value>, key: &str, prefix: &str) -> Result<Map<String, Value>, FieldError> {
-    match obj.get(key) {
+/// Takes an object field out of the message (no copy).
+fn object_field(
+    obj: &mut Map<String, Value>,
+    key: &str,
+    prefix: &str,
+) -> Result<Map<String, Value>, FieldError> {
+    match obj.remove(key) {
         None | Some(Value::Null) => Ok(Map::new()),
-        Some(Value::Object(m)) => Ok(m.clone()),
-        Some(other) => Err(invalid(prefix, key, format!("must be an object, got {}", type_name(other)))),
+        Some(Value::Object(m)) => Ok(m),
+        Some(other) => Err(invalid(
+            prefix,
+            key,
+            format!("must be an object, got {}", type_name(&other)),
+        )),
     }
 }
 
-fn time_field(obj: &Map<String, Value>, key: &str, prefix: &str) -> Result<Option<i64>, FieldError> {
+fn time_field(
+    obj: &Map<String, Value>,
+    key: &str,
+    prefix: &str,
+) -> Result<Option<i64>, FieldError> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => parse_time(s)
@@ -99,7 +142,10 @@ fn time_field(obj: &Map<String, Value>, key: &str, prefix: &str) -> Result<Optio
         Some(other) => Err(invalid(
             prefix,
             key,
-            format!("must be an ISO-8601 date-time string, got {}", type_name(other)),
+            format!(
+                "must be an ISO-8601 date-time string, got {}",
+                type_name(other)
+            ),
         )),
     }
 }
@@ -132,13 +178,20 @@ pub fn type_name(v: &Value) -> &'static str {
 pub fn number(v: &Value) -> Option<f64> {
     match v {
         Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().replace(',', "").parse::<f64>().ok().filter(|f| f.is_finite()),
+        Value::String(s) => s
+            .trim()
+            .replace(',', "")
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite()),
         _ => None,
     }
 }
 
 /// Properties the E-commerce Spec defines as numbers.
-const NUMERIC: [&str; 8] = ["price", "quantity", "total", "revenue", "discount", "shipping", "tax", "value"];
+const NUMERIC: [&str; 8] = [
+    "price", "quantity", "total", "revenue", "discount", "shipping", "tax", "value",
+];
 
 fn check_numbers(props: &Map<String, Value>, prefix: &str) -> Result<(), FieldError> {
     for key in NUMERIC {
@@ -146,7 +199,11 @@ fn check_numbers(props: &Map<String, Value>, prefix: &str) -> Result<(), FieldEr
             && !v.is_null()
             && number(v).is_none()
         {
-            return Err(invalid(prefix, key, format!("must be a number, got {}", type_name(v))));
+            return Err(invalid(
+                prefix,
+                key,
+                format!("must be a number, got {}", type_name(v)),
+            ));
         }
     }
     Ok(())
@@ -156,15 +213,19 @@ impl Message {
     /// Validates a message. `kind` is the route's type for single-message endpoints, or `None`
     /// to read it from the message's `type` (batch items). `prefix` is where the message sits in
     /// the request (`batch[3]`), so that errors name the field as the client sent it.
-    pub fn parse(value: &Value, kind: Option<EventKind>, prefix: &str) -> Result<Message, FieldError> {
-        let Value::Object(obj) = value else {
+    pub fn parse(
+        value: Value,
+        kind: Option<EventKind>,
+        prefix: &str,
+    ) -> Result<Message, FieldError> {
+        let Value::Object(mut obj) = value else {
             return Err(FieldError {
                 code: ErrorCode::InvalidField,
                 field: prefix.to_string(),
                 message: format!(
                     "`{}` must be a JSON object, got {}",
                     if prefix.is_empty() { "body" } else { prefix },
-                    type_name(value)
+                    type_name(&value)
                 ),
             });
         };
@@ -172,12 +233,27 @@ impl Message {
             Some(k) => k,
             None => match obj.get("type") {
                 Some(Value::String(t)) => EventKind::parse(t).ok_or_else(|| {
-                    invalid(prefix, "type", format!("must be one of identify, track, page, screen, group, alias; got {t:?}"))
+                    invalid(
+                        prefix,
+                        "type",
+                        format!(
+                            "must be one of identify, track, page, screen, group, alias; got {t:?}"
+                        ),
+                    )
                 })?,
-                None | Some(Value::Null) => return Err(missing(prefix, "type", "on each batch item")),
-                Some(other) => return Err(invalid(prefix, "type", format!("must be a string, got {}", type_name(other)))),
+                None | Some(Value::Null) => {
+                    return Err(missing(prefix, "type", "on each batch item"));
+                }
+                Some(other) => {
+                    return Err(invalid(
+                        prefix,
+                        "type",
+                        format!("must be a string, got {}", type_name(other)),
+                    ));
+                }
             },
         };
+        let obj = &mut obj;
         let user_id = id_field(obj, "userId", prefix)?;
         let anonymous_id = id_field(obj, "anonymousId", prefix)?;
         let previous_id = id_field(obj, "previousId", prefix)?;
@@ -197,23 +273,17 @@ impl Message {
         let event = text_field(obj, "event", prefix)?;
         let name = text_field(obj, "name", prefix)?;
         match kind {
-            EventKind::Track => {
-                if event.as_deref().is_none_or(|e| e.trim().is_empty()) {
-                    return Err(missing(prefix, "event", "on a track message"));
-                }
+            EventKind::Track if event.as_deref().is_none_or(|e| e.trim().is_empty()) => {
+                return Err(missing(prefix, "event", "on a track message"));
             }
-            EventKind::Alias => {
-                if previous_id.is_none() {
-                    return Err(missing(prefix, "previousId", "on an alias message"));
-                }
-                if user_id.is_none() {
-                    return Err(missing(prefix, "userId", "on an alias message"));
-                }
+            EventKind::Alias if previous_id.is_none() => {
+                return Err(missing(prefix, "previousId", "on an alias message"));
             }
-            EventKind::Group => {
-                if group_id.is_none() {
-                    return Err(missing(prefix, "groupId", "on a group message"));
-                }
+            EventKind::Alias if user_id.is_none() => {
+                return Err(missing(prefix, "userId", "on an alias message"));
+            }
+            EventKind::Group if group_id.is_none() => {
+                return Err(missing(prefix, "groupId", "on a group message"));
             }
             _ => {}
         }
@@ -251,7 +321,10 @@ impl Message {
                     let Value::Object(p) = item else {
                         return Err(FieldError {
                             code: ErrorCode::InvalidField,
-                            message: format!("`{item_path}` must be an object, got {}", type_name(item)),
+                            message: format!(
+                                "`{item_path}` must be an object, got {}",
+                                type_name(item)
+                            ),
                             field: item_path,
                         });
                     };
@@ -259,19 +332,33 @@ impl Message {
                 }
             }
             Some(other) => {
-                return Err(invalid(&props_path, "products", format!("must be an array, got {}", type_name(other))));
+                return Err(invalid(
+                    &props_path,
+                    "products",
+                    format!("must be an array, got {}", type_name(other)),
+                ));
             }
         }
         let event = self.event.as_deref().unwrap_or_default();
-        if matches!(event, "Order Completed" | "Order Refunded" | "Order Updated" | "Order Cancelled")
-            && self.properties.get("order_id").is_none_or(|v| v.is_null())
+        if matches!(
+            event,
+            "Order Completed" | "Order Refunded" | "Order Updated" | "Order Cancelled"
+        ) && self.properties.get("order_id").is_none_or(|v| v.is_null())
         {
-            return Err(missing(&props_path, "order_id", &format!("on an `{event}` event")));
+            return Err(missing(
+                &props_path,
+                "order_id",
+                format!("on an `{event}` event"),
+            ));
         }
         if let Some(v) = self.properties.get("order_id")
             && !matches!(v, Value::String(_) | Value::Number(_))
         {
-            return Err(invalid(&props_path, "order_id", format!("must be a string, got {}", type_name(v))));
+            return Err(invalid(
+                &props_path,
+                "order_id",
+                format!("must be a string, got {}", type_name(v)),
+            ));
         }
         Ok(())
     }
@@ -282,9 +369,19 @@ impl Message {
             match v {
                 Value::Null => {}
                 Value::String(s) if s.trim().is_empty() || is_email(s) => {}
-                Value::String(_) => return Err(invalid(&traits_path, "email", "is not a valid email address")),
+                Value::String(_) => {
+                    return Err(invalid(
+                        &traits_path,
+                        "email",
+                        "is not a valid email address",
+                    ));
+                }
                 other => {
-                    return Err(invalid(&traits_path, "email", format!("must be a string, got {}", type_name(other))));
+                    return Err(invalid(
+                        &traits_path,
+                        "email",
+                        format!("must be a string, got {}", type_name(other)),
+                    ));
                 }
             }
         }
@@ -292,13 +389,21 @@ impl Message {
             if let Some(v) = self.traits.get(key)
                 && !matches!(v, Value::Bool(_) | Value::Null)
             {
-                return Err(invalid(&traits_path, key, format!("must be a boolean, got {}", type_name(v))));
+                return Err(invalid(
+                    &traits_path,
+                    key,
+                    format!("must be a boolean, got {}", type_name(v)),
+                ));
             }
         }
         if let Some(v) = self.traits.get("tags")
             && !matches!(v, Value::Array(_) | Value::String(_) | Value::Null)
         {
-            return Err(invalid(&traits_path, "tags", format!("must be a list of strings, got {}", type_name(v))));
+            return Err(invalid(
+                &traits_path,
+                "tags",
+                format!("must be a list of strings, got {}", type_name(v)),
+            ));
         }
         Ok(())
     }
@@ -306,7 +411,8 @@ impl Message {
     /// The email this message ties the person to: identify traits, an order's `email`
     /// property, or `context.traits.email`.
     pub fn email(&self) -> Option<String> {
-        let from = |m: &Map<String, Value>| m.get("email").and_then(Value::as_str).map(str::to_string);
+        let from =
+            |m: &Map<String, Value>| m.get("email").and_then(Value::as_str).map(str::to_string);
         let ctx_traits = self.context.get("traits").and_then(Value::as_object);
         from(&self.traits)
             .or_else(|| from(&self.properties))
@@ -319,7 +425,9 @@ impl Message {
 /// A light check of an address's shape: something@domain.tld, no spaces.
 pub fn is_email(s: &str) -> bool {
     let s = s.trim();
-    let Some((local, domain)) = s.split_once('@') else { return false };
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && domain.contains('.')
         && !domain.starts_with('.')
@@ -339,20 +447,26 @@ mod tests {
 
     #[test]
     fn names_the_field_with_its_batch_path() {
-        let err = Message::parse(&json!({"type":"track","event":"x"}), None, "batch[2]").unwrap_err();
+        let err =
+            Message::parse(json!({"type":"track","event":"x"}), None, "batch[2]").unwrap_err();
         assert_eq!(err.field, "batch[2].userId");
         assert_eq!(err.code, ErrorCode::MissingField);
-        let err = Message::parse(&json!({"type":"track","userId":"u","event":"x","timestamp":"yesterday"}), None, "")
-            .unwrap_err();
+        let err = Message::parse(
+            json!({"type":"track","userId":"u","event":"x","timestamp":"yesterday"}),
+            None,
+            "",
+        )
+        .unwrap_err();
         assert_eq!(err.field, "timestamp");
         let err = Message::parse(
-            &json!({"type":"track","userId":"u","event":"Order Completed","properties":{"order_id":"1","products":[{"price":"abc"}]}}),
+            json!({"type":"track","userId":"u","event":"Order Completed","properties":{"order_id":"1","products":[{"price":"abc"}]}}),
             None,
             "",
         )
         .unwrap_err();
         assert_eq!(err.field, "properties.products[0].price");
-        let err = Message::parse(&json!({"type":"identify","userId":{"a":1}}), None, "").unwrap_err();
+        let err =
+            Message::parse(json!({"type":"identify","userId":{"a":1}}), None, "").unwrap_err();
         assert_eq!(err.field, "userId");
         assert!(err.message.contains("must be a string"));
     }
@@ -360,7 +474,7 @@ mod tests {
     #[test]
     fn accepts_numbers_as_ids_and_numeric_strings() {
         let m = Message::parse(
-            &json!({"userId": 42, "event":"Product Viewed","properties":{"price":"12,000"}}),
+            json!({"userId": 42, "event":"Product Viewed","properties":{"price":"12,000"}}),
             Some(EventKind::Track),
             "",
         )

@@ -4,9 +4,7 @@
 
 pub mod message;
 
-use serde_json::Value;
-
-use crate::store::records::{EventKind, EventRecord};
+use crate::store::records::{EventKind, NewEvent};
 use crate::store::{self, Touch, Tx};
 use crate::{catalog, customer, order};
 pub use message::{FieldError, Message};
@@ -41,35 +39,47 @@ pub fn apply(tx: &mut Tx, msg: &Message, received_at: i64) -> Result<Outcome, st
             at,
         )?,
     };
-    let message_id = msg.message_id.clone().unwrap_or_else(|| format!("dangol-{}", random_id()));
-    let record = EventRecord {
+    let generated;
+    let message_id = match &msg.message_id {
+        Some(id) => id.as_str(),
+        None => {
+            generated = format!("dangol-{}", random_id());
+            generated.as_str()
+        }
+    };
+    let record = NewEvent {
         kind: msg.kind,
         customer,
-        event: msg.event.clone(),
-        name: msg.name.clone(),
-        user_id: msg.user_id.clone(),
-        anonymous_id: msg.anonymous_id.clone(),
-        previous_id: msg.previous_id.clone(),
-        group_id: msg.group_id.clone(),
-        message_id: message_id.clone(),
+        event: msg.event.as_deref(),
+        name: msg.name.as_deref(),
+        user_id: msg.user_id.as_deref(),
+        anonymous_id: msg.anonymous_id.as_deref(),
+        previous_id: msg.previous_id.as_deref(),
+        group_id: msg.group_id.as_deref(),
+        message_id,
         timestamp: at,
         received_at,
         sent_at: msg.sent_at,
-        properties: Value::Object(msg.properties.clone()),
-        traits: Value::Object(msg.traits.clone()),
-        context: Value::Object(msg.context.clone()),
+        properties: &msg.properties,
+        traits: &msg.traits,
+        context: &msg.context,
     };
     let seq = tx.append_event(&record)?;
-    let is_activity = matches!(msg.kind, EventKind::Track | EventKind::Page | EventKind::Screen);
+    let is_activity = matches!(
+        msg.kind,
+        EventKind::Track | EventKind::Page | EventKind::Screen
+    );
     {
-        let rec = tx.customer_mut(customer)?.expect("resolved customer exists");
+        let rec = tx
+            .customer_mut(customer)?
+            .expect("resolved customer exists");
         customer::record_activity(rec, at, is_activity);
         if msg.kind == EventKind::Identify {
             customer::apply_traits(rec, &msg.traits, at, "identify");
         }
     }
     if msg.kind == EventKind::Track {
-        ecommerce(tx, msg, customer, seq, &message_id, at)?;
+        ecommerce(tx, msg, customer, seq, message_id, at)?;
     }
     Ok(Outcome::Stored { seq, customer })
 }
@@ -92,7 +102,14 @@ fn alias(tx: &mut Tx, msg: &Message, at: i64) -> Result<u64, store::Error> {
             a
         }
         (None, _) => {
-            let id = customer::resolve(tx, &customer::Keys { user_id: Some(user), ..Default::default() }, at)?;
+            let id = customer::resolve(
+                tx,
+                &customer::Keys {
+                    user_id: Some(user),
+                    ..Default::default()
+                },
+                at,
+            )?;
             tx.set_identity(&customer::anon_key(prev), id)?;
             id
         }
@@ -104,12 +121,21 @@ fn alias(tx: &mut Tx, msg: &Message, at: i64) -> Result<u64, store::Error> {
 }
 
 /// The E-commerce Spec v2 semantics of a track event.
-fn ecommerce(tx: &mut Tx, msg: &Message, customer: u64, seq: u64, message_id: &str, at: i64) -> Result<(), store::Error> {
+fn ecommerce(
+    tx: &mut Tx,
+    msg: &Message,
+    customer: u64,
+    seq: u64,
+    message_id: &str,
+    at: i64,
+) -> Result<(), store::Error> {
     let props = &msg.properties;
     let kind = match msg.event.as_deref().unwrap_or_default() {
         "Product Viewed" | "Product Clicked" => Some(Touch::Viewed),
         "Product Added" => Some(Touch::Carted),
-        "Checkout Started" | "Checkout Step Completed" | "Payment Info Entered" => Some(Touch::Checkout),
+        "Checkout Started" | "Checkout Step Completed" | "Payment Info Entered" => {
+            Some(Touch::Checkout)
+        }
         "Order Completed" => {
             order::complete(tx, customer, props, seq, at)?;
             None
@@ -130,7 +156,14 @@ fn ecommerce(tx: &mut Tx, msg: &Message, customer: u64, seq: u64, message_id: &s
     if let Some(kind) = kind {
         for (line, p) in order::lines_of(props) {
             catalog::observe(tx, p, at)?;
-            order::touch(tx, customer, kind, &line.product_id, line.category.as_deref(), at)?;
+            order::touch(
+                tx,
+                customer,
+                kind,
+                &line.product_id,
+                line.category.as_deref(),
+                at,
+            )?;
         }
     }
     Ok(())

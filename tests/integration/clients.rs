@@ -9,16 +9,26 @@ use crate::common::{TestApp, WRITE_KEY, node_modules, python};
 
 fn run(cmd: &mut Command) {
     let out = cmd.output().unwrap();
-    assert!(out.status.success(), "{cmd:?}:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{cmd:?}:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_segment_python_client_works_unchanged() {
     let app = TestApp::spawn().await;
     let py = python();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/segment_python.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/clients/segment_python.py"
+    );
     let (base, key) = (app.base.clone(), WRITE_KEY.to_string());
-    tokio::task::spawn_blocking(move || run(Command::new(py).args([script, &base, &key, "py"]))).await.unwrap();
+    tokio::task::spawn_blocking(move || run(Command::new(py).args([script, &base, &key, "py"])))
+        .await
+        .unwrap();
 
     let c = app.customer("user_id", "py-user").await;
     assert_eq!(c["email"], "py@example.com");
@@ -29,7 +39,11 @@ async fn the_segment_python_client_works_unchanged() {
     // page + view (anonymous, then stitched) + identify + order + group + alias.
     assert_eq!(c["stats"]["events"], 6);
     assert_eq!(app.customer("anonymous_id", "py-anon").await["id"], c["id"]);
-    assert_eq!(app.customer("anonymous_id", "py-anon-old").await["id"], c["id"], "alias linked the previous id");
+    assert_eq!(
+        app.customer("anonymous_id", "py-anon-old").await["id"],
+        c["id"],
+        "alias linked the previous id"
+    );
     let events = app.events_of(c["id"].as_u64().unwrap()).await;
     let lib = &events.iter().find(|e| e["type"] == "identify").unwrap()["context"]["library"];
     assert_eq!(lib["name"], "analytics-python");
@@ -42,9 +56,20 @@ async fn the_segment_node_client_works_unchanged() {
     // ES modules resolve packages from the script's own folder, so the script runs from there.
     let dir = node_modules().parent().unwrap().to_path_buf();
     let script = dir.join("segment_node.mjs");
-    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/segment_node.mjs"), &script).unwrap();
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/clients/segment_node.mjs"
+        ),
+        &script,
+    )
+    .unwrap();
     let (base, key) = (app.base.clone(), WRITE_KEY.to_string());
-    tokio::task::spawn_blocking(move || run(Command::new("node").arg(script).args([&base, &key, "js"]))).await.unwrap();
+    tokio::task::spawn_blocking(move || {
+        run(Command::new("node").arg(script).args([&base, &key, "js"]))
+    })
+    .await
+    .unwrap();
 
     let c = app.customer("user_id", "js-user").await;
     assert_eq!(c["email"], "js@example.com");
@@ -55,5 +80,11 @@ async fn the_segment_node_client_works_unchanged() {
     let lib: &Value = &events[0]["context"]["library"];
     assert_eq!(lib["name"], "@segment/analytics-node");
     let interests = app.get(&format!("/customers/{}/interests", c["id"])).await;
-    assert!(interests["items"].as_array().unwrap().iter().any(|i| i["kind"] == "carted" && i["product_id"] == "JS-1"));
+    assert!(
+        interests["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["kind"] == "carted" && i["product_id"] == "JS-1")
+    );
 }

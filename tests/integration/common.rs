@@ -41,10 +41,23 @@ impl TestApp {
         let server = tokio::spawn(dangol::serve(Config::for_tests(dir), listener, async {
             stopped.await.ok();
         }));
-        let app = TestApp { base, client: reqwest::Client::new(), dir: dir.to_path_buf(), _tmp: None, stop: Some(stop), server: Some(server) };
+        let app = TestApp {
+            base,
+            client: reqwest::Client::new(),
+            dir: dir.to_path_buf(),
+            _tmp: None,
+            stop: Some(stop),
+            server: Some(server),
+        };
         // The listener is bound already; wait until the store is open.
         for _ in 0..500 {
-            if app.client.get(app.url("/healthz")).send().await.is_ok_and(|r| r.status() == 200) {
+            if app
+                .client
+                .get(app.url("/healthz"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200)
+            {
                 return app;
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
@@ -68,7 +81,9 @@ impl TestApp {
     }
 
     pub fn track(&self, path: &str) -> RequestBuilder {
-        self.client.post(self.url(path)).basic_auth(WRITE_KEY, Some(""))
+        self.client
+            .post(self.url(path))
+            .basic_auth(WRITE_KEY, Some(""))
     }
 
     pub async fn send(&self, path: &str, body: Value) -> Response {
@@ -76,7 +91,9 @@ impl TestApp {
     }
 
     pub fn admin(&self, method: reqwest::Method, path: &str) -> RequestBuilder {
-        self.client.request(method, self.url(&format!("/api/v1{path}"))).bearer_auth(MASTER_KEY)
+        self.client
+            .request(method, self.url(&format!("/api/v1{path}")))
+            .bearer_auth(MASTER_KEY)
     }
 
     pub async fn get(&self, path: &str) -> Value {
@@ -89,23 +106,35 @@ impl TestApp {
 
     /// The customer a user id, anonymous id or email belongs to.
     pub async fn customer(&self, key: &str, value: &str) -> Value {
-        self.get(&format!("/customers/lookup?{key}={}", urlencode(value))).await
+        self.get(&format!("/customers/lookup?{key}={}", urlencode(value)))
+            .await
     }
 
     pub async fn events_of(&self, id: u64) -> Vec<Value> {
-        self.get(&format!("/customers/{id}/events?limit=500")).await["items"].as_array().unwrap().clone()
+        self.get(&format!("/customers/{id}/events?limit=500")).await["items"]
+            .as_array()
+            .unwrap()
+            .clone()
     }
 }
 
 pub fn urlencode(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
 /// Where the real Segment clients are installed for the tests: `target/test-env`.
 pub fn test_env() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join("test-env")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("test-env")
 }
 
 /// A Python venv with the real Segment client, made on first use (`.ci/run` makes it first).
@@ -118,7 +147,9 @@ pub fn python() -> PathBuf {
         if !ready.exists() {
             std::fs::create_dir_all(test_env()).unwrap();
             run(Command::new("python3").args(["-m", "venv"]).arg(&venv));
-            run(Command::new(&py).args(["-m", "pip", "install", "--quiet", "-r"]).arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/requirements.txt")));
+            run(Command::new(&py)
+                .args(["-m", "pip", "install", "--quiet", "-r"])
+                .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/requirements.txt")));
             std::fs::write(&ready, "").unwrap();
         }
         py
@@ -134,8 +165,14 @@ pub fn node_modules() -> PathBuf {
         let ready = dir.join(".ready");
         if !ready.exists() {
             std::fs::create_dir_all(&dir).unwrap();
-            std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/package.json"), dir.join("package.json")).unwrap();
-            run(Command::new("npm").args(["install", "--no-audit", "--no-fund", "--silent"]).current_dir(&dir));
+            std::fs::copy(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/package.json"),
+                dir.join("package.json"),
+            )
+            .unwrap();
+            run(Command::new("npm")
+                .args(["install", "--no-audit", "--no-fund", "--silent"])
+                .current_dir(&dir));
             std::fs::write(&ready, "").unwrap();
         }
         dir.join("node_modules")
@@ -144,6 +181,13 @@ pub fn node_modules() -> PathBuf {
 }
 
 fn run(cmd: &mut Command) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(out.status.success(), "{cmd:?} failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -10,12 +10,21 @@ use serde_json::json;
 use crate::common::{MASTER_KEY, WRITE_KEY};
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn start(dir: &std::path::Path, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_dangol"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
         .arg(dir)
         .env("DANGOL_MASTER_KEY", MASTER_KEY)
         .env("DANGOL_WRITE_KEY", WRITE_KEY)
@@ -28,7 +37,12 @@ fn start(dir: &std::path::Path, port: u16) -> Child {
 
 async fn wait_healthy(client: &reqwest::Client, base: &str) {
     for _ in 0..500 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status() == 200) {
+        if client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
             return;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -41,7 +55,10 @@ async fn sigkill_loses_nothing_acknowledged() {
     let tmp = tempfile::tempdir().unwrap();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
     let mut child = start(tmp.path(), port);
     wait_healthy(&client, &base).await;
 
@@ -84,16 +101,39 @@ async fn sigkill_loses_nothing_acknowledged() {
     // Restart: the store opens and holds at least what was acknowledged.
     let mut child = start(tmp.path(), port);
     wait_healthy(&client, &base).await;
-    let stats: serde_json::Value = client.get(format!("{base}/api/v1/stats")).bearer_auth(MASTER_KEY).send().await.unwrap().json().await.unwrap();
-    assert!(stats["events"].as_u64().unwrap() >= acked.len() as u64, "{stats} < {}", acked.len());
+    let stats: serde_json::Value = client
+        .get(format!("{base}/api/v1/stats"))
+        .bearer_auth(MASTER_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        stats["events"].as_u64().unwrap() >= acked.len() as u64,
+        "{stats} < {}",
+        acked.len()
+    );
     // SIGTERM: a clean stop with exit 0.
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     let status = child.wait().unwrap();
     assert!(status.success(), "exit status after SIGTERM: {status}");
 
     // Every acknowledged message id, one by one, straight from the redb file.
     let store = dangol::store::Store::open(tmp.path()).unwrap();
     let read = store.read().unwrap();
-    let missing: Vec<&String> = acked.iter().filter(|id| read.message_seq(id).unwrap().is_none()).collect();
-    assert!(missing.is_empty(), "{} acknowledged events lost, e.g. {:?}", missing.len(), &missing[..missing.len().min(5)]);
+    let missing: Vec<&String> = acked
+        .iter()
+        .filter(|id| read.message_seq(id).unwrap().is_none())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged events lost, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
 }

@@ -5,5 +5,6 @@ mod clients;
 mod common;
 mod crash;
 mod identity;
+mod import;
 mod orders;
 mod track;

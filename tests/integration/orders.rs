@@ -17,23 +17,49 @@ async fn orders_and_refunds_adjust_the_profile() {
     assert_eq!(c["stats"]["orders_count"], 1);
     assert_eq!(c["stats"]["total_spent"], 100000.0);
     let o = app.get("/orders/O-1").await;
-    assert_eq!((o["status"].as_str().unwrap(), o["coupon"].as_str().unwrap(), o["lines"].as_array().unwrap().len()), ("completed", "WELCOME10", 2));
+    assert_eq!(
+        (
+            o["status"].as_str().unwrap(),
+            o["coupon"].as_str().unwrap(),
+            o["lines"].as_array().unwrap().len()
+        ),
+        ("completed", "WELCOME10", 2)
+    );
     assert_eq!(app.get("/products/P2").await["category"], "커피");
 
     // A partial refund of one product, then the rest.
     app.send("/v1/track", json!({"userId": "o1", "event": "Order Refunded", "properties": {"order_id": "O-1", "products": [{"product_id": "P2", "price": 25000, "quantity": 1}]}})).await;
     let o = app.get("/orders/O-1").await;
-    assert_eq!((o["status"].as_str().unwrap(), o["refunded_amount"].as_f64().unwrap()), ("partially_refunded", 25000.0));
-    app.send("/v1/track", json!({"userId": "o1", "event": "Order Refunded", "properties": {"order_id": "O-1"}})).await;
+    assert_eq!(
+        (
+            o["status"].as_str().unwrap(),
+            o["refunded_amount"].as_f64().unwrap()
+        ),
+        ("partially_refunded", 25000.0)
+    );
+    app.send(
+        "/v1/track",
+        json!({"userId": "o1", "event": "Order Refunded", "properties": {"order_id": "O-1"}}),
+    )
+    .await;
     let o = app.get("/orders/O-1").await;
-    assert_eq!((o["status"].as_str().unwrap(), o["refunded_amount"].as_f64().unwrap()), ("refunded", 100000.0));
+    assert_eq!(
+        (
+            o["status"].as_str().unwrap(),
+            o["refunded_amount"].as_f64().unwrap()
+        ),
+        ("refunded", 100000.0)
+    );
     let c = app.customer("user_id", "o1").await;
     assert_eq!(c["stats"]["refunds_count"], 2);
     assert_eq!(c["stats"]["total_spent"], 0.0);
     assert_eq!(c["stats"]["refunded_amount"], 100000.0);
     // A refund beyond the total is capped: nothing left to refund.
     app.send("/v1/track", json!({"userId": "o1", "event": "Order Refunded", "properties": {"order_id": "O-1", "total": 5000}})).await;
-    assert_eq!(app.customer("user_id", "o1").await["stats"]["refunds_count"], 2);
+    assert_eq!(
+        app.customer("user_id", "o1").await["stats"]["refunds_count"],
+        2
+    );
 
     // Without `total`, the order is the lines less the discount.
     app.send("/v1/track", json!({"userId": "o1", "event": "Order Completed", "properties": {"order_id": "O-2", "discount": 1000, "products": [{"product_id": "P3", "price": 3000, "quantity": 2}]}})).await;
