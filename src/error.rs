@@ -46,10 +46,9 @@ impl ErrorCode {
             Self::MessageTooLarge | Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
-            Self::NotFound
-            | Self::CustomerNotFound
-            | Self::ProductNotFound
-            | Self::OrderNotFound => StatusCode::NOT_FOUND,
+            Self::NotFound | Self::CustomerNotFound | Self::ProductNotFound | Self::OrderNotFound => {
+                StatusCode::NOT_FOUND
+            }
             Self::Conflict => StatusCode::CONFLICT,
             Self::InvalidCsv => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,

@@ -43,15 +43,11 @@ pub async fn serve(
     let dir = config.store.data_dir.clone();
     let cfg = config.clone();
     let (store, boot) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-        let store = Store::open(&dir)
-            .with_context(|| format!("cannot open the store in {}", dir.display()))?;
+        let store = Store::open(&dir).with_context(|| format!("cannot open the store in {}", dir.display()))?;
         let boot = auth::bootstrap(&store, &cfg)?;
         if cfg.demo && store.read()?.customers_count()? == 0 {
             let started = std::time::Instant::now();
-            let report = load::demo(
-                &store,
-                &demo::DemoOptions::new(cfg.demo_customers, chrono::Utc::now()),
-            )?;
+            let report = load::demo(&store, &demo::DemoOptions::new(cfg.demo_customers, chrono::Utc::now()))?;
             tracing::info!(
                 customers = cfg.demo_customers,
                 messages = report.messages,
@@ -73,9 +69,7 @@ pub async fn serve(
     };
     let app = api::router(state);
     tracing::info!(addr = %listener.local_addr()?, data_dir = %config.store.data_dir.display(), "dangol is serving");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -119,10 +119,9 @@ pub async fn import(
     strict: bool,
     tz: chrono_tz::Tz,
 ) -> Result<ImportReport, import::Error> {
-    let (prepared, mut report) =
-        tokio::task::spawn_blocking(move || prepare(kind, csv.as_slice(), tz))
-            .await
-            .expect("import parser panicked")?;
+    let (prepared, mut report) = tokio::task::spawn_blocking(move || prepare(kind, csv.as_slice(), tz))
+        .await
+        .expect("import parser panicked")?;
     if strict && !report.errors.is_empty() {
         report.rejected = true;
         return Ok(report);
@@ -137,8 +136,7 @@ pub async fn import(
 /// `dangol import KIND FILE`: the same, on a stopped server's data dir.
 pub fn import_command(args: &ImportArgs) -> anyhow::Result<()> {
     let kind: Kind = args.kind.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let file = std::fs::File::open(&args.file)
-        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let file = std::fs::File::open(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
     let (prepared, mut report) = prepare(kind, std::io::BufReader::new(file), args.store.timezone)?;
     if !args.strict || report.errors.is_empty() {
         let store = open_for_command(&args.store.data_dir)?;
@@ -153,10 +151,7 @@ pub fn import_command(args: &ImportArgs) -> anyhow::Result<()> {
         eprintln!(
             "row {}{}: {}",
             e.row,
-            e.column
-                .as_deref()
-                .map(|c| format!(" ({c})"))
-                .unwrap_or_default(),
+            e.column.as_deref().map(|c| format!(" ({c})")).unwrap_or_default(),
             e.message
         );
     }

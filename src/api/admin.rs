@@ -14,9 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{ApiError, ApiJson, ApiResult, AppState, Page};
 use crate::error::ErrorCode;
-use crate::store::records::{
-    ApiKeyRecord, Consent, CustomerRecord, EventRecord, KeyKind, OrderRecord, ProductRecord,
-};
+use crate::store::records::{ApiKeyRecord, Consent, CustomerRecord, EventRecord, KeyKind, OrderRecord, ProductRecord};
 use crate::store::{InterestRow, now_ms};
 use crate::{auth, catalog, customer, order};
 
@@ -63,11 +61,7 @@ fn unb64(s: &str) -> Result<String, ApiError> {
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
         .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::InvalidField,
-                "`cursor` is not a cursor this API gave out",
-            )
-            .field("cursor")
+            ApiError::new(ErrorCode::InvalidField, "`cursor` is not a cursor this API gave out").field("cursor")
         })
 }
 
@@ -85,10 +79,7 @@ fn limit(q: Option<usize>) -> Result<usize, ApiError> {
     match q {
         None => Ok(50),
         Some(n @ 1..=500) => Ok(n),
-        Some(_) => Err(
-            ApiError::new(ErrorCode::InvalidField, "`limit` must be between 1 and 500")
-                .field("limit"),
-        ),
+        Some(_) => Err(ApiError::new(ErrorCode::InvalidField, "`limit` must be between 1 and 500").field("limit")),
     }
 }
 
@@ -153,11 +144,7 @@ pub struct CustomerResponse {
     pub updated_at: String,
 }
 
-pub fn customer_response(
-    id: u64,
-    r: CustomerRecord,
-    identities: Option<Vec<String>>,
-) -> CustomerResponse {
+pub fn customer_response(id: u64, r: CustomerRecord, identities: Option<Vec<String>>) -> CustomerResponse {
     let s = r.stats;
     let identities = identities.map(|keys| {
         let pick = |p: &str| {
@@ -213,9 +200,9 @@ pub async fn list_customers(
 ) -> ApiResult<Json<Page<CustomerResponse>>> {
     let limit = limit(q.limit)?;
     let after = match &q.cursor {
-        Some(c) => c.parse::<u64>().map_err(|_| {
-            ApiError::new(ErrorCode::InvalidField, "`cursor` must be a customer id").field("cursor")
-        })?,
+        Some(c) => c
+            .parse::<u64>()
+            .map_err(|_| ApiError::new(ErrorCode::InvalidField, "`cursor` must be a customer id").field("cursor"))?,
         None => 0,
     };
     let page = st
@@ -264,9 +251,9 @@ pub async fn lookup_customer(
         .store
         .call(move |s| -> Result<_, ApiError> {
             let read = s.read()?;
-            let id = read.identity(&key)?.ok_or_else(|| {
-                ApiError::new(ErrorCode::CustomerNotFound, "no customer has that key")
-            })?;
+            let id = read
+                .identity(&key)?
+                .ok_or_else(|| ApiError::new(ErrorCode::CustomerNotFound, "no customer has that key"))?;
             let (id, rec) = customer::get(&read, id)?;
             Ok(customer_response(id, rec, Some(read.identities_of(id)?)))
         })
@@ -276,10 +263,7 @@ pub async fn lookup_customer(
 
 /// One customer, with every identity tied to them. A merged customer's old id answers with the survivor.
 #[utoipa::path(get, path = "/api/v1/customers/{id}", params(("id" = u64, Path)), responses((status = 200, body = CustomerResponse), (status = 404)), security(("bearer" = [])))]
-pub async fn get_customer(
-    State(st): State<AppState>,
-    Path(id): Path<u64>,
-) -> ApiResult<Json<CustomerResponse>> {
+pub async fn get_customer(State(st): State<AppState>, Path(id): Path<u64>) -> ApiResult<Json<CustomerResponse>> {
     let res = st
         .store
         .call(move |s| -> Result<_, customer::Error> {
@@ -294,16 +278,9 @@ pub async fn get_customer(
 /// Erase a person on request (privacy): profile, events, interests and identity keys. Orders are
 /// kept for the accounts, detached from the person.
 #[utoipa::path(delete, path = "/api/v1/customers/{id}", params(("id" = u64, Path)), responses((status = 200, body = customer::Erased), (status = 404)), security(("bearer" = [])))]
-pub async fn erase_customer(
-    State(st): State<AppState>,
-    Path(id): Path<u64>,
-) -> ApiResult<Json<customer::Erased>> {
+pub async fn erase_customer(State(st): State<AppState>, Path(id): Path<u64>) -> ApiResult<Json<customer::Erased>> {
     let now = now_ms();
-    Ok(Json(
-        st.store
-            .write(move |tx| customer::erase(tx, id, now))
-            .await?,
-    ))
+    Ok(Json(st.store.write(move |tx| customer::erase(tx, id, now)).await?))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -317,10 +294,7 @@ pub struct ExportResponse {
 /// Everything held about a person (privacy access request): profile, identities, every event,
 /// orders and interest counts.
 #[utoipa::path(get, path = "/api/v1/customers/{id}/export", params(("id" = u64, Path)), responses((status = 200, body = ExportResponse), (status = 404)), security(("bearer" = [])))]
-pub async fn export_customer(
-    State(st): State<AppState>,
-    Path(id): Path<u64>,
-) -> ApiResult<Json<ExportResponse>> {
+pub async fn export_customer(State(st): State<AppState>, Path(id): Path<u64>) -> ApiResult<Json<ExportResponse>> {
     let res = st
         .store
         .call(move |s| -> Result<_, customer::Error> {
@@ -336,16 +310,9 @@ pub async fn export_customer(
             }
             Ok(ExportResponse {
                 customer: customer_response(id, rec, Some(read.identities_of(id)?)),
-                events: events
-                    .into_iter()
-                    .map(|(seq, e)| event_response(seq, e))
-                    .collect(),
+                events: events.into_iter().map(|(seq, e)| event_response(seq, e)).collect(),
                 orders,
-                interests: read
-                    .interests_of(id)?
-                    .into_iter()
-                    .map(interest_response)
-                    .collect(),
+                interests: read.interests_of(id)?.into_iter().map(interest_response).collect(),
             })
         })
         .await?;
@@ -405,13 +372,8 @@ pub async fn customer_events(
     let limit = limit(q.limit)?;
     let before = match &q.cursor {
         Some(c) => {
-            let bad = || {
-                ApiError::new(
-                    ErrorCode::InvalidField,
-                    "`cursor` is not a cursor this API gave out",
-                )
-                .field("cursor")
-            };
+            let bad =
+                || ApiError::new(ErrorCode::InvalidField, "`cursor` is not a cursor this API gave out").field("cursor");
             let (t, s) = c.split_once('.').ok_or_else(bad)?;
             Some((
                 t.parse::<i64>().map_err(|_| bad())?,
@@ -428,17 +390,12 @@ pub async fn customer_events(
             let mut items = read.customer_events(id, before, limit + 1)?;
             let next = if items.len() > limit {
                 items.truncate(limit);
-                items
-                    .last()
-                    .map(|(seq, e)| format!("{}.{}", e.timestamp, seq))
+                items.last().map(|(seq, e)| format!("{}.{}", e.timestamp, seq))
             } else {
                 None
             };
             Ok(Page {
-                items: items
-                    .into_iter()
-                    .map(|(seq, e)| event_response(seq, e))
-                    .collect(),
+                items: items.into_iter().map(|(seq, e)| event_response(seq, e)).collect(),
                 next_cursor: next,
             })
         })
@@ -524,10 +481,7 @@ pub fn order_response(o: OrderRecord) -> OrderResponse {
 
 /// A customer's orders, newest first.
 #[utoipa::path(get, path = "/api/v1/customers/{id}/orders", params(("id" = u64, Path)), responses((status = 200, body = Page<OrderResponse>)), security(("bearer" = [])))]
-pub async fn customer_orders(
-    State(st): State<AppState>,
-    Path(id): Path<u64>,
-) -> ApiResult<Json<Page<OrderResponse>>> {
+pub async fn customer_orders(State(st): State<AppState>, Path(id): Path<u64>) -> ApiResult<Json<Page<OrderResponse>>> {
     let items = st
         .store
         .call(move |s| -> Result<_, customer::Error> {
@@ -584,11 +538,7 @@ pub async fn customer_interests(
         .call(move |s| -> Result<_, customer::Error> {
             let read = s.read()?;
             let (id, _) = customer::get(&read, id)?;
-            Ok(read
-                .interests_of(id)?
-                .into_iter()
-                .map(interest_response)
-                .collect())
+            Ok(read.interests_of(id)?.into_iter().map(interest_response).collect())
         })
         .await?;
     Ok(Json(Page {
@@ -700,21 +650,12 @@ pub async fn upsert_products(
         .store
         .write(move |tx| catalog::upsert(tx, &items, "api", now))
         .await?;
-    Ok(Json(UpsertResponse {
-        upserted: n,
-        created,
-    }))
+    Ok(Json(UpsertResponse { upserted: n, created }))
 }
 
 #[utoipa::path(get, path = "/api/v1/products/{id}", params(("id" = String, Path)), responses((status = 200, body = ProductResponse), (status = 404)), security(("bearer" = [])))]
-pub async fn get_product(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<ProductResponse>> {
-    let p = st
-        .store
-        .call(move |s| catalog::get(&s.read()?, &id))
-        .await?;
+pub async fn get_product(State(st): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<ProductResponse>> {
+    let p = st.store.call(move |s| catalog::get(&s.read()?, &id)).await?;
     Ok(Json(product_response(p)))
 }
 
@@ -739,10 +680,7 @@ pub async fn put_product(
 }
 
 #[utoipa::path(delete, path = "/api/v1/products/{id}", params(("id" = String, Path)), responses((status = 204), (status = 404)), security(("bearer" = [])))]
-pub async fn delete_product(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
+pub async fn delete_product(State(st): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
     st.store.write(move |tx| catalog::delete(tx, &id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -765,13 +703,12 @@ pub async fn list_orders(
     let before = match &q.cursor {
         Some(c) => {
             let raw = unb64(c)?;
-            let (t, id) = raw.split_once(':').ok_or_else(|| {
-                ApiError::new(ErrorCode::InvalidField, "bad cursor").field("cursor")
-            })?;
+            let (t, id) = raw
+                .split_once(':')
+                .ok_or_else(|| ApiError::new(ErrorCode::InvalidField, "bad cursor").field("cursor"))?;
             Some((
-                t.parse::<i64>().map_err(|_| {
-                    ApiError::new(ErrorCode::InvalidField, "bad cursor").field("cursor")
-                })?,
+                t.parse::<i64>()
+                    .map_err(|_| ApiError::new(ErrorCode::InvalidField, "bad cursor").field("cursor"))?,
                 id.to_string(),
             ))
         }
@@ -779,11 +716,7 @@ pub async fn list_orders(
     };
     let from = match &q.from {
         Some(f) => Some(crate::track::message::parse_time(f).ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::InvalidField,
-                "`from` must be an RFC 3339 date-time",
-            )
-            .field("from")
+            ApiError::new(ErrorCode::InvalidField, "`from` must be an RFC 3339 date-time").field("from")
         })?),
         None => None,
     };
@@ -793,9 +726,7 @@ pub async fn list_orders(
             let mut items = s.read()?.orders_before(before, from, limit + 1)?;
             let next = if items.len() > limit {
                 items.truncate(limit);
-                items
-                    .last()
-                    .map(|o| b64(&format!("{}:{}", o.placed_at, o.order_id)))
+                items.last().map(|o| b64(&format!("{}:{}", o.placed_at, o.order_id)))
             } else {
                 None
             };
@@ -809,10 +740,7 @@ pub async fn list_orders(
 }
 
 #[utoipa::path(get, path = "/api/v1/orders/{id}", params(("id" = String, Path)), responses((status = 200, body = OrderResponse), (status = 404)), security(("bearer" = [])))]
-pub async fn get_order(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<OrderResponse>> {
+pub async fn get_order(State(st): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<OrderResponse>> {
     let o = st.store.call(move |s| order::get(&s.read()?, &id)).await?;
     Ok(Json(order_response(o)))
 }
@@ -873,11 +801,7 @@ pub async fn create_key(
         "admin" => KeyKind::Admin,
         "write" => KeyKind::Write,
         _ => {
-            return Err(ApiError::new(
-                ErrorCode::InvalidField,
-                "`kind` must be `admin` or `write`",
-            )
-            .field("kind"));
+            return Err(ApiError::new(ErrorCode::InvalidField, "`kind` must be `admin` or `write`").field("kind"));
         }
     };
     let (key, rec) = auth::create_key(&st.store, &st.keys, req.name, kind).await?;
@@ -886,10 +810,7 @@ pub async fn create_key(
 
 /// Revoke a key: it stops working at once.
 #[utoipa::path(delete, path = "/api/v1/keys/{id}", params(("id" = String, Path)), responses((status = 200, body = KeyResponse)), security(("bearer" = [])))]
-pub async fn revoke_key(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<KeyResponse>> {
+pub async fn revoke_key(State(st): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<KeyResponse>> {
     let rec = auth::revoke_key(&st.store, &st.keys, id).await?;
     Ok(Json(key_response(rec, None)))
 }

@@ -78,8 +78,7 @@ impl IntoResponse for ApiError {
         } else {
             self.message
         };
-        let mut error =
-            json!({"code": self.code.as_str(), "message": message, "request_id": request_id});
+        let mut error = json!({"code": self.code.as_str(), "message": message, "request_id": request_id});
         if let Some(f) = self.field {
             error["field"] = json!(f);
         }
@@ -115,10 +114,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if inner.is_syntax() || inner.is_eof() {
-            ApiError::new(
-                ErrorCode::InvalidJson,
-                format!("the body is not valid JSON: {inner}"),
-            )
+            ApiError::new(ErrorCode::InvalidJson, format!("the body is not valid JSON: {inner}"))
         } else {
             let field = if path == "." { String::new() } else { path };
             let field = field.replace(".[", "[");
@@ -132,11 +128,7 @@ pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Ap
     serde_path_to_error::deserialize(value).map_err(|e| {
         let field = e.path().to_string();
         let field = if field == "." { String::new() } else { field };
-        ApiError::new(
-            ErrorCode::InvalidField,
-            format!("`{field}`: {}", e.into_inner()),
-        )
-        .field(field)
+        ApiError::new(ErrorCode::InvalidField, format!("`{field}`: {}", e.into_inner())).field(field)
     })
 }
 
@@ -173,16 +165,11 @@ async fn require_admin(State(state): State<AppState>, req: Request, next: Next) 
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim);
     match key {
         Some(k) if state.keys.check(k, KeyKind::Admin) => next.run(req).await,
-        Some(_) => {
-            ApiError::new(ErrorCode::Unauthorized, "the bearer key is not valid").into_response()
-        }
+        Some(_) => ApiError::new(ErrorCode::Unauthorized, "the bearer key is not valid").into_response(),
         None => ApiError::new(
             ErrorCode::Unauthorized,
             "an `Authorization: Bearer KEY` header is required",
@@ -201,10 +188,7 @@ async fn not_found() -> ApiError {
 
 pub fn router(state: AppState) -> Router {
     let admin = admin::routes()
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            require_admin,
-        ))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), require_admin))
         .route("/openapi.json", get(openapi::document));
     Router::new()
         .route("/healthz", get(healthz))

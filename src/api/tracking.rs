@@ -51,30 +51,19 @@ pub fn routes() -> Router<AppState> {
 /// The write key from HTTP Basic (the username, empty password).
 fn basic_key(headers: &HeaderMap) -> Option<String> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let b64 = v
-        .strip_prefix("Basic ")
-        .or_else(|| v.strip_prefix("basic "))?;
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(b64.trim())
-        .ok()?;
+    let b64 = v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic "))?;
+    let raw = base64::engine::general_purpose::STANDARD.decode(b64.trim()).ok()?;
     let s = String::from_utf8(raw).ok()?;
     Some(s.split_once(':').map_or(s.clone(), |(u, _)| u.to_string()))
 }
 
-fn authorize(
-    state: &AppState,
-    headers: &HeaderMap,
-    body_key: Option<&str>,
-) -> Result<(), ApiError> {
+fn authorize(state: &AppState, headers: &HeaderMap, body_key: Option<&str>) -> Result<(), ApiError> {
     let key = basic_key(headers)
         .filter(|k| !k.is_empty())
         .or_else(|| body_key.map(str::to_string));
     match key {
         Some(k) if state.keys.check(&k, KeyKind::Write) => Ok(()),
-        Some(_) => Err(ApiError::new(
-            ErrorCode::Unauthorized,
-            "the write key is not valid",
-        )),
+        Some(_) => Err(ApiError::new(ErrorCode::Unauthorized, "the write key is not valid")),
         None => Err(ApiError::new(
             ErrorCode::Unauthorized,
             "a write key is required: HTTP Basic username, or `writeKey` in the body",
@@ -82,17 +71,12 @@ fn authorize(
     }
 }
 
-async fn read_body(
-    req: Request,
-    limit: usize,
-    what: &str,
-) -> Result<(HeaderMap, axum::body::Bytes), ApiError> {
+async fn read_body(req: Request, limit: usize, what: &str) -> Result<(HeaderMap, axum::body::Bytes), ApiError> {
     let (parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
         // A length-limit error is the only one a complete local body can give, but a broken
         // gzip stream lands here too.
-        let too_large = std::error::Error::source(&e)
-            .is_some_and(|s| s.to_string().contains("length limit"))
+        let too_large = std::error::Error::source(&e).is_some_and(|s| s.to_string().contains("length limit"))
             || e.to_string().contains("length limit");
         if too_large {
             ApiError::new(
@@ -104,27 +88,17 @@ async fn read_body(
                 format!("a {what} may be at most {} KB", limit / 1024),
             )
         } else {
-            ApiError::new(
-                ErrorCode::InvalidJson,
-                format!("the body could not be read: {e}"),
-            )
+            ApiError::new(ErrorCode::InvalidJson, format!("the body could not be read: {e}"))
         }
     })?;
     Ok((parts.headers, bytes))
 }
 
 fn json_error(e: serde_json::Error) -> ApiError {
-    ApiError::new(
-        ErrorCode::InvalidJson,
-        format!("the body is not valid JSON: {e}"),
-    )
+    ApiError::new(ErrorCode::InvalidJson, format!("the body is not valid JSON: {e}"))
 }
 
-async fn single(
-    State(state): State<AppState>,
-    kind: EventKind,
-    req: Request,
-) -> Result<Response, ApiError> {
+async fn single(State(state): State<AppState>, kind: EventKind, req: Request) -> Result<Response, ApiError> {
     let received = now_ms();
     let (headers, bytes) = read_body(req, MAX_MESSAGE, "message").await?;
     let value: Value = match serde_json::from_slice(&bytes) {
@@ -134,16 +108,9 @@ async fn single(
             return Err(json_error(e));
         }
     };
-    authorize(
-        &state,
-        &headers,
-        value.get("writeKey").and_then(Value::as_str),
-    )?;
+    authorize(&state, &headers, value.get("writeKey").and_then(Value::as_str))?;
     let msg = Message::parse(value, Some(kind), "")?;
-    state
-        .store
-        .write(move |tx| track::apply(tx, &msg, received))
-        .await?;
+    state.store.write(move |tx| track::apply(tx, &msg, received)).await?;
     Ok(Json(json!({"success": true})).into_response())
 }
 
@@ -268,10 +235,7 @@ async fn settings(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     if !state.keys.check(&write_key, KeyKind::Write) {
-        return Err(ApiError::new(
-            ErrorCode::Unauthorized,
-            "the write key is not valid",
-        ));
+        return Err(ApiError::new(ErrorCode::Unauthorized, "the write key is not valid"));
     }
     let host = headers
         .get(header::HOST)

@@ -64,8 +64,7 @@ pub struct KeyRing {
 
 impl KeyRing {
     pub fn check(&self, key: &str, kind: KeyKind) -> bool {
-        !key.is_empty()
-            && self.keys.read().expect("not poisoned").get(&hash_key(key)) == Some(&kind)
+        !key.is_empty() && self.keys.read().expect("not poisoned").get(&hash_key(key)) == Some(&kind)
     }
 
     fn insert(&self, hash: String, kind: KeyKind) {
@@ -92,18 +91,8 @@ pub fn bootstrap(store: &Store, config: &Config) -> Result<Bootstrap, Error> {
         let mut out = Vec::new();
         let now = now_ms();
         for (meta_key, given, kind, label) in [
-            (
-                "bootstrap_master_key",
-                &master,
-                KeyKind::Admin,
-                "DANGOL_MASTER_KEY",
-            ),
-            (
-                "bootstrap_write_key",
-                &write,
-                KeyKind::Write,
-                "DANGOL_WRITE_KEY",
-            ),
+            ("bootstrap_master_key", &master, KeyKind::Admin, "DANGOL_MASTER_KEY"),
+            ("bootstrap_write_key", &write, KeyKind::Write, "DANGOL_WRITE_KEY"),
         ] {
             if given.is_none() && tx.meta::<bool>(meta_key)?.is_none() {
                 let key = generate_key(kind);
@@ -202,12 +191,7 @@ pub async fn create_key(
 }
 
 pub fn list_keys(store: &Store) -> Result<Vec<ApiKeyRecord>, Error> {
-    let mut keys: Vec<ApiKeyRecord> = store
-        .read()?
-        .api_keys()?
-        .into_iter()
-        .map(|(_, r)| r)
-        .collect();
+    let mut keys: Vec<ApiKeyRecord> = store.read()?.api_keys()?.into_iter().map(|(_, r)| r).collect();
     keys.sort_by_key(|k| k.created_at);
     Ok(keys)
 }

@@ -94,9 +94,7 @@ pub async fn ingest(opts: IngestOptions) -> anyhow::Result<Vec<Measured>> {
         let _ = stop_rx.await;
     }));
     wait_healthy(&base).await?;
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(64)
-        .build()?;
+    let client = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
     let counter = Arc::new(AtomicU64::new(0));
 
     // Batches.
@@ -104,37 +102,28 @@ pub async fn ingest(opts: IngestOptions) -> anyhow::Result<Vec<Measured>> {
         .batch_events
         .div_ceil(opts.batch_size)
         .div_ceil(opts.batch_connections);
-    let batch = measure(
-        "/v1/batch",
-        opts.batch_connections,
-        per_conn,
-        opts.batch_size,
-        |_| {
-            let (client, base, counter, size, users) = (
-                client.clone(),
-                base.clone(),
-                counter.clone(),
-                opts.batch_size,
-                opts.users,
-            );
-            async move {
-                let start = counter.fetch_add(size, Ordering::Relaxed);
-                let items: Vec<Value> = (start..start + size).map(|i| event(i, users)).collect();
-                let body = serde_json::to_vec(
-                    &json!({"batch": items, "sentAt": chrono::Utc::now().to_rfc3339()}),
-                )
-                .expect("json");
-                post(&client, &format!("{base}/v1/batch"), body).await
-            }
-        },
-    )
+    let batch = measure("/v1/batch", opts.batch_connections, per_conn, opts.batch_size, |_| {
+        let (client, base, counter, size, users) = (
+            client.clone(),
+            base.clone(),
+            counter.clone(),
+            opts.batch_size,
+            opts.users,
+        );
+        async move {
+            let start = counter.fetch_add(size, Ordering::Relaxed);
+            let items: Vec<Value> = (start..start + size).map(|i| event(i, users)).collect();
+            let body =
+                serde_json::to_vec(&json!({"batch": items, "sentAt": chrono::Utc::now().to_rfc3339()})).expect("json");
+            post(&client, &format!("{base}/v1/batch"), body).await
+        }
+    })
     .await?;
 
     // Single events.
     let per_conn = opts.single_events.div_ceil(opts.single_connections);
     let single = measure("/v1/track", opts.single_connections, per_conn, 1, |_| {
-        let (client, base, counter, users) =
-            (client.clone(), base.clone(), counter.clone(), opts.users);
+        let (client, base, counter, users) = (client.clone(), base.clone(), counter.clone(), opts.users);
         async move {
             let i = counter.fetch_add(1, Ordering::Relaxed);
             let body = serde_json::to_vec(&event(i, users)).expect("json");
@@ -162,19 +151,12 @@ pub async fn ingest(opts: IngestOptions) -> anyhow::Result<Vec<Measured>> {
 
     println!(
         "dangol bench ingest — {} cores, store on {}",
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1),
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         tmp.path.display()
     );
-    println!(
-        "| endpoint | connections | events | requests | events/s | requests/s | p50 ms | p99 ms |"
-    );
+    println!("| endpoint | connections | events | requests | events/s | requests/s | p50 ms | p99 ms |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
-    for (m, conns) in [
-        (&batch, opts.batch_connections),
-        (&single, opts.single_connections),
-    ] {
+    for (m, conns) in [(&batch, opts.batch_connections), (&single, opts.single_connections)] {
         println!(
             "| {} | {} | {} | {} | {:.0} | {:.0} | {:.2} | {:.2} |",
             m.name,
@@ -282,8 +264,7 @@ fn tempfile_dir(given: &Option<std::path::PathBuf>) -> anyhow::Result<BenchDir> 
             remove: false,
         }),
         None => {
-            let path =
-                std::env::temp_dir().join(format!("dangol-bench-{:x}", rand::random::<u64>()));
+            let path = std::env::temp_dir().join(format!("dangol-bench-{:x}", rand::random::<u64>()));
             std::fs::create_dir_all(&path)?;
             Ok(BenchDir { path, remove: true })
         }

@@ -151,23 +151,30 @@ pub fn upsert(tx: &mut Tx, items: &[ProductInput], source: &str, now: i64) -> Re
     Ok(created)
 }
 
-/// The product id an e-commerce event's product carries: `product_id`, else `sku`, else `id`.
-pub fn product_id_of(props: &Map<String, Value>) -> Option<String> {
-    ["product_id", "sku", "id"]
-        .iter()
-        .find_map(|k| match props.get(*k) {
-            Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
-            Some(Value::Number(n)) => Some(n.to_string()),
-            _ => None,
-        })
+fn id_text(props: &Map<String, Value>, key: &str) -> Option<String> {
+    match props.get(key) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// The catalogue id an e-commerce event's product means: its `product_id`; else the product
+/// that has its `sku` (or the SKU itself, for a product not in the catalogue); else its `id`.
+pub fn product_id_of(tx: &Tx, props: &Map<String, Value>) -> Result<Option<String>, store::Error> {
+    if let Some(id) = id_text(props, "product_id") {
+        return Ok(Some(id));
+    }
+    if let Some(sku) = id_text(props, "sku") {
+        return Ok(Some(tx.product_id_by_sku(&sku)?.unwrap_or(sku)));
+    }
+    Ok(id_text(props, "id"))
 }
 
 /// Adds a product first seen in an event to the catalogue. Known products are left alone: the
 /// catalogue API is their source of truth.
-pub fn observe(tx: &mut Tx, props: &Map<String, Value>, at: i64) -> Result<(), store::Error> {
-    let Some(id) = product_id_of(props) else {
-        return Ok(());
-    };
+pub fn observe(tx: &mut Tx, id: &str, props: &Map<String, Value>, at: i64) -> Result<(), store::Error> {
+    let id = id.to_string();
     if id.len() > 256 || tx.has_product(&id)? {
         return Ok(());
     }
@@ -192,8 +199,7 @@ pub fn observe(tx: &mut Tx, props: &Map<String, Value>, at: i64) -> Result<(), s
 }
 
 pub fn get(read: &ReadTx, id: &str) -> Result<ProductRecord, Error> {
-    read.product(id)?
-        .ok_or_else(|| Error::NotFound(id.to_string()))
+    read.product(id)?.ok_or_else(|| Error::NotFound(id.to_string()))
 }
 
 pub fn delete(tx: &mut Tx, id: &str) -> Result<(), Error> {

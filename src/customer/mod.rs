@@ -102,10 +102,7 @@ pub fn resolve(tx: &mut Tx, keys: &Keys, now: i64) -> Result<u64, store::Error> 
         },
     };
     for other in [by_anon, by_email].into_iter().flatten() {
-        if other != primary
-            && !is_member(tx, other)?
-            && tx.customer(other)?.is_some_and(|c| c.merged_into.is_none())
-        {
+        if other != primary && !is_member(tx, other)? && tx.customer(other)?.is_some_and(|c| c.merged_into.is_none()) {
             primary = merge(tx, primary, other, now)?;
         }
     }
@@ -296,11 +293,7 @@ pub fn apply_traits(rec: &mut CustomerRecord, traits: &Map<String, Value>, at: i
         Some(Value::Number(n)) => {
             if let Some(secs) = n.as_i64() {
                 // Seconds or milliseconds since the epoch, as clients send either.
-                rec.signed_up_at = Some(if secs > 100_000_000_000 {
-                    secs
-                } else {
-                    secs * 1000
-                });
+                rec.signed_up_at = Some(if secs > 100_000_000_000 { secs } else { secs * 1000 });
             }
         }
         _ => {}
@@ -318,11 +311,7 @@ pub fn apply_traits(rec: &mut CustomerRecord, traits: &Map<String, Value>, at: i
     }
     match traits.get("tags") {
         Some(Value::Array(items)) => {
-            rec.tags = items
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect();
+            rec.tags = items.iter().filter_map(Value::as_str).map(str::to_string).collect();
         }
         Some(Value::String(s)) => {
             rec.tags = s
@@ -370,12 +359,7 @@ fn join_name(first: &str, last: &str) -> String {
 fn parse_date(s: &str) -> Option<i64> {
     chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
         .ok()
-        .map(|d| {
-            d.and_hms_opt(0, 0, 0)
-                .expect("midnight")
-                .and_utc()
-                .timestamp_millis()
-        })
+        .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_millis())
 }
 
 /// A customer by id, following merge redirects. Returns the id it ended at.
@@ -467,12 +451,7 @@ pub fn find_by_key(read: &ReadTx, key: &str) -> Result<Option<u64>, Error> {
 /// One page of customers in id order. With `q`, an exact id, user id, anonymous id or email is
 /// looked up directly; other text is matched against name, email and phone by scanning, at most
 /// `SCAN_LIMIT` records per page (the page's `next` cursor continues the scan).
-pub fn list(
-    read: &ReadTx,
-    after: u64,
-    limit: usize,
-    q: Option<&str>,
-) -> Result<store::CustomerPage, Error> {
+pub fn list(read: &ReadTx, after: u64, limit: usize, q: Option<&str>) -> Result<store::CustomerPage, Error> {
     const SCAN_LIMIT: usize = 200_000;
     let q = q.map(str::trim).filter(|q| !q.is_empty());
     let Some(q) = q else {
@@ -492,10 +471,7 @@ pub fn list(
     let (items, scanned_to) = read.customers_after(after, limit + 1, SCAN_LIMIT, |r| {
         r.merged_into.is_none()
             && r.erased_at.is_none()
-            && (r
-                .name
-                .as_deref()
-                .is_some_and(|n| n.to_lowercase().contains(&needle))
+            && (r.name.as_deref().is_some_and(|n| n.to_lowercase().contains(&needle))
                 || r.email.as_deref().is_some_and(|e| e.contains(&needle))
                 || (digits.len() >= 4
                     && r.phone.as_deref().is_some_and(|p| {
@@ -511,10 +487,7 @@ pub fn list(
     Ok((items, scanned_to))
 }
 
-fn page(
-    mut items: Vec<(u64, CustomerRecord)>,
-    limit: usize,
-) -> (Vec<(u64, CustomerRecord)>, Option<u64>) {
+fn page(mut items: Vec<(u64, CustomerRecord)>, limit: usize) -> (Vec<(u64, CustomerRecord)>, Option<u64>) {
     if items.len() > limit {
         items.truncate(limit);
         let next = items.last().map(|(id, _)| *id);

@@ -104,9 +104,7 @@ impl Amount {
 /// Removes currency signs, a "원" suffix and a three-letter currency code around a number.
 fn strip_currency(raw: &str) -> &str {
     let mut s = raw.trim();
-    s = s
-        .trim_start_matches(['₩', '￦', '$', '€', '£', '¥'])
-        .trim_start();
+    s = s.trim_start_matches(['₩', '￦', '$', '€', '£', '¥']).trim_start();
     s = s.strip_suffix('원').unwrap_or(s).trim_end();
     let is_code = |c: &str| c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase());
     if let Some((code, rest)) = s.split_once(' ')
@@ -127,8 +125,7 @@ fn ungroup(int: &str) -> Option<String> {
     let mut groups = int.split(',');
     let first = groups.next().unwrap_or_default();
     let has_commas = int.contains(',');
-    if !first.bytes().all(|b| b.is_ascii_digit()) || (has_commas && !(1..=3).contains(&first.len()))
-    {
+    if !first.bytes().all(|b| b.is_ascii_digit()) || (has_commas && !(1..=3).contains(&first.len())) {
         return None;
     }
     let mut digits = first.to_string();
@@ -161,14 +158,9 @@ pub(super) fn parse_email(raw: &str) -> Result<String, String> {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains("..")
-            && domain
-                .rsplit('.')
-                .next()
-                .is_some_and(|tld| tld.chars().count() >= 2)
+            && domain.rsplit('.').next().is_some_and(|tld| tld.chars().count() >= 2)
     }) && email.len() <= 254
-        && !email
-            .chars()
-            .any(|c| c.is_whitespace() || ",;<>()[]\\\"".contains(c));
+        && !email.chars().any(|c| c.is_whitespace() || ",;<>()[]\\\"".contains(c));
     if valid {
         Ok(email)
     } else {
@@ -192,11 +184,7 @@ pub(super) fn parse_currency(raw: &str) -> Result<String, String> {
 /// Splits a cell of tags on commas or semicolons, dropping blanks and repeats.
 pub(super) fn split_tags(raw: &str) -> Vec<String> {
     let mut tags: Vec<String> = Vec::new();
-    for tag in raw
-        .split([',', ';'])
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-    {
+    for tag in raw.split([',', ';']).map(str::trim).filter(|t| !t.is_empty()) {
         if !tags.iter().any(|t| t == tag) {
             tags.push(tag.to_string());
         }
@@ -493,9 +481,8 @@ pub(super) fn stable_hash(bytes: &[u8]) -> u64 {
 
 /// True if the text contains Hangul.
 pub(super) fn has_hangul(s: &str) -> bool {
-    s.chars().any(|c| {
-        matches!(c, '\u{AC00}'..='\u{D7A3}' | '\u{1100}'..='\u{11FF}' | '\u{3130}'..='\u{318F}')
-    })
+    s.chars()
+        .any(|c| matches!(c, '\u{AC00}'..='\u{D7A3}' | '\u{1100}'..='\u{11FF}' | '\u{3130}'..='\u{318F}'))
 }
 
 #[cfg(test)]
@@ -531,10 +518,7 @@ mod tests {
         ] {
             assert!(Amount::parse(bad).is_err(), "{bad} should fail");
         }
-        assert_eq!(
-            Amount::parse("19.99").unwrap().times(3).to_json(),
-            json!(59.97)
-        );
+        assert_eq!(Amount::parse("19.99").unwrap().times(3).to_json(), json!(59.97));
         assert_eq!(Amount::parse_whole("2").unwrap(), 2);
         assert!(Amount::parse_whole("2.5").is_err());
         assert!(Amount::parse_non_negative("-1").is_err());

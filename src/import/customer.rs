@@ -16,18 +16,11 @@ const ADDRESS_PHONE: Field = Field::new("address_phone", &["Default Address Phon
 const CREATED_AT: Field = Field::new("created_at", &["created_at", "signed_up_at"]);
 const BIRTHDAY: Field = Field::new("birthday", &["birthday", "birthdate", "date_of_birth"]);
 const CITY: Field = Field::new("city", &["city", "Default Address City"]);
-const COUNTRY: Field = Field::new(
-    "country",
-    &["country", "Default Address Country Code", "country_code"],
-);
+const COUNTRY: Field = Field::new("country", &["country", "Default Address Country Code", "country_code"]);
 const TAGS: Field = Field::new("tags", &["tags"]);
 const EMAIL_CONSENT: Field = Field::new(
     "email_consent",
-    &[
-        "email_consent",
-        "Accepts Email Marketing",
-        "Accepts Marketing",
-    ],
+    &["email_consent", "Accepts Email Marketing", "Accepts Marketing"],
 );
 const SMS_CONSENT: Field = Field::new("sms_consent", &["sms_consent", "Accepts SMS Marketing"]);
 const KAKAO_CONSENT: Field = Field::new("kakao_consent", &["kakao_consent"]);
@@ -90,25 +83,14 @@ pub(super) fn parse(sheet: &Sheet, tz: chrono_tz::Tz) -> Result<Parsed, Error> {
             let (user_column, email_column) = (cols.header(&USER_ID), cols.header(&EMAIL));
             r.errors.push(RowError {
                 row: record.row,
-                column: Some(
-                    if cols.has(&USER_ID) {
-                        user_column
-                    } else {
-                        email_column
-                    }
-                    .to_string(),
-                ),
+                column: Some(if cols.has(&USER_ID) { user_column } else { email_column }.to_string()),
                 message: format!("the row has neither `{user_column}` nor `{email_column}`"),
             });
         }
 
         let mut traits = Map::new();
         for (header, value) in r.others() {
-            let mut key = header
-                .to_lowercase()
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join("_");
+            let mut key = header.to_lowercase().split_whitespace().collect::<Vec<_>>().join("_");
             if KNOWN_TRAITS.contains(&key.as_str()) {
                 key.push_str("_raw");
             }
@@ -127,18 +109,12 @@ pub(super) fn parse(sheet: &Sheet, tz: chrono_tz::Tz) -> Result<Parsed, Error> {
         put("name", name.map(Value::from));
         put(
             "phone",
-            r.get(&PHONE)
-                .or_else(|| r.get(&ADDRESS_PHONE))
-                .map(Value::from),
+            r.get(&PHONE).or_else(|| r.get(&ADDRESS_PHONE)).map(Value::from),
         );
-        put(
-            "created_at",
-            created_at.map(|at| format_timestamp(at).into()),
-        );
+        put("created_at", created_at.map(|at| format_timestamp(at).into()));
         put(
             "birthday",
-            r.parse(&BIRTHDAY, cell::parse_date)
-                .map(|d| d.to_string().into()),
+            r.parse(&BIRTHDAY, cell::parse_date).map(|d| d.to_string().into()),
         );
         let mut address = Map::new();
         if let Some(city) = r.get(&CITY) {
@@ -153,10 +129,7 @@ pub(super) fn parse(sheet: &Sheet, tz: chrono_tz::Tz) -> Result<Parsed, Error> {
             };
             address.insert("country".into(), country.into());
         }
-        put(
-            "address",
-            (!address.is_empty()).then_some(Value::Object(address)),
-        );
+        put("address", (!address.is_empty()).then_some(Value::Object(address)));
         put(
             "tags",
             r.get(&TAGS)
@@ -273,8 +246,7 @@ mod tests {
 
     #[test]
     fn message_ids_are_stable_and_follow_the_data() {
-        let csv =
-            "id,email,name\nu1,a@example.com,Kim\nu1,a@example.com,Kim\nu1,a@example.com,Lee\n";
+        let csv = "id,email,name\nu1,a@example.com,Kim\nu1,a@example.com,Kim\nu1,a@example.com,Lee\n";
         let ids: Vec<_> = customers(csv)
             .items
             .iter()
@@ -336,11 +308,7 @@ mod tests {
         assert_eq!(
             errors,
             [
-                (
-                    2,
-                    "email",
-                    "`email` is not a valid email address, got \"not-an-email\""
-                ),
+                (2, "email", "`email` is not a valid email address, got \"not-an-email\""),
                 (
                     2,
                     "birthday",
@@ -351,11 +319,7 @@ mod tests {
                     "created_at",
                     "`created_at` must be a date and time like 2024-03-01 12:34:56, 2024-03-01 12:34:56 +0900 or 2024-03-01, got \"어제\""
                 ),
-                (
-                    5,
-                    "customer_id",
-                    "the row has neither `customer_id` nor `email`"
-                ),
+                (5, "customer_id", "the row has neither `customer_id` nor `email`"),
                 (
                     6,
                     "sms_consent",
@@ -369,16 +333,15 @@ mod tests {
 
     #[test]
     fn needs_an_id_or_email_column() {
-        let err = parse(
-            Kind::Customers,
-            "name,phone\n김민준,010\n".as_bytes(),
-            chrono_tz::UTC,
-        )
-        .unwrap_err();
+        let err = parse(Kind::Customers, "name,phone\n김민준,010\n".as_bytes(), chrono_tz::UTC).unwrap_err();
         assert!(
             matches!(&err, Error::MissingColumns { columns, .. } if columns[0].name == "user_id or email"),
             "{err}"
         );
-        assert!(err.to_string().contains("`user_id or email` (accepted headers: user_id, id, customer_id, Customer ID, email, e-mail)"));
+        assert!(
+            err.to_string().contains(
+                "`user_id or email` (accepted headers: user_id, id, customer_id, Customer ID, email, e-mail)"
+            )
+        );
     }
 }

@@ -109,12 +109,7 @@ pub struct MissingColumn {
 
 impl fmt::Display for MissingColumn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "`{}` (accepted headers: {})",
-            self.name,
-            self.accepted.join(", ")
-        )
+        write!(f, "`{}` (accepted headers: {})", self.name, self.accepted.join(", "))
     }
 }
 
@@ -125,9 +120,7 @@ pub enum Error {
     UnknownKind(String),
     #[error("cannot read the file: {0}")]
     Io(#[from] std::io::Error),
-    #[error(
-        "the file is not UTF-8 text (line {line}); save it as \"CSV UTF-8\" rather than CP949/EUC-KR or UTF-16"
-    )]
+    #[error("the file is not UTF-8 text (line {line}); save it as \"CSV UTF-8\" rather than CP949/EUC-KR or UTF-16")]
     NotUtf8 { line: usize },
     #[error("the file is not valid CSV: {0}")]
     Csv(#[from] csv::Error),
@@ -141,10 +134,7 @@ pub enum Error {
         "the {kind} file is missing required column(s): {}",
         columns.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
     )]
-    MissingColumns {
-        kind: Kind,
-        columns: Vec<MissingColumn>,
-    },
+    MissingColumns { kind: Kind, columns: Vec<MissingColumn> },
     /// Writing the parsed rows failed. `parse` never returns this; `load::import` does, so an
     /// import has one error type from upload to commit.
     #[error(transparent)]
@@ -187,10 +177,7 @@ pub fn parse(kind: Kind, input: impl std::io::Read, tz: chrono_tz::Tz) -> Result
         Kind::Orders => order::parse(&sheet, tz),
     }
     .map_err(|error| match (error, guess_kind(&sheet)) {
-        (Error::MissingColumns { .. }, Some((found, _))) if found != kind => Error::WrongKind {
-            expected: kind,
-            found,
-        },
+        (Error::MissingColumns { .. }, Some((found, _))) if found != kind => Error::WrongKind { expected: kind, found },
         (error, _) => error,
     })?;
     parsed.errors.sort_by_key(|e| e.row);
@@ -253,14 +240,9 @@ fn check_kind(kind: Kind, sheet: &sheet::Sheet) -> Result<(), Error> {
     let own = SIGNATURES
         .iter()
         .find(|(k, _)| *k == kind)
-        .map_or(0, |(_, keys)| {
-            keys.iter().filter(|k| sheet.has_key(k)).count()
-        });
+        .map_or(0, |(_, keys)| keys.iter().filter(|k| sheet.has_key(k)).count());
     match guess_kind(sheet) {
-        Some((found, _)) if found != kind && own == 0 => Err(Error::WrongKind {
-            expected: kind,
-            found,
-        }),
+        Some((found, _)) if found != kind && own == 0 => Err(Error::WrongKind { expected: kind, found }),
         _ => Ok(()),
     }
 }
@@ -276,11 +258,7 @@ fn context(email: Option<&str>) -> serde_json::Value {
 
 /// Sets `userId`, or, for a guest, `anonymousId` "import-email:EMAIL" (CONTRACT §2: a guest
 /// order with an email lands on the customer with that email).
-fn set_identity(
-    message: &mut serde_json::Map<String, serde_json::Value>,
-    user_id: Option<&str>,
-    email: Option<&str>,
-) {
+fn set_identity(message: &mut serde_json::Map<String, serde_json::Value>, user_id: Option<&str>, email: Option<&str>) {
     match (user_id, email) {
         (Some(user_id), _) => {
             message.insert("userId".into(), user_id.into());

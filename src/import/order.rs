@@ -53,14 +53,7 @@ const FIELDS: &[&Field] = &[
 ];
 
 /// States of orders that never completed; they are skipped and counted.
-const NOT_COMPLETED: &[&str] = &[
-    "pending",
-    "voided",
-    "expired",
-    "cancelled",
-    "canceled",
-    "failed",
-];
+const NOT_COMPLETED: &[&str] = &["pending", "voided", "expired", "cancelled", "canceled", "failed"];
 
 /// Order-level fields as one row gives them. Shopify fills most only on an order's first row.
 #[derive(Default)]
@@ -147,26 +140,20 @@ impl Line {
         });
         let line = Line {
             sku: r.text(&SKU),
-            product_id: r.text(&PRODUCT_ID).or_else(|| r.text(&SKU)),
+            // A SKU stays a SKU: the store maps it to the catalogue's product id.
+            product_id: r.text(&PRODUCT_ID),
             name: r.text(&PRODUCT_NAME),
             price: r.parse(&PRICE, Amount::parse_non_negative),
             quantity: quantity.unwrap_or(1),
             category: r.text(&CATEGORY),
         };
-        let has_line = [
-            &PRODUCT_ID,
-            &SKU,
-            &PRODUCT_NAME,
-            &PRICE,
-            &QUANTITY,
-            &CATEGORY,
-        ]
-        .iter()
-        .any(|f| r.get(f).is_some());
+        let has_line = [&PRODUCT_ID, &SKU, &PRODUCT_NAME, &PRICE, &QUANTITY, &CATEGORY]
+            .iter()
+            .any(|f| r.get(f).is_some());
         if !has_line {
             return None;
         }
-        if line.product_id.is_none() && line.name.is_none() {
+        if line.product_id.is_none() && line.sku.is_none() && line.name.is_none() {
             let field = if r.has(&PRODUCT_ID) {
                 &PRODUCT_ID
             } else if r.has(&SKU) {
@@ -174,10 +161,7 @@ impl Line {
             } else {
                 &PRODUCT_NAME
             };
-            r.fail(
-                field,
-                "is empty: an order line needs a product_id, sku or product_name",
-            );
+            r.fail(field, "is empty: an order line needs a product_id, sku or product_name");
             return None;
         }
         (line.quantity > 0).then_some(line)
@@ -225,8 +209,7 @@ pub(super) fn parse(sheet: &Sheet, tz: chrono_tz::Tz) -> Result<Parsed, Error> {
         });
     }
     // Shopify's `Subtotal` is after discounts; ours is before.
-    let subtotal_after_discount =
-        sheet.has_key("financial status") || sheet.has_key("lineitem name");
+    let subtotal_after_discount = sheet.has_key("financial status") || sheet.has_key("lineitem name");
 
     let mut parsed = Parsed::default();
     let mut groups: Vec<Group> = Vec::new();
@@ -286,10 +269,7 @@ pub(super) fn parse(sheet: &Sheet, tz: chrono_tz::Tz) -> Result<Parsed, Error> {
             let column = if cols.has(&USER_ID) { user } else { email };
             group.errors.push(order_error(
                 column,
-                format!(
-                    "order {} has neither `{user}` nor `{email}`",
-                    group.order_id
-                ),
+                format!("order {} has neither `{user}` nor `{email}`", group.order_id),
             ));
         }
         if fields.created_at.is_none()
@@ -299,17 +279,13 @@ pub(super) fn parse(sheet: &Sheet, tz: chrono_tz::Tz) -> Result<Parsed, Error> {
                 .any(|e| e.column.as_deref() == Some(cols.header(&CREATED_AT)))
         {
             let column = cols.header(&CREATED_AT);
-            group
-                .errors
-                .push(order_error(column, format!("`{column}` is empty")));
+            group.errors.push(order_error(column, format!("`{column}` is empty")));
         }
         if !group.errors.is_empty() {
             parsed.errors.append(&mut group.errors);
             continue;
         }
-        parsed
-            .items
-            .extend(messages(&group, subtotal_after_discount));
+        parsed.items.extend(messages(&group, subtotal_after_discount));
     }
     Ok(parsed)
 }
@@ -325,10 +301,7 @@ fn messages(group: &Group, subtotal_after_discount: bool) -> Vec<Item> {
     let shipping = fields.shipping.unwrap_or(Amount::ZERO);
     let tax = fields.tax.unwrap_or(Amount::ZERO);
     let total = fields.total.unwrap_or_else(|| {
-        let lines = group
-            .lines
-            .iter()
-            .filter_map(|l| l.price.map(|p| p.times(l.quantity)));
+        let lines = group.lines.iter().filter_map(|l| l.price.map(|p| p.times(l.quantity)));
         lines
             .fold(Amount::ZERO, Amount::add)
             .sub(discount)
@@ -358,21 +331,14 @@ fn messages(group: &Group, subtotal_after_discount: bool) -> Vec<Item> {
     put("email", fields.email.clone().map(Value::from));
     put("status", fields.status.clone().map(Value::from));
     if !group.lines.is_empty() {
-        put(
-            "products",
-            Some(group.lines.iter().map(Line::to_json).collect()),
-        );
+        put("products", Some(group.lines.iter().map(Line::to_json).collect()));
     }
 
     let track = |event: &str, properties: Value, at: DateTime<Utc>, message_id: String| {
         let mut message = Map::new();
         message.insert("type".into(), "track".into());
         message.insert("event".into(), event.into());
-        set_identity(
-            &mut message,
-            fields.user_id.as_deref(),
-            fields.email.as_deref(),
-        );
+        set_identity(&mut message, fields.user_id.as_deref(), fields.email.as_deref());
         message.insert("properties".into(), properties);
         message.insert("timestamp".into(), format_timestamp(at).into());
         message.insert("messageId".into(), message_id.into());
@@ -426,11 +392,7 @@ mod tests {
         );
         assert_eq!(parsed.errors, []);
         assert_eq!(parsed.rows, 3);
-        let values: Vec<_> = parsed
-            .items
-            .iter()
-            .map(|i| (i.row, i.value.clone()))
-            .collect();
+        let values: Vec<_> = parsed.items.iter().map(|i| (i.row, i.value.clone())).collect();
         assert_eq!(
             values,
             [
@@ -501,8 +463,8 @@ mod tests {
                    "currency": "KRW", "shipping": 3000, "tax": 0, "email": "minjun@example.com",
                    "status": "partially_refunded",
                    "products": [
-                       {"product_id": "LS-M", "sku": "LS-M", "name": "린넨 셔츠 - M", "price": 29000, "quantity": 2},
-                       {"product_id": "SOCK-1", "sku": "SOCK-1", "name": "양말", "price": 5000, "quantity": 1}]})
+                       {"sku": "LS-M", "name": "린넨 셔츠 - M", "price": 29000, "quantity": 2},
+                       {"sku": "SOCK-1", "name": "양말", "price": 5000, "quantity": 1}]})
         );
         let refund = &parsed.items[1].value;
         assert_eq!(refund["event"], "Order Refunded");
@@ -535,17 +497,9 @@ mod tests {
             errors,
             [
                 (2, "price", "`price` must be a number, got \"abc\""),
-                (
-                    3,
-                    "quantity",
-                    "`quantity` must be a whole number, got \"1.5\""
-                ),
+                (3, "quantity", "`quantity` must be a whole number, got \"1.5\""),
                 (4, "order_id", "`order_id` is empty"),
-                (
-                    5,
-                    "customer_id",
-                    "order O3 has neither `customer_id` nor `email`"
-                ),
+                (5, "customer_id", "order O3 has neither `customer_id` nor `email`"),
                 (6, "created_at", "`created_at` is empty"),
                 (
                     7,
@@ -569,12 +523,7 @@ mod tests {
 
     #[test]
     fn missing_columns_are_named() {
-        let err = parse(
-            Kind::Orders,
-            "order_id,total\n1,100\n".as_bytes(),
-            chrono_tz::UTC,
-        )
-        .unwrap_err();
+        let err = parse(Kind::Orders, "order_id,total\n1,100\n".as_bytes(), chrono_tz::UTC).unwrap_err();
         let Error::MissingColumns { columns, .. } = &err else {
             panic!("{err}")
         };

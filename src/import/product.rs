@@ -18,19 +18,13 @@ const CATEGORY: Field = Field::new("category", &["category", "Type"]);
 const TAXONOMY: Field = Field::new("product_category", &["Product Category"]);
 const BRAND: Field = Field::new("brand", &["brand", "Vendor"]);
 const PRICE: Field = Field::new("price", &["price", "Variant Price"]);
-const COMPARE_AT: Field = Field::new(
-    "compare_at_price",
-    &["compare_at_price", "Variant Compare At Price"],
-);
+const COMPARE_AT: Field = Field::new("compare_at_price", &["compare_at_price", "Variant Compare At Price"]);
 const SALE_PRICE: Field = Field::new("sale_price", &["sale_price"]);
 const CURRENCY: Field = Field::new("currency", &["currency"]);
 const IMAGE_URL: Field = Field::new("image_url", &["image_url", "Image Src"]);
 const URL: Field = Field::new("url", &["url"]);
 const IN_STOCK: Field = Field::new("in_stock", &["in_stock"]);
-const INVENTORY: Field = Field::new(
-    "inventory",
-    &["Variant Inventory Qty", "inventory", "stock"],
-);
+const INVENTORY: Field = Field::new("inventory", &["Variant Inventory Qty", "inventory", "stock"]);
 const INVENTORY_TRACKER: Field = Field::new("inventory_tracker", &["Variant Inventory Tracker"]);
 const INVENTORY_POLICY: Field = Field::new("inventory_policy", &["Variant Inventory Policy"]);
 const HIDDEN: Field = Field::new("hidden", &["hidden"]);
@@ -108,10 +102,7 @@ impl ProductRow {
             url: r.text(&URL),
             in_stock: in_stock(r, price.is_some()),
             hidden: hidden(r),
-            description: r
-                .get(&DESCRIPTION)
-                .map(cell::strip_html)
-                .filter(|d| !d.is_empty()),
+            description: r.get(&DESCRIPTION).map(cell::strip_html).filter(|d| !d.is_empty()),
             tags: r.get(&TAGS).map(cell::split_tags).filter(|t| !t.is_empty()),
         }
     }
@@ -164,10 +155,7 @@ impl ProductRow {
             put("price", Some(price.to_json()));
             put("sale_price", sale_price.map(Amount::to_json));
         }
-        put(
-            "currency",
-            Some(self.currency.unwrap_or_else(|| "KRW".into()).into()),
-        );
+        put("currency", Some(self.currency.unwrap_or_else(|| "KRW".into()).into()));
         put("image_url", self.image_url.map(Value::from));
         put("url", self.url.map(Value::from));
         put("in_stock", self.in_stock.map(Value::from));
@@ -197,11 +185,7 @@ fn in_stock(r: &mut Row<'_>, is_variant: bool) -> Option<bool> {
 
 /// Turns a taxonomy written "A > B > C" into the catalogue's category path "A/B/C".
 fn category_path(taxonomy: &str) -> String {
-    let steps: Vec<&str> = taxonomy
-        .split('>')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect();
+    let steps: Vec<&str> = taxonomy.split('>').map(str::trim).filter(|s| !s.is_empty()).collect();
     steps.join("/")
 }
 
@@ -372,11 +356,7 @@ mod tests {
                     "`In Stock` must be true or false (or yes/no, y/n, 1/0), got \"maybe\""
                 ),
                 (4, Some("Name"), "`Name` is empty"),
-                (
-                    5,
-                    Some("Product_ID"),
-                    "`Product_ID` \"P1\" is already used in row 2"
-                ),
+                (5, Some("Product_ID"), "`Product_ID` \"P1\" is already used in row 2"),
             ]
         );
         assert_eq!(parsed.items.len(), 1);
@@ -401,11 +381,7 @@ mod tests {
         );
         assert_eq!(parsed.errors, []);
         assert_eq!(parsed.rows, 5);
-        let values: Vec<_> = parsed
-            .items
-            .iter()
-            .map(|i| (i.row, i.value.clone()))
-            .collect();
+        let values: Vec<_> = parsed.items.iter().map(|i| (i.row, i.value.clone())).collect();
         assert_eq!(
             values,
             [
@@ -433,8 +409,7 @@ mod tests {
 
     #[test]
     fn a_bad_variant_row_fails_its_product() {
-        let parsed =
-            products("Handle,Title,Variant Price\nshirt,Shirt,1000\nshirt,,x\nmug,Mug,500\n");
+        let parsed = products("Handle,Title,Variant Price\nshirt,Shirt,1000\nshirt,,x\nmug,Mug,500\n");
         assert_eq!(parsed.errors.len(), 1);
         assert_eq!(parsed.errors[0].row, 3);
         assert_eq!(parsed.errors[0].column.as_deref(), Some("Variant Price"));
@@ -444,12 +419,7 @@ mod tests {
 
     #[test]
     fn file_level_errors() {
-        let err = parse(
-            Kind::Products,
-            "sku,price\nA,1\n".as_bytes(),
-            chrono_tz::UTC,
-        )
-        .unwrap_err();
+        let err = parse(Kind::Products, "sku,price\nA,1\n".as_bytes(), chrono_tz::UTC).unwrap_err();
         assert_eq!(
             err.to_string(),
             "the products file is missing required column(s): `id` (accepted headers: id, product_id, Handle); \

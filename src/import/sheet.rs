@@ -48,10 +48,7 @@ impl Sheet {
         }
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
         let text = std::str::from_utf8(bytes).map_err(|e| Error::NotUtf8 {
-            line: 1 + bytes[..e.valid_up_to()]
-                .iter()
-                .filter(|b| **b == b'\n')
-                .count(),
+            line: 1 + bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count(),
         })?;
         let (text, delimiter) = delimiter(text);
 
@@ -85,11 +82,7 @@ impl Sheet {
             .filter(|h| h.iter().any(|h| !h.is_empty()))
             .ok_or(Error::Empty)?;
         let keys = headers.iter().map(|h| normalize(h)).collect();
-        Ok(Sheet {
-            headers,
-            keys,
-            records,
-        })
+        Ok(Sheet { headers, keys, records })
     }
 
     pub fn has_key(&self, key: &str) -> bool {
@@ -110,11 +103,7 @@ pub(super) fn normalize(header: &str) -> String {
 /// Picks the delimiter: an Excel `sep=X` first line wins (and is dropped), else whichever of
 /// comma, semicolon and tab occurs most in the header line outside quotes (comma on a tie).
 fn delimiter(text: &str) -> (&str, u8) {
-    let first_line = text
-        .split('\n')
-        .next()
-        .unwrap_or_default()
-        .trim_end_matches('\r');
+    let first_line = text.split('\n').next().unwrap_or_default().trim_end_matches('\r');
     if let Some(sep) = first_line
         .strip_prefix("sep=")
         .or_else(|| first_line.strip_prefix("SEP="))
@@ -208,11 +197,7 @@ impl<'s> Columns<'s> {
             .iter()
             .filter(|any_of| !any_of.iter().any(|f| self.has(f)))
             .map(|any_of| MissingColumn {
-                name: any_of
-                    .iter()
-                    .map(|f| f.name)
-                    .collect::<Vec<_>>()
-                    .join(" or "),
+                name: any_of.iter().map(|f| f.name).collect::<Vec<_>>().join(" or "),
                 accepted: any_of
                     .iter()
                     .flat_map(|f| f.aliases.iter().map(|a| a.to_string()))
@@ -256,11 +241,7 @@ impl<'a> Row<'a> {
     }
 
     /// Parses a field's cell; on failure records "`column` problem, got "value"".
-    pub fn parse<T>(
-        &mut self,
-        field: &Field,
-        parser: impl FnOnce(&str) -> Result<T, String>,
-    ) -> Option<T> {
+    pub fn parse<T>(&mut self, field: &Field, parser: impl FnOnce(&str) -> Result<T, String>) -> Option<T> {
         let value = self.get(field)?;
         match parser(value) {
             Ok(parsed) => Some(parsed),
@@ -286,16 +267,12 @@ impl<'a> Row<'a> {
         let sheet = self.cols.sheet;
         let used = &self.cols.used;
         let cells = self.cells;
-        sheet
-            .headers
-            .iter()
-            .enumerate()
-            .filter_map(move |(index, header)| {
-                if used[index] || header.is_empty() {
-                    return None;
-                }
-                Some((header.as_str(), clean(cells.get(index)?)?))
-            })
+        sheet.headers.iter().enumerate().filter_map(move |(index, header)| {
+            if used[index] || header.is_empty() {
+                return None;
+            }
+            Some((header.as_str(), clean(cells.get(index)?)?))
+        })
     }
 }
 
@@ -304,14 +281,7 @@ impl<'a> Row<'a> {
 fn clean(cell: &str) -> Option<&str> {
     let cell = cell.trim();
     let cell = match cell.strip_prefix('\'') {
-        Some(rest)
-            if !rest.is_empty()
-                && rest
-                    .chars()
-                    .all(|c| c.is_ascii_digit() || "+-() ".contains(c)) =>
-        {
-            rest
-        }
+        Some(rest) if !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit() || "+-() ".contains(c)) => rest,
         _ => cell,
     };
     (!cell.is_empty()).then_some(cell)
@@ -335,11 +305,7 @@ mod tests {
     fn row_numbers_follow_the_spreadsheet() {
         let csv = "a,b\n1,\"two\nlines\"\n\n3,x\r\n,\n4,y\n";
         let sheet = Sheet::read(csv.as_bytes()).unwrap();
-        let rows: Vec<_> = sheet
-            .records
-            .iter()
-            .map(|r| (r.row, r.cells[0].to_string()))
-            .collect();
+        let rows: Vec<_> = sheet.records.iter().map(|r| (r.row, r.cells[0].to_string())).collect();
         assert_eq!(rows, [(2, "1".into()), (4, "3".into()), (6, "4".into())]);
         let csv = "a,b\r\n1,x\r\n\r\n\r\n2,y\r\n3,z";
         let sheet = Sheet::read(csv.as_bytes()).unwrap();

@@ -37,26 +37,30 @@ fn num(props: &Map<String, Value>, key: &str) -> Option<f64> {
     props.get(key).and_then(number)
 }
 
+/// A line's product properties, as the event sent them.
+pub type LineProps<'a> = &'a Map<String, Value>;
+
 /// The products of an event: `properties.products[]`, or the event's own product properties.
-pub fn lines_of(props: &Map<String, Value>) -> Vec<(OrderLine, &Map<String, Value>)> {
-    let line = |p: &'_ Map<String, Value>| {
-        catalog::product_id_of(p).map(|id| OrderLine {
-            product_id: id,
-            sku: text(p, "sku"),
-            name: text(p, "name"),
-            category: text(p, "category"),
-            price: num(p, "price").unwrap_or(0.0),
-            quantity: num(p, "quantity").unwrap_or(1.0),
-        })
+pub fn lines_of<'a>(tx: &Tx, props: &'a Map<String, Value>) -> Result<Vec<(OrderLine, LineProps<'a>)>, store::Error> {
+    let items: Vec<&Map<String, Value>> = match props.get("products").and_then(Value::as_array) {
+        Some(items) => items.iter().filter_map(Value::as_object).collect(),
+        None => vec![props],
     };
-    match props.get("products").and_then(Value::as_array) {
-        Some(items) => items
-            .iter()
-            .filter_map(Value::as_object)
-            .filter_map(|p| line(p).map(|l| (l, p)))
-            .collect(),
-        None => line(props).map(|l| (l, props)).into_iter().collect(),
+    let mut out = Vec::with_capacity(items.len());
+    for p in items {
+        if let Some(id) = catalog::product_id_of(tx, p)? {
+            let line = OrderLine {
+                product_id: id,
+                sku: text(p, "sku"),
+                name: text(p, "name"),
+                category: text(p, "category"),
+                price: num(p, "price").unwrap_or(0.0),
+                quantity: num(p, "quantity").unwrap_or(1.0),
+            };
+            out.push((line, p));
+        }
     }
+    Ok(out)
 }
 
 /// Records an order, its customer's order aggregates and purchase interests. A second
@@ -74,7 +78,7 @@ pub fn complete(
     if tx.order(&order_id)?.is_some() {
         return Ok(false);
     }
-    let with_props = lines_of(props);
+    let with_props = lines_of(tx, props)?;
     let discount = num(props, "discount").unwrap_or(0.0);
     let lines_total: f64 = with_props.iter().map(|(l, _)| l.price * l.quantity).sum();
     let total = num(props, "total")
@@ -82,7 +86,7 @@ pub fn complete(
         .or(num(props, "value"))
         .unwrap_or((lines_total - discount).max(0.0));
     for (line, p) in &with_props {
-        catalog::observe(tx, p, at)?;
+        catalog::observe(tx, &line.product_id, p, at)?;
         touch(
             tx,
             customer,
@@ -120,12 +124,7 @@ pub fn complete(
 
 /// Applies a refund to a known order: the amount is `total` (or `revenue`), else the refunded
 /// products' value, else what remains of the order. Unknown orders are only logged as events.
-pub fn refund(
-    tx: &mut Tx,
-    props: &Map<String, Value>,
-    message_id: &str,
-    at: i64,
-) -> Result<bool, store::Error> {
+pub fn refund(tx: &mut Tx, props: &Map<String, Value>, message_id: &str, at: i64) -> Result<bool, store::Error> {
     let Some(order_id) = text(props, "order_id") else {
         return Ok(false);
     };
@@ -134,10 +133,7 @@ pub fn refund(
     };
     let remaining = (order.total - order.refunded_amount()).max(0.0);
     let products_value: f64 = match props.get("products") {
-        Some(_) => lines_of(props)
-            .iter()
-            .map(|(l, _)| l.price * l.quantity)
-            .sum(),
+        Some(_) => lines_of(tx, props)?.iter().map(|(l, _)| l.price * l.quantity).sum(),
         None => 0.0,
     };
     let asked = num(props, "total")
@@ -186,6 +182,5 @@ pub fn touch(
 }
 
 pub fn get(read: &ReadTx, id: &str) -> Result<OrderRecord, Error> {
-    read.order(id)?
-        .ok_or_else(|| Error::NotFound(id.to_string()))
+    read.order(id)?.ok_or_else(|| Error::NotFound(id.to_string()))
 }

@@ -10,11 +10,7 @@ pub fn encode<V: Serialize>(value: &V) -> Vec<u8> {
     rmp_serde::to_vec_named(value).expect("records always encode")
 }
 
-pub fn decode<V: DeserializeOwned>(
-    table: &'static str,
-    key: impl std::fmt::Display,
-    bytes: &[u8],
-) -> Result<V, Error> {
+pub fn decode<V: DeserializeOwned>(table: &'static str, key: impl std::fmt::Display, bytes: &[u8]) -> Result<V, Error> {
     rmp_serde::from_slice(bytes).map_err(|e| Error::Decode {
         table,
         key: key.to_string(),

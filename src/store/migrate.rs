@@ -38,6 +38,7 @@ pub(super) fn run(db: &redb::Database) -> Result<(), Error> {
         txn.open_table(CUSTOMER_IDENTITIES)?;
         txn.open_table(INTERESTS)?;
         txn.open_table(PRODUCTS)?;
+        txn.open_table(PRODUCT_SKUS)?;
         txn.open_table(ORDERS)?;
         txn.open_table(CUSTOMER_ORDERS)?;
         txn.open_table(ORDERS_BY_TIME)?;

@@ -28,9 +28,7 @@ pub enum Error {
         key: String,
         reason: String,
     },
-    #[error(
-        "the data dir has schema version {found}, newer than this build's {supported}: upgrade dangol"
-    )]
+    #[error("the data dir has schema version {found}, newer than this build's {supported}: upgrade dangol")]
     TooNew { found: u64, supported: u64 },
     #[error("the writer has stopped")]
     WriterGone,
@@ -84,9 +82,7 @@ impl Store {
     pub fn open(dir: &Path) -> Result<Store, Error> {
         std::fs::create_dir_all(dir)?;
         let path = dir.join("dangol.redb");
-        let db = redb::Database::builder()
-            .set_cache_size(256 << 20)
-            .create(&path)?;
+        let db = redb::Database::builder().set_cache_size(256 << 20).create(&path)?;
         migrate::run(&db)?;
         let db = Arc::new(db);
         let writer = writer::Handle::start(db.clone())?;

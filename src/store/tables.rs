@@ -14,8 +14,7 @@ pub const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events-1")
 
 /// Table: customer_events — the per-customer index into the log.
 /// Key: (CustomerId, unix millis, sequence); Value: ().
-pub const CUSTOMER_EVENTS: TableDefinition<(u64, i64, u64), ()> =
-    TableDefinition::new("customer-events-1");
+pub const CUSTOMER_EVENTS: TableDefinition<(u64, i64, u64), ()> = TableDefinition::new("customer-events-1");
 
 /// Table: message_ids — dedupe of Segment `messageId`s.
 /// Key: messageId; Value: the sequence of the event that carried it.
@@ -31,18 +30,20 @@ pub const IDENTITIES: TableDefinition<&str, u64> = TableDefinition::new("identit
 
 /// Table: customer_identities — the reverse of `IDENTITIES`, for merges and erasure.
 /// Key: (CustomerId, identity key); Value: ().
-pub const CUSTOMER_IDENTITIES: TableDefinition<(u64, &str), ()> =
-    TableDefinition::new("customer-identities-1");
+pub const CUSTOMER_IDENTITIES: TableDefinition<(u64, &str), ()> = TableDefinition::new("customer-identities-1");
 
 /// Table: interests — per customer, per product or category, per kind of touch.
 /// Key: (CustomerId, kind: 0 viewed | 1 carted | 2 checkout | 3 purchased, "p:" product id | "c:" category);
 /// Value: (count, last time in unix millis).
-pub const INTERESTS: TableDefinition<(u64, u8, &str), (u32, i64)> =
-    TableDefinition::new("interests-1");
+pub const INTERESTS: TableDefinition<(u64, u8, &str), (u32, i64)> = TableDefinition::new("interests-1");
 
 /// Table: products — the catalogue.
 /// Key: product id; Value: `ProductRecord`.
 pub const PRODUCTS: TableDefinition<&str, &[u8]> = TableDefinition::new("products-1");
+
+/// Table: product_skus — SKU to product id, for events and order lines that name only a SKU.
+/// Key: sku; Value: product id.
+pub const PRODUCT_SKUS: TableDefinition<&str, &str> = TableDefinition::new("product-skus-1");
 
 /// Table: orders.
 /// Key: order id; Value: `OrderRecord`.
@@ -50,13 +51,11 @@ pub const ORDERS: TableDefinition<&str, &[u8]> = TableDefinition::new("orders-1"
 
 /// Table: customer_orders — a customer's orders in time order.
 /// Key: (CustomerId, placed at millis, order id); Value: ().
-pub const CUSTOMER_ORDERS: TableDefinition<(u64, i64, &str), ()> =
-    TableDefinition::new("customer-orders-1");
+pub const CUSTOMER_ORDERS: TableDefinition<(u64, i64, &str), ()> = TableDefinition::new("customer-orders-1");
 
 /// Table: orders_by_time — all orders in time order, for lists and reports.
 /// Key: (placed at millis, order id); Value: ().
-pub const ORDERS_BY_TIME: TableDefinition<(i64, &str), ()> =
-    TableDefinition::new("orders-by-time-1");
+pub const ORDERS_BY_TIME: TableDefinition<(i64, &str), ()> = TableDefinition::new("orders-by-time-1");
 
 /// Table: api_keys — admin and write keys, by the SHA-256 of the key.
 /// Key: hex SHA-256; Value: `ApiKeyRecord`.

@@ -21,12 +21,7 @@ pub enum Touch {
 }
 
 impl Touch {
-    pub const ALL: [Touch; 4] = [
-        Touch::Viewed,
-        Touch::Carted,
-        Touch::Checkout,
-        Touch::Purchased,
-    ];
+    pub const ALL: [Touch; 4] = [Touch::Viewed, Touch::Carted, Touch::Checkout, Touch::Purchased];
     pub fn as_str(self) -> &'static str {
         match self {
             Touch::Viewed => "viewed",
@@ -77,6 +72,7 @@ pub struct Tx<'t> {
     customer_identities: redb::Table<'t, (u64, &'static str), ()>,
     interests: redb::Table<'t, (u64, u8, &'static str), (u32, i64)>,
     products: redb::Table<'t, &'static str, &'static [u8]>,
+    product_skus: redb::Table<'t, &'static str, &'static str>,
     orders: redb::Table<'t, &'static str, &'static [u8]>,
     customer_orders: redb::Table<'t, (u64, i64, &'static str), ()>,
     orders_by_time: redb::Table<'t, (i64, &'static str), ()>,
@@ -106,6 +102,7 @@ impl<'t> Tx<'t> {
             customer_identities: txn.open_table(CUSTOMER_IDENTITIES)?,
             interests: txn.open_table(INTERESTS)?,
             products: txn.open_table(PRODUCTS)?,
+            product_skus: txn.open_table(PRODUCT_SKUS)?,
             orders: txn.open_table(ORDERS)?,
             customer_orders: txn.open_table(CUSTOMER_ORDERS)?,
             orders_by_time: txn.open_table(ORDERS_BY_TIME)?,
@@ -144,8 +141,7 @@ impl<'t> Tx<'t> {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.events.insert(seq, codec::encode(rec).as_slice())?;
-        self.customer_events
-            .insert((rec.customer, rec.timestamp, seq), ())?;
+        self.customer_events.insert((rec.customer, rec.timestamp, seq), ())?;
         self.message_ids.insert(rec.message_id, seq)?;
         self.last_seq = Some(seq);
         Ok(seq)
@@ -246,13 +242,7 @@ impl<'t> Tx<'t> {
     }
 
     /// Adds one touch of an item to a customer's interest counts.
-    pub fn bump_interest(
-        &mut self,
-        customer: u64,
-        touch: Touch,
-        item: &str,
-        at: i64,
-    ) -> Result<(), Error> {
+    pub fn bump_interest(&mut self, customer: u64, touch: Touch, item: &str, at: i64) -> Result<(), Error> {
         let key = (customer, touch, item.to_string());
         if !self.dirty_interests.contains_key(&key) {
             let old = self
@@ -273,16 +263,10 @@ impl<'t> Tx<'t> {
         self.flush()?;
         let rows = read_interests(&self.interests, from)?;
         for row in rows {
-            self.interests
-                .remove((from, row.touch as u8, row.item.as_str()))?;
+            self.interests.remove((from, row.touch as u8, row.item.as_str()))?;
             let key = (to, row.touch as u8, row.item.as_str());
-            let (c, l) = self
-                .interests
-                .get(key)?
-                .map(|v| v.value())
-                .unwrap_or((0, i64::MIN));
-            self.interests
-                .insert(key, (c + row.count, l.max(row.last)))?;
+            let (c, l) = self.interests.get(key)?.map(|v| v.value()).unwrap_or((0, i64::MIN));
+            self.interests.insert(key, (c + row.count, l.max(row.last)))?;
         }
         Ok(())
     }
@@ -297,8 +281,7 @@ impl<'t> Tx<'t> {
         self.flush()?;
         let rows = read_interests(&self.interests, customer)?;
         for row in &rows {
-            self.interests
-                .remove((customer, row.touch as u8, row.item.as_str()))?;
+            self.interests.remove((customer, row.touch as u8, row.item.as_str()))?;
         }
         Ok(rows.len() as u64)
     }
@@ -313,14 +296,43 @@ impl<'t> Tx<'t> {
         Ok(self.products.get(id)?.is_some())
     }
 
+    /// Stores a product and keeps the SKU index in step.
     pub fn put_product(&mut self, rec: &ProductRecord) -> Result<(), Error> {
-        self.products
-            .insert(rec.id.as_str(), codec::encode(rec).as_slice())?;
+        let old_sku = self.product(&rec.id)?.and_then(|p| p.sku);
+        if let Some(old) = old_sku.as_deref().filter(|o| Some(*o) != rec.sku.as_deref()) {
+            self.remove_sku_of(old, &rec.id)?;
+        }
+        if let Some(sku) = rec.sku.as_deref().filter(|s| !s.is_empty() && s.len() <= 256) {
+            self.product_skus.insert(sku, rec.id.as_str())?;
+        }
+        self.products.insert(rec.id.as_str(), codec::encode(rec).as_slice())?;
+        Ok(())
+    }
+
+    fn remove_sku_of(&mut self, sku: &str, id: &str) -> Result<(), Error> {
+        let points_here = self.product_skus.get(sku)?.is_some_and(|v| v.value() == id);
+        if points_here {
+            self.product_skus.remove(sku)?;
+        }
         Ok(())
     }
 
     pub fn delete_product(&mut self, id: &str) -> Result<bool, Error> {
-        Ok(self.products.remove(id)?.is_some())
+        match self.product(id)? {
+            Some(p) => {
+                if let Some(sku) = p.sku.as_deref() {
+                    self.remove_sku_of(sku, id)?;
+                }
+                self.products.remove(id)?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// The product that has this SKU.
+    pub fn product_id_by_sku(&self, sku: &str) -> Result<Option<String>, Error> {
+        Ok(self.product_skus.get(sku)?.map(|v| v.value().to_string()))
     }
 
     pub fn order(&self, id: &str) -> Result<Option<OrderRecord>, Error> {
@@ -332,15 +344,13 @@ impl<'t> Tx<'t> {
         if let Some(old) = self.order(&rec.order_id)? {
             self.customer_orders
                 .remove((old.customer, old.placed_at, old.order_id.as_str()))?;
-            self.orders_by_time
-                .remove((old.placed_at, old.order_id.as_str()))?;
+            self.orders_by_time.remove((old.placed_at, old.order_id.as_str()))?;
         }
         self.orders
             .insert(rec.order_id.as_str(), codec::encode(rec).as_slice())?;
         self.customer_orders
             .insert((rec.customer, rec.placed_at, rec.order_id.as_str()), ())?;
-        self.orders_by_time
-            .insert((rec.placed_at, rec.order_id.as_str()), ())?;
+        self.orders_by_time.insert((rec.placed_at, rec.order_id.as_str()), ())?;
         Ok(())
     }
 
@@ -377,8 +387,7 @@ impl<'t> Tx<'t> {
     }
 
     pub fn put_user(&mut self, rec: &UserRecord) -> Result<(), Error> {
-        self.users
-            .insert(rec.name.as_str(), codec::encode(rec).as_slice())?;
+        self.users.insert(rec.name.as_str(), codec::encode(rec).as_slice())?;
         Ok(())
     }
 
@@ -387,10 +396,7 @@ impl<'t> Tx<'t> {
     }
 }
 
-fn read_identities(
-    t: &impl ReadableTable<(u64, &'static str), ()>,
-    customer: u64,
-) -> Result<Vec<String>, Error> {
+fn read_identities(t: &impl ReadableTable<(u64, &'static str), ()>, customer: u64) -> Result<Vec<String>, Error> {
     let mut out = Vec::new();
     for r in t.range((customer, "")..)? {
         let (k, _) = r?;
@@ -443,16 +449,11 @@ fn read_customer_orders(
     Ok(out)
 }
 
-fn read_api_keys(
-    t: &impl ReadableTable<&'static str, &'static [u8]>,
-) -> Result<Vec<(String, ApiKeyRecord)>, Error> {
+fn read_api_keys(t: &impl ReadableTable<&'static str, &'static [u8]>) -> Result<Vec<(String, ApiKeyRecord)>, Error> {
     let mut out = Vec::new();
     for r in t.iter()? {
         let (k, v) = r?;
-        out.push((
-            k.value().to_string(),
-            codec::decode("api_keys", k.value(), v.value())?,
-        ));
+        out.push((k.value().to_string(), codec::decode("api_keys", k.value(), v.value())?));
     }
     Ok(out)
 }

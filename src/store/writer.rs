@@ -19,13 +19,14 @@ trait Job: Send {
     /// Applies the job inside the group's transaction. `false`: it failed, roll back without it.
     fn apply(&mut self, tx: &mut Tx) -> bool;
     /// Answers the caller once the group's commit is done (or failed).
-    fn complete(self: Box<Self>, committed: Result<(), Error>);
+    fn complete(&mut self, committed: Result<(), Error>);
 }
 
 struct Typed<F, R, E> {
     f: F,
     out: Option<Result<R, E>>,
-    reply: Reply<R, E>,
+    /// Taken when the job is answered.
+    reply: Option<Reply<R, E>>,
 }
 
 enum Reply<R, E> {
@@ -46,20 +47,21 @@ where
         ok
     }
 
-    fn complete(self: Box<Self>, committed: Result<(), Error>) {
-        let result = match (committed, self.out) {
+    fn complete(&mut self, committed: Result<(), Error>) {
+        let result = match (committed, self.out.take()) {
             (_, Some(Err(e))) => Err(e),
             (Ok(()), Some(Ok(r))) => Ok(r),
             (Err(e), _) => Err(E::from(e)),
             (Ok(()), None) => Err(E::from(Error::WriterGone)),
         };
-        match self.reply {
-            Reply::Async(tx) => {
+        match self.reply.take() {
+            Some(Reply::Async(tx)) => {
                 let _ = tx.send(result);
             }
-            Reply::Blocking(tx) => {
+            Some(Reply::Blocking(tx)) => {
                 let _ = tx.send(result);
             }
+            None => {}
         }
     }
 }
@@ -94,9 +96,7 @@ impl Handle {
     }
 
     fn queue(&self) -> &mpsc::Sender<Box<dyn Job>> {
-        self.queue
-            .as_ref()
-            .expect("the queue lives as long as the handle")
+        self.queue.as_ref().expect("the queue lives as long as the handle")
     }
 
     pub(super) async fn submit<R, E, F>(&self, f: F) -> Result<R, E>
@@ -109,12 +109,9 @@ impl Handle {
         let job = Box::new(Typed {
             f,
             out: None,
-            reply: Reply::Async(tx),
+            reply: Some(Reply::Async(tx)),
         });
-        self.queue()
-            .send(job)
-            .await
-            .map_err(|_| E::from(Error::WriterGone))?;
+        self.queue().send(job).await.map_err(|_| E::from(Error::WriterGone))?;
         rx.await.map_err(|_| E::from(Error::WriterGone))?
     }
 
@@ -128,7 +125,7 @@ impl Handle {
         let job = Box::new(Typed {
             f,
             out: None,
-            reply: Reply::Blocking(tx),
+            reply: Some(Reply::Blocking(tx)),
         });
         self.queue()
             .blocking_send(job)
@@ -136,19 +133,14 @@ impl Handle {
         rx.recv().map_err(|_| E::from(Error::WriterGone))?
     }
 
-    pub(super) fn bulk<R, E>(
-        &self,
-        durable: bool,
-        f: impl FnOnce(&mut Tx) -> Result<R, E>,
-    ) -> Result<R, E>
+    pub(super) fn bulk<R, E>(&self, durable: bool, f: impl FnOnce(&mut Tx) -> Result<R, E>) -> Result<R, E>
     where
         E: From<Error>,
     {
         let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut txn = self.db.begin_write().map_err(Error::from)?;
         if !durable {
-            txn.set_durability(redb::Durability::None)
-                .map_err(Error::from)?;
+            txn.set_durability(redb::Durability::None).map_err(Error::from)?;
         }
         let (r, last) = {
             let mut tx = Tx::open(&txn)?;
@@ -181,6 +173,14 @@ fn run(
     committed: watch::Sender<u64>,
     mut rx: mpsc::Receiver<Box<dyn Job>>,
 ) {
+    // Answered jobs are dropped on another thread: freeing a group's messages is work the
+    // writer, the one serial part of ingest, need not do.
+    let (reaper, dead) = std::sync::mpsc::channel::<Vec<Box<dyn Job>>>();
+    let _ = std::thread::Builder::new().name("dangol-reaper".into()).spawn(move || {
+        for group in dead {
+            drop(group)
+        }
+    });
     while let Some(first) = rx.blocking_recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -190,12 +190,15 @@ fn run(
             }
         }
         let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
-        apply_group(&db, &committed, group);
+        let done = apply_group(&db, &committed, group);
+        let _ = reaper.send(done);
     }
 }
 
 /// Applies a group, retrying without each job that fails, then commits and answers all.
-fn apply_group(db: &redb::Database, committed: &watch::Sender<u64>, mut group: Vec<Box<dyn Job>>) {
+/// Returns the answered jobs.
+fn apply_group(db: &redb::Database, committed: &watch::Sender<u64>, mut group: Vec<Box<dyn Job>>) -> Vec<Box<dyn Job>> {
+    let mut done = Vec::with_capacity(group.len());
     loop {
         let attempt = (|| -> Result<Result<Option<u64>, usize>, Error> {
             let txn = db.begin_write()?;
@@ -217,24 +220,27 @@ fn apply_group(db: &redb::Database, committed: &watch::Sender<u64>, mut group: V
                 if let Some(seq) = last {
                     committed.send_replace(seq);
                 }
-                for job in group {
+                for job in &mut group {
                     job.complete(Ok(()));
                 }
-                return;
+                done.append(&mut group);
+                return done;
             }
             Ok(Err(failed)) => {
-                let job = group.remove(failed);
+                let mut job = group.remove(failed);
                 job.complete(Ok(()));
+                done.push(job);
                 if group.is_empty() {
-                    return;
+                    return done;
                 }
             }
             Err(e) => {
                 tracing::error!(error = %e, jobs = group.len(), "write transaction failed");
-                for job in group {
+                for job in &mut group {
                     job.complete(Err(e.clone()));
                 }
-                return;
+                done.append(&mut group);
+                return done;
             }
         }
     }

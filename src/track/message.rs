@@ -73,19 +73,13 @@ fn missing(prefix: &str, field: &str, what: impl std::fmt::Display) -> FieldErro
 const MAX_ID: usize = 512;
 
 /// An id may be a string or a number (Segment clients send numbers as they are).
-fn id_field(
-    obj: &Map<String, Value>,
-    key: &str,
-    prefix: &str,
-) -> Result<Option<String>, FieldError> {
+fn id_field(obj: &Map<String, Value>, key: &str, prefix: &str) -> Result<Option<String>, FieldError> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) if s.len() > MAX_ID => Err(invalid(
-            prefix,
-            key,
-            format!("is longer than {MAX_ID} bytes"),
-        )),
+        Some(Value::String(s)) if s.len() > MAX_ID => {
+            Err(invalid(prefix, key, format!("is longer than {MAX_ID} bytes")))
+        }
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(Value::Number(n)) => Ok(Some(n.to_string())),
         Some(other) => Err(invalid(
@@ -96,11 +90,7 @@ fn id_field(
     }
 }
 
-fn text_field(
-    obj: &Map<String, Value>,
-    key: &str,
-    prefix: &str,
-) -> Result<Option<String>, FieldError> {
+fn text_field(obj: &Map<String, Value>, key: &str, prefix: &str) -> Result<Option<String>, FieldError> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -113,11 +103,7 @@ fn text_field(
 }
 
 /// Takes an object field out of the message (no copy).
-fn object_field(
-    obj: &mut Map<String, Value>,
-    key: &str,
-    prefix: &str,
-) -> Result<Map<String, Value>, FieldError> {
+fn object_field(obj: &mut Map<String, Value>, key: &str, prefix: &str) -> Result<Map<String, Value>, FieldError> {
     match obj.remove(key) {
         None | Some(Value::Null) => Ok(Map::new()),
         Some(Value::Object(m)) => Ok(m),
@@ -129,11 +115,7 @@ fn object_field(
     }
 }
 
-fn time_field(
-    obj: &Map<String, Value>,
-    key: &str,
-    prefix: &str,
-) -> Result<Option<i64>, FieldError> {
+fn time_field(obj: &Map<String, Value>, key: &str, prefix: &str) -> Result<Option<i64>, FieldError> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => parse_time(s)
@@ -142,10 +124,7 @@ fn time_field(
         Some(other) => Err(invalid(
             prefix,
             key,
-            format!(
-                "must be an ISO-8601 date-time string, got {}",
-                type_name(other)
-            ),
+            format!("must be an ISO-8601 date-time string, got {}", type_name(other)),
         )),
     }
 }
@@ -178,12 +157,7 @@ pub fn type_name(v: &Value) -> &'static str {
 pub fn number(v: &Value) -> Option<f64> {
     match v {
         Value::Number(n) => n.as_f64(),
-        Value::String(s) => s
-            .trim()
-            .replace(',', "")
-            .parse::<f64>()
-            .ok()
-            .filter(|f| f.is_finite()),
+        Value::String(s) => s.trim().replace(',', "").parse::<f64>().ok().filter(|f| f.is_finite()),
         _ => None,
     }
 }
@@ -199,11 +173,7 @@ fn check_numbers(props: &Map<String, Value>, prefix: &str) -> Result<(), FieldEr
             && !v.is_null()
             && number(v).is_none()
         {
-            return Err(invalid(
-                prefix,
-                key,
-                format!("must be a number, got {}", type_name(v)),
-            ));
+            return Err(invalid(prefix, key, format!("must be a number, got {}", type_name(v))));
         }
     }
     Ok(())
@@ -213,11 +183,7 @@ impl Message {
     /// Validates a message. `kind` is the route's type for single-message endpoints, or `None`
     /// to read it from the message's `type` (batch items). `prefix` is where the message sits in
     /// the request (`batch[3]`), so that errors name the field as the client sent it.
-    pub fn parse(
-        value: Value,
-        kind: Option<EventKind>,
-        prefix: &str,
-    ) -> Result<Message, FieldError> {
+    pub fn parse(value: Value, kind: Option<EventKind>, prefix: &str) -> Result<Message, FieldError> {
         let Value::Object(mut obj) = value else {
             return Err(FieldError {
                 code: ErrorCode::InvalidField,
@@ -236,9 +202,7 @@ impl Message {
                     invalid(
                         prefix,
                         "type",
-                        format!(
-                            "must be one of identify, track, page, screen, group, alias; got {t:?}"
-                        ),
+                        format!("must be one of identify, track, page, screen, group, alias; got {t:?}"),
                     )
                 })?,
                 None | Some(Value::Null) => {
@@ -321,10 +285,7 @@ impl Message {
                     let Value::Object(p) = item else {
                         return Err(FieldError {
                             code: ErrorCode::InvalidField,
-                            message: format!(
-                                "`{item_path}` must be an object, got {}",
-                                type_name(item)
-                            ),
+                            message: format!("`{item_path}` must be an object, got {}", type_name(item)),
                             field: item_path,
                         });
                     };
@@ -345,11 +306,7 @@ impl Message {
             "Order Completed" | "Order Refunded" | "Order Updated" | "Order Cancelled"
         ) && self.properties.get("order_id").is_none_or(|v| v.is_null())
         {
-            return Err(missing(
-                &props_path,
-                "order_id",
-                format!("on an `{event}` event"),
-            ));
+            return Err(missing(&props_path, "order_id", format!("on an `{event}` event")));
         }
         if let Some(v) = self.properties.get("order_id")
             && !matches!(v, Value::String(_) | Value::Number(_))
@@ -370,11 +327,7 @@ impl Message {
                 Value::Null => {}
                 Value::String(s) if s.trim().is_empty() || is_email(s) => {}
                 Value::String(_) => {
-                    return Err(invalid(
-                        &traits_path,
-                        "email",
-                        "is not a valid email address",
-                    ));
+                    return Err(invalid(&traits_path, "email", "is not a valid email address"));
                 }
                 other => {
                     return Err(invalid(
@@ -411,8 +364,7 @@ impl Message {
     /// The email this message ties the person to: identify traits, an order's `email`
     /// property, or `context.traits.email`.
     pub fn email(&self) -> Option<String> {
-        let from =
-            |m: &Map<String, Value>| m.get("email").and_then(Value::as_str).map(str::to_string);
+        let from = |m: &Map<String, Value>| m.get("email").and_then(Value::as_str).map(str::to_string);
         let ctx_traits = self.context.get("traits").and_then(Value::as_object);
         from(&self.traits)
             .or_else(|| from(&self.properties))
@@ -447,8 +399,7 @@ mod tests {
 
     #[test]
     fn names_the_field_with_its_batch_path() {
-        let err =
-            Message::parse(json!({"type":"track","event":"x"}), None, "batch[2]").unwrap_err();
+        let err = Message::parse(json!({"type":"track","event":"x"}), None, "batch[2]").unwrap_err();
         assert_eq!(err.field, "batch[2].userId");
         assert_eq!(err.code, ErrorCode::MissingField);
         let err = Message::parse(
@@ -465,8 +416,7 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.field, "properties.products[0].price");
-        let err =
-            Message::parse(json!({"type":"identify","userId":{"a":1}}), None, "").unwrap_err();
+        let err = Message::parse(json!({"type":"identify","userId":{"a":1}}), None, "").unwrap_err();
         assert_eq!(err.field, "userId");
         assert!(err.message.contains("must be a string"));
     }

@@ -65,14 +65,9 @@ pub fn apply(tx: &mut Tx, msg: &Message, received_at: i64) -> Result<Outcome, st
         context: &msg.context,
     };
     let seq = tx.append_event(&record)?;
-    let is_activity = matches!(
-        msg.kind,
-        EventKind::Track | EventKind::Page | EventKind::Screen
-    );
+    let is_activity = matches!(msg.kind, EventKind::Track | EventKind::Page | EventKind::Screen);
     {
-        let rec = tx
-            .customer_mut(customer)?
-            .expect("resolved customer exists");
+        let rec = tx.customer_mut(customer)?.expect("resolved customer exists");
         customer::record_activity(rec, at, is_activity);
         if msg.kind == EventKind::Identify {
             customer::apply_traits(rec, &msg.traits, at, "identify");
@@ -133,9 +128,7 @@ fn ecommerce(
     let kind = match msg.event.as_deref().unwrap_or_default() {
         "Product Viewed" | "Product Clicked" => Some(Touch::Viewed),
         "Product Added" => Some(Touch::Carted),
-        "Checkout Started" | "Checkout Step Completed" | "Payment Info Entered" => {
-            Some(Touch::Checkout)
-        }
+        "Checkout Started" | "Checkout Step Completed" | "Payment Info Entered" => Some(Touch::Checkout),
         "Order Completed" => {
             order::complete(tx, customer, props, seq, at)?;
             None
@@ -154,16 +147,9 @@ fn ecommerce(
         _ => None,
     };
     if let Some(kind) = kind {
-        for (line, p) in order::lines_of(props) {
-            catalog::observe(tx, p, at)?;
-            order::touch(
-                tx,
-                customer,
-                kind,
-                &line.product_id,
-                line.category.as_deref(),
-                at,
-            )?;
+        for (line, p) in order::lines_of(tx, props)? {
+            catalog::observe(tx, &line.product_id, p, at)?;
+            order::touch(tx, customer, kind, &line.product_id, line.category.as_deref(), at)?;
         }
     }
     Ok(())

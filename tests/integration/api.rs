@@ -18,10 +18,7 @@ async fn products_bulk_upsert_get_list_and_errors() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    assert_eq!(
-        res.json::<Value>().await.unwrap(),
-        json!({"upserted": 5, "created": 5})
-    );
+    assert_eq!(res.json::<Value>().await.unwrap(), json!({"upserted": 5, "created": 5}));
     // An update keeps what it leaves out.
     let res = app
         .admin(Method::POST, "/products")
@@ -80,10 +77,7 @@ async fn products_bulk_upsert_get_list_and_errors() {
         .await
         .unwrap();
     assert_eq!(res.status(), 400);
-    assert_eq!(
-        res.json::<Value>().await.unwrap()["error"]["field"],
-        "[0].price"
-    );
+    assert_eq!(res.json::<Value>().await.unwrap()["error"]["field"], "[0].price");
     assert_eq!(
         app.get("/stats").await["products"],
         5,
@@ -97,18 +91,11 @@ async fn products_bulk_upsert_get_list_and_errors() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let res = app
-        .admin(Method::DELETE, "/products/P9")
-        .send()
-        .await
-        .unwrap();
+    let res = app.admin(Method::DELETE, "/products/P9").send().await.unwrap();
     assert_eq!(res.status(), 204);
     let res = app.admin(Method::GET, "/products/P9").send().await.unwrap();
     assert_eq!(res.status(), 404);
-    assert_eq!(
-        res.json::<Value>().await.unwrap()["error"]["code"],
-        "product_not_found"
-    );
+    assert_eq!(res.json::<Value>().await.unwrap()["error"]["code"], "product_not_found");
 }
 
 #[tokio::test]
@@ -117,12 +104,7 @@ async fn customers_list_paginates_and_searches() {
     let batch: Vec<Value> = (0..25)
         .map(|i| json!({"type": "identify", "userId": format!("c{i:02}"), "traits": {"name": if i == 7 { "김서연".to_string() } else { format!("Customer {i}") }, "email": format!("c{i}@example.com"), "phone": format!("010-0000-{i:04}")}}))
         .collect();
-    assert_eq!(
-        app.send("/v1/batch", json!({"batch": batch}))
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.send("/v1/batch", json!({"batch": batch})).await.status(), 200);
     let mut all = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -145,10 +127,7 @@ async fn customers_list_paginates_and_searches() {
     }
     assert_eq!(all.len(), 25);
     let by_name = app
-        .get(&format!(
-            "/customers?q={}",
-            crate::common::urlencode("서연")
-        ))
+        .get(&format!("/customers?q={}", crate::common::urlencode("서연")))
         .await;
     assert_eq!(by_name["items"].as_array().unwrap().len(), 1);
     assert_eq!(by_name["items"][0]["user_id"], "c07");
@@ -156,26 +135,15 @@ async fn customers_list_paginates_and_searches() {
     assert_eq!(by_email["items"][0]["user_id"], "c12");
     let by_phone = app.get("/customers?q=0000-0019").await;
     assert_eq!(by_phone["items"][0]["user_id"], "c19");
-    let res = app
-        .admin(Method::GET, "/customers/999999")
-        .send()
-        .await
-        .unwrap();
+    let res = app.admin(Method::GET, "/customers/999999").send().await.unwrap();
     assert_eq!(res.status(), 404);
     assert_eq!(
         res.json::<Value>().await.unwrap()["error"]["code"],
         "customer_not_found"
     );
-    let res = app
-        .admin(Method::GET, "/customers?limit=0")
-        .send()
-        .await
-        .unwrap();
+    let res = app.admin(Method::GET, "/customers?limit=0").send().await.unwrap();
     assert_eq!(res.status(), 400);
-    assert_eq!(
-        res.json::<Value>().await.unwrap()["error"]["field"],
-        "limit"
-    );
+    assert_eq!(res.json::<Value>().await.unwrap()["error"]["field"], "limit");
 }
 
 #[tokio::test]
@@ -227,10 +195,7 @@ async fn api_keys_are_made_used_and_revoked() {
         .unwrap();
     assert_eq!(res.status(), 200);
     let res = app
-        .admin(
-            Method::DELETE,
-            &format!("/keys/{}", made["id"].as_str().unwrap()),
-        )
+        .admin(Method::DELETE, &format!("/keys/{}", made["id"].as_str().unwrap()))
         .send()
         .await
         .unwrap();

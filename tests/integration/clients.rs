@@ -21,10 +21,7 @@ fn run(cmd: &mut Command) {
 async fn the_segment_python_client_works_unchanged() {
     let app = TestApp::spawn().await;
     let py = python();
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/clients/segment_python.py"
-    );
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/segment_python.py");
     let (base, key) = (app.base.clone(), WRITE_KEY.to_string());
     tokio::task::spawn_blocking(move || run(Command::new(py).args([script, &base, &key, "py"])))
         .await
@@ -57,19 +54,14 @@ async fn the_segment_node_client_works_unchanged() {
     let dir = node_modules().parent().unwrap().to_path_buf();
     let script = dir.join("segment_node.mjs");
     std::fs::copy(
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/clients/segment_node.mjs"
-        ),
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/segment_node.mjs"),
         &script,
     )
     .unwrap();
     let (base, key) = (app.base.clone(), WRITE_KEY.to_string());
-    tokio::task::spawn_blocking(move || {
-        run(Command::new("node").arg(script).args([&base, &key, "js"]))
-    })
-    .await
-    .unwrap();
+    tokio::task::spawn_blocking(move || run(Command::new("node").arg(script).args([&base, &key, "js"])))
+        .await
+        .unwrap();
 
     let c = app.customer("user_id", "js-user").await;
     assert_eq!(c["email"], "js@example.com");

@@ -81,9 +81,7 @@ impl TestApp {
     }
 
     pub fn track(&self, path: &str) -> RequestBuilder {
-        self.client
-            .post(self.url(path))
-            .basic_auth(WRITE_KEY, Some(""))
+        self.client.post(self.url(path)).basic_auth(WRITE_KEY, Some(""))
     }
 
     pub async fn send(&self, path: &str, body: Value) -> Response {
@@ -106,8 +104,7 @@ impl TestApp {
 
     /// The customer a user id, anonymous id or email belongs to.
     pub async fn customer(&self, key: &str, value: &str) -> Value {
-        self.get(&format!("/customers/lookup?{key}={}", urlencode(value)))
-            .await
+        self.get(&format!("/customers/lookup?{key}={}", urlencode(value))).await
     }
 
     pub async fn events_of(&self, id: u64) -> Vec<Value> {
@@ -132,9 +129,7 @@ pub fn urlencode(s: &str) -> String {
 
 /// Where the real Segment clients are installed for the tests: `target/test-env`.
 pub fn test_env() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("target")
-        .join("test-env")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join("test-env")
 }
 
 /// A Python venv with the real Segment client, made on first use (`.ci/run` makes it first).
@@ -181,9 +176,7 @@ pub fn node_modules() -> PathBuf {
 }
 
 fn run(cmd: &mut Command) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     assert!(
         out.status.success(),
         "{cmd:?} failed:\n{}\n{}",

@@ -19,12 +19,7 @@ fn free_port() -> u16 {
 
 fn start(dir: &std::path::Path, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_dangol"))
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(dir)
         .env("DANGOL_MASTER_KEY", MASTER_KEY)
         .env("DANGOL_WRITE_KEY", WRITE_KEY)

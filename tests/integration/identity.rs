@@ -29,10 +29,7 @@ async fn an_anonymous_visitor_who_browses_signs_up_and_orders_has_one_profile() 
     app.send("/v1/track", json!({"userId": "member-1", "event": "Order Completed", "timestamp": "2026-11-01T10:20:00Z", "properties": {"order_id": "S-1", "total": 30000, "products": [{"product_id": "P1", "price": 30000, "quantity": 1, "category": "향수"}]}})).await;
 
     let c = app.customer("user_id", "member-1").await;
-    assert_eq!(
-        c["id"], before["id"],
-        "the anonymous profile became the member's"
-    );
+    assert_eq!(c["id"], before["id"], "the anonymous profile became the member's");
     assert_eq!(app.customer("anonymous_id", anon).await["id"], c["id"]);
     assert_eq!(c["stats"]["events"], 7, "no event lost or counted twice");
     assert_eq!(c["stats"]["visits"], 1, "one visit: no 30-minute gap");
@@ -66,20 +63,20 @@ async fn a_member_with_earlier_anonymous_history_on_a_second_device_is_merged() 
     .await;
     // Browsing on a phone, not signed in yet.
     for _ in 0..3 {
-        app.send("/v1/track", json!({"anonymousId": "phone", "event": "Product Viewed", "properties": {"product_id": "P2"}})).await;
+        app.send(
+            "/v1/track",
+            json!({"anonymousId": "phone", "event": "Product Viewed", "properties": {"product_id": "P2"}}),
+        )
+        .await;
     }
     let phone = app.customer("anonymous_id", "phone").await;
-    app.send(
-        "/v1/identify",
-        json!({"userId": "m2", "anonymousId": "phone"}),
-    )
-    .await;
+    app.send("/v1/identify", json!({"userId": "m2", "anonymousId": "phone"}))
+        .await;
     let c = app.customer("user_id", "m2").await;
     assert_eq!(c["stats"]["events"], 6);
     assert_eq!(c["user_id"], "m2");
     assert_eq!(c["email"], "m2@example.com");
-    let mut anons: Vec<String> =
-        serde_json::from_value(c["identities"]["anonymous_ids"].clone()).unwrap();
+    let mut anons: Vec<String> = serde_json::from_value(c["identities"]["anonymous_ids"].clone()).unwrap();
     anons.sort();
     assert_eq!(anons, vec!["laptop", "phone"]);
     // The smaller history was rewritten onto the larger id; the other id redirects.
@@ -91,17 +88,22 @@ async fn a_member_with_earlier_anonymous_history_on_a_second_device_is_merged() 
 #[tokio::test]
 async fn a_shared_device_does_not_merge_two_members() {
     let app = TestApp::spawn().await;
-    app.send("/v1/identify", json!({"userId": "alice", "anonymousId": "family-pc", "traits": {"email": "alice@example.com"}})).await;
-    app.send("/v1/identify", json!({"userId": "bob", "anonymousId": "family-pc", "traits": {"email": "bob@example.com"}})).await;
+    app.send(
+        "/v1/identify",
+        json!({"userId": "alice", "anonymousId": "family-pc", "traits": {"email": "alice@example.com"}}),
+    )
+    .await;
+    app.send(
+        "/v1/identify",
+        json!({"userId": "bob", "anonymousId": "family-pc", "traits": {"email": "bob@example.com"}}),
+    )
+    .await;
     let alice = app.customer("user_id", "alice").await;
     let bob = app.customer("user_id", "bob").await;
     assert_ne!(alice["id"], bob["id"]);
     assert_eq!(alice["email"], "alice@example.com");
     // The device now belongs to whoever used it last.
-    assert_eq!(
-        app.customer("anonymous_id", "family-pc").await["id"],
-        bob["id"]
-    );
+    assert_eq!(app.customer("anonymous_id", "family-pc").await["id"], bob["id"]);
 }
 
 #[tokio::test]
@@ -113,14 +115,15 @@ async fn a_guest_order_lands_on_the_customer_with_that_email() {
     )
     .await;
     // A guest checkout in another browser, with the member's email.
-    app.send("/v1/track", json!({"anonymousId": "guest-browser", "event": "Product Viewed", "properties": {"product_id": "P5"}})).await;
+    app.send(
+        "/v1/track",
+        json!({"anonymousId": "guest-browser", "event": "Product Viewed", "properties": {"product_id": "P5"}}),
+    )
+    .await;
     app.send("/v1/track", json!({"anonymousId": "guest-browser", "event": "Order Completed", "properties": {"order_id": "G-1", "total": 12000, "email": "KNOWN@example.com"}})).await;
     let m3 = app.customer("user_id", "m3").await;
     assert_eq!(m3["stats"]["orders_count"], 1);
-    assert_eq!(
-        m3["stats"]["events"], 3,
-        "the browser's earlier view came along"
-    );
+    assert_eq!(m3["stats"]["events"], 3, "the browser's earlier view came along");
     assert_eq!(app.get("/orders/G-1").await["customer_id"], m3["id"]);
 
     // An unknown email makes a new customer, found by that email; signing up later joins it.
@@ -134,14 +137,8 @@ async fn a_guest_order_lands_on_the_customer_with_that_email() {
     )
     .await;
     let m4 = app.customer("user_id", "m4").await;
-    assert_eq!(
-        m4["stats"]["orders_count"], 1,
-        "the guest order became the member's"
-    );
-    assert_eq!(
-        app.customer("email", "new@example.com").await["id"],
-        m4["id"]
-    );
+    assert_eq!(m4["stats"]["orders_count"], 1, "the guest order became the member's");
+    assert_eq!(app.customer("email", "new@example.com").await["id"], m4["id"]);
 }
 
 #[tokio::test]
@@ -152,7 +149,11 @@ async fn an_alias_merges_two_known_customers() {
         json!({"userId": "old-id", "traits": {"email": "a@example.com", "name": "Old"}}),
     )
     .await;
-    app.send("/v1/track", json!({"userId": "old-id", "event": "Order Completed", "properties": {"order_id": "AL-1", "total": 1000}})).await;
+    app.send(
+        "/v1/track",
+        json!({"userId": "old-id", "event": "Order Completed", "properties": {"order_id": "AL-1", "total": 1000}}),
+    )
+    .await;
     app.send(
         "/v1/identify",
         json!({"userId": "new-id", "traits": {"phone": "010-9999-0000"}}),
@@ -160,10 +161,7 @@ async fn an_alias_merges_two_known_customers() {
     .await;
     let old = app.customer("user_id", "old-id").await;
     let res = app
-        .send(
-            "/v1/alias",
-            json!({"previousId": "old-id", "userId": "new-id"}),
-        )
+        .send("/v1/alias", json!({"previousId": "old-id", "userId": "new-id"}))
         .await;
     assert_eq!(res.status(), 200);
     let merged = app.customer("user_id", "new-id").await;
@@ -174,27 +172,15 @@ async fn an_alias_merges_two_known_customers() {
     assert_eq!(merged["stats"]["orders_count"], 1);
     assert_eq!(merged["stats"]["events"], 4);
     assert_eq!(app.get("/orders/AL-1").await["customer_id"], merged["id"]);
-    assert_eq!(
-        app.get(&format!("/customers/{}", old["id"])).await["id"],
-        merged["id"]
-    );
+    assert_eq!(app.get(&format!("/customers/{}", old["id"])).await["id"], merged["id"]);
 
     // An alias from an anonymous id links it.
-    app.send(
-        "/v1/track",
-        json!({"anonymousId": "anon-x", "event": "Viewed"}),
-    )
-    .await;
-    app.send(
-        "/v1/alias",
-        json!({"previousId": "anon-x", "userId": "fresh"}),
-    )
-    .await;
+    app.send("/v1/track", json!({"anonymousId": "anon-x", "event": "Viewed"}))
+        .await;
+    app.send("/v1/alias", json!({"previousId": "anon-x", "userId": "fresh"}))
+        .await;
     let fresh = app.customer("user_id", "fresh").await;
-    assert_eq!(
-        app.customer("anonymous_id", "anon-x").await["id"],
-        fresh["id"]
-    );
+    assert_eq!(app.customer("anonymous_id", "anon-x").await["id"], fresh["id"]);
     assert_eq!(fresh["stats"]["events"], 2);
 }
 
@@ -207,7 +193,11 @@ async fn a_person_is_exported_and_erased_on_request() {
         json!({"userId": "gone", "event": "Product Viewed", "properties": {"product_id": "P1"}}),
     )
     .await;
-    app.send("/v1/track", json!({"userId": "gone", "event": "Order Completed", "properties": {"order_id": "E-1", "total": 3000}})).await;
+    app.send(
+        "/v1/track",
+        json!({"userId": "gone", "event": "Order Completed", "properties": {"order_id": "E-1", "total": 3000}}),
+    )
+    .await;
     app.send(
         "/v1/track",
         json!({"userId": "stays", "event": "Product Viewed", "properties": {"product_id": "P1"}}),
@@ -250,10 +240,7 @@ async fn a_person_is_exported_and_erased_on_request() {
     let list = app.get("/customers?q=gone").await;
     assert!(list["items"].as_array().unwrap().is_empty());
     let order = app.get("/orders/E-1").await;
-    assert_eq!(
-        order["customer_id"], 0,
-        "the order stays for the accounts, detached"
-    );
+    assert_eq!(order["customer_id"], 0, "the order stays for the accounts, detached");
     assert_eq!(
         app.get("/stats").await["events"],
         1,

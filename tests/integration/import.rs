@@ -9,11 +9,7 @@ use serde_json::Value;
 use crate::common::TestApp;
 
 fn sample(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/data/import/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
+    std::fs::read(format!("{}/tests/data/import/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
 }
 
 async fn upload(app: &TestApp, kind: &str, body: Vec<u8>, strict: bool) -> (u16, Value) {
@@ -32,11 +28,7 @@ async fn shopify_exports_and_our_products_import_once() {
     let app = TestApp::spawn().await;
     let (s, r) = upload(&app, "products", sample("products.csv"), false).await;
     assert_eq!(
-        (
-            s,
-            r["imported"].as_u64(),
-            r["errors"].as_array().unwrap().len()
-        ),
+        (s, r["imported"].as_u64(), r["errors"].as_array().unwrap().len()),
         (200, Some(5), 0),
         "{r}"
     );
@@ -57,26 +49,23 @@ async fn shopify_exports_and_our_products_import_once() {
     assert_eq!(minjun["name"], "김민준");
     assert_eq!(minjun["city"], "서울");
     assert_eq!(minjun["email_consent"]["granted"], true);
-    assert!(
-        minjun["tags"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|t| t == "vip")
-    );
+    assert!(minjun["tags"].as_array().unwrap().iter().any(|t| t == "vip"));
 
     let (s, r) = upload(&app, "orders", sample("orders_shopify.csv"), false).await;
     assert_eq!(s, 200, "{r}");
     assert!(r["imported"].as_u64().unwrap() >= 2, "{r}");
     let minjun = app.customer("email", "minjun.kim@example.com").await;
     assert!(minjun["stats"]["orders_count"].as_u64().unwrap() >= 1);
-    let order = app
-        .get(&format!("/orders/{}", crate::common::urlencode("#1001")))
-        .await;
+    let order = app.get(&format!("/orders/{}", crate::common::urlencode("#1001"))).await;
     assert_eq!(order["customer_id"], minjun["id"]);
-    assert_eq!(order["lines"].as_array().unwrap().len(), 3);
+    // Shopify's lines name only the SKU: they land on the catalogue's products.
+    let ids: Vec<&str> = order["lines"].as_array().unwrap().iter().map(|l| l["product_id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec!["P001", "P004", "P003"]);
     assert_eq!(order["total"], 89400.0);
     assert_eq!(order["placed_at"], "2024-03-01T03:34:56.000Z");
+
+    let products = app.get("/stats").await["products"].as_u64().unwrap();
+    assert_eq!(products, 5, "every line matched a catalogue product by SKU: nothing new was added");
 
     // The same files again change nothing.
     let before = app.get("/stats").await;
@@ -95,8 +84,7 @@ async fn shopify_exports_and_our_products_import_once() {
 #[tokio::test]
 async fn bad_rows_are_reported_and_strict_imports_nothing() {
     let app = TestApp::spawn().await;
-    let csv =
-        "id,name,price\nA1,좋은 상품,1000\nA2,나쁜 가격,abc\n,이름만,500\nA4,괜찮은 상품,2000\n";
+    let csv = "id,name,price\nA1,좋은 상품,1000\nA2,나쁜 가격,abc\n,이름만,500\nA4,괜찮은 상품,2000\n";
     let (s, r) = upload(&app, "products", csv.as_bytes().to_vec(), true).await;
     assert_eq!(s, 200);
     assert_eq!(r["rejected"], true);
@@ -109,18 +97,11 @@ async fn bad_rows_are_reported_and_strict_imports_nothing() {
         .collect();
     assert_eq!(rows, vec![3, 4], "{r}");
     assert_eq!(r["errors"][0]["column"], "price");
-    assert_eq!(
-        app.get("/stats").await["products"],
-        0,
-        "strict: nothing half-imported"
-    );
+    assert_eq!(app.get("/stats").await["products"], 0, "strict: nothing half-imported");
 
     let (_, r) = upload(&app, "products", csv.as_bytes().to_vec(), false).await;
     assert_eq!(
-        (
-            r["imported"].as_u64(),
-            r["errors"].as_array().unwrap().len()
-        ),
+        (r["imported"].as_u64(), r["errors"].as_array().unwrap().len()),
         (Some(2), 2)
     );
     assert_eq!(app.get("/stats").await["products"], 2);
@@ -136,20 +117,13 @@ async fn bad_rows_are_reported_and_strict_imports_nothing() {
 async fn the_cli_imports_into_a_stopped_server_store() {
     let mut app = TestApp::spawn().await;
     let tmp = app.stop().await.unwrap();
-    let file = format!(
-        "{}/tests/data/import/customers_shopify.csv",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let file = format!("{}/tests/data/import/customers_shopify.csv", env!("CARGO_MANIFEST_DIR"));
     let out = Command::new(env!("CARGO_BIN_EXE_dangol"))
         .args(["import", "customers", &file, "--data-dir"])
         .arg(tmp.path())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("3 imported"),
         "{}",
@@ -171,9 +145,6 @@ async fn the_cli_imports_into_a_stopped_server_store() {
         String::from_utf8_lossy(&out.stderr)
     );
     let app = TestApp::spawn_on(tmp.path()).await;
-    assert_eq!(
-        app.customer("email", "jane.doe@example.com").await["name"],
-        "Jane Doe"
-    );
+    assert_eq!(app.customer("email", "jane.doe@example.com").await["name"], "Jane Doe");
     assert_eq!(app.get("/stats").await["products"], 0);
 }

@@ -10,9 +10,17 @@ async fn orders_and_refunds_adjust_the_profile() {
     let order = json!({"order_id": "O-1", "total": 100000, "revenue": 90000, "discount": 10000, "coupon": "WELCOME10", "currency": "KRW",
         "products": [{"product_id": "P1", "name": "실버 하트 목걸이", "category": "목걸이", "price": 60000, "quantity": 1},
                      {"product_id": "P2", "name": "콜드브루 원두 1kg", "category": "커피", "price": 25000, "quantity": 2}]});
-    app.send("/v1/track", json!({"userId": "o1", "event": "Order Completed", "timestamp": "2026-10-01T00:00:00Z", "properties": order})).await;
+    app.send(
+        "/v1/track",
+        json!({"userId": "o1", "event": "Order Completed", "timestamp": "2026-10-01T00:00:00Z", "properties": order}),
+    )
+    .await;
     // The same order again under another message id changes nothing.
-    app.send("/v1/track", json!({"userId": "o1", "event": "Order Completed", "timestamp": "2026-10-01T00:00:05Z", "properties": order})).await;
+    app.send(
+        "/v1/track",
+        json!({"userId": "o1", "event": "Order Completed", "timestamp": "2026-10-01T00:00:05Z", "properties": order}),
+    )
+    .await;
     let c = app.customer("user_id", "o1").await;
     assert_eq!(c["stats"]["orders_count"], 1);
     assert_eq!(c["stats"]["total_spent"], 100000.0);
@@ -31,10 +39,7 @@ async fn orders_and_refunds_adjust_the_profile() {
     app.send("/v1/track", json!({"userId": "o1", "event": "Order Refunded", "properties": {"order_id": "O-1", "products": [{"product_id": "P2", "price": 25000, "quantity": 1}]}})).await;
     let o = app.get("/orders/O-1").await;
     assert_eq!(
-        (
-            o["status"].as_str().unwrap(),
-            o["refunded_amount"].as_f64().unwrap()
-        ),
+        (o["status"].as_str().unwrap(), o["refunded_amount"].as_f64().unwrap()),
         ("partially_refunded", 25000.0)
     );
     app.send(
@@ -44,10 +49,7 @@ async fn orders_and_refunds_adjust_the_profile() {
     .await;
     let o = app.get("/orders/O-1").await;
     assert_eq!(
-        (
-            o["status"].as_str().unwrap(),
-            o["refunded_amount"].as_f64().unwrap()
-        ),
+        (o["status"].as_str().unwrap(), o["refunded_amount"].as_f64().unwrap()),
         ("refunded", 100000.0)
     );
     let c = app.customer("user_id", "o1").await;
@@ -55,11 +57,12 @@ async fn orders_and_refunds_adjust_the_profile() {
     assert_eq!(c["stats"]["total_spent"], 0.0);
     assert_eq!(c["stats"]["refunded_amount"], 100000.0);
     // A refund beyond the total is capped: nothing left to refund.
-    app.send("/v1/track", json!({"userId": "o1", "event": "Order Refunded", "properties": {"order_id": "O-1", "total": 5000}})).await;
-    assert_eq!(
-        app.customer("user_id", "o1").await["stats"]["refunds_count"],
-        2
-    );
+    app.send(
+        "/v1/track",
+        json!({"userId": "o1", "event": "Order Refunded", "properties": {"order_id": "O-1", "total": 5000}}),
+    )
+    .await;
+    assert_eq!(app.customer("user_id", "o1").await["stats"]["refunds_count"], 2);
 
     // Without `total`, the order is the lines less the discount.
     app.send("/v1/track", json!({"userId": "o1", "event": "Order Completed", "properties": {"order_id": "O-2", "discount": 1000, "products": [{"product_id": "P3", "price": 3000, "quantity": 2}]}})).await;

@@ -126,11 +126,7 @@ async fn bad_input_names_the_field() {
             "properties",
             "invalid_field",
         ),
-        (
-            json!({"userId": ["u"], "event": "x"}),
-            "userId",
-            "invalid_field",
-        ),
+        (json!({"userId": ["u"], "event": "x"}), "userId", "invalid_field"),
         (json!({"userId": "u"}), "event", "missing_field"),
         (
             json!({"userId": "u", "event": "Order Completed", "properties": {"total": 5}}),
@@ -148,10 +144,7 @@ async fn bad_input_names_the_field() {
         assert_eq!(s, 400, "{body}");
         assert_eq!(err["error"]["field"], field, "{body} → {err}");
         assert_eq!(err["error"]["code"], code, "{body} → {err}");
-        assert!(
-            err["error"]["message"].as_str().unwrap().contains(field),
-            "{err}"
-        );
+        assert!(err["error"]["message"].as_str().unwrap().contains(field), "{err}");
         assert!(!err["error"]["request_id"].as_str().unwrap().is_empty());
     }
     let (s, err) = error_of(
@@ -162,15 +155,8 @@ async fn bad_input_names_the_field() {
         .await,
     )
     .await;
-    assert_eq!(
-        (s, err["error"]["field"].as_str().unwrap()),
-        (400, "traits.email")
-    );
-    assert_eq!(
-        app.get("/stats").await["events"],
-        0,
-        "nothing invalid was stored"
-    );
+    assert_eq!((s, err["error"]["field"].as_str().unwrap()), (400, "traits.email"));
+    assert_eq!(app.get("/stats").await["events"], 0, "nothing invalid was stored");
 }
 
 #[tokio::test]
@@ -218,13 +204,7 @@ async fn a_batch_stores_its_valid_items_and_names_the_rejected_ones() {
 async fn keys_are_checked() {
     let app = TestApp::spawn().await;
     let msg = json!({"userId": "k", "event": "x"});
-    let res = app
-        .client
-        .post(app.url("/v1/track"))
-        .json(&msg)
-        .send()
-        .await
-        .unwrap();
+    let res = app.client.post(app.url("/v1/track")).json(&msg).send().await.unwrap();
     assert_eq!(res.status(), 401);
     let res = app
         .client
@@ -235,10 +215,7 @@ async fn keys_are_checked() {
         .await
         .unwrap();
     assert_eq!(res.status(), 401);
-    assert_eq!(
-        res.json::<Value>().await.unwrap()["error"]["code"],
-        "unauthorized"
-    );
+    assert_eq!(res.json::<Value>().await.unwrap()["error"]["code"], "unauthorized");
     let mut with_key = msg.clone();
     with_key["writeKey"] = json!(WRITE_KEY);
     let res = app
@@ -249,12 +226,7 @@ async fn keys_are_checked() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200, "writeKey in the body works");
-    let res = app
-        .client
-        .get(app.url("/api/v1/customers"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.client.get(app.url("/api/v1/customers")).send().await.unwrap();
     assert_eq!(res.status(), 401);
     let res = app
         .client
@@ -285,17 +257,11 @@ async fn over_size_is_413() {
         )
         .await;
     assert_eq!(res.status(), 413);
-    assert_eq!(
-        res.json::<Value>().await.unwrap()["error"]["code"],
-        "message_too_large"
-    );
+    assert_eq!(res.json::<Value>().await.unwrap()["error"]["code"], "message_too_large");
     let items: Vec<Value> = (0..40).map(|i| json!({"type": "track", "userId": "s", "event": "Mid", "properties": {"blob": "y".repeat(15 * 1024), "i": i}})).collect();
     let res = app.send("/v1/batch", json!({"batch": items})).await;
     assert_eq!(res.status(), 413);
-    assert_eq!(
-        res.json::<Value>().await.unwrap()["error"]["code"],
-        "payload_too_large"
-    );
+    assert_eq!(res.json::<Value>().await.unwrap()["error"]["code"], "payload_too_large");
     // One over-size item in an acceptable batch: that item is refused, the others stored.
     let res = app
         .send("/v1/batch", json!({"batch": [{"type": "track", "userId": "s", "event": "Ok"}, {"type": "track", "userId": "s", "event": "Big", "properties": {"blob": "z".repeat(33 * 1024)}}]}))
@@ -309,10 +275,7 @@ async fn over_size_is_413() {
 #[tokio::test]
 async fn gzip_bodies_are_accepted() {
     let app = TestApp::spawn().await;
-    let body = serde_json::to_vec(
-        &json!({"batch": [{"type": "track", "userId": "g", "event": "Zipped"}]}),
-    )
-    .unwrap();
+    let body = serde_json::to_vec(&json!({"batch": [{"type": "track", "userId": "g", "event": "Zipped"}]})).unwrap();
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     enc.write_all(&body).unwrap();
     let res = app
@@ -340,10 +303,7 @@ async fn analytics_js_short_routes_settings_and_cors() {
         .await
         .unwrap();
     let host = app.base.trim_start_matches("http://");
-    assert_eq!(
-        settings["integrations"]["Segment.io"]["apiHost"],
-        format!("{host}/v1")
-    );
+    assert_eq!(settings["integrations"]["Segment.io"]["apiHost"], format!("{host}/v1"));
     assert_eq!(settings["integrations"]["Segment.io"]["apiKey"], WRITE_KEY);
     let res = app
         .client
@@ -374,10 +334,7 @@ async fn analytics_js_short_routes_settings_and_cors() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    assert_eq!(
-        app.customer("anonymous_id", "browser-1").await["stats"]["events"],
-        2
-    );
+    assert_eq!(app.customer("anonymous_id", "browser-1").await["stats"]["events"], 2);
 
     let res = app
         .client
@@ -389,10 +346,7 @@ async fn analytics_js_short_routes_settings_and_cors() {
         .await
         .unwrap();
     assert!(res.status().is_success());
-    assert_eq!(
-        res.headers()["access-control-allow-origin"],
-        "https://shop.example"
-    );
+    assert_eq!(res.headers()["access-control-allow-origin"], "https://shop.example");
 }
 
 #[tokio::test]
@@ -403,20 +357,20 @@ async fn a_restart_keeps_everything() {
         json!({"userId": "r1", "anonymousId": "ra", "traits": {"email": "r1@example.com"}}),
     )
     .await;
-    app.send("/v1/track", json!({"userId": "r1", "event": "Order Completed", "properties": {"order_id": "R-1", "total": 7000}})).await;
+    app.send(
+        "/v1/track",
+        json!({"userId": "r1", "event": "Order Completed", "properties": {"order_id": "R-1", "total": 7000}}),
+    )
+    .await;
     let before = app.customer("user_id", "r1").await;
     let tmp = app.stop().await.unwrap();
     let app = TestApp::spawn_on(tmp.path()).await;
     let after = app.customer("user_id", "r1").await;
     assert_eq!(before, after);
-    assert_eq!(
-        app.customer("email", "r1@example.com").await["id"],
-        before["id"]
-    );
+    assert_eq!(app.customer("email", "r1@example.com").await["id"], before["id"]);
     assert_eq!(app.get("/orders/R-1").await["total"], 7000.0);
     // The write path still works after the restart, continuing the sequence.
-    app.send("/v1/track", json!({"userId": "r1", "event": "Again"}))
-        .await;
+    app.send("/v1/track", json!({"userId": "r1", "event": "Again"})).await;
     assert_eq!(app.get("/stats").await["last_seq"], 3);
     drop(tmp);
 }
