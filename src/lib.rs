@@ -14,6 +14,7 @@ pub mod load;
 pub mod order;
 pub mod store;
 pub mod track;
+pub mod value;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -715,7 +715,7 @@ pub async fn list_orders(
         None => None,
     };
     let from = match &q.from {
-        Some(f) => Some(crate::track::message::parse_time(f).ok_or_else(|| {
+        Some(f) => Some(crate::value::parse_time(f).ok_or_else(|| {
             ApiError::new(ErrorCode::InvalidField, "`from` must be an RFC 3339 date-time").field("from")
         })?),
         None => None,

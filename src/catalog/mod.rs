@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use crate::error::{ErrorCode, HasCode};
 use crate::store::records::ProductRecord;
 use crate::store::{self, ReadTx, Tx};
-use crate::track::message::number;
+use crate::value::number;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::store::records::{Consent, CustomerRecord, CustomerStats};
 use crate::store::{self, ReadTx, Tx};
-use crate::track::message::{is_email, normalize_email, parse_time};
+use crate::value::{is_email, normalize_email, parse_time};
 
 /// A visit ends after this long without activity.
 pub const VISIT_GAP_MS: i64 = 30 * 60 * 1000;

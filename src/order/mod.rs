@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use crate::catalog;
 use crate::store::records::{OrderLine, OrderRecord, OrderStatus, Refund};
 use crate::store::{self, ReadTx, Touch, Tx};
-use crate::track::message::number;
+use crate::value::number;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

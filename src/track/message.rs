@@ -1,11 +1,11 @@
 //! Parsing and validating one Segment message (identify, track, page, screen, group, alias).
 //! Every error names the field it is about, with the path the client sent it under.
 
-use chrono::{DateTime, NaiveDateTime};
 use serde_json::{Map, Value};
 
 use crate::error::{ErrorCode, HasCode};
 use crate::store::records::EventKind;
+pub use crate::value::{is_email, normalize_email, number, parse_time, type_name};
 
 /// A validated message, ready to apply.
 #[derive(Debug, Clone)]
@@ -126,39 +126,6 @@ fn time_field(obj: &Map<String, Value>, key: &str, prefix: &str) -> Result<Optio
             key,
             format!("must be an ISO-8601 date-time string, got {}", type_name(other)),
         )),
-    }
-}
-
-/// Parses an ISO-8601 / RFC 3339 date-time; one without an offset is taken as UTC.
-pub fn parse_time(s: &str) -> Option<i64> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.timestamp_millis());
-    }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
-            return Some(t.and_utc().timestamp_millis());
-        }
-    }
-    None
-}
-
-pub fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-/// A money or count property: a number, or a string holding one.
-pub fn number(v: &Value) -> Option<f64> {
-    match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().replace(',', "").parse::<f64>().ok().filter(|f| f.is_finite()),
-        _ => None,
     }
 }
 
@@ -372,24 +339,6 @@ impl Message {
             .filter(|e| is_email(e))
             .map(|e| normalize_email(&e))
     }
-}
-
-/// A light check of an address's shape: something@domain.tld, no spaces.
-pub fn is_email(s: &str) -> bool {
-    let s = s.trim();
-    let Some((local, domain)) = s.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !s.chars().any(char::is_whitespace)
-        && !domain.contains('@')
-}
-
-pub fn normalize_email(s: &str) -> String {
-    s.trim().to_lowercase()
 }
 
 #[cfg(test)]

@@ -132,3 +132,79 @@ async fn sigkill_loses_nothing_acknowledged() {
         &missing[..missing.len().min(5)]
     );
 }
+
+/// First start without secrets: they are generated, printed once, and work; the second start
+/// prints nothing and the same keys still work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_secrets_are_generated_and_printed_once() {
+    use std::io::{BufRead, BufReader};
+    let tmp = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::new();
+    let mut printed = Vec::new();
+    for round in 0..2 {
+        let port = free_port();
+        let base = format!("http://127.0.0.1:{port}");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_dangol"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .arg(tmp.path())
+            .env_remove("DANGOL_MASTER_KEY")
+            .env_remove("DANGOL_WRITE_KEY")
+            .env_remove("DANGOL_ADMIN_PASSWORD")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_healthy(&client, &base).await;
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(child.wait().unwrap().success());
+        let lines: Vec<String> = BufReader::new(child.stdout.take().unwrap())
+            .lines()
+            .map(Result::unwrap)
+            .collect();
+        if round == 0 {
+            printed = lines;
+        } else {
+            assert!(lines.is_empty(), "printed again: {lines:?}");
+        }
+    }
+    let value = |name: &str| {
+        printed
+            .iter()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("{name} not in {printed:?}"))
+            .to_string()
+    };
+    let (master, write) = (value("DANGOL_MASTER_KEY"), value("DANGOL_WRITE_KEY"));
+    assert!(value("DANGOL_ADMIN_PASSWORD").ends_with("(user `admin`)"));
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dangol"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(tmp.path())
+        .env_remove("DANGOL_MASTER_KEY")
+        .env_remove("DANGOL_WRITE_KEY")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_healthy(&client, &base).await;
+    let res = client
+        .post(format!("{base}/v1/track"))
+        .basic_auth(&write, Some(""))
+        .json(&json!({"userId": "x", "event": "y"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = client
+        .get(format!("{base}/api/v1/stats"))
+        .bearer_auth(&master)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

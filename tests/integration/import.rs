@@ -59,13 +59,21 @@ async fn shopify_exports_and_our_products_import_once() {
     let order = app.get(&format!("/orders/{}", crate::common::urlencode("#1001"))).await;
     assert_eq!(order["customer_id"], minjun["id"]);
     // Shopify's lines name only the SKU: they land on the catalogue's products.
-    let ids: Vec<&str> = order["lines"].as_array().unwrap().iter().map(|l| l["product_id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = order["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["product_id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, vec!["P001", "P004", "P003"]);
     assert_eq!(order["total"], 89400.0);
     assert_eq!(order["placed_at"], "2024-03-01T03:34:56.000Z");
 
     let products = app.get("/stats").await["products"].as_u64().unwrap();
-    assert_eq!(products, 5, "every line matched a catalogue product by SKU: nothing new was added");
+    assert_eq!(
+        products, 5,
+        "every line matched a catalogue product by SKU: nothing new was added"
+    );
 
     // The same files again change nothing.
     let before = app.get("/stats").await;
