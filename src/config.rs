@@ -132,4 +132,7 @@ pub struct BenchArgs {
 pub enum BenchWhat {
     /// Events/s and latency of /v1/batch and /v1/track against a server started on loopback.
     Ingest(crate::bench::IngestOptions),
+    /// Time from start to serving on an existing store (e.g. the 1,000,000-customer demo shop),
+    /// with the store's size and the server's resident memory.
+    Startup(crate::bench::StartupOptions),
 }

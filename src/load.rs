@@ -263,14 +263,20 @@ pub fn demo_command(args: &DemoArgs) -> anyhow::Result<()> {
     let mut opts = demo::DemoOptions::new(args.customers as usize, chrono::Utc::now());
     opts.seed = args.seed;
     let report = demo(&store, &opts)?;
+    let loaded = started.elapsed().as_secs_f64();
+    drop(store);
+    let (before, after) = store::compact(&args.store.data_dir)?;
     println!(
-        "demo shop written to {}: {} products, {} customers, {} messages in {:.1} s; store {} MB",
+        "demo shop written to {}: {} products, {} customers, {} messages in {:.1} s (compacted in {:.1} s); \
+         store {} MB ({} MB before compaction)",
         args.store.data_dir.display(),
         report.products,
         args.customers,
         report.messages,
-        started.elapsed().as_secs_f64(),
-        store.file_size() / 1_000_000
+        loaded,
+        started.elapsed().as_secs_f64() - loaded,
+        after / 1_000_000,
+        before / 1_000_000,
     );
     Ok(())
 }

@@ -339,6 +339,15 @@ pub struct EventResponse {
     pub context: Value,
 }
 
+/// An object field as the client sent it; one that was empty is stored as nothing.
+fn object(v: Value) -> Value {
+    if v.is_null() {
+        Value::Object(Default::default())
+    } else {
+        v
+    }
+}
+
 pub fn event_response(seq: u64, e: EventRecord) -> EventResponse {
     EventResponse {
         seq,
@@ -350,9 +359,9 @@ pub fn event_response(seq: u64, e: EventRecord) -> EventResponse {
         message_id: e.message_id,
         timestamp: iso(e.timestamp),
         received_at: iso(e.received_at),
-        properties: e.properties,
-        traits: e.traits,
-        context: e.context,
+        properties: object(e.properties),
+        traits: object(e.traits),
+        context: object(e.context),
     }
 }
 

@@ -40,7 +40,92 @@ pub struct IngestOptions {
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.what {
         BenchWhat::Ingest(opts) => ingest(opts).await.map(|_| ()),
+        BenchWhat::Startup(opts) => startup(opts).await,
     }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StartupOptions {
+    /// The data dir to start on (made with `dangol demo --customers N`).
+    #[arg(long)]
+    pub data_dir: std::path::PathBuf,
+    /// Starts to time.
+    #[arg(long, default_value_t = 3)]
+    pub runs: u32,
+}
+
+/// Resident memory of this process in bytes (Linux), read from /proc.
+fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches(" kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
+}
+
+/// `dangol bench startup`: how long `serve` takes to answer /healthz on an existing store, and the
+/// memory it holds after answering a customer list and a customer page.
+pub async fn startup(opts: StartupOptions) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        opts.data_dir.join("dangol.redb").exists(),
+        "no store in {}",
+        opts.data_dir.display()
+    );
+    let client = reqwest::Client::new();
+    let mut times = Vec::new();
+    let mut rss = 0;
+    let mut counts = Value::Null;
+    for _ in 0..opts.runs {
+        // Keys for this run only (held in memory); the store's own users are left as they are.
+        let mut config = Config::for_tests(&opts.data_dir);
+        config.admin_password = None;
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let started = Instant::now();
+        let server = tokio::spawn(crate::serve(config, listener, async {
+            let _ = stop_rx.await;
+        }));
+        wait_healthy(&base).await?;
+        times.push(started.elapsed().as_secs_f64());
+        let get = |path: &str| {
+            client
+                .get(format!("{base}/api/v1{path}"))
+                .bearer_auth("test-master-key")
+                .send()
+        };
+        counts = get("/stats").await?.json().await?;
+        let page: Value = get("/customers?limit=50").await?.json().await?;
+        if let Some(id) = page["items"][0]["id"].as_u64() {
+            get(&format!("/customers/{id}")).await?;
+            get(&format!("/customers/{id}/events")).await?;
+        }
+        rss = rss.max(resident_bytes().unwrap_or(0));
+        let _ = stop_tx.send(());
+        server.await??;
+    }
+    times.sort_by(f64::total_cmp);
+    println!("dangol bench startup — {}", opts.data_dir.display());
+    println!(
+        "| customers | events | orders | store | start to /healthz (median of {}) | resident memory |",
+        times.len()
+    );
+    println!("|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| {} | {} | {} | {:.2} GB | {:.2} s | {:.0} MB |",
+        counts["customers"],
+        counts["events"],
+        counts["orders"],
+        counts["store_bytes"].as_f64().unwrap_or(0.0) / 1e9,
+        times[times.len() / 2],
+        rss as f64 / 1e6
+    );
+    Ok(())
 }
 
 /// One measured run.

@@ -35,16 +35,32 @@ impl TestApp {
 
     /// A server on an existing data dir (for restarts).
     pub async fn spawn_on(dir: &Path) -> TestApp {
+        Self::spawn_with(Config::for_tests(dir)).await
+    }
+
+    /// A server started with `--demo`: the demo shop of `customers` members is loaded first.
+    pub async fn spawn_demo(customers: usize) -> TestApp {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut config = Config::for_tests(tmp.path());
+        config.demo = true;
+        config.demo_customers = customers;
+        let mut app = Self::spawn_with(config).await;
+        app._tmp = Some(tmp);
+        app
+    }
+
+    pub async fn spawn_with(config: Config) -> TestApp {
+        let dir = config.store.data_dir.clone();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(dangol::serve(Config::for_tests(dir), listener, async {
+        let server = tokio::spawn(dangol::serve(config, listener, async {
             stopped.await.ok();
         }));
         let app = TestApp {
             base,
             client: reqwest::Client::new(),
-            dir: dir.to_path_buf(),
+            dir,
             _tmp: None,
             stop: Some(stop),
             server: Some(server),

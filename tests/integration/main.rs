@@ -4,6 +4,7 @@ mod api;
 mod clients;
 mod common;
 mod crash;
+mod demo;
 mod identity;
 mod import;
 mod orders;
