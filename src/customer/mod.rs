@@ -106,11 +106,14 @@ pub fn resolve(tx: &mut Tx, keys: &Keys, now: i64) -> Result<u64, store::Error> 
             primary = merge(tx, primary, other, now)?;
         }
     }
+    // `by_user` is where the user key pointed before any merge; if a merge moved it onto the
+    // survivor already, setting it again changes nothing.
+    if let Some(u) = keys.user_id
+        && by_user != Some(primary)
+    {
+        tx.set_identity(&user_key(u), primary)?;
+    }
     if let Some(u) = keys.user_id {
-        let key = user_key(u);
-        if tx.identity(&key)? != Some(primary) {
-            tx.set_identity(&key, primary)?;
-        }
         let rec = tx.customer_mut(primary)?.expect("primary exists");
         if rec.user_id.is_none() {
             rec.user_id = Some(u.to_string());

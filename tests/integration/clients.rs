@@ -80,3 +80,78 @@ async fn the_segment_node_client_works_unchanged() {
             .any(|i| i["kind"] == "carted" && i["product_id"] == "JS-1")
     );
 }
+
+/// The page a storefront would have: analytics.js (@segment/analytics-next) loaded with
+/// `cdnURL` pointing at dangol, which answers its settings with the Segment.io destination
+/// pointed back at itself.
+const STOREFRONT: &str = r#"<!doctype html>
+<html><head><title>loading</title>
+<script src="/ajs/index.js"></script>
+<script>
+(async () => {
+  try {
+    const [analytics] = await AnalyticsNext.AnalyticsBrowser.load({ writeKey: "WRITE_KEY", cdnURL: "DANGOL" });
+    await analytics.page("Home");
+    await analytics.track("Product Viewed", { product_id: "WEB-1", name: "브라우저 향수", category: "향수", price: 1000 });
+    await analytics.identify("web-user", { email: "web@example.com", kakao_consent: true });
+    await analytics.track("Order Completed", { order_id: "web-order", total: 1000, products: [{ product_id: "WEB-1", price: 1000, quantity: 1 }] });
+    document.title = "done";
+  } catch (e) {
+    document.title = "error: " + e;
+  }
+})();
+</script></head><body>storefront</body></html>"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analytics_js_in_a_real_browser_works_unchanged() {
+    use axum::extract::Path as UrlPath;
+    use axum::http::header;
+    use axum::response::IntoResponse;
+
+    let app = TestApp::spawn().await;
+    let ajs = node_modules().join("@segment/analytics-next/dist/umd");
+    assert!(
+        ajs.join("index.js").exists(),
+        "analytics-next is not installed in {}",
+        ajs.display()
+    );
+    let page = STOREFRONT.replace("WRITE_KEY", WRITE_KEY).replace("DANGOL", &app.base);
+    // The storefront: another origin than dangol, as in a real shop.
+    let shop = axum::Router::new()
+        .route(
+            "/",
+            axum::routing::get(move || async move { ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page) }),
+        )
+        .route(
+            "/ajs/{file}",
+            axum::routing::get(move |UrlPath(file): UrlPath<String>| {
+                let ajs = ajs.clone();
+                async move {
+                    match std::fs::read(ajs.join(file.replace("..", ""))) {
+                        Ok(body) => ([(header::CONTENT_TYPE, "text/javascript")], body).into_response(),
+                        Err(_) => axum::http::StatusCode::NOT_FOUND.into_response(),
+                    }
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let shop_url = format!("http://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, shop).await });
+
+    let dom = tokio::task::spawn_blocking(move || crate::common::headless_dom(&shop_url))
+        .await
+        .unwrap();
+    assert!(dom.contains("<title>done</title>"), "the page did not finish: {dom}");
+
+    let c = app.customer("user_id", "web-user").await;
+    assert_eq!(c["email"], "web@example.com");
+    assert_eq!(c["kakao_consent"]["granted"], true);
+    assert_eq!(
+        c["stats"]["events"], 4,
+        "page, view, identify and order, the anonymous ones stitched"
+    );
+    assert_eq!(c["stats"]["orders_count"], 1);
+    let events = app.events_of(c["id"].as_u64().unwrap()).await;
+    assert_eq!(events.last().unwrap()["type"], "page");
+    assert_eq!(events.last().unwrap()["context"]["library"]["name"], "analytics.js");
+}

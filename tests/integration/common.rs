@@ -191,6 +191,15 @@ pub fn node_modules() -> PathBuf {
     .clone()
 }
 
+/// An install is current when its `.ready` file holds the manifest it was made from.
+fn installed(dir: &Path, manifest: &Path) -> bool {
+    std::fs::read(dir.join(".ready")).ok() == std::fs::read(manifest).ok()
+}
+
+fn mark_installed(dir: &Path, manifest: &Path) {
+    std::fs::copy(manifest, dir.join(".ready")).unwrap();
+}
+
 fn run(cmd: &mut Command) {
     let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     assert!(
@@ -199,4 +208,56 @@ fn run(cmd: &mut Command) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Debian's chromium, installed with apt-get on first use when it is missing (`.ci/run` installs it first).
+pub fn chromium() -> PathBuf {
+    static CHROMIUM: OnceLock<PathBuf> = OnceLock::new();
+    CHROMIUM
+        .get_or_init(|| {
+            let path = PathBuf::from("/usr/bin/chromium");
+            if !path.exists() {
+                run(Command::new("apt-get").args(["update", "-qq"]));
+                run(Command::new("apt-get")
+                    .args([
+                        "install",
+                        "-y",
+                        "-qq",
+                        "--no-install-recommends",
+                        "chromium",
+                        "chromium-driver",
+                    ])
+                    .env("DEBIAN_FRONTEND", "noninteractive"));
+            }
+            path
+        })
+        .clone()
+}
+
+/// Loads `url` in headless chromium, lets its scripts run, and returns the DOM it ended with.
+pub fn headless_dom(url: &str) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=20000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
