@@ -164,17 +164,6 @@ impl Store {
     }
 }
 
-/// Compacts the redb file of a store that is not open: after a bulk load, the file gives back
-/// the pages that the load's transactions freed. Returns the file size before and after.
-pub fn compact(dir: &Path) -> Result<(u64, u64), Error> {
-    let path = dir.join("dangol.redb");
-    let before = std::fs::metadata(&path)?.len();
-    let mut db = redb::Database::open(&path)?;
-    db.compact().map_err(|e| Error::Redb(Arc::new(e.into())))?;
-    drop(db);
-    Ok((before, std::fs::metadata(&path)?.len()))
-}
-
 /// Current time in unix milliseconds.
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
