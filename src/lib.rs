@@ -15,6 +15,7 @@ pub mod order;
 pub mod store;
 pub mod track;
 pub mod value;
+pub mod web;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -24,6 +24,7 @@ pub fn routes() -> Router<AppState> {
         .route("/customers/lookup", get(lookup_customer))
         .route("/customers/{id}", get(get_customer).delete(erase_customer))
         .route("/customers/{id}/export", get(export_customer))
+        .route("/customers/{id}/tags", post(change_tags))
         .route("/customers/{id}/events", get(customer_events))
         .route("/customers/{id}/orders", get(customer_orders))
         .route("/customers/{id}/interests", get(customer_interests))
@@ -281,6 +282,34 @@ pub async fn get_customer(State(st): State<AppState>, Path(id): Path<u64>) -> Ap
 pub async fn erase_customer(State(st): State<AppState>, Path(id): Path<u64>) -> ApiResult<Json<customer::Erased>> {
     let now = now_ms();
     Ok(Json(st.store.write(move |tx| customer::erase(tx, id, now)).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TagsRequest {
+    #[serde(default)]
+    pub add: Vec<String>,
+    #[serde(default)]
+    pub remove: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TagsResponse {
+    pub tags: Vec<String>,
+}
+
+/// Add and remove tags on a customer.
+#[utoipa::path(post, path = "/api/v1/customers/{id}/tags", params(("id" = u64, Path)), request_body = TagsRequest, responses((status = 200, body = TagsResponse), (status = 404)), security(("bearer" = [])))]
+pub async fn change_tags(
+    State(st): State<AppState>,
+    Path(id): Path<u64>,
+    ApiJson(req): ApiJson<TagsRequest>,
+) -> ApiResult<Json<TagsResponse>> {
+    let now = now_ms();
+    let tags = st
+        .store
+        .write(move |tx| customer::change_tags(tx, id, &req.add, &req.remove, now))
+        .await?;
+    Ok(Json(TagsResponse { tags }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -34,6 +34,11 @@ tokio::task_local! {
     static REQUEST_ID: String;
 }
 
+/// The id of the request being handled (empty outside a request).
+pub fn current_request_id() -> String {
+    REQUEST_ID.try_with(Clone::clone).unwrap_or_default()
+}
+
 /// An error on its way to the client: `{"error":{"code","message","field","request_id"}}`.
 #[derive(Debug)]
 pub struct ApiError {
@@ -193,6 +198,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .merge(tracking::routes())
+        .merge(crate::web::routes())
         .nest("/api/v1", admin)
         .fallback(not_found)
         .layer(axum::middleware::from_fn(request_id))

@@ -28,6 +28,7 @@ impl Modify for BearerAuth {
         admin::get_customer,
         admin::erase_customer,
         admin::export_customer,
+        admin::change_tags,
         admin::customer_events,
         admin::customer_orders,
         admin::customer_interests,

@@ -9,7 +9,7 @@ use rand::Rng;
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
-use crate::store::records::{ApiKeyRecord, KeyKind, Role, UserRecord};
+use crate::store::records::{ApiKeyRecord, KeyKind, Role, SessionRecord, UserRecord};
 use crate::store::{self, Store, now_ms};
 
 #[derive(Debug, thiserror::Error)]
@@ -214,4 +214,182 @@ pub async fn revoke_key(store: &Store, ring: &KeyRing, id: String) -> Result<Api
         .await?;
     ring.remove(&hash);
     Ok(rec)
+}
+
+/// How long a console session lasts.
+pub const SESSION_MS: i64 = 12 * 60 * 60 * 1000;
+/// Failed sign-ins in a row before the user is locked, and for how long.
+pub const LOCK_AFTER: u32 = 5;
+pub const LOCK_MS: i64 = 15 * 60 * 1000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error("wrong user name or password")]
+    Wrong { failures: u32 },
+    #[error("too many failed sign-ins: locked until {until}")]
+    Locked { until: i64 },
+    #[error(transparent)]
+    Store(#[from] store::Error),
+}
+
+fn random_token() -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+}
+
+/// A signed-in session: the cookie's secret (given to the browser, stored only as a hash) and
+/// the record.
+pub struct NewSession {
+    pub secret: String,
+    pub record: SessionRecord,
+}
+
+/// Checks a user name and password. Failures are counted per user name; after `LOCK_AFTER` in a
+/// row the name is locked for `LOCK_MS`, whatever password comes. Blocking (argon2).
+pub fn login(store: &Store, name: &str, password: &str, now: i64) -> Result<NewSession, LoginError> {
+    let name = name.trim().to_lowercase();
+    let read = store.read()?;
+    let failures = read.login_failures(&name)?;
+    if let Some(until) = failures.as_ref().and_then(|f| f.locked_until).filter(|&u| u > now) {
+        return Err(LoginError::Locked { until });
+    }
+    let user = read.user(&name)?;
+    // Verify against a fixed hash when the user does not exist, so that timing does not tell.
+    let ok = match &user {
+        Some(u) => verify_password(password, &u.password_hash),
+        None => {
+            let _ = verify_password(password, dummy_hash());
+            false
+        }
+    };
+    if !ok {
+        let failures = store.write_blocking(move |tx| -> Result<u32, store::Error> {
+            let mut f = tx
+                .login_failures(&name)?
+                .filter(|f| f.locked_until.is_none_or(|u| u <= now))
+                .unwrap_or_default();
+            f.count += 1;
+            f.last_at = now;
+            f.locked_until = None;
+            let count = f.count;
+            if f.count >= LOCK_AFTER {
+                f.locked_until = Some(now + LOCK_MS);
+                f.count = 0;
+            }
+            tx.put_login_failures(&name, Some(&f))?;
+            Ok(count)
+        })?;
+        return Err(LoginError::Wrong { failures });
+    }
+    let secret = random_token();
+    let record = SessionRecord {
+        user: name.clone(),
+        csrf: random_token(),
+        created_at: now,
+        expires_at: now + SESSION_MS,
+    };
+    let (hash, rec) = (hash_key(&secret), record.clone());
+    store.write_blocking(move |tx| -> Result<(), store::Error> {
+        tx.put_login_failures(&name, None)?;
+        tx.prune_sessions(now, None)?;
+        tx.put_session(&hash, &rec)
+    })?;
+    Ok(NewSession { secret, record })
+}
+
+/// An argon2id hash of a random password, verified when the user name is unknown.
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_password(&random_token()).unwrap_or_default())
+}
+
+/// The session and user behind a cookie secret, if it is valid now.
+pub fn session(store: &Store, secret: &str, now: i64) -> Result<Option<(SessionRecord, UserRecord)>, store::Error> {
+    let read = store.read()?;
+    let Some(s) = read.session(&hash_key(secret))?.filter(|s| s.expires_at > now) else {
+        return Ok(None);
+    };
+    Ok(read.user(&s.user)?.map(|u| (s, u)))
+}
+
+pub fn logout(store: &Store, secret: &str) -> Result<(), store::Error> {
+    let hash = hash_key(secret);
+    store.write_blocking(move |tx| tx.delete_session(&hash))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error("`name` must be 1–64 letters, digits, '.', '_' or '-'")]
+    BadName,
+    #[error("`password` must be at least 10 characters")]
+    WeakPassword,
+    #[error("a user named {0:?} exists already")]
+    Exists(String),
+    #[error("user {0:?} not found")]
+    NotFound(String),
+    #[error("the last owner cannot be removed")]
+    LastOwner,
+    #[error(transparent)]
+    Auth(#[from] Error),
+    #[error(transparent)]
+    Store(#[from] store::Error),
+}
+
+impl crate::error::HasCode for UserError {
+    fn code(&self) -> crate::error::ErrorCode {
+        use crate::error::ErrorCode;
+        match self {
+            UserError::BadName | UserError::WeakPassword => ErrorCode::InvalidField,
+            UserError::Exists(_) | UserError::LastOwner => ErrorCode::Conflict,
+            UserError::NotFound(_) => ErrorCode::NotFound,
+            UserError::Auth(_) | UserError::Store(_) => ErrorCode::Internal,
+        }
+    }
+    fn field(&self) -> Option<&str> {
+        match self {
+            UserError::BadName => Some("name"),
+            UserError::WeakPassword => Some("password"),
+            _ => None,
+        }
+    }
+}
+
+/// Adds a console user. Blocking (argon2).
+pub fn create_user(store: &Store, name: &str, password: &str, role: Role, now: i64) -> Result<UserRecord, UserError> {
+    let name = name.trim().to_lowercase();
+    if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
+        return Err(UserError::BadName);
+    }
+    if password.chars().count() < 10 {
+        return Err(UserError::WeakPassword);
+    }
+    let rec = UserRecord {
+        name: name.clone(),
+        password_hash: hash_password(password)?,
+        role,
+        created_at: now,
+    };
+    let r = rec.clone();
+    store.write_blocking(move |tx| -> Result<(), UserError> {
+        if tx.user(&r.name)?.is_some() {
+            return Err(UserError::Exists(r.name.clone()));
+        }
+        Ok(tx.put_user(&r)?)
+    })?;
+    Ok(rec)
+}
+
+/// Removes a console user and signs them out everywhere; the last owner stays.
+pub fn delete_user(store: &Store, name: &str, now: i64) -> Result<(), UserError> {
+    let name = name.to_string();
+    store.write_blocking(move |tx| -> Result<(), UserError> {
+        let user = tx.user(&name)?.ok_or_else(|| UserError::NotFound(name.clone()))?;
+        let owners = tx.users()?.iter().filter(|u| u.role == Role::Owner).count();
+        if user.role == Role::Owner && owners <= 1 {
+            return Err(UserError::LastOwner);
+        }
+        tx.delete_user(&name)?;
+        tx.prune_sessions(now, Some(&name))?;
+        Ok(())
+    })
 }

@@ -85,20 +85,12 @@ pub fn resolve(tx: &mut Tx, keys: &Keys, now: i64) -> Result<u64, store::Error> 
             Some(id) => id,
             None => match anonymous_only(tx, by_email)? {
                 Some(id) => id,
-                None => tx.insert_customer(CustomerRecord {
-                    created_at: now,
-                    updated_at: now,
-                    ..Default::default()
-                }),
+                None => new_customer(tx, now)?,
             },
         },
         (None, _) => match by_email.or(by_anon) {
             Some(id) => id,
-            None => tx.insert_customer(CustomerRecord {
-                created_at: now,
-                updated_at: now,
-                ..Default::default()
-            }),
+            None => new_customer(tx, now)?,
         },
     };
     for other in [by_anon, by_email].into_iter().flatten() {
@@ -135,6 +127,15 @@ pub fn resolve(tx: &mut Tx, keys: &Keys, now: i64) -> Result<u64, store::Error> 
         }
     }
     Ok(primary)
+}
+
+fn new_customer(tx: &mut Tx, now: i64) -> Result<u64, store::Error> {
+    tx.bump_rollup(now, |r| r.new_customers += 1)?;
+    Ok(tx.insert_customer(CustomerRecord {
+        created_at: now,
+        updated_at: now,
+        ..Default::default()
+    }))
 }
 
 /// Merges two customers into one: the smaller history is rewritten onto the larger, and the
@@ -392,13 +393,8 @@ pub struct Erased {
     pub orders_detached: u64,
 }
 
-/// The id orders of erased customers are moved to.
-pub const ERASED: u64 = 0;
-
-/// Erases a person on request (privacy law): profile, events, interests and identity keys; their
-/// orders stay, for the shop's accounts, without anything that points at the person. The
-/// customer id stays taken so that it never names somebody else.
-pub fn erase(tx: &mut Tx, id: u64, now: i64) -> Result<Erased, Error> {
+/// Follows merge redirects inside a transaction to the live customer.
+fn live_id(tx: &Tx, id: u64) -> Result<u64, Error> {
     let mut id = id;
     for _ in 0..16 {
         match tx.customer(id)? {
@@ -406,10 +402,21 @@ pub fn erase(tx: &mut Tx, id: u64, now: i64) -> Result<Erased, Error> {
             Some(r) if r.erased_at.is_some() => return Err(Error::Erased(id)),
             Some(r) => match r.merged_into {
                 Some(next) => id = next,
-                None => break,
+                None => return Ok(id),
             },
         }
     }
+    Err(Error::NotFound(id))
+}
+
+/// The id orders of erased customers are moved to.
+pub const ERASED: u64 = 0;
+
+/// Erases a person on request (privacy law): profile, events, interests and identity keys; their
+/// orders stay, for the shop's accounts, without anything that points at the person. The
+/// customer id stays taken so that it never names somebody else.
+pub fn erase(tx: &mut Tx, id: u64, now: i64) -> Result<Erased, Error> {
+    let id = live_id(tx, id)?;
     let mut report = Erased {
         customer_id: id,
         ..Default::default()
@@ -498,4 +505,18 @@ fn page(mut items: Vec<(u64, CustomerRecord)>, limit: usize) -> (Vec<(u64, Custo
     } else {
         (items, None)
     }
+}
+
+/// Adds and removes tags on a customer (staff or API), keeping their order. Returns the tags.
+pub fn change_tags(tx: &mut Tx, id: u64, add: &[String], remove: &[String], now: i64) -> Result<Vec<String>, Error> {
+    let id = live_id(tx, id)?;
+    let rec = tx.customer_mut(id)?.expect("exists");
+    rec.tags.retain(|t| !remove.iter().any(|r| r.trim() == t));
+    for t in add.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+        if !rec.tags.iter().any(|x| x == t) {
+            rec.tags.push(t.to_string());
+        }
+    }
+    rec.updated_at = now;
+    Ok(rec.tags.clone())
 }

@@ -113,6 +113,10 @@ pub fn complete(
         seq,
     };
     tx.put_order(&order)?;
+    tx.bump_rollup(at, |r| {
+        r.orders += 1;
+        r.revenue += total;
+    })?;
     let rec = tx.customer_mut(customer)?.expect("order's customer exists");
     let s = &mut rec.stats;
     s.orders_count += 1;
@@ -155,6 +159,10 @@ pub fn refund(tx: &mut Tx, props: &Map<String, Value>, message_id: &str, at: i64
         OrderStatus::PartiallyRefunded
     };
     tx.put_order(&order)?;
+    tx.bump_rollup(at, |r| {
+        r.refunds += 1;
+        r.refunded += amount;
+    })?;
     if let Some(rec) = tx.customer_mut(order.customer)? {
         rec.stats.refunds_count += 1;
         rec.stats.refunded_amount += amount;

@@ -44,6 +44,9 @@ pub(super) fn run(db: &redb::Database) -> Result<(), Error> {
         txn.open_table(ORDERS_BY_TIME)?;
         txn.open_table(API_KEYS)?;
         txn.open_table(USERS)?;
+        txn.open_table(SESSIONS)?;
+        txn.open_table(LOGIN_FAILURES)?;
+        txn.open_table(ROLLUPS)?;
         // Numbered migrations go here: `if found < N { mNNN_…(&txn)?; }`, each bumping the version.
         if found != Some(SCHEMA_VERSION) {
             meta.insert("schema_version", codec::encode(&SCHEMA_VERSION).as_slice())?;

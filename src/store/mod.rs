@@ -12,7 +12,7 @@ mod writer;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use tx::{CustomerPage, InterestRow, ReadTx, Touch, Tx};
+pub use tx::{CustomerPage, InterestRow, ROLLUP_BUCKET_MS, ReadTx, Touch, Tx};
 pub use writer::WriteError;
 
 /// The schema version this build writes. A data dir with a newer one is refused.

@@ -335,3 +335,49 @@ pub struct UserRecord {
     pub role: Role,
     pub created_at: i64,
 }
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionRecord {
+    pub user: String,
+    /// The token every form of this session must send back.
+    pub csrf: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LoginFailures {
+    /// Failures since the last success or lock.
+    pub count: u32,
+    pub last_at: i64,
+    #[serde(default)]
+    pub locked_until: Option<i64>,
+}
+
+/// Shop-wide counts of one 15-minute bucket.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Rollup {
+    #[serde(default)]
+    pub events: u64,
+    #[serde(default)]
+    pub new_customers: u64,
+    #[serde(default)]
+    pub orders: u64,
+    #[serde(default)]
+    pub revenue: f64,
+    #[serde(default)]
+    pub refunds: u64,
+    #[serde(default)]
+    pub refunded: f64,
+}
+
+impl Rollup {
+    pub fn add(&mut self, o: &Rollup) {
+        self.events += o.events;
+        self.new_customers += o.new_customers;
+        self.orders += o.orders;
+        self.revenue += o.revenue;
+        self.refunds += o.refunds;
+        self.refunded += o.refunded;
+    }
+}

@@ -64,3 +64,15 @@ pub const API_KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("api-key
 /// Table: users — console users.
 /// Key: user name; Value: `UserRecord`.
 pub const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users-1");
+
+/// Table: sessions — signed-in console sessions, by the SHA-256 of the cookie's secret.
+/// Key: hex SHA-256; Value: `SessionRecord`.
+pub const SESSIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("sessions-1");
+
+/// Table: login_failures — failed sign-ins per user name, to slow and then lock guessing.
+/// Key: user name (lower-cased); Value: `LoginFailures`.
+pub const LOGIN_FAILURES: TableDefinition<&str, &[u8]> = TableDefinition::new("login-failures-1");
+
+/// Table: rollups — shop-wide counts per 15 minutes, kept at write time, for dashboards.
+/// Key: unix millis / 900,000 (15-minute bucket, UTC); Value: `Rollup`.
+pub const ROLLUPS: TableDefinition<i64, &[u8]> = TableDefinition::new("rollups-1");

@@ -79,6 +79,10 @@ pub struct Tx<'t> {
     meta: redb::Table<'t, &'static str, &'static [u8]>,
     api_keys: redb::Table<'t, &'static str, &'static [u8]>,
     users: redb::Table<'t, &'static str, &'static [u8]>,
+    sessions: redb::Table<'t, &'static str, &'static [u8]>,
+    login_failures: redb::Table<'t, &'static str, &'static [u8]>,
+    rollups: redb::Table<'t, i64, &'static [u8]>,
+    dirty_rollups: HashMap<i64, Rollup>,
     next_seq: u64,
     next_customer: u64,
     dirty_customers: HashMap<u64, CustomerRecord>,
@@ -109,6 +113,10 @@ impl<'t> Tx<'t> {
             meta: txn.open_table(META)?,
             api_keys: txn.open_table(API_KEYS)?,
             users: txn.open_table(USERS)?,
+            sessions: txn.open_table(SESSIONS)?,
+            login_failures: txn.open_table(LOGIN_FAILURES)?,
+            rollups: txn.open_table(ROLLUPS)?,
+            dirty_rollups: HashMap::new(),
             next_seq,
             next_customer,
             dirty_customers: HashMap::new(),
@@ -126,6 +134,20 @@ impl<'t> Tx<'t> {
         for ((c, t, item), v) in self.dirty_interests.drain() {
             self.interests.insert((c, t as u8, item.as_str()), v)?;
         }
+        for (bucket, r) in self.dirty_rollups.drain() {
+            self.rollups.insert(bucket, codec::encode(&r).as_slice())?;
+        }
+        Ok(())
+    }
+
+    /// Changes the shop-wide counts of the 15-minute bucket that holds `at`.
+    pub fn bump_rollup(&mut self, at: i64, change: impl FnOnce(&mut Rollup)) -> Result<(), Error> {
+        let bucket = at.div_euclid(ROLLUP_BUCKET_MS);
+        if !self.dirty_rollups.contains_key(&bucket) {
+            let old = get_rec(&self.rollups, "rollups", bucket)?.unwrap_or_default();
+            self.dirty_rollups.insert(bucket, old);
+        }
+        change(self.dirty_rollups.get_mut(&bucket).expect("just inserted"));
         Ok(())
     }
 
@@ -394,6 +416,71 @@ impl<'t> Tx<'t> {
     pub fn users_count(&self) -> Result<u64, Error> {
         Ok(self.users.len()?)
     }
+
+    pub fn users(&self) -> Result<Vec<UserRecord>, Error> {
+        read_all(&self.users, "users")
+    }
+
+    pub fn delete_user(&mut self, name: &str) -> Result<bool, Error> {
+        Ok(self.users.remove(name)?.is_some())
+    }
+
+    pub fn session(&self, hash: &str) -> Result<Option<SessionRecord>, Error> {
+        get_rec(&self.sessions, "sessions", hash)
+    }
+
+    pub fn put_session(&mut self, hash: &str, rec: &SessionRecord) -> Result<(), Error> {
+        self.sessions.insert(hash, codec::encode(rec).as_slice())?;
+        Ok(())
+    }
+
+    pub fn delete_session(&mut self, hash: &str) -> Result<(), Error> {
+        self.sessions.remove(hash)?;
+        Ok(())
+    }
+
+    /// Removes sessions that expired before `now`, and every session of `user` when given.
+    pub fn prune_sessions(&mut self, now: i64, user: Option<&str>) -> Result<u64, Error> {
+        let mut gone = Vec::new();
+        for r in self.sessions.iter()? {
+            let (k, v) = r?;
+            let rec: SessionRecord = codec::decode("sessions", k.value(), v.value())?;
+            if rec.expires_at < now || user.is_some_and(|u| u == rec.user) {
+                gone.push(k.value().to_string());
+            }
+        }
+        for k in &gone {
+            self.sessions.remove(k.as_str())?;
+        }
+        Ok(gone.len() as u64)
+    }
+
+    pub fn login_failures(&self, user: &str) -> Result<Option<LoginFailures>, Error> {
+        get_rec(&self.login_failures, "login_failures", user)
+    }
+
+    pub fn put_login_failures(&mut self, user: &str, rec: Option<&LoginFailures>) -> Result<(), Error> {
+        match rec {
+            Some(r) => self.login_failures.insert(user, codec::encode(r).as_slice())?,
+            None => self.login_failures.remove(user)?,
+        };
+        Ok(())
+    }
+}
+
+/// Width of a rollup bucket: 15 minutes, so that every time zone's midnight falls on an edge.
+pub const ROLLUP_BUCKET_MS: i64 = 15 * 60 * 1000;
+
+fn read_all<V: DeserializeOwned>(
+    t: &impl ReadableTable<&'static str, &'static [u8]>,
+    name: &'static str,
+) -> Result<Vec<V>, Error> {
+    let mut out = Vec::new();
+    for r in t.iter()? {
+        let (k, v) = r?;
+        out.push(codec::decode(name, k.value(), v.value())?);
+    }
+    Ok(out)
 }
 
 fn read_identities(t: &impl ReadableTable<(u64, &'static str), ()>, customer: u64) -> Result<Vec<String>, Error> {
@@ -477,6 +564,9 @@ pub struct ReadTx {
     meta: redb::ReadOnlyTable<&'static str, &'static [u8]>,
     api_keys: redb::ReadOnlyTable<&'static str, &'static [u8]>,
     users: redb::ReadOnlyTable<&'static str, &'static [u8]>,
+    sessions: redb::ReadOnlyTable<&'static str, &'static [u8]>,
+    login_failures: redb::ReadOnlyTable<&'static str, &'static [u8]>,
+    rollups: redb::ReadOnlyTable<i64, &'static [u8]>,
 }
 
 impl ReadTx {
@@ -497,7 +587,43 @@ impl ReadTx {
             meta: t.open_table(META)?,
             api_keys: t.open_table(API_KEYS)?,
             users: t.open_table(USERS)?,
+            sessions: t.open_table(SESSIONS)?,
+            login_failures: t.open_table(LOGIN_FAILURES)?,
+            rollups: t.open_table(ROLLUPS)?,
         })
+    }
+
+    pub fn users(&self) -> Result<Vec<UserRecord>, Error> {
+        read_all(&self.users, "users")
+    }
+
+    pub fn session(&self, hash: &str) -> Result<Option<SessionRecord>, Error> {
+        get_rec(&self.sessions, "sessions", hash)
+    }
+
+    pub fn login_failures(&self, user: &str) -> Result<Option<LoginFailures>, Error> {
+        get_rec(&self.login_failures, "login_failures", user)
+    }
+
+    /// The sum of the rollup buckets in [from, to).
+    pub fn rollup(&self, from: i64, to: i64) -> Result<Rollup, Error> {
+        let mut sum = Rollup::default();
+        let (a, b) = (from.div_euclid(ROLLUP_BUCKET_MS), to.div_euclid(ROLLUP_BUCKET_MS));
+        for r in self.rollups.range(a..b)? {
+            let (k, v) = r?;
+            sum.add(&codec::decode("rollups", k.value(), v.value())?);
+        }
+        Ok(sum)
+    }
+
+    /// The newest events of the whole shop, newest first.
+    pub fn latest_events(&self, limit: usize) -> Result<Vec<(u64, EventRecord)>, Error> {
+        let mut out = Vec::new();
+        for r in self.events.iter()?.rev().take(limit) {
+            let (k, v) = r?;
+            out.push((k.value(), codec::decode("events", k.value(), v.value())?));
+        }
+        Ok(out)
     }
 
     /// The sequence of the event that carried this `messageId`, if it was stored.

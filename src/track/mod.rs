@@ -65,6 +65,7 @@ pub fn apply(tx: &mut Tx, msg: &Message, received_at: i64) -> Result<Outcome, st
         context: &msg.context,
     };
     let seq = tx.append_event(&record)?;
+    tx.bump_rollup(at, |r| r.events += 1)?;
     let is_activity = matches!(msg.kind, EventKind::Track | EventKind::Page | EventKind::Screen);
     {
         let rec = tx.customer_mut(customer)?.expect("resolved customer exists");

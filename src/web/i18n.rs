@@ -1,0 +1,186 @@
+//! Label catalogues, one per language (`static/i18n/{ko,en}.toml`, embedded), and formatting of
+//! numbers, money and times for a language and the shop's time zone.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use axum::http::HeaderMap;
+use chrono::TimeZone;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Ko,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Ko => "ko",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s {
+            "ko" => Some(Lang::Ko),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// The `dangol_lang` cookie, else the first of ko/en the browser lists in Accept-Language,
+    /// else Korean.
+    pub fn from_headers(headers: &HeaderMap) -> Lang {
+        if let Some(l) = super::cookie(headers, "dangol_lang").and_then(|v| Lang::parse(&v)) {
+            return l;
+        }
+        let accept = headers
+            .get("accept-language")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        for part in accept.split(',') {
+            let tag = part.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            if tag.starts_with("ko") {
+                return Lang::Ko;
+            }
+            if tag.starts_with("en") {
+                return Lang::En;
+            }
+        }
+        Lang::Ko
+    }
+}
+
+/// A language's labels, flattened to `section.key`.
+pub struct Catalog {
+    labels: HashMap<String, String>,
+}
+
+impl Catalog {
+    /// The label for `key`. A key missing from the catalogue shows as "?" and is logged (a test
+    /// checks that both catalogues have the same keys, and page tests see every label used).
+    pub fn get(&self, key: &str) -> &str {
+        match self.labels.get(key) {
+            Some(label) => label,
+            None => {
+                tracing::warn!(key, "missing label");
+                "?"
+            }
+        }
+    }
+
+    fn load(source: &str) -> Catalog {
+        fn flatten(prefix: &str, table: &toml::Table, out: &mut HashMap<String, String>) {
+            for (k, v) in table {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                match v {
+                    toml::Value::Table(t) => flatten(&key, t, out),
+                    toml::Value::String(s) => {
+                        out.insert(key, s.clone());
+                    }
+                    other => {
+                        out.insert(key, other.to_string());
+                    }
+                }
+            }
+        }
+        let table: toml::Table = source.parse().expect("the embedded label catalogues are valid TOML");
+        let mut labels = HashMap::new();
+        flatten("", &table, &mut labels);
+        Catalog { labels }
+    }
+
+    pub fn for_lang(lang: Lang) -> &'static Catalog {
+        static KO: OnceLock<Catalog> = OnceLock::new();
+        static EN: OnceLock<Catalog> = OnceLock::new();
+        match lang {
+            Lang::Ko => KO.get_or_init(|| Catalog::load(include_str!("../../static/i18n/ko.toml"))),
+            Lang::En => EN.get_or_init(|| Catalog::load(include_str!("../../static/i18n/en.toml"))),
+        }
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.labels.keys().map(String::as_str)
+    }
+}
+
+/// 1234567 → "1,234,567".
+pub fn number(n: f64, decimals: usize) -> String {
+    let s = format!("{:.*}", decimals, n.abs());
+    let (int, frac) = s.split_once('.').map_or((s.as_str(), None), |(i, f)| (i, Some(f)));
+    let mut out = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if let Some(f) = frac {
+        out.push('.');
+        out.push_str(f);
+    }
+    if n < 0.0 && n.abs() >= 0.5 / 10f64.powi(decimals as i32) {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+/// Money in the shop's currency: KRW without decimals ("12,000원" in Korean, "₩12,000" in
+/// English); other currencies with two decimals and their code.
+pub fn money(amount: f64, currency: Option<&str>, lang: Lang) -> String {
+    match currency.unwrap_or("KRW") {
+        "KRW" => match lang {
+            Lang::Ko => format!("{}원", number(amount, 0)),
+            Lang::En => format!("₩{}", number(amount, 0)),
+        },
+        "USD" => format!("${}", number(amount, 2)),
+        other => format!("{} {}", number(amount, 2), other),
+    }
+}
+
+/// A time in the shop's time zone: "2026-11-22 19:05".
+pub fn datetime(ms: i64, tz: chrono_tz::Tz) -> String {
+    match tz.timestamp_millis_opt(ms).single() {
+        Some(t) => t.format("%Y-%m-%d %H:%M").to_string(),
+        None => String::new(),
+    }
+}
+
+pub fn date(ms: i64, tz: chrono_tz::Tz) -> String {
+    match tz.timestamp_millis_opt(ms).single() {
+        Some(t) => t.format("%Y-%m-%d").to_string(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_catalogues_have_the_same_keys() {
+        let mut ko: Vec<&str> = Catalog::for_lang(Lang::Ko).keys().collect();
+        let mut en: Vec<&str> = Catalog::for_lang(Lang::En).keys().collect();
+        ko.sort();
+        en.sort();
+        assert_eq!(ko, en);
+        assert_eq!(Catalog::for_lang(Lang::Ko).get("nav.customers"), "고객");
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(number(1234567.0, 0), "1,234,567");
+        assert_eq!(number(-1234.5, 2), "-1,234.50");
+        assert_eq!(number(999.0, 0), "999");
+        assert_eq!(money(59000.0, Some("KRW"), Lang::Ko), "59,000원");
+        assert_eq!(money(59000.0, None, Lang::En), "₩59,000");
+        assert_eq!(money(12.5, Some("USD"), Lang::En), "$12.50");
+        assert_eq!(datetime(1_704_067_200_000, chrono_tz::Asia::Seoul), "2024-01-01 09:00");
+    }
+}

@@ -1,0 +1,305 @@
+//! The admin console: server-rendered pages (askama, `templates/`), signed-in sessions in redb,
+//! CSRF tokens on every form, Korean and English labels. Pages call the same domain functions
+//! as the JSON API. Forms post back and redirect; JavaScript only enhances.
+
+pub mod i18n;
+mod pages;
+
+use askama::Template;
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+
+use crate::api::AppState;
+use crate::auth::{self, LoginError};
+use crate::store::now_ms;
+use crate::store::records::{Role, SessionRecord, UserRecord};
+pub use i18n::{Catalog, Lang};
+
+const SESSION_COOKIE: &str = "dangol_session";
+const LOGIN_CSRF_COOKIE: &str = "dangol_login_csrf";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login_page).post(login_submit))
+        .route("/logout", post(logout))
+        .route("/lang/{code}", get(set_lang))
+        .route("/static/{file}", get(static_file))
+        .route("/", get(pages::dashboard))
+        .route("/customers", get(pages::customers))
+        .route("/customers/{id}", get(pages::customer))
+        .route("/customers/{id}/tags", post(pages::add_tag))
+        .route("/customers/{id}/tags/remove", post(pages::remove_tag))
+}
+
+/// A cookie's value from the request.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+fn set_cookie(name: &str, value: &str, max_age_s: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_s}"
+    ))
+    .expect("cookie values are url-safe")
+}
+
+/// What every page knows: who is signed in, in which language, with which form token.
+pub struct Staff {
+    pub user: UserRecord,
+    pub session: SessionRecord,
+    pub lang: Lang,
+    pub t: &'static Catalog,
+    pub path: String,
+}
+
+impl Staff {
+    pub fn can_change(&self) -> bool {
+        self.user.role != Role::Viewer
+    }
+}
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let lang = Lang::from_headers(&parts.headers);
+        let path = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into());
+        let to_login = || Redirect::to(&format!("/login?next={}", urlencode(&path))).into_response();
+        let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Err(to_login());
+        };
+        let found = state
+            .store
+            .call(move |s| auth::session(s, &secret, now_ms()))
+            .await
+            .map_err(|e| error_page(lang, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()))?;
+        match found {
+            Some((session, user)) => Ok(Staff {
+                user,
+                session,
+                lang,
+                t: Catalog::for_lang(lang),
+                path,
+            }),
+            None => Err(to_login()),
+        }
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Only a local path may be a redirect target (no open redirects).
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/".to_string(),
+    }
+}
+
+/// The refusal of a change from a viewer or without the session's form token, if it is one.
+pub fn refuse_change(staff: &Staff, csrf: &str) -> Option<Response> {
+    if !constant_eq(csrf, &staff.session.csrf) {
+        return Some(error_page(staff.lang, StatusCode::FORBIDDEN, staff.t.get("error.csrf")));
+    }
+    if !staff.can_change() {
+        return Some(error_page(
+            staff.lang,
+            StatusCode::FORBIDDEN,
+            staff.t.get("error.forbidden"),
+        ));
+    }
+    None
+}
+
+fn constant_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    t: &'static Catalog,
+    lang: &'a str,
+    message: &'a str,
+    request_id: String,
+}
+
+pub fn error_page(lang: Lang, status: StatusCode, message: &str) -> Response {
+    let page = ErrorPage {
+        t: Catalog::for_lang(lang),
+        lang: lang.code(),
+        message,
+        request_id: crate::api::current_request_id(),
+    };
+    (status, render(&page)).into_response()
+}
+
+pub fn render(t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, request_id = crate::api::current_request_id(), "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "auth/login.html")]
+struct LoginPage<'a> {
+    t: &'static Catalog,
+    lang: &'a str,
+    csrf: String,
+    next: String,
+    error: Option<String>,
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+fn random_token() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
+async fn login_page(headers: HeaderMap, Query(q): Query<NextQuery>) -> Response {
+    let lang = Lang::from_headers(&headers);
+    let csrf = random_token();
+    let page = LoginPage {
+        t: Catalog::for_lang(lang),
+        lang: lang.code(),
+        csrf: csrf.clone(),
+        next: safe_next(q.next.as_deref()),
+        error: None,
+        name: String::new(),
+    };
+    let mut res = render(&page);
+    res.headers_mut()
+        .append(header::SET_COOKIE, set_cookie(LOGIN_CSRF_COOKIE, &csrf, 3600));
+    res
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    name: String,
+    password: String,
+    csrf: String,
+    next: Option<String>,
+}
+
+async fn login_submit(State(st): State<AppState>, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
+    let lang = Lang::from_headers(&headers);
+    let t = Catalog::for_lang(lang);
+    // The sign-in form has no session yet: its token is checked against a cookie (double submit).
+    if cookie(&headers, LOGIN_CSRF_COOKIE).is_none_or(|c| !constant_eq(&c, &form.csrf)) {
+        return error_page(lang, StatusCode::FORBIDDEN, t.get("error.csrf"));
+    }
+    let (name, password) = (form.name.clone(), form.password.clone());
+    let result = st
+        .store
+        .call(move |s| Ok::<_, crate::store::Error>(auth::login(s, &name, &password, now_ms())))
+        .await;
+    let error = match result {
+        Ok(Ok(session)) => {
+            let mut res = Redirect::to(&safe_next(form.next.as_deref())).into_response();
+            let h = res.headers_mut();
+            h.append(
+                header::SET_COOKIE,
+                set_cookie(SESSION_COOKIE, &session.secret, auth::SESSION_MS / 1000),
+            );
+            h.append(header::SET_COOKIE, set_cookie(LOGIN_CSRF_COOKIE, "", 0));
+            return res;
+        }
+        Ok(Err(LoginError::Wrong { failures })) => {
+            // Each failure in a row answers more slowly.
+            tokio::time::sleep(std::time::Duration::from_millis(250 * u64::from(failures.min(8)))).await;
+            t.get("auth.wrong").to_string()
+        }
+        Ok(Err(LoginError::Locked { until })) => format!("{} {}", t.get("auth.locked"), i18n::datetime(until, st.tz)),
+        Ok(Err(LoginError::Store(e))) | Err(e) => {
+            return error_page(lang, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string());
+        }
+    };
+    let page = LoginPage {
+        t,
+        lang: lang.code(),
+        csrf: form.csrf,
+        next: safe_next(form.next.as_deref()),
+        error: Some(error),
+        name: form.name,
+    };
+    (StatusCode::UNAUTHORIZED, render(&page)).into_response()
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn logout(State(st): State<AppState>, staff: Staff, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Response {
+    if !constant_eq(&form.csrf, &staff.session.csrf) {
+        return error_page(staff.lang, StatusCode::FORBIDDEN, staff.t.get("error.csrf"));
+    }
+    if let Some(secret) = cookie(&headers, SESSION_COOKIE) {
+        let _ = st.store.call(move |s| auth::logout(s, &secret)).await;
+    }
+    let mut res = Redirect::to("/login").into_response();
+    res.headers_mut()
+        .append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", 0));
+    res
+}
+
+async fn set_lang(axum::extract::Path(code): axum::extract::Path<String>, Query(q): Query<NextQuery>) -> Response {
+    let lang = Lang::parse(&code).unwrap_or(Lang::Ko);
+    let mut res = Redirect::to(&safe_next(q.next.as_deref())).into_response();
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie("dangol_lang", lang.code(), 365 * 24 * 3600),
+    );
+    res
+}
+
+/// Static files, embedded in the binary so that the one file runs anywhere.
+async fn static_file(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
+    let (body, kind): (&'static str, &str) = match file.as_str() {
+        "app.css" => (include_str!("../../static/app.css"), "text/css; charset=utf-8"),
+        "app.js" => (include_str!("../../static/app.js"), "text/javascript; charset=utf-8"),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}

@@ -1,0 +1,465 @@
+//! The pages: dashboard, customer list, customer profile, and tag changes.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{Duration, TimeZone};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::i18n::{self, Catalog, Lang};
+use super::{Staff, error_page, refuse_change, render};
+use crate::api::AppState;
+use crate::customer::{self, VISIT_GAP_MS};
+use crate::store::records::{Consent, EventKind, EventRecord, OrderRecord, Rollup};
+use crate::store::{self, now_ms};
+
+/// The frame every signed-in page shares.
+pub struct Frame {
+    pub t: &'static Catalog,
+    pub lang: &'static str,
+    pub user: String,
+    pub role: String,
+    pub csrf: String,
+    pub active: &'static str,
+    pub path: String,
+    pub can_change: bool,
+}
+
+impl Frame {
+    fn new(staff: &Staff, active: &'static str) -> Frame {
+        Frame {
+            t: staff.t,
+            lang: staff.lang.code(),
+            user: staff.user.name.clone(),
+            role: format!("{:?}", staff.user.role).to_lowercase(),
+            csrf: staff.session.csrf.clone(),
+            active,
+            path: staff.path.clone(),
+            can_change: staff.can_change(),
+        }
+    }
+
+    /// The navigation: (key, href, label, built yet).
+    pub fn nav(&self) -> Vec<(&'static str, &'static str, &'static str, bool)> {
+        [
+            ("dashboard", "/", true),
+            ("customers", "/customers", true),
+            ("segments", "/segments", false),
+            ("products", "/products", false),
+            ("orders", "/orders", false),
+            ("coupons", "/coupons", false),
+            ("campaigns", "/campaigns", false),
+            ("reports", "/reports", false),
+            ("settings", "/settings", false),
+        ]
+        .into_iter()
+        .map(|(k, href, built)| (k, href, self.t.get(&format!("nav.{k}")), built))
+        .collect()
+    }
+}
+
+fn internal(lang: Lang, e: impl std::fmt::Display) -> Response {
+    error_page(lang, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
+}
+
+pub struct Figure {
+    pub label: &'static str,
+    pub new_customers: String,
+    pub orders: String,
+    pub revenue: String,
+    pub refunded: String,
+}
+
+pub struct EventLine {
+    pub time: String,
+    pub label: String,
+    pub detail: String,
+    pub customer: u64,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/index.html")]
+struct DashboardPage {
+    f: Frame,
+    total_customers: String,
+    figures: Vec<Figure>,
+    latest: Vec<EventLine>,
+}
+
+/// Local midnight `days_back` days before today, in the shop's time zone, as unix millis.
+fn local_midnight(tz: chrono_tz::Tz, now: i64, days_back: i64) -> i64 {
+    let today = tz
+        .timestamp_millis_opt(now)
+        .single()
+        .map(|t| t.date_naive())
+        .unwrap_or_default();
+    let day = today - Duration::days(days_back);
+    tz.from_local_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight"))
+        .earliest()
+        .map(|t| t.timestamp_millis())
+        .unwrap_or(now)
+}
+
+pub async fn dashboard(State(st): State<AppState>, staff: Staff) -> Response {
+    let tz = st.tz;
+    let lang = staff.lang;
+    let data = st
+        .store
+        .call(move |s| -> Result<_, store::Error> {
+            let read = s.read()?;
+            let now = now_ms();
+            let windows = [("dashboard.today", 0), ("dashboard.last7", 6), ("dashboard.last30", 29)];
+            let sums: Vec<(&'static str, Rollup)> = windows
+                .iter()
+                .map(|&(label, back)| Ok((label, read.rollup(local_midnight(tz, now, back), now + 1)?)))
+                .collect::<Result<_, store::Error>>()?;
+            Ok((read.customers_count()?, sums, read.latest_events(15)?))
+        })
+        .await;
+    let (total, sums, latest) = match data {
+        Ok(d) => d,
+        Err(e) => return internal(lang, e),
+    };
+    let t = staff.t;
+    let page = DashboardPage {
+        total_customers: i18n::number(total as f64, 0),
+        figures: sums
+            .into_iter()
+            .map(|(label, r)| Figure {
+                label: t.get(label),
+                new_customers: i18n::number(r.new_customers as f64, 0),
+                orders: i18n::number(r.orders as f64, 0),
+                revenue: i18n::money(r.revenue, None, lang),
+                refunded: i18n::money(r.refunded, None, lang),
+            })
+            .collect(),
+        latest: latest.into_iter().map(|(_, e)| event_line(&e, tz, lang)).collect(),
+        f: Frame::new(&staff, "dashboard"),
+    };
+    render(&page)
+}
+
+fn text(v: &Value, key: &str) -> Option<String> {
+    match v.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// What an event was, in a line.
+fn event_line(e: &EventRecord, tz: chrono_tz::Tz, lang: Lang) -> EventLine {
+    let p = &e.properties;
+    let (label, detail) = match e.kind {
+        EventKind::Track => {
+            let name = e.event.clone().unwrap_or_default();
+            let detail = match name.as_str() {
+                "Order Completed" | "Order Refunded" => {
+                    let total = p.get("total").and_then(crate::value::number).unwrap_or(0.0);
+                    format!(
+                        "{} · {}",
+                        text(p, "order_id").unwrap_or_default(),
+                        i18n::money(total, p.get("currency").and_then(Value::as_str), lang)
+                    )
+                }
+                _ => text(p, "name").or_else(|| text(p, "product_id")).unwrap_or_default(),
+            };
+            (name, detail)
+        }
+        EventKind::Page | EventKind::Screen => (
+            e.kind.as_str().to_string(),
+            e.name.clone().or_else(|| text(p, "path")).unwrap_or_default(),
+        ),
+        EventKind::Identify => (
+            "identify".into(),
+            ["name", "email"]
+                .iter()
+                .filter_map(|k| text(&e.traits, k))
+                .collect::<Vec<_>>()
+                .join(" · "),
+        ),
+        other => (
+            other.as_str().to_string(),
+            e.group_id.clone().or(e.previous_id.clone()).unwrap_or_default(),
+        ),
+    };
+    EventLine {
+        time: i18n::datetime(e.timestamp, tz),
+        label,
+        detail,
+        customer: e.customer,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    q: Option<String>,
+    cursor: Option<u64>,
+}
+
+pub struct CustomerRow {
+    pub id: u64,
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    pub last_seen: String,
+    pub orders: u32,
+    pub spent: String,
+    pub tags: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "customer/list.html")]
+struct CustomersPage {
+    f: Frame,
+    q: String,
+    rows: Vec<CustomerRow>,
+    next: Option<String>,
+}
+
+pub async fn customers(State(st): State<AppState>, staff: Staff, Query(q): Query<ListQuery>) -> Response {
+    let (tz, lang) = (st.tz, staff.lang);
+    let query = q.q.clone();
+    let res = st
+        .store
+        .call(move |s| customer::list(&s.read()?, q.cursor.unwrap_or(0), 50, query.as_deref()))
+        .await;
+    let (items, next) = match res {
+        Ok(r) => r,
+        Err(e) => return internal(lang, e),
+    };
+    let anonymous = staff.t.get("customers.anonymous");
+    let rows = items
+        .into_iter()
+        .map(|(id, r)| CustomerRow {
+            id,
+            name: r.name.clone().unwrap_or_else(|| {
+                if r.user_id.is_some() {
+                    String::new()
+                } else {
+                    anonymous.to_string()
+                }
+            }),
+            email: r.email.unwrap_or_default(),
+            phone: r.phone.unwrap_or_default(),
+            last_seen: r.stats.last_seen.map(|t| i18n::datetime(t, tz)).unwrap_or_default(),
+            orders: r.stats.orders_count,
+            spent: i18n::money(r.stats.total_spent, None, lang),
+            tags: r.tags,
+        })
+        .collect();
+    let q_text = q.q.unwrap_or_default();
+    let next = next.map(|n| format!("/customers?q={}&cursor={n}", super::urlencode(&q_text)));
+    render(&CustomersPage {
+        f: Frame::new(&staff, "customers"),
+        q: q_text,
+        rows,
+        next,
+    })
+}
+
+pub struct ConsentRow {
+    pub channel: &'static str,
+    pub state: &'static str,
+    pub detail: String,
+}
+
+pub struct Visit {
+    pub start: String,
+    pub events: Vec<EventLine>,
+}
+
+pub struct OrderRow {
+    pub id: String,
+    pub placed_at: String,
+    pub status: String,
+    pub total: String,
+    pub lines: Vec<(String, String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "customer/show.html")]
+struct CustomerPage {
+    f: Frame,
+    id: u64,
+    name: String,
+    user_id: String,
+    email: String,
+    phone: String,
+    anonymous_ids: Vec<String>,
+    consents: Vec<ConsentRow>,
+    figures: Vec<(&'static str, String)>,
+    tags: Vec<String>,
+    visits: Vec<Visit>,
+    orders: Vec<OrderRow>,
+}
+
+/// Events shown on a profile, newest first.
+const TIMELINE_EVENTS: usize = 200;
+
+pub async fn customer(State(st): State<AppState>, staff: Staff, Path(id): Path<u64>) -> Response {
+    let (tz, lang) = (st.tz, staff.lang);
+    let res = st
+        .store
+        .call(move |s| -> Result<_, customer::Error> {
+            let read = s.read()?;
+            let (id, rec) = customer::get(&read, id)?;
+            let keys = read.identities_of(id)?;
+            let events = read.customer_events(id, None, TIMELINE_EVENTS)?;
+            let mut orders: Vec<OrderRecord> = Vec::new();
+            for oid in read.order_ids_of(id)?.into_iter().rev() {
+                orders.extend(read.order(&oid)?);
+            }
+            Ok((id, rec, keys, events, orders))
+        })
+        .await;
+    let (id, rec, keys, events, orders) = match res {
+        Ok(r) => r,
+        Err(customer::Error::NotFound(_) | customer::Error::Erased(_)) => {
+            return error_page(lang, StatusCode::NOT_FOUND, staff.t.get("error.not_found"));
+        }
+        Err(e) => return internal(lang, e),
+    };
+    let t = staff.t;
+    let consent = |channel: &'static str, c: &Option<Consent>| ConsentRow {
+        channel: t.get(channel),
+        state: match c {
+            Some(c) if c.granted => t.get("customer.granted"),
+            Some(_) => t.get("customer.withdrawn"),
+            None => t.get("customer.unknown"),
+        },
+        detail: c
+            .as_ref()
+            .map(|c| format!("{} · {}", i18n::datetime(c.at, tz), c.source))
+            .unwrap_or_default(),
+    };
+    let s = &rec.stats;
+    let when = |t: Option<i64>| t.map(|t| i18n::datetime(t, tz)).unwrap_or_else(|| "—".into());
+    let figures = vec![
+        (t.get("customer.signed_up"), when(rec.signed_up_at)),
+        (t.get("customer.first_seen"), when(s.first_seen)),
+        (t.get("customers.last_seen"), when(s.last_seen)),
+        (t.get("customer.visits"), i18n::number(s.visits as f64, 0)),
+        (t.get("customer.events"), i18n::number(s.events as f64, 0)),
+        (t.get("customers.orders"), i18n::number(s.orders_count as f64, 0)),
+        (t.get("customers.spent"), i18n::money(s.total_spent, None, lang)),
+        (
+            t.get("customer.refunds"),
+            format!("{} · {}", s.refunds_count, i18n::money(s.refunded_amount, None, lang)),
+        ),
+    ];
+    // Group the timeline into visits: a gap of 30 minutes starts a new one.
+    let mut visits: Vec<Visit> = Vec::new();
+    let mut last: Option<i64> = None;
+    for (_, e) in &events {
+        if last.is_none_or(|l| l - e.timestamp > VISIT_GAP_MS) {
+            visits.push(Visit {
+                start: i18n::datetime(e.timestamp, tz),
+                events: Vec::new(),
+            });
+        }
+        last = Some(e.timestamp);
+        visits.last_mut().expect("pushed").events.push(event_line(e, tz, lang));
+    }
+    let orders = orders
+        .into_iter()
+        .map(|o| OrderRow {
+            status: serde_json::to_value(o.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            placed_at: i18n::datetime(o.placed_at, tz),
+            total: i18n::money(o.total, o.currency.as_deref(), lang),
+            lines: o
+                .lines
+                .iter()
+                .map(|l| {
+                    (
+                        l.name.clone().unwrap_or_else(|| l.product_id.clone()),
+                        i18n::number(l.quantity, 0),
+                        i18n::money(l.price, o.currency.as_deref(), lang),
+                    )
+                })
+                .collect(),
+            id: o.order_id,
+        })
+        .collect();
+    let pick = |p: &str| {
+        keys.iter()
+            .filter_map(|k| k.strip_prefix(p))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let page = CustomerPage {
+        f: Frame::new(&staff, "customers"),
+        id,
+        name: rec
+            .name
+            .clone()
+            .unwrap_or_else(|| t.get("customers.anonymous").to_string()),
+        user_id: rec.user_id.clone().unwrap_or_else(|| "—".into()),
+        email: rec.email.clone().unwrap_or_else(|| "—".into()),
+        phone: rec.phone.clone().unwrap_or_else(|| "—".into()),
+        anonymous_ids: pick("a:"),
+        consents: vec![
+            consent("customer.consent_email", &rec.consents.email),
+            consent("customer.consent_sms", &rec.consents.sms),
+            consent("customer.consent_kakao", &rec.consents.kakao),
+        ],
+        figures,
+        tags: rec.tags.clone(),
+        visits,
+        orders,
+    };
+    render(&page)
+}
+
+#[derive(Deserialize)]
+pub struct TagForm {
+    csrf: String,
+    tag: String,
+}
+
+async fn tags(st: AppState, staff: Staff, id: u64, form: TagForm, add: bool) -> Response {
+    if let Some(refusal) = refuse_change(&staff, &form.csrf) {
+        return refusal;
+    }
+    let tag = vec![form.tag];
+    let now = now_ms();
+    let res = st
+        .store
+        .write(move |tx| {
+            let (a, r) = if add {
+                (tag.as_slice(), &[][..])
+            } else {
+                (&[][..], tag.as_slice())
+            };
+            customer::change_tags(tx, id, a, r, now)
+        })
+        .await;
+    match res {
+        Ok(_) => Redirect::to(&format!("/customers/{id}")).into_response(),
+        Err(e) => internal(staff.lang, e),
+    }
+}
+
+pub async fn add_tag(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<u64>,
+    Form(form): Form<TagForm>,
+) -> Response {
+    tags(st, staff, id, form, true).await
+}
+
+pub async fn remove_tag(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<u64>,
+    Form(form): Form<TagForm>,
+) -> Response {
+    tags(st, staff, id, form, false).await
+}
