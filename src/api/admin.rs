@@ -14,7 +14,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{ApiError, ApiJson, ApiResult, AppState, Page};
 use crate::error::ErrorCode;
-use crate::store::records::{ApiKeyRecord, Consent, CustomerRecord, EventRecord, KeyKind, OrderRecord, ProductRecord};
+use crate::store::records::{
+    ApiKeyRecord, Consent, CustomerRecord, EventRecord, KeyKind, OrderRecord, ProductRecord, Role,
+};
 use crate::store::{InterestRow, now_ms};
 use crate::{auth, catalog, customer, order};
 
@@ -38,6 +40,8 @@ pub fn routes() -> Router<AppState> {
         .route("/keys", get(list_keys).post(create_key))
         .route("/keys/{id}", axum::routing::delete(revoke_key))
         .route("/stats", get(stats))
+        .route("/users", get(list_users).post(create_user))
+        .route("/users/{name}", axum::routing::delete(delete_user))
         .route("/imports/{kind}", post(super::import::upload))
 }
 
@@ -881,4 +885,82 @@ pub async fn stats(State(st): State<AppState>) -> ApiResult<Json<StoreStats>> {
         })
         .await?;
     Ok(Json(s))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserResponse {
+    pub name: String,
+    /// `owner`, `marketer` or `viewer` (a viewer changes nothing).
+    pub role: String,
+    pub created_at: String,
+}
+
+fn role_name(r: Role) -> &'static str {
+    match r {
+        Role::Owner => "owner",
+        Role::Marketer => "marketer",
+        Role::Viewer => "viewer",
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/users", responses((status = 200, body = Page<UserResponse>)), security(("bearer" = [])))]
+pub async fn list_users(State(st): State<AppState>) -> ApiResult<Json<Page<UserResponse>>> {
+    let users = st.store.call(|s| s.read()?.users()).await?;
+    let items = users
+        .into_iter()
+        .map(|u| UserResponse {
+            name: u.name,
+            role: role_name(u.role).into(),
+            created_at: iso(u.created_at),
+        })
+        .collect();
+    Ok(Json(Page {
+        items,
+        next_cursor: None,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateUserRequest {
+    pub name: String,
+    /// At least 10 characters.
+    pub password: String,
+    /// `owner`, `marketer` or `viewer`.
+    pub role: String,
+}
+
+/// Add a console user.
+#[utoipa::path(post, path = "/api/v1/users", request_body = CreateUserRequest, responses((status = 201, body = UserResponse), (status = 409)), security(("bearer" = [])))]
+pub async fn create_user(
+    State(st): State<AppState>,
+    ApiJson(req): ApiJson<CreateUserRequest>,
+) -> ApiResult<(StatusCode, Json<UserResponse>)> {
+    let role = match req.role.as_str() {
+        "owner" => Role::Owner,
+        "marketer" => Role::Marketer,
+        "viewer" => Role::Viewer,
+        _ => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidField,
+                "`role` must be `owner`, `marketer` or `viewer`",
+            )
+            .field("role"));
+        }
+    };
+    let u = st
+        .store
+        .call(move |s| auth::create_user(s, &req.name, &req.password, role, now_ms()))
+        .await?;
+    Ok(super::created(UserResponse {
+        name: u.name,
+        role: role_name(u.role).into(),
+        created_at: iso(u.created_at),
+    }))
+}
+
+/// Remove a console user; they are signed out at once. The last owner stays.
+#[utoipa::path(delete, path = "/api/v1/users/{name}", params(("name" = String, Path)), responses((status = 204), (status = 404), (status = 409)), security(("bearer" = [])))]
+pub async fn delete_user(State(st): State<AppState>, Path(name): Path<String>) -> ApiResult<StatusCode> {
+    st.store.call(move |s| auth::delete_user(s, &name, now_ms())).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -43,6 +43,9 @@ impl Modify for BearerAuth {
         admin::create_key,
         admin::revoke_key,
         admin::stats,
+        admin::list_users,
+        admin::create_user,
+        admin::delete_user,
         import::upload,
     ),
     modifiers(&BearerAuth)

@@ -211,6 +211,7 @@ async fn login_page(headers: HeaderMap, Query(q): Query<NextQuery>) -> Response 
 struct LoginForm {
     name: String,
     password: String,
+    #[serde(default)]
     csrf: String,
     next: Option<String>,
 }
@@ -261,6 +262,7 @@ async fn login_submit(State(st): State<AppState>, headers: HeaderMap, Form(form)
 
 #[derive(Deserialize)]
 struct CsrfForm {
+    #[serde(default)]
     csrf: String,
 }
 

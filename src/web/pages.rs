@@ -419,6 +419,8 @@ pub async fn customer(State(st): State<AppState>, staff: Staff, Path(id): Path<u
 
 #[derive(Deserialize)]
 pub struct TagForm {
+    /// Missing is refused like wrong (403), not as a malformed form.
+    #[serde(default)]
     csrf: String,
     tag: String,
 }

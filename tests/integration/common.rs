@@ -226,6 +226,7 @@ pub fn chromium() -> PathBuf {
                         "--no-install-recommends",
                         "chromium",
                         "chromium-driver",
+                        "fonts-nanum",
                     ])
                     .env("DEBIAN_FRONTEND", "noninteractive"));
             }

@@ -1,6 +1,7 @@
 //! One test binary: every test starts a real server with a real redb file in a temp dir.
 
 mod api;
+mod browser;
 mod clients;
 mod common;
 mod crash;
