@@ -30,7 +30,7 @@ async fn driver() -> Driver {
         .local_addr()
         .unwrap()
         .port();
-    let child = Command::new("chromedriver")
+    let mut child = Command::new("chromedriver")
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -43,6 +43,8 @@ async fn driver() -> Driver {
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("chromedriver did not start");
 }
 
@@ -171,7 +173,7 @@ async fn staff_sign_in_search_a_korean_name_and_read_a_profile() {
             anyhow::ensure!(body.contains(oid), "order {oid} not on the profile");
         }
         anyhow::ensure!(
-            c.find_all(Locator::Css(".visit")).await?.len() > 0,
+            !c.find_all(Locator::Css(".visit")).await?.is_empty(),
             "timeline has no visits"
         );
         save_screenshot(&c, "customer.png").await?;
