@@ -80,6 +80,7 @@ pub async fn startup(opts: StartupOptions) -> anyhow::Result<()> {
     let mut times = Vec::new();
     let mut rss = 0;
     let mut counts = Value::Null;
+    let mut latencies = Vec::new();
     for _ in 0..opts.runs {
         // Keys for this run only (held in memory); the store's own users are left as they are.
         let mut config = Config::for_tests(&opts.data_dir);
@@ -105,6 +106,9 @@ pub async fn startup(opts: StartupOptions) -> anyhow::Result<()> {
             get(&format!("/customers/{id}")).await?;
             get(&format!("/customers/{id}/events")).await?;
         }
+        if latencies.is_empty() {
+            latencies = console_latency(&client, &base, counts["customers"].as_u64().unwrap_or(1)).await?;
+        }
         rss = rss.max(resident_bytes().unwrap_or(0));
         let _ = stop_tx.send(());
         server.await??;
@@ -125,7 +129,133 @@ pub async fn startup(opts: StartupOptions) -> anyhow::Result<()> {
         times[times.len() / 2],
         rss as f64 / 1e6
     );
+    println!();
+    println!("| console page (signed in, at the server) | requests | p50 ms | p99 ms |");
+    println!("|---|---:|---:|---:|");
+    for (name, n, p50, p99) in latencies {
+        println!("| {name} | {n} | {p50:.1} | {p99:.1} |");
+    }
     Ok(())
+}
+
+/// Signs a temporary console user in and times the customer pages: the list's first page, a
+/// page deep in the list, a customer's profile, and a search by part of a Korean name. The user
+/// is removed afterwards.
+async fn console_latency(
+    client: &reqwest::Client,
+    base: &str,
+    customers: u64,
+) -> anyhow::Result<Vec<(String, usize, f64, f64)>> {
+    let name = format!("bench-{:x}", rand::random::<u32>());
+    let password = crate::track::random_id();
+    let res = client
+        .post(format!("{base}/api/v1/users"))
+        .bearer_auth("test-master-key")
+        .json(&json!({"name": name, "password": password, "role": "viewer"}))
+        .send()
+        .await?;
+    anyhow::ensure!(
+        res.status().is_success(),
+        "cannot make the bench user: {}",
+        res.status()
+    );
+    let no_redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let res = no_redirect
+        .post(format!("{base}/login"))
+        .header("cookie", "dangol_login_csrf=bench")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("name={name}&password={password}&csrf=bench"))
+        .send()
+        .await?;
+    let session = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| {
+            c.strip_prefix("dangol_session=")
+                .map(|v| v.split(';').next().unwrap_or("").to_string())
+        })
+        .ok_or_else(|| anyhow::anyhow!("sign-in gave no session ({})", res.status()))?;
+    let cookie = format!("dangol_session={session}; dangol_lang=ko");
+    let first: Value = client
+        .get(format!("{base}/api/v1/customers?limit=1"))
+        .bearer_auth("test-master-key")
+        .send()
+        .await?
+        .json()
+        .await?;
+    let probe_name: String = first["items"][0]["name"]
+        .as_str()
+        .unwrap_or("김")
+        .chars()
+        .skip(1)
+        .collect();
+    let mut out = Vec::new();
+    let cases: Vec<(&str, Box<dyn Fn(u64) -> String>)> = vec![
+        ("customer list, first page", Box::new(|_| "/customers".to_string())),
+        (
+            "customer list, a page deep in the list",
+            Box::new(move |i| format!("/customers?cursor={}", (i * 7919) % customers.max(1))),
+        ),
+        (
+            "customer page",
+            Box::new(move |i| format!("/customers/{}", 1 + (i * 104_729) % customers.max(1))),
+        ),
+        (
+            "customer search by part of a Korean name",
+            Box::new(move |_| format!("/customers?q={}", urlencode(&probe_name))),
+        ),
+    ];
+    for (label, path) in cases {
+        let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+        let n = 200;
+        for i in 0..n {
+            let t = Instant::now();
+            let res = client
+                .get(format!("{base}{}", path(i)))
+                .header("cookie", &cookie)
+                .send()
+                .await?;
+            let status = res.status();
+            anyhow::ensure!(
+                !res.url().path().starts_with("/login"),
+                "{label}: the session was not accepted"
+            );
+            res.bytes().await?;
+            anyhow::ensure!(
+                status.is_success() || status == reqwest::StatusCode::NOT_FOUND,
+                "{label}: {status}"
+            );
+            hist.record(t.elapsed().as_micros().max(1) as u64)?;
+        }
+        out.push((
+            label.to_string(),
+            n as usize,
+            hist.value_at_quantile(0.5) as f64 / 1000.0,
+            hist.value_at_quantile(0.99) as f64 / 1000.0,
+        ));
+    }
+    client
+        .delete(format!("{base}/api/v1/users/{name}"))
+        .bearer_auth("test-master-key")
+        .send()
+        .await?;
+    Ok(out)
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 /// One measured run.
