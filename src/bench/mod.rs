@@ -138,6 +138,9 @@ pub async fn startup(opts: StartupOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The path of the i-th request of a latency case.
+type PathOf = Box<dyn Fn(u64) -> String>;
+
 /// Signs a temporary console user in and times the customer pages: the list's first page, a
 /// page deep in the list, a customer's profile, and a search by part of a Korean name. The user
 /// is removed afterwards.
@@ -194,7 +197,7 @@ async fn console_latency(
         .skip(1)
         .collect();
     let mut out = Vec::new();
-    let cases: Vec<(&str, Box<dyn Fn(u64) -> String>)> = vec![
+    let cases: Vec<(&str, PathOf)> = vec![
         ("customer list, first page", Box::new(|_| "/customers".to_string())),
         (
             "customer list, a page deep in the list",
