@@ -859,6 +859,7 @@ pub async fn revoke_key(State(st): State<AppState>, Path(id): Path<String>) -> A
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StoreStats {
+    /// Customers that exist (merged and erased ones not counted).
     pub customers: u64,
     pub events: u64,
     pub orders: u64,
@@ -875,7 +876,7 @@ pub async fn stats(State(st): State<AppState>) -> ApiResult<Json<StoreStats>> {
         .call(|s| -> Result<_, crate::store::Error> {
             let r = s.read()?;
             Ok(StoreStats {
-                customers: r.customers_count()?,
+                customers: r.rollup(i64::MIN / 2, now_ms() + 1)?.live_customers(),
                 events: r.events_count()?,
                 orders: r.orders_count()?,
                 products: r.products_count()?,

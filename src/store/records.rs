@@ -369,9 +369,19 @@ pub struct Rollup {
     pub refunds: u64,
     #[serde(default)]
     pub refunded: f64,
+    /// Customers that stopped existing on their own: merged into another, or erased.
+    #[serde(default)]
+    pub merged: u64,
+    #[serde(default)]
+    pub erased: u64,
 }
 
 impl Rollup {
+    /// Customers that exist, over the buckets summed: made, less merged and erased.
+    pub fn live_customers(&self) -> u64 {
+        self.new_customers.saturating_sub(self.merged + self.erased)
+    }
+
     pub fn add(&mut self, o: &Rollup) {
         self.events += o.events;
         self.new_customers += o.new_customers;
@@ -379,5 +389,7 @@ impl Rollup {
         self.revenue += o.revenue;
         self.refunds += o.refunds;
         self.refunded += o.refunded;
+        self.merged += o.merged;
+        self.erased += o.erased;
     }
 }

@@ -116,7 +116,8 @@ pub async fn dashboard(State(st): State<AppState>, staff: Staff) -> Response {
                 .iter()
                 .map(|&(label, back)| Ok((label, read.rollup(local_midnight(tz, now, back), now + 1)?)))
                 .collect::<Result<_, store::Error>>()?;
-            Ok((read.customers_count()?, sums, read.latest_events(15)?))
+            let live = read.rollup(i64::MIN / 2, now + 1)?.live_customers();
+            Ok((live, sums, read.latest_events(15)?))
         })
         .await;
     let (total, sums, latest) = match data {
