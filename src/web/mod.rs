@@ -4,6 +4,7 @@
 
 pub mod i18n;
 mod pages;
+mod settings;
 
 use askama::Template;
 use axum::extract::{FromRequestParts, Query, State};
@@ -34,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/customers/{id}", get(pages::customer))
         .route("/customers/{id}/tags", post(pages::add_tag))
         .route("/customers/{id}/tags/remove", post(pages::remove_tag))
+        .merge(settings::routes())
 }
 
 /// A cookie's value from the request.

@@ -29,7 +29,7 @@ pub struct Frame {
 }
 
 impl Frame {
-    fn new(staff: &Staff, active: &'static str) -> Frame {
+    pub(super) fn new(staff: &Staff, active: &'static str) -> Frame {
         Frame {
             t: staff.t,
             lang: staff.lang.code(),
@@ -53,7 +53,7 @@ impl Frame {
             ("coupons", "/coupons", false),
             ("campaigns", "/campaigns", false),
             ("reports", "/reports", false),
-            ("settings", "/settings", false),
+            ("settings", "/settings", true),
         ]
         .into_iter()
         .map(|(k, href, built)| (k, href, self.t.get(&format!("nav.{k}")), built))

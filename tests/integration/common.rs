@@ -262,3 +262,37 @@ pub fn headless_dom(url: &str) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// Signs in to the console over plain HTTP and returns the cookie header to send.
+pub async fn console_cookie(app: &TestApp, name: &str, password: &str) -> String {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = client
+        .post(app.url("/login"))
+        .header("cookie", "dangol_login_csrf=t")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("name={name}&password={password}&csrf=t"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "sign-in as {name} failed");
+    let session = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| {
+            c.strip_prefix("dangol_session=")
+                .map(|v| v.split(';').next().unwrap().to_string())
+        })
+        .unwrap();
+    format!("dangol_session={session}; dangol_lang=en")
+}
+
+/// The form token of the signed-in session, read from a page.
+pub fn csrf_of(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a form with a token") + "name=\"csrf\" value=\"".len();
+    html[at..].split('"').next().unwrap().to_string()
+}

@@ -10,3 +10,4 @@ mod identity;
 mod import;
 mod orders;
 mod track;
+mod console;

@@ -1,0 +1,170 @@
+//! Console pages over plain HTTP: settings (users and API keys) and their permissions.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::common::{TestApp, console_cookie, csrf_of};
+
+#[tokio::test]
+async fn owners_manage_users_and_keys_others_only_look() {
+    let app = TestApp::spawn().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let owner = console_cookie(&app, "admin", "test-admin-password").await;
+    let page = client
+        .get(app.url("/settings"))
+        .header("cookie", &owner)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("admin") && page.contains("id=\"add-user\""));
+    let csrf = csrf_of(&page);
+    let form = |body: String| {
+        client
+            .post(app.url("/settings/users"))
+            .header("cookie", &owner)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+    };
+    // Too short a password: the page says why, nothing is made.
+    let res = form(format!("csrf={csrf}&name=kim&password=short&role=marketer"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("at least 10 characters"));
+    let res = form(format!("csrf={csrf}&name=kim&password=long-enough-pw&role=marketer"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let users = app.get("/users").await;
+    assert!(
+        users["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["name"] == "kim" && u["role"] == "marketer")
+    );
+
+    // A key made on the page is shown once, works at once, and stops when revoked.
+    let res = client
+        .post(app.url("/settings/keys"))
+        .header("cookie", &owner)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={csrf}&name=storefront&kind=write"))
+        .send()
+        .await
+        .unwrap();
+    let html = res.text().await.unwrap();
+    let key = html
+        .split("<code id=\"new-key\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(key.starts_with("dgl_write_"));
+    let ok = app
+        .client
+        .post(app.url("/v1/track"))
+        .basic_auth(&key, Some(""))
+        .json(&json!({"userId": "k", "event": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    let again = client
+        .get(app.url("/settings"))
+        .header("cookie", &owner)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!again.contains(&key), "the key is shown only once");
+    let id = app.get("/keys").await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "storefront")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let res = client
+        .post(app.url(&format!("/settings/keys/{id}/revoke")))
+        .header("cookie", &owner)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={csrf}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let gone = app
+        .client
+        .post(app.url("/v1/track"))
+        .basic_auth(&key, Some(""))
+        .json(&json!({"userId": "k", "event": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 401);
+
+    // A marketer sees the page but cannot change users or keys.
+    let marketer = console_cookie(&app, "kim", "long-enough-pw").await;
+    let page = client
+        .get(app.url("/settings"))
+        .header("cookie", &marketer)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("id=\"add-user\""));
+    let token = csrf_of(&page);
+    let res = client
+        .post(app.url("/settings/users"))
+        .header("cookie", &marketer)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={token}&name=evil&password=long-enough-pw&role=owner"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(
+        app.get("/users").await["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u["name"] != "evil")
+    );
+
+    // Removing a user signs them out at once; the last owner cannot be removed.
+    let res = client
+        .post(app.url("/settings/users/kim/remove"))
+        .header("cookie", &owner)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={csrf}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let res = client
+        .get(app.url("/settings"))
+        .header("cookie", &marketer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "a removed user's session ends");
+    let res = app.admin(Method::DELETE, "/users/admin").send().await.unwrap();
+    assert_eq!(res.status(), 409);
+}
