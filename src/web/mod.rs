@@ -5,6 +5,7 @@
 pub mod i18n;
 mod pages;
 mod settings;
+mod shop;
 
 use askama::Template;
 use axum::extract::{FromRequestParts, Query, State};
@@ -36,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/customers/{id}/tags", post(pages::add_tag))
         .route("/customers/{id}/tags/remove", post(pages::remove_tag))
         .merge(settings::routes())
+        .merge(shop::routes())
 }
 
 /// A cookie's value from the request.
