@@ -1,5 +1,5 @@
 //! Reading loosely typed input: ISO-8601 times, numbers that may arrive as strings, email
-//! addresses. A leaf: used by `track`, `customer`, `catalog`, `order` and `api`.
+//! addresses, people's names. A leaf: used by `track`, `customer`, `catalog`, `order`, `import` and `api`.
 
 use chrono::{DateTime, NaiveDateTime};
 use serde_json::Value;
@@ -53,4 +53,31 @@ pub fn is_email(s: &str) -> bool {
 
 pub fn normalize_email(s: &str) -> String {
     s.trim().to_lowercase()
+}
+
+/// True if the text contains Hangul (syllables or jamo).
+pub fn has_hangul(s: &str) -> bool {
+    s.chars()
+        .any(|c| matches!(c, '\u{AC00}'..='\u{D7A3}' | '\u{1100}'..='\u{11FF}' | '\u{3130}'..='\u{318F}'))
+}
+
+/// Joins first and last names. Korean names read family name first with no space ("김" + "민준"
+/// → "김민준"); others read "First Last".
+pub fn full_name(first: Option<&str>, last: Option<&str>) -> Option<String> {
+    fn clean(s: Option<&str>) -> Option<&str> {
+        s.map(str::trim).filter(|s| !s.is_empty())
+    }
+    match (clean(first), clean(last)) {
+        (Some(first), Some(last)) => {
+            let korean = (has_hangul(first) || has_hangul(last))
+                && !first.contains(char::is_whitespace)
+                && !last.contains(char::is_whitespace);
+            Some(if korean {
+                format!("{last}{first}")
+            } else {
+                format!("{first} {last}")
+            })
+        }
+        (one, other) => one.or(other).map(str::to_string),
+    }
 }

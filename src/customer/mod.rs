@@ -284,7 +284,7 @@ pub fn apply_traits(rec: &mut CustomerRecord, traits: &Map<String, Value>, at: i
     if let Some(n) = text("name") {
         rec.name = Some(n.to_string());
     } else if first.is_some() || last.is_some() {
-        rec.name = Some(join_name(first.unwrap_or(""), last.unwrap_or("")));
+        rec.name = crate::value::full_name(first, last);
     }
     if let Some(p) = text("phone") {
         rec.phone = Some(p.to_string());
@@ -349,16 +349,6 @@ pub fn apply_traits(rec: &mut CustomerRecord, traits: &Map<String, Value>, at: i
         }
     }
     rec.updated_at = rec.updated_at.max(at);
-}
-
-/// "민준" + "김" → "김민준"; "Ada" + "Lovelace" → "Ada Lovelace".
-fn join_name(first: &str, last: &str) -> String {
-    let hangul = |s: &str| s.chars().all(|c| ('\u{AC00}'..='\u{D7A3}').contains(&c));
-    if !first.is_empty() && !last.is_empty() && hangul(first) && hangul(last) {
-        format!("{last}{first}")
-    } else {
-        format!("{first} {last}").trim().to_string()
-    }
 }
 
 fn parse_date(s: &str) -> Option<i64> {

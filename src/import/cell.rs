@@ -479,12 +479,6 @@ pub(super) fn stable_hash(bytes: &[u8]) -> u64 {
     })
 }
 
-/// True if the text contains Hangul.
-pub(super) fn has_hangul(s: &str) -> bool {
-    s.chars()
-        .any(|c| matches!(c, '\u{AC00}'..='\u{D7A3}' | '\u{1100}'..='\u{11FF}' | '\u{3130}'..='\u{318F}'))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -603,7 +597,7 @@ mod tests {
         assert_eq!(infer_value("010-1234-5678"), json!("010-1234-5678"));
         assert_eq!(infer_value("FALSE"), json!(false));
         assert_eq!(infer_value("no"), json!("no"));
-        assert!(has_hangul("김") && !has_hangul("Kim"));
+        assert!(crate::value::has_hangul("김") && !crate::value::has_hangul("Kim"));
         assert_eq!(stable_hash(b"a"), 0xaf63_dc4c_8601_ec8c);
     }
 }

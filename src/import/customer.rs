@@ -103,7 +103,7 @@ pub(super) fn parse(sheet: &Sheet, tz: chrono_tz::Tz) -> Result<Parsed, Error> {
         };
         let name = r
             .text(&NAME)
-            .or_else(|| full_name(r.get(&FIRST_NAME), r.get(&LAST_NAME)));
+            .or_else(|| crate::value::full_name(r.get(&FIRST_NAME), r.get(&LAST_NAME)));
         let created_at = r.parse(&CREATED_AT, |s| cell::parse_timestamp(s, tz));
         put("email", email.clone().map(Value::from));
         put("name", name.map(Value::from));
@@ -168,24 +168,6 @@ pub(super) fn parse(sheet: &Sheet, tz: chrono_tz::Tz) -> Result<Parsed, Error> {
         });
     }
     Ok(parsed)
-}
-
-/// Joins Shopify's first and last names. Korean names read family name first with no space
-/// ("김" + "민준" → "김민준"); others read "First Last".
-fn full_name(first: Option<&str>, last: Option<&str>) -> Option<String> {
-    match (first, last) {
-        (Some(first), Some(last)) => {
-            let korean = (cell::has_hangul(first) || cell::has_hangul(last))
-                && !first.contains(char::is_whitespace)
-                && !last.contains(char::is_whitespace);
-            Some(if korean {
-                format!("{last}{first}")
-            } else {
-                format!("{first} {last}")
-            })
-        }
-        (one, other) => one.or(other).map(str::to_string),
-    }
 }
 
 /// `import-customer-<user id or email>-<hash of the message>`. The same row imported twice
