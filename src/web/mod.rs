@@ -3,6 +3,7 @@
 //! as the JSON API. Forms post back and redirect; JavaScript only enhances.
 
 pub mod i18n;
+mod import;
 mod pages;
 mod settings;
 mod shop;
@@ -37,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/customers/{id}/tags", post(pages::add_tag))
         .route("/customers/{id}/tags/remove", post(pages::remove_tag))
         .merge(settings::routes())
+        .merge(import::routes())
         .merge(shop::routes())
 }
 

@@ -53,6 +53,7 @@ impl Frame {
             ("coupons", "/coupons", false),
             ("campaigns", "/campaigns", false),
             ("reports", "/reports", false),
+            ("import", "/import", true),
             ("settings", "/settings", true),
         ]
         .into_iter()

@@ -168,3 +168,107 @@ async fn owners_manage_users_and_keys_others_only_look() {
     let res = app.admin(Method::DELETE, "/users/admin").send().await.unwrap();
     assert_eq!(res.status(), 409);
 }
+
+fn multipart(fields: &[(&str, &str)], file: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "dangolboundary7f3a";
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes());
+    }
+    body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.csv\"\r\nContent-Type: text/csv\r\n\r\n").as_bytes());
+    body.extend(file);
+    body.extend(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test]
+async fn the_import_page_imports_and_lists_rejected_rows() {
+    let app = TestApp::spawn().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let owner = console_cookie(&app, "admin", "test-admin-password").await;
+    let page = client
+        .get(app.url("/import"))
+        .header("cookie", &owner)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page);
+    let products = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/import/products.csv")).unwrap();
+    let (kind, body) = multipart(&[("csrf", &csrf), ("kind", "products")], &products);
+    let res = client
+        .post(app.url("/import"))
+        .header("cookie", &owner)
+        .header("content-type", kind)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("<dd id=\"imported\">5</dd>"), "{html}");
+    assert_eq!(app.get("/stats").await["products"], 5);
+
+    let bad = b"id,name,price\nA1,ok,1000\nA2,bad,abc\n";
+    let (kind, body) = multipart(&[("csrf", &csrf), ("kind", "products"), ("strict", "1")], bad);
+    let html = client
+        .post(app.url("/import"))
+        .header("cookie", &owner)
+        .header("content-type", kind)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("<dd id=\"imported\">0</dd>") && html.contains("price"),
+        "{html}"
+    );
+    assert_eq!(app.get("/stats").await["products"], 5, "strict: nothing imported");
+
+    // Without the form token, or as a viewer: refused.
+    let (kind, body) = multipart(&[("kind", "products")], &products);
+    let res = client
+        .post(app.url("/import"))
+        .header("cookie", &owner)
+        .header("content-type", kind)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    app.admin(Method::POST, "/users")
+        .json(&json!({"name": "look", "password": "only-looking", "role": "viewer"}))
+        .send()
+        .await
+        .unwrap();
+    let viewer = console_cookie(&app, "look", "only-looking").await;
+    let page = client
+        .get(app.url("/import"))
+        .header("cookie", &viewer)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("id=\"import\""));
+    let token = csrf_of(&page);
+    let (kind, body) = multipart(&[("csrf", &token), ("kind", "products")], &products);
+    let res = client
+        .post(app.url("/import"))
+        .header("cookie", &viewer)
+        .header("content-type", kind)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+}
