@@ -74,10 +74,7 @@ fn authorize(state: &AppState, headers: &HeaderMap, body_key: Option<&str>) -> R
 async fn read_body(req: Request, limit: usize, what: &str) -> Result<(HeaderMap, axum::body::Bytes), ApiError> {
     let (parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
-        // A length-limit error is the only one a complete local body can give, but a broken
-        // gzip stream lands here too.
-        let too_large = std::error::Error::source(&e).is_some_and(|s| s.to_string().contains("length limit"))
-            || e.to_string().contains("length limit");
+        let too_large = std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
         if too_large {
             ApiError::new(
                 if what == "message" {

@@ -374,3 +374,25 @@ async fn a_restart_keeps_everything() {
     assert_eq!(app.get("/stats").await["last_seq"], 3);
     drop(tmp);
 }
+
+#[tokio::test]
+async fn a_gzip_body_over_the_limit_once_inflated_is_413() {
+    let app = TestApp::spawn().await;
+    // 600 KB of JSON that gzip squeezes to a few KB: the limit applies to what it inflates to.
+    let items: Vec<Value> = (0..60).map(|i| json!({"type": "track", "userId": "z", "event": "Big", "properties": {"pad": "a".repeat(10_000), "i": i}})).collect();
+    let body = serde_json::to_vec(&json!({"batch": items})).unwrap();
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(&body).unwrap();
+    let zipped = enc.finish().unwrap();
+    assert!(zipped.len() < 50_000);
+    let res = app
+        .track("/v1/batch")
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(zipped)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+    assert_eq!(app.get("/stats").await["events"], 0);
+}
