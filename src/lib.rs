@@ -64,7 +64,10 @@ pub async fn serve(
         // Printed once, on first start: these secrets are stored only as hashes.
         println!("{line}");
     }
+    let columns = customer::columns::Shared::default();
+    let follower = tokio::spawn(customer::columns::follow(store.clone(), columns.clone()));
     let state = api::AppState {
+        columns,
         store: store.clone(),
         keys: Arc::new(boot.keys),
         tz: config.store.timezone,
@@ -72,6 +75,9 @@ pub async fn serve(
     let app = api::router(state);
     tracing::info!(addr = %listener.local_addr()?, data_dir = %config.store.data_dir.display(), "dangol is serving");
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    // The follower holds the store; it goes first, so that the store closes when we return.
+    follower.abort();
+    let _ = follower.await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -26,6 +26,8 @@ use crate::store::records::KeyKind;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    /// The in-memory customer columns (sorted and filtered lists), followed from the store.
+    pub columns: crate::customer::columns::Shared,
     pub keys: Arc<KeyRing>,
     pub tz: chrono_tz::Tz,
 }

@@ -2,6 +2,8 @@
 //! activity aggregates kept at write time, and the reads the API and pages need.
 //! Called by `track` (writes, inside the writer) and by `api`/`web` (reads).
 
+pub mod columns;
+
 use serde_json::{Map, Value};
 
 use crate::store::records::{Consent, CustomerRecord, CustomerStats};

@@ -156,6 +156,12 @@ impl Store {
         self.inner.writer.committed.subscribe()
     }
 
+    /// The customers each commit from now on wrote (after it is durable). A receiver that falls
+    /// behind gets `Lagged` and should rebuild from the store.
+    pub fn customer_changes(&self) -> tokio::sync::broadcast::Receiver<Arc<Vec<u64>>> {
+        self.inner.writer.changes.subscribe()
+    }
+
     /// Size of the redb file in bytes.
     pub fn file_size(&self) -> u64 {
         std::fs::metadata(self.inner.dir.join("dangol.redb"))

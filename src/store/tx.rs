@@ -89,6 +89,8 @@ pub struct Tx<'t> {
     dirty_interests: HashMap<(u64, Touch, String), (u32, i64)>,
     /// Highest sequence appended in this transaction.
     pub(super) last_seq: Option<u64>,
+    /// Customers written in this transaction, told to followers after the commit.
+    pub(super) touched: Vec<u64>,
 }
 
 impl<'t> Tx<'t> {
@@ -122,6 +124,7 @@ impl<'t> Tx<'t> {
             dirty_customers: HashMap::new(),
             dirty_interests: HashMap::new(),
             last_seq: None,
+            touched: Vec::new(),
         })
     }
 
@@ -130,6 +133,7 @@ impl<'t> Tx<'t> {
     pub fn flush(&mut self) -> Result<(), Error> {
         for (id, rec) in self.dirty_customers.drain() {
             self.customers.insert(id, codec::encode(&rec).as_slice())?;
+            self.touched.push(id);
         }
         for ((c, t, item), v) in self.dirty_interests.drain() {
             self.interests.insert((c, t as u8, item.as_str()), v)?;

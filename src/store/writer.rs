@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use super::{Error, Tx};
 
@@ -74,24 +74,38 @@ pub(super) struct Handle {
     /// Serialises bulk transactions with the writer thread's own.
     lock: Arc<Mutex<()>>,
     pub(super) committed: watch::Sender<u64>,
+    /// The customers each commit wrote, for followers (in-memory columns).
+    pub(super) changes: broadcast::Sender<Arc<Vec<u64>>>,
 }
 
 impl Handle {
     pub(super) fn start(db: Arc<redb::Database>) -> Result<Handle, Error> {
         let last = super::ReadTx::begin(&db)?.last_seq()?;
         let (committed, _) = watch::channel(last);
+        let (changes, _) = broadcast::channel(4096);
         let (queue, rx) = mpsc::channel::<Box<dyn Job>>(16_384);
         let lock = Arc::new(Mutex::new(()));
-        let (db2, lock2, committed2) = (db.clone(), lock.clone(), committed.clone());
+        let (db2, lock2, committed2, changes2) = (db.clone(), lock.clone(), committed.clone(), changes.clone());
         let thread = std::thread::Builder::new()
             .name("dangol-writer".into())
-            .spawn(move || run(db2, lock2, committed2, rx))?;
+            .spawn(move || {
+                run(
+                    db2,
+                    lock2,
+                    Notify {
+                        committed: committed2,
+                        changes: changes2,
+                    },
+                    rx,
+                )
+            })?;
         Ok(Handle {
             queue: Some(queue),
             thread: Some(thread),
             db,
             lock,
             committed,
+            changes,
         })
     }
 
@@ -142,16 +156,24 @@ impl Handle {
         if !durable {
             txn.set_durability(redb::Durability::None).map_err(Error::from)?;
         }
-        let (r, last) = {
+        let (r, done) = {
             let mut tx = Tx::open(&txn)?;
             let r = f(&mut tx)?;
             tx.flush()?;
-            (r, tx.last_seq)
+            (
+                r,
+                Committed {
+                    last_seq: tx.last_seq,
+                    touched: std::mem::take(&mut tx.touched),
+                },
+            )
         };
         txn.commit().map_err(Error::from)?;
-        if let Some(seq) = last {
-            self.committed.send_replace(seq);
+        Notify {
+            committed: self.committed.clone(),
+            changes: self.changes.clone(),
         }
+        .tell(done);
         Ok(r)
     }
 }
@@ -167,12 +189,30 @@ impl Drop for Handle {
     }
 }
 
-fn run(
-    db: Arc<redb::Database>,
-    lock: Arc<Mutex<()>>,
+/// What a commit changed, told to followers once it is durable.
+struct Committed {
+    last_seq: Option<u64>,
+    touched: Vec<u64>,
+}
+
+struct Notify {
     committed: watch::Sender<u64>,
-    mut rx: mpsc::Receiver<Box<dyn Job>>,
-) {
+    changes: broadcast::Sender<Arc<Vec<u64>>>,
+}
+
+impl Notify {
+    fn tell(&self, done: Committed) {
+        if let Some(seq) = done.last_seq {
+            self.committed.send_replace(seq);
+        }
+        if !done.touched.is_empty() {
+            // No follower listening is fine: followers rebuild from redb when they start.
+            let _ = self.changes.send(Arc::new(done.touched));
+        }
+    }
+}
+
+fn run(db: Arc<redb::Database>, lock: Arc<Mutex<()>>, notify: Notify, mut rx: mpsc::Receiver<Box<dyn Job>>) {
     // Answered jobs are dropped on another thread: freeing a group's messages is work the
     // writer, the one serial part of ingest, need not do.
     let (reaper, dead) = std::sync::mpsc::channel::<Vec<Box<dyn Job>>>();
@@ -190,19 +230,19 @@ fn run(
             }
         }
         let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
-        let done = apply_group(&db, &committed, group);
+        let done = apply_group(&db, &notify, group);
         let _ = reaper.send(done);
     }
 }
 
 /// Applies a group, retrying without each job that fails, then commits and answers all.
 /// Returns the answered jobs.
-fn apply_group(db: &redb::Database, committed: &watch::Sender<u64>, mut group: Vec<Box<dyn Job>>) -> Vec<Box<dyn Job>> {
+fn apply_group(db: &redb::Database, notify: &Notify, mut group: Vec<Box<dyn Job>>) -> Vec<Box<dyn Job>> {
     let mut done = Vec::with_capacity(group.len());
     loop {
-        let attempt = (|| -> Result<Result<Option<u64>, usize>, Error> {
+        let attempt = (|| -> Result<Result<Committed, usize>, Error> {
             let txn = db.begin_write()?;
-            let last = {
+            let done = {
                 let mut tx = Tx::open(&txn)?;
                 for (i, job) in group.iter_mut().enumerate() {
                     if !job.apply(&mut tx) {
@@ -210,16 +250,17 @@ fn apply_group(db: &redb::Database, committed: &watch::Sender<u64>, mut group: V
                     }
                 }
                 tx.flush()?;
-                tx.last_seq
+                Committed {
+                    last_seq: tx.last_seq,
+                    touched: std::mem::take(&mut tx.touched),
+                }
             };
             txn.commit()?;
-            Ok(Ok(last))
+            Ok(Ok(done))
         })();
         match attempt {
-            Ok(Ok(last)) => {
-                if let Some(seq) = last {
-                    committed.send_replace(seq);
-                }
+            Ok(Ok(committed)) => {
+                notify.tell(committed);
                 for job in &mut group {
                     job.complete(Ok(()));
                 }

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::i18n::{self, Catalog, Lang};
 use super::{Staff, error_page, refuse_change, render};
 use crate::api::AppState;
-use crate::customer::{self, VISIT_GAP_MS};
+use crate::customer::{self, VISIT_GAP_MS, columns};
 use crate::store::records::{Consent, EventKind, EventRecord, OrderRecord, Rollup};
 use crate::store::{self, now_ms};
 
@@ -200,6 +200,10 @@ fn event_line(e: &EventRecord, tz: chrono_tz::Tz, lang: Lang) -> EventLine {
 pub struct ListQuery {
     q: Option<String>,
     cursor: Option<u64>,
+    sort: Option<String>,
+    tag: Option<String>,
+    consent: Option<String>,
+    page: Option<usize>,
 }
 
 pub struct CustomerRow {
@@ -218,18 +222,78 @@ pub struct CustomerRow {
 struct CustomersPage {
     f: Frame,
     q: String,
+    sort: &'static str,
+    tag: String,
+    consent: String,
+    /// How many customers match, when the list comes from the columns.
+    total: Option<String>,
+    known_tags: Vec<String>,
     rows: Vec<CustomerRow>,
     next: Option<String>,
 }
 
+/// Customers on a page of the list.
+const LIST_PAGE: usize = 50;
+
+/// The customer list. A text search reads redb; otherwise the list comes from the in-memory
+/// columns (sorted by last seen, spend or orders, filtered by tag and consent), or in id order
+/// while the columns are still being built after a start.
 pub async fn customers(State(st): State<AppState>, staff: Staff, Query(q): Query<ListQuery>) -> Response {
     let (tz, lang) = (st.tz, staff.lang);
-    let query = q.q.clone();
-    let res = st
-        .store
-        .call(move |s| customer::list(&s.read()?, q.cursor.unwrap_or(0), 50, query.as_deref()))
-        .await;
-    let (items, next) = match res {
+    let text = q.q.clone().unwrap_or_default().trim().to_string();
+    let tag = q.tag.clone().unwrap_or_default().trim().to_string();
+    let consent = q.consent.clone().and_then(|c| columns::Channel::parse(&c));
+    let sort = q
+        .sort
+        .as_deref()
+        .and_then(columns::Sort::parse)
+        .unwrap_or(columns::Sort::LastSeen);
+    let page = q.page.unwrap_or(0);
+    let (from_columns, known_tags) = {
+        let cols = st.columns.read().expect("not poisoned");
+        if text.is_empty() && cols.ready() {
+            let query = columns::Query {
+                tag: (!tag.is_empty()).then(|| tag.clone()),
+                consent,
+                sort,
+                offset: page * LIST_PAGE,
+                limit: LIST_PAGE,
+            };
+            (
+                Some(cols.query(&query)),
+                cols.tag_counts().into_iter().take(50).map(|(t, _)| t).collect(),
+            )
+        } else {
+            (None, Vec::new())
+        }
+    };
+    let res = match from_columns {
+        Some((ids, total)) => {
+            st.store
+                .call(move |s| -> Result<_, customer::Error> {
+                    let read = s.read()?;
+                    let mut items = Vec::with_capacity(ids.len());
+                    for id in ids {
+                        if let Some(rec) = read.customer(id)? {
+                            items.push((id, rec));
+                        }
+                    }
+                    Ok((items, None, Some(total)))
+                })
+                .await
+        }
+        None => {
+            let query = text.clone();
+            let cursor = q.cursor.unwrap_or(0);
+            st.store
+                .call(move |s| {
+                    let (items, next) = customer::list(&s.read()?, cursor, LIST_PAGE, Some(&query))?;
+                    Ok::<_, customer::Error>((items, next, None))
+                })
+                .await
+        }
+    };
+    let (items, next_id, total) = match res {
         Ok(r) => r,
         Err(e) => return internal(lang, e),
     };
@@ -253,11 +317,26 @@ pub async fn customers(State(st): State<AppState>, staff: Staff, Query(q): Query
             tags: r.tags,
         })
         .collect();
-    let q_text = q.q.unwrap_or_default();
-    let next = next.map(|n| format!("/customers?q={}&cursor={n}", super::urlencode(&q_text)));
+    let consent_text = q.consent.clone().unwrap_or_default();
+    let next = match total {
+        Some(total) if ((page + 1) * LIST_PAGE) < total as usize => Some(format!(
+            "/customers?sort={}&tag={}&consent={}&page={}",
+            sort.as_str(),
+            super::urlencode(&tag),
+            super::urlencode(&consent_text),
+            page + 1
+        )),
+        Some(_) => None,
+        None => next_id.map(|n| format!("/customers?q={}&cursor={n}", super::urlencode(&text))),
+    };
     render(&CustomersPage {
         f: Frame::new(&staff, "customers"),
-        q: q_text,
+        q: text,
+        sort: sort.as_str(),
+        tag,
+        consent: consent_text,
+        total: total.map(|t| i18n::number(t as f64, 0)),
+        known_tags,
         rows,
         next,
     })

@@ -272,3 +272,83 @@ async fn the_import_page_imports_and_lists_rejected_rows() {
         .unwrap();
     assert_eq!(res.status(), 403);
 }
+
+/// The names on a customer list page, in order.
+fn names(html: &str) -> Vec<String> {
+    html.split("<td><a href=\"/customers/")
+        .skip(1)
+        .map(|part| part.split('>').nth(1).unwrap().split('<').next().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_customer_list_sorts_and_filters_from_the_columns_and_follows_new_data() {
+    let app = TestApp::spawn().await;
+    for (i, (name, spent, tag, sms)) in [
+        ("가나", 5000, "vip", true),
+        ("다라", 90000, "vip", false),
+        ("마바", 30000, "", true),
+        ("사아", 0, "lapsed", false),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let tags: Vec<&str> = if tag.is_empty() { vec![] } else { vec![tag] };
+        app.send(
+            "/v1/identify",
+            json!({"userId": format!("c{i}"), "traits": {"name": name, "tags": tags, "sms_consent": sms}}),
+        )
+        .await;
+        if spent > 0 {
+            app.send("/v1/track", json!({"userId": format!("c{i}"), "event": "Order Completed", "properties": {"order_id": format!("O{i}"), "total": spent}})).await;
+        }
+    }
+    let client = reqwest::Client::new();
+    let owner = console_cookie(&app, "admin", "test-admin-password").await;
+    let list = |query: &'static str| {
+        let (client, owner, url) = (client.clone(), owner.clone(), app.url(&format!("/customers?{query}")));
+        async move {
+            client
+                .get(url)
+                .header("cookie", owner)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    // The columns follow the writer; wait until they hold all four.
+    let mut html = String::new();
+    for _ in 0..200 {
+        html = list("sort=spent").await;
+        if names(&html).len() == 4 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(names(&html), vec!["다라", "마바", "가나", "사아"]);
+    assert!(html.contains("id=\"total\">4 "), "{html}");
+    assert_eq!(names(&list("sort=spent&tag=vip").await), vec!["다라", "가나"]);
+    assert_eq!(names(&list("sort=spent&consent=sms").await), vec!["마바", "가나"]);
+    assert_eq!(names(&list("sort=spent&tag=vip&consent=sms").await), vec!["가나"]);
+    assert!(names(&list("sort=spent&tag=nobody").await).is_empty());
+    // A new order moves a customer to the top once it is committed.
+    app.send(
+        "/v1/track",
+        json!({"userId": "c3", "event": "Order Completed", "properties": {"order_id": "O9", "total": 500000}}),
+    )
+    .await;
+    let mut first = String::new();
+    for _ in 0..200 {
+        first = names(&list("sort=spent").await).into_iter().next().unwrap_or_default();
+        if first == "사아" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(first, "사아");
+    // A text search still reads the store.
+    assert_eq!(names(&list("q=%EB%A7%88%EB%B0%94").await), vec!["마바"]);
+}

@@ -1,0 +1,375 @@
+//! The in-memory, column-wise view of customer aggregates (DESIGN.md §6): one vector per
+//! attribute indexed by a dense row number, and bitmaps for tags and consents, so that a list
+//! sorted by spend or filtered by tag over a million customers is a bitmap and a partial sort,
+//! not a scan of redb. Derived state: built from redb on start (in the background; until then
+//! `ready` is false and callers fall back to id order), then kept current from the writer's
+//! notices of which customers each commit wrote. It never holds what redb lacks.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use roaring::RoaringBitmap;
+
+use crate::store::records::CustomerRecord;
+use crate::store::{self, Store};
+
+/// What a list is sorted by. Sorted lists are newest / largest first; `Id` is by customer id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    Id,
+    LastSeen,
+    Spent,
+    Orders,
+}
+
+impl Sort {
+    pub fn parse(s: &str) -> Option<Sort> {
+        Some(match s {
+            "id" => Sort::Id,
+            "last_seen" => Sort::LastSeen,
+            "spent" => Sort::Spent,
+            "orders" => Sort::Orders,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sort::Id => "id",
+            Sort::LastSeen => "last_seen",
+            Sort::Spent => "spent",
+            Sort::Orders => "orders",
+        }
+    }
+}
+
+/// A channel whose consent a filter asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Email,
+    Sms,
+    Kakao,
+}
+
+impl Channel {
+    pub fn parse(s: &str) -> Option<Channel> {
+        Some(match s {
+            "email" => Channel::Email,
+            "sms" => Channel::Sms,
+            "kakao" => Channel::Kakao,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub tag: Option<String>,
+    /// Only customers who gave this consent (and have not withdrawn it).
+    pub consent: Option<Channel>,
+    pub sort: Sort,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+#[derive(Default)]
+pub struct Columns {
+    ready: bool,
+    ids: Vec<u64>,
+    rows: HashMap<u64, u32>,
+    live: RoaringBitmap,
+    last_seen: Vec<i64>,
+    spent: Vec<f64>,
+    orders: Vec<u32>,
+    tags: HashMap<String, RoaringBitmap>,
+    consents: [RoaringBitmap; 3],
+}
+
+pub type Shared = Arc<RwLock<Columns>>;
+
+impl Columns {
+    pub fn ready(&self) -> bool {
+        self.ready
+    }
+
+    /// Customers that exist.
+    pub fn len(&self) -> u64 {
+        self.live.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.live.is_empty()
+    }
+
+    /// Puts a customer's current record into the columns (or takes a merged or erased one out).
+    pub fn upsert(&mut self, id: u64, rec: &CustomerRecord) {
+        let row = match self.rows.get(&id) {
+            Some(&row) => row,
+            None => {
+                let row = self.ids.len() as u32;
+                self.ids.push(id);
+                self.rows.insert(id, row);
+                self.last_seen.push(i64::MIN);
+                self.spent.push(0.0);
+                self.orders.push(0);
+                row
+            }
+        };
+        let r = row as usize;
+        for bitmap in self.tags.values_mut() {
+            bitmap.remove(row);
+        }
+        for bitmap in &mut self.consents {
+            bitmap.remove(row);
+        }
+        if rec.merged_into.is_some() || rec.erased_at.is_some() {
+            self.live.remove(row);
+            return;
+        }
+        self.live.insert(row);
+        self.last_seen[r] = rec.stats.last_seen.unwrap_or(i64::MIN);
+        self.spent[r] = rec.stats.total_spent;
+        self.orders[r] = rec.stats.orders_count;
+        for tag in &rec.tags {
+            self.tags.entry(tag.clone()).or_default().insert(row);
+        }
+        for (i, c) in [&rec.consents.email, &rec.consents.sms, &rec.consents.kakao]
+            .into_iter()
+            .enumerate()
+        {
+            if c.as_ref().is_some_and(|c| c.granted) {
+                self.consents[i].insert(row);
+            }
+        }
+    }
+
+    /// The customer ids of one page of a query, and how many customers match in all.
+    pub fn query(&self, q: &Query) -> (Vec<u64>, u64) {
+        let mut set = self.live.clone();
+        if let Some(tag) = &q.tag {
+            match self.tags.get(tag) {
+                Some(b) => set &= b,
+                None => set.clear(),
+            }
+        }
+        if let Some(ch) = q.consent {
+            set &= &self.consents[ch as usize];
+        }
+        let total = set.len();
+        let ids = match q.sort {
+            // Rows are in id order: customers are read in id order and new ids only grow.
+            Sort::Id => set
+                .iter()
+                .skip(q.offset)
+                .take(q.limit)
+                .map(|r| self.ids[r as usize])
+                .collect(),
+            sort => {
+                let mut rows: Vec<u32> = set.iter().collect();
+                let key = |r: &u32| -> (std::cmp::Reverse<OrdF64>, u64) {
+                    let i = *r as usize;
+                    let k = match sort {
+                        Sort::LastSeen => self.last_seen[i] as f64,
+                        Sort::Spent => self.spent[i],
+                        Sort::Orders => f64::from(self.orders[i]),
+                        Sort::Id => unreachable!(),
+                    };
+                    (std::cmp::Reverse(OrdF64(k)), self.ids[i])
+                };
+                let want = q.offset.saturating_add(q.limit).min(rows.len());
+                if want == 0 {
+                    return (Vec::new(), total);
+                }
+                if want < rows.len() {
+                    rows.select_nth_unstable_by_key(want - 1, key);
+                    rows.truncate(want);
+                }
+                rows.sort_unstable_by_key(key);
+                rows.into_iter()
+                    .skip(q.offset)
+                    .take(q.limit)
+                    .map(|r| self.ids[r as usize])
+                    .collect()
+            }
+        };
+        (ids, total)
+    }
+
+    /// The tags in use, with how many customers have each, most used first.
+    pub fn tag_counts(&self) -> Vec<(String, u64)> {
+        let mut out: Vec<(String, u64)> = self
+            .tags
+            .iter()
+            .map(|(t, b)| (t.clone(), b.intersection_len(&self.live)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        out
+    }
+}
+
+/// A total order on f64 for sorting (NaN never occurs in these columns).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct OrdF64(f64);
+impl Eq for OrdF64 {}
+impl PartialOrd for OrdF64 {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for OrdF64 {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
+/// Builds the columns from every customer in the store.
+pub fn build(store: &Store) -> Result<Columns, store::Error> {
+    let mut cols = Columns::default();
+    let read = store.read()?;
+    let mut after = 0;
+    loop {
+        let (page, _) = read.customers_after(after, 50_000, usize::MAX, |_| true)?;
+        let Some(&(last, _)) = page.last() else { break };
+        for (id, rec) in &page {
+            cols.upsert(*id, rec);
+        }
+        after = last;
+    }
+    cols.ready = true;
+    Ok(cols)
+}
+
+/// Keeps `shared` current: subscribes to the writer's notices, builds from redb, then applies
+/// every notice (a notice that arrives during the build is applied again, which changes
+/// nothing). If it falls behind the notices, it builds again. Runs until the store closes.
+pub async fn follow(store: Store, shared: Shared) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        let mut notices = store.customer_changes();
+        let started = std::time::Instant::now();
+        let built = store.call(build).await;
+        match built {
+            Ok(cols) => {
+                let n = cols.len();
+                *shared.write().expect("not poisoned") = cols;
+                tracing::info!(
+                    customers = n,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "customer columns built"
+                );
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "customer columns could not be built");
+                return;
+            }
+        }
+        loop {
+            match notices.recv().await {
+                Ok(ids) => {
+                    let records = store
+                        .call(move |s| -> Result<Vec<(u64, CustomerRecord)>, store::Error> {
+                            let read = s.read()?;
+                            let mut out = Vec::with_capacity(ids.len());
+                            for &id in ids.iter() {
+                                if let Some(rec) = read.customer(id)? {
+                                    out.push((id, rec));
+                                }
+                            }
+                            Ok(out)
+                        })
+                        .await;
+                    match records {
+                        Ok(records) => {
+                            let mut cols = shared.write().expect("not poisoned");
+                            for (id, rec) in &records {
+                                cols.upsert(*id, rec);
+                            }
+                        }
+                        Err(e) => tracing::error!(error = %e, "customer columns: reading a change failed"),
+                    }
+                }
+                Err(RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "customer columns fell behind; rebuilding");
+                    break;
+                }
+                Err(RecvError::Closed) => return,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::records::Consent;
+
+    fn rec(spent: f64, seen: i64, tags: &[&str], sms: bool) -> CustomerRecord {
+        let mut r = CustomerRecord {
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            ..Default::default()
+        };
+        r.stats.total_spent = spent;
+        r.stats.last_seen = Some(seen);
+        r.stats.orders_count = (spent / 1000.0) as u32;
+        if sms {
+            r.consents.sms = Some(Consent {
+                granted: true,
+                at: 0,
+                source: "t".into(),
+            });
+        }
+        r
+    }
+
+    fn q(sort: Sort, offset: usize, limit: usize) -> Query {
+        Query {
+            tag: None,
+            consent: None,
+            sort,
+            offset,
+            limit,
+        }
+    }
+
+    #[test]
+    fn sorts_filters_and_pages() {
+        let mut c = Columns::default();
+        for i in 1..=10u64 {
+            c.upsert(
+                i,
+                &rec(
+                    (i * 1000) as f64,
+                    100 - i as i64,
+                    if i % 2 == 0 { &["vip"] } else { &[] },
+                    i % 3 == 0,
+                ),
+            );
+        }
+        assert_eq!(c.query(&q(Sort::Spent, 0, 3)).0, vec![10, 9, 8]);
+        assert_eq!(c.query(&q(Sort::Spent, 3, 3)).0, vec![7, 6, 5]);
+        assert_eq!(c.query(&q(Sort::LastSeen, 0, 2)).0, vec![1, 2]);
+        assert_eq!(c.query(&q(Sort::Id, 8, 5)).0, vec![9, 10]);
+        let vip = Query {
+            tag: Some("vip".into()),
+            ..q(Sort::Spent, 0, 10)
+        };
+        assert_eq!(c.query(&vip), (vec![10, 8, 6, 4, 2], 5));
+        let sms_vip = Query {
+            consent: Some(Channel::Sms),
+            ..vip.clone()
+        };
+        assert_eq!(c.query(&sms_vip), (vec![6], 1));
+        // A change moves a customer; a merged one leaves every list.
+        c.upsert(1, &rec(99_000.0, 0, &["vip"], false));
+        assert_eq!(c.query(&q(Sort::Spent, 0, 1)).0, vec![1]);
+        assert_eq!(c.query(&vip).1, 6);
+        let mut gone = rec(0.0, 0, &[], false);
+        gone.merged_into = Some(2);
+        c.upsert(1, &gone);
+        assert_eq!(c.query(&vip).1, 5);
+        assert_eq!(c.len(), 9);
+        assert_eq!(c.tag_counts(), vec![("vip".to_string(), 5)]);
+        assert_eq!(c.query(&q(Sort::Spent, 50, 10)), (vec![], 9));
+    }
+}
