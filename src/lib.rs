@@ -65,7 +65,8 @@ pub async fn serve(
         println!("{line}");
     }
     let columns = customer::columns::Shared::default();
-    let follower = tokio::spawn(customer::columns::follow(store.clone(), columns.clone()));
+    let (stop_follower, stopped) = tokio::sync::watch::channel(false);
+    let follower = tokio::spawn(customer::columns::follow(store.clone(), columns.clone(), stopped));
     let state = api::AppState {
         columns,
         store: store.clone(),
@@ -75,8 +76,8 @@ pub async fn serve(
     let app = api::router(state);
     tracing::info!(addr = %listener.local_addr()?, data_dir = %config.store.data_dir.display(), "dangol is serving");
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
-    // The follower holds the store; it goes first, so that the store closes when we return.
-    follower.abort();
+    // The follower holds the store; it lets go first, so that the store closes when we return.
+    let _ = stop_follower.send(true);
     let _ = follower.await;
     tracing::info!("stopped");
     Ok(())

@@ -6,6 +6,7 @@
 //! notices of which customers each commit wrote. It never holds what redb lacks.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use roaring::RoaringBitmap;
@@ -223,12 +224,16 @@ impl Ord for OrdF64 {
     }
 }
 
-/// Builds the columns from every customer in the store.
-pub fn build(store: &Store) -> Result<Columns, store::Error> {
+/// Builds the columns from every customer in the store. Gives up (returns `None`) between pages
+/// once `stop` is set.
+pub fn build(store: &Store, stop: &AtomicBool) -> Result<Option<Columns>, store::Error> {
     let mut cols = Columns::default();
     let read = store.read()?;
     let mut after = 0;
     loop {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
         let (page, _) = read.customers_after(after, 50_000, usize::MAX, |_| true)?;
         let Some(&(last, _)) = page.last() else { break };
         for (id, rec) in &page {
@@ -237,20 +242,30 @@ pub fn build(store: &Store) -> Result<Columns, store::Error> {
         after = last;
     }
     cols.ready = true;
-    Ok(cols)
+    Ok(Some(cols))
 }
 
 /// Keeps `shared` current: subscribes to the writer's notices, builds from redb, then applies
 /// every notice (a notice that arrives during the build is applied again, which changes
-/// nothing). If it falls behind the notices, it builds again. Runs until the store closes.
-pub async fn follow(store: Store, shared: Shared) {
+/// nothing). If it falls behind the notices, it builds again. Returns when `stop` turns true,
+/// having let go of the store (a build in progress gives up at its next page).
+pub async fn follow(store: Store, shared: Shared, mut stop: tokio::sync::watch::Receiver<bool>) {
     use tokio::sync::broadcast::error::RecvError;
+    let stopping = Arc::new(AtomicBool::new(false));
+    let flag = stopping.clone();
+    let mut stop2 = stop.clone();
+    tokio::spawn(async move {
+        let _ = stop2.wait_for(|s| *s).await;
+        flag.store(true, Ordering::Relaxed);
+    });
     loop {
         let mut notices = store.customer_changes();
         let started = std::time::Instant::now();
-        let built = store.call(build).await;
+        let flag = stopping.clone();
+        let built = store.call(move |s| build(s, &flag)).await;
         match built {
-            Ok(cols) => {
+            Ok(None) => return,
+            Ok(Some(cols)) => {
                 let n = cols.len();
                 *shared.write().expect("not poisoned") = cols;
                 tracing::info!(
@@ -265,7 +280,11 @@ pub async fn follow(store: Store, shared: Shared) {
             }
         }
         loop {
-            match notices.recv().await {
+            let notice = tokio::select! {
+                n = notices.recv() => n,
+                _ = stop.wait_for(|s| *s) => return,
+            };
+            match notice {
                 Ok(ids) => {
                     let records = store
                         .call(move |s| -> Result<Vec<(u64, CustomerRecord)>, store::Error> {
