@@ -180,7 +180,8 @@ pub fn touch(
     category: Option<&str>,
     at: i64,
 ) -> Result<(), store::Error> {
-    tx.bump_interest(customer, kind, &format!("p:{product_id}"), at)?;
+    let first = tx.bump_interest(customer, kind, &format!("p:{product_id}"), at)?;
+    tx.bump_product_stats(product_id, kind, first)?;
     if let Some(c) = category {
         for level in catalog::category_levels(c) {
             tx.bump_interest(customer, kind, &format!("c:{level}"), at)?;

@@ -47,6 +47,7 @@ pub(super) fn run(db: &redb::Database) -> Result<(), Error> {
         txn.open_table(SESSIONS)?;
         txn.open_table(LOGIN_FAILURES)?;
         txn.open_table(ROLLUPS)?;
+        txn.open_table(PRODUCT_STATS)?;
         // Numbered migrations go here: `if found < N { mNNN_…(&txn)?; }`, each bumping the version.
         if found != Some(SCHEMA_VERSION) {
             meta.insert("schema_version", codec::encode(&SCHEMA_VERSION).as_slice())?;

@@ -393,3 +393,14 @@ impl Rollup {
         self.erased += o.erased;
     }
 }
+
+/// Per product: touches and distinct customers for each kind (viewed, carted, checkout,
+/// purchased, in `Touch` order). A merge of two customers who both touched the product keeps
+/// counting them as two.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProductStats {
+    #[serde(default)]
+    pub touches: [u64; 4],
+    #[serde(default)]
+    pub customers: [u64; 4],
+}

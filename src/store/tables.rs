@@ -76,3 +76,8 @@ pub const LOGIN_FAILURES: TableDefinition<&str, &[u8]> = TableDefinition::new("l
 /// Table: rollups — shop-wide counts per 15 minutes, kept at write time, for dashboards.
 /// Key: unix millis / 900,000 (15-minute bucket, UTC); Value: `Rollup`.
 pub const ROLLUPS: TableDefinition<i64, &[u8]> = TableDefinition::new("rollups-1");
+
+/// Table: product_stats — per product, how often and by how many customers it was viewed, carted,
+/// checked out and bought; kept at write time with the interests.
+/// Key: product id; Value: `ProductStats`.
+pub const PRODUCT_STATS: TableDefinition<&str, &[u8]> = TableDefinition::new("product-stats-1");

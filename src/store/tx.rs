@@ -83,6 +83,8 @@ pub struct Tx<'t> {
     login_failures: redb::Table<'t, &'static str, &'static [u8]>,
     rollups: redb::Table<'t, i64, &'static [u8]>,
     dirty_rollups: HashMap<i64, Rollup>,
+    product_stats: redb::Table<'t, &'static str, &'static [u8]>,
+    dirty_product_stats: HashMap<String, ProductStats>,
     next_seq: u64,
     next_customer: u64,
     dirty_customers: HashMap<u64, CustomerRecord>,
@@ -119,6 +121,8 @@ impl<'t> Tx<'t> {
             login_failures: txn.open_table(LOGIN_FAILURES)?,
             rollups: txn.open_table(ROLLUPS)?,
             dirty_rollups: HashMap::new(),
+            product_stats: txn.open_table(PRODUCT_STATS)?,
+            dirty_product_stats: HashMap::new(),
             next_seq,
             next_customer,
             dirty_customers: HashMap::new(),
@@ -140,6 +144,9 @@ impl<'t> Tx<'t> {
         }
         for (bucket, r) in self.dirty_rollups.drain() {
             self.rollups.insert(bucket, codec::encode(&r).as_slice())?;
+        }
+        for (id, st) in self.dirty_product_stats.drain() {
+            self.product_stats.insert(id.as_str(), codec::encode(&st).as_slice())?;
         }
         Ok(())
     }
@@ -267,8 +274,22 @@ impl<'t> Tx<'t> {
         id
     }
 
-    /// Adds one touch of an item to a customer's interest counts.
-    pub fn bump_interest(&mut self, customer: u64, touch: Touch, item: &str, at: i64) -> Result<(), Error> {
+    /// Counts one touch of a product shop-wide; `first` when it is this customer's first of
+    /// this kind.
+    pub fn bump_product_stats(&mut self, product_id: &str, touch: Touch, first: bool) -> Result<(), Error> {
+        if !self.dirty_product_stats.contains_key(product_id) {
+            let old = get_rec(&self.product_stats, "product_stats", product_id)?.unwrap_or_default();
+            self.dirty_product_stats.insert(product_id.to_string(), old);
+        }
+        let st = self.dirty_product_stats.get_mut(product_id).expect("just inserted");
+        st.touches[touch as usize] += 1;
+        st.customers[touch as usize] += u64::from(first);
+        Ok(())
+    }
+
+    /// Adds one touch of an item to a customer's interest counts. Returns true when it is the
+    /// customer's first touch of that kind of that item.
+    pub fn bump_interest(&mut self, customer: u64, touch: Touch, item: &str, at: i64) -> Result<bool, Error> {
         let key = (customer, touch, item.to_string());
         if !self.dirty_interests.contains_key(&key) {
             let old = self
@@ -279,9 +300,10 @@ impl<'t> Tx<'t> {
             self.dirty_interests.insert(key.clone(), old);
         }
         let v = self.dirty_interests.get_mut(&key).expect("just inserted");
+        let first = v.0 == 0;
         v.0 += 1;
         v.1 = v.1.max(at);
-        Ok(())
+        Ok(first)
     }
 
     /// Adds every interest row of `from` onto `to`, and removes them from `from`.
@@ -571,6 +593,7 @@ pub struct ReadTx {
     sessions: redb::ReadOnlyTable<&'static str, &'static [u8]>,
     login_failures: redb::ReadOnlyTable<&'static str, &'static [u8]>,
     rollups: redb::ReadOnlyTable<i64, &'static [u8]>,
+    product_stats: redb::ReadOnlyTable<&'static str, &'static [u8]>,
 }
 
 impl ReadTx {
@@ -594,7 +617,12 @@ impl ReadTx {
             sessions: t.open_table(SESSIONS)?,
             login_failures: t.open_table(LOGIN_FAILURES)?,
             rollups: t.open_table(ROLLUPS)?,
+            product_stats: t.open_table(PRODUCT_STATS)?,
         })
+    }
+
+    pub fn product_stats(&self, product_id: &str) -> Result<ProductStats, Error> {
+        Ok(get_rec(&self.product_stats, "product_stats", product_id)?.unwrap_or_default())
     }
 
     pub fn users(&self) -> Result<Vec<UserRecord>, Error> {

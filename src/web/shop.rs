@@ -185,7 +185,6 @@ struct Sales {
 }
 
 fn recent_sales(read: &ReadTx, product_id: &str) -> Result<Sales, store::Error> {
-    // FIXME(#4): per-product view/cart/purchase counts need a per-product counter table kept at write time.
     let orders = read.orders_before(None, None, RECENT_ORDERS)?;
     let mut sales = Sales {
         orders_read: orders.len(),
@@ -207,6 +206,8 @@ fn recent_sales(read: &ReadTx, product_id: &str) -> Result<Sales, store::Error> 
 #[template(path = "product/show.html")]
 struct ProductShowPage {
     f: Frame,
+    /// Kind, touches, distinct customers.
+    touches: Vec<(&'static str, String, String)>,
     id: String,
     name: String,
     image: Option<String>,
@@ -231,10 +232,11 @@ async fn product_show(State(st): State<AppState>, staff: Staff, Path(id): Path<S
             let read = s.read()?;
             let product = catalog::get(&read, &id)?;
             let sales = recent_sales(&read, &id)?;
-            Ok((product, sales))
+            let stats = read.product_stats(&id)?;
+            Ok((product, sales, stats))
         })
         .await;
-    let (p, sales) = match res {
+    let (p, sales, stats) = match res {
         Ok(r) => r,
         Err(catalog::Error::NotFound(_)) => return not_found(&staff),
         Err(e) => return internal(lang, e),
@@ -281,7 +283,25 @@ async fn product_show(State(st): State<AppState>, staff: Staff, Path(id): Path<S
         ),
         (t.get("products.orders_read"), i18n::number(sales.orders_read as f64, 0)),
     ];
+    // All time, kept at write time: touches and distinct customers per kind.
+    let touches = crate::store::Touch::ALL
+        .iter()
+        .map(|k| {
+            let i = *k as usize;
+            (
+                t.get(match k {
+                    crate::store::Touch::Viewed => "products.viewed",
+                    crate::store::Touch::Carted => "products.carted",
+                    crate::store::Touch::Checkout => "products.checkout",
+                    crate::store::Touch::Purchased => "products.purchased",
+                }),
+                i18n::number(stats.touches[i] as f64, 0),
+                i18n::number(stats.customers[i] as f64, 0),
+            )
+        })
+        .collect();
     render(&ProductShowPage {
+        touches,
         f: Frame::new(&staff, "products"),
         image: web_url(p.image_url.as_deref()),
         url: web_url(p.url.as_deref()),

@@ -352,3 +352,54 @@ async fn the_customer_list_sorts_and_filters_from_the_columns_and_follows_new_da
     // A text search still reads the store.
     assert_eq!(names(&list("q=%EB%A7%88%EB%B0%94").await), vec!["마바"]);
 }
+
+#[tokio::test]
+async fn a_product_page_counts_views_carts_and_purchases_and_the_people_behind_them() {
+    let app = TestApp::spawn().await;
+    let view = |u: &str| json!({"userId": u, "event": "Product Viewed", "properties": {"product_id": "P1", "name": "다크초콜릿", "price": 1000}});
+    for m in [view("a"), view("a"), view("b")] {
+        app.send("/v1/track", m).await;
+    }
+    app.send(
+        "/v1/track",
+        json!({"userId": "b", "event": "Product Added", "properties": {"product_id": "P1", "price": 1000}}),
+    )
+    .await;
+    app.send("/v1/track", json!({"userId": "b", "event": "Order Completed", "properties": {"order_id": "X1", "total": 1000, "products": [{"product_id": "P1", "price": 1000, "quantity": 1}]}})).await;
+    let owner = console_cookie(&app, "admin", "test-admin-password").await;
+    let html = reqwest::Client::new()
+        .get(app.url("/products/P1"))
+        .header("cookie", &owner)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let section = html
+        .split("id=\"touches\"")
+        .nth(1)
+        .unwrap()
+        .split("</section>")
+        .next()
+        .unwrap();
+    let rows: Vec<Vec<String>> = section
+        .split("<tr><td>")
+        .skip(1)
+        .map(|r| {
+            r.split("</td>")
+                .take(3)
+                .map(|c| c.rsplit('>').next().unwrap().to_string())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            vec!["Viewed".to_string(), "3".into(), "2".into()],
+            vec!["Added to cart".to_string(), "1".into(), "1".into()],
+            vec!["Checked out".to_string(), "0".into(), "0".into()],
+            vec!["Bought".to_string(), "1".into(), "1".into()],
+        ]
+    );
+}
