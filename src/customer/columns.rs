@@ -5,7 +5,7 @@
 //! `ready` is false and callers fall back to id order), then kept current from the writer's
 //! notices of which customers each commit wrote. It never holds what redb lacks.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -87,6 +87,9 @@ pub struct Columns {
 }
 
 pub type Shared = Arc<RwLock<Columns>>;
+
+/// How long the follower lets commits gather before it reads the customers they wrote.
+const COALESCE: std::time::Duration = std::time::Duration::from_millis(100);
 
 impl Columns {
     pub fn ready(&self) -> bool {
@@ -250,7 +253,7 @@ pub fn build(store: &Store, stop: &AtomicBool) -> Result<Option<Columns>, store:
 /// nothing). If it falls behind the notices, it builds again. Returns when `stop` turns true,
 /// having let go of the store (a build in progress gives up at its next page).
 pub async fn follow(store: Store, shared: Shared, mut stop: tokio::sync::watch::Receiver<bool>) {
-    use tokio::sync::broadcast::error::RecvError;
+    use tokio::sync::broadcast::error::{RecvError, TryRecvError};
     let stopping = Arc::new(AtomicBool::new(false));
     let flag = stopping.clone();
     let mut stop2 = stop.clone();
@@ -284,35 +287,52 @@ pub async fn follow(store: Store, shared: Shared, mut stop: tokio::sync::watch::
                 n = notices.recv() => n,
                 _ = stop.wait_for(|s| *s) => return,
             };
-            match notice {
-                Ok(ids) => {
-                    let records = store
-                        .call(move |s| -> Result<Vec<(u64, CustomerRecord)>, store::Error> {
-                            let read = s.read()?;
-                            let mut out = Vec::with_capacity(ids.len());
-                            for &id in ids.iter() {
-                                if let Some(rec) = read.customer(id)? {
-                                    out.push((id, rec));
-                                }
-                            }
-                            Ok(out)
-                        })
-                        .await;
-                    match records {
-                        Ok(records) => {
-                            let mut cols = shared.write().expect("not poisoned");
-                            for (id, rec) in &records {
-                                cols.upsert(*id, rec);
-                            }
-                        }
-                        Err(e) => tracing::error!(error = %e, "customer columns: reading a change failed"),
-                    }
-                }
+            let mut changed: HashSet<u64> = match notice {
+                Ok(ids) => ids.iter().copied().collect(),
                 Err(RecvError::Lagged(n)) => {
                     tracing::warn!(missed = n, "customer columns fell behind; rebuilding");
                     break;
                 }
                 Err(RecvError::Closed) => return,
+            };
+            // Let a moment's commits gather, so that a busy customer is read once, not once per
+            // commit: the columns trail the store by at most this much.
+            tokio::time::sleep(COALESCE).await;
+            let mut lagged = false;
+            loop {
+                match notices.try_recv() {
+                    Ok(ids) => changed.extend(ids.iter().copied()),
+                    Err(TryRecvError::Lagged(_)) => {
+                        lagged = true;
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+            if lagged {
+                tracing::warn!("customer columns fell behind; rebuilding");
+                break;
+            }
+            let records = store
+                .call(move |s| -> Result<Vec<(u64, CustomerRecord)>, store::Error> {
+                    let read = s.read()?;
+                    let mut out = Vec::with_capacity(changed.len());
+                    for id in changed {
+                        if let Some(rec) = read.customer(id)? {
+                            out.push((id, rec));
+                        }
+                    }
+                    Ok(out)
+                })
+                .await;
+            match records {
+                Ok(records) => {
+                    let mut cols = shared.write().expect("not poisoned");
+                    for (id, rec) in &records {
+                        cols.upsert(*id, rec);
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "customer columns: reading a change failed"),
             }
         }
     }

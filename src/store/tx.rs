@@ -85,6 +85,8 @@ pub struct Tx<'t> {
     dirty_rollups: HashMap<i64, Rollup>,
     product_stats: redb::Table<'t, &'static str, &'static [u8]>,
     dirty_product_stats: HashMap<String, ProductStats>,
+    /// Products known to exist in this transaction: most events of a group name the same few.
+    known_products: std::collections::HashSet<String>,
     next_seq: u64,
     next_customer: u64,
     dirty_customers: HashMap<u64, CustomerRecord>,
@@ -123,6 +125,7 @@ impl<'t> Tx<'t> {
             dirty_rollups: HashMap::new(),
             product_stats: txn.open_table(PRODUCT_STATS)?,
             dirty_product_stats: HashMap::new(),
+            known_products: std::collections::HashSet::new(),
             next_seq,
             next_customer,
             dirty_customers: HashMap::new(),
@@ -340,8 +343,15 @@ impl<'t> Tx<'t> {
         get_rec(&self.products, "products", id)
     }
 
-    pub fn has_product(&self, id: &str) -> Result<bool, Error> {
-        Ok(self.products.get(id)?.is_some())
+    pub fn has_product(&mut self, id: &str) -> Result<bool, Error> {
+        if self.known_products.contains(id) {
+            return Ok(true);
+        }
+        let known = self.products.get(id)?.is_some();
+        if known {
+            self.known_products.insert(id.to_string());
+        }
+        Ok(known)
     }
 
     /// Stores a product and keeps the SKU index in step.
@@ -366,6 +376,7 @@ impl<'t> Tx<'t> {
     }
 
     pub fn delete_product(&mut self, id: &str) -> Result<bool, Error> {
+        self.known_products.remove(id);
         match self.product(id)? {
             Some(p) => {
                 if let Some(sku) = p.sku.as_deref() {
