@@ -2,16 +2,16 @@
 //! attribute indexed by a dense row number, and bitmaps for tags and consents, so that a list
 //! sorted by spend or filtered by tag over a million customers is a bitmap and a partial sort,
 //! not a scan of redb. Derived state: built from redb on start (in the background; until then
-//! `ready` is false and callers fall back to id order), then kept current from the writer's
-//! notices of which customers each commit wrote. It never holds what redb lacks.
+//! `ready` is false and callers fall back to id order), then kept current from the rows the
+//! writer sends of the customers each durable commit wrote. It never holds what redb lacks.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use roaring::RoaringBitmap;
 
-use crate::store::records::CustomerRecord;
+use crate::store::records::{CustomerRecord, CustomerRow};
 use crate::store::{self, Store};
 
 /// What a list is sorted by. Sorted lists are newest / largest first; `Id` is by customer id.
@@ -88,9 +88,6 @@ pub struct Columns {
 
 pub type Shared = Arc<RwLock<Columns>>;
 
-/// How long the follower lets commits gather before it reads the customers they wrote.
-const COALESCE: std::time::Duration = std::time::Duration::from_millis(100);
-
 impl Columns {
     pub fn ready(&self) -> bool {
         self.ready
@@ -107,12 +104,17 @@ impl Columns {
 
     /// Puts a customer's current record into the columns (or takes a merged or erased one out).
     pub fn upsert(&mut self, id: u64, rec: &CustomerRecord) {
-        let row = match self.rows.get(&id) {
+        self.apply(&CustomerRow::of(id, rec));
+    }
+
+    /// Puts a customer's row into the columns (or takes a merged or erased one out).
+    pub fn apply(&mut self, c: &CustomerRow) {
+        let row = match self.rows.get(&c.id) {
             Some(&row) => row,
             None => {
                 let row = self.ids.len() as u32;
-                self.ids.push(id);
-                self.rows.insert(id, row);
+                self.ids.push(c.id);
+                self.rows.insert(c.id, row);
                 self.last_seen.push(i64::MIN);
                 self.spent.push(0.0);
                 self.orders.push(0);
@@ -126,22 +128,19 @@ impl Columns {
         for bitmap in &mut self.consents {
             bitmap.remove(row);
         }
-        if rec.merged_into.is_some() || rec.erased_at.is_some() {
+        if !c.live {
             self.live.remove(row);
             return;
         }
         self.live.insert(row);
-        self.last_seen[r] = rec.stats.last_seen.unwrap_or(i64::MIN);
-        self.spent[r] = rec.stats.total_spent;
-        self.orders[r] = rec.stats.orders_count;
-        for tag in &rec.tags {
+        self.last_seen[r] = c.last_seen.unwrap_or(i64::MIN);
+        self.spent[r] = c.spent;
+        self.orders[r] = c.orders;
+        for tag in &c.tags {
             self.tags.entry(tag.clone()).or_default().insert(row);
         }
-        for (i, c) in [&rec.consents.email, &rec.consents.sms, &rec.consents.kakao]
-            .into_iter()
-            .enumerate()
-        {
-            if c.as_ref().is_some_and(|c| c.granted) {
+        for (i, given) in c.consents.iter().enumerate() {
+            if *given {
                 self.consents[i].insert(row);
             }
         }
@@ -253,7 +252,7 @@ pub fn build(store: &Store, stop: &AtomicBool) -> Result<Option<Columns>, store:
 /// nothing). If it falls behind the notices, it builds again. Returns when `stop` turns true,
 /// having let go of the store (a build in progress gives up at its next page).
 pub async fn follow(store: Store, shared: Shared, mut stop: tokio::sync::watch::Receiver<bool>) {
-    use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+    use tokio::sync::broadcast::error::RecvError;
     let stopping = Arc::new(AtomicBool::new(false));
     let flag = stopping.clone();
     let mut stop2 = stop.clone();
@@ -287,52 +286,18 @@ pub async fn follow(store: Store, shared: Shared, mut stop: tokio::sync::watch::
                 n = notices.recv() => n,
                 _ = stop.wait_for(|s| *s) => return,
             };
-            let mut changed: HashSet<u64> = match notice {
-                Ok(ids) => ids.iter().copied().collect(),
+            match notice {
+                Ok(rows) => {
+                    let mut cols = shared.write().expect("not poisoned");
+                    for row in rows.iter() {
+                        cols.apply(row);
+                    }
+                }
                 Err(RecvError::Lagged(n)) => {
                     tracing::warn!(missed = n, "customer columns fell behind; rebuilding");
                     break;
                 }
                 Err(RecvError::Closed) => return,
-            };
-            // Let a moment's commits gather, so that a busy customer is read once, not once per
-            // commit: the columns trail the store by at most this much.
-            tokio::time::sleep(COALESCE).await;
-            let mut lagged = false;
-            loop {
-                match notices.try_recv() {
-                    Ok(ids) => changed.extend(ids.iter().copied()),
-                    Err(TryRecvError::Lagged(_)) => {
-                        lagged = true;
-                        break;
-                    }
-                    Err(_) => break,
-                }
-            }
-            if lagged {
-                tracing::warn!("customer columns fell behind; rebuilding");
-                break;
-            }
-            let records = store
-                .call(move |s| -> Result<Vec<(u64, CustomerRecord)>, store::Error> {
-                    let read = s.read()?;
-                    let mut out = Vec::with_capacity(changed.len());
-                    for id in changed {
-                        if let Some(rec) = read.customer(id)? {
-                            out.push((id, rec));
-                        }
-                    }
-                    Ok(out)
-                })
-                .await;
-            match records {
-                Ok(records) => {
-                    let mut cols = shared.write().expect("not poisoned");
-                    for (id, rec) in &records {
-                        cols.upsert(*id, rec);
-                    }
-                }
-                Err(e) => tracing::error!(error = %e, "customer columns: reading a change failed"),
             }
         }
     }

@@ -156,9 +156,9 @@ impl Store {
         self.inner.writer.committed.subscribe()
     }
 
-    /// The customers each commit from now on wrote (after it is durable). A receiver that falls
-    /// behind gets `Lagged` and should rebuild from the store.
-    pub fn customer_changes(&self) -> tokio::sync::broadcast::Receiver<Arc<Vec<u64>>> {
+    /// The customers each commit from now on wrote, as the columns keep them (after the commit
+    /// is durable). A receiver that falls behind gets `Lagged` and should rebuild from the store.
+    pub fn customer_changes(&self) -> tokio::sync::broadcast::Receiver<Arc<Vec<records::CustomerRow>>> {
         self.inner.writer.changes.subscribe()
     }
 

@@ -404,3 +404,37 @@ pub struct ProductStats {
     #[serde(default)]
     pub customers: [u64; 4],
 }
+
+/// What the in-memory customer columns keep of a customer, made by the writer from the record
+/// it has just committed, so that followers need not read it back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomerRow {
+    pub id: u64,
+    /// False for a customer merged into another or erased.
+    pub live: bool,
+    pub last_seen: Option<i64>,
+    pub spent: f64,
+    pub orders: u32,
+    pub tags: Vec<String>,
+    /// Consent given, by channel: email, SMS, Kakao.
+    pub consents: [bool; 3],
+}
+
+impl CustomerRow {
+    pub fn of(id: u64, rec: &CustomerRecord) -> CustomerRow {
+        let granted = |c: &Option<Consent>| c.as_ref().is_some_and(|c| c.granted);
+        CustomerRow {
+            id,
+            live: rec.merged_into.is_none() && rec.erased_at.is_none(),
+            last_seen: rec.stats.last_seen,
+            spent: rec.stats.total_spent,
+            orders: rec.stats.orders_count,
+            tags: rec.tags.clone(),
+            consents: [
+                granted(&rec.consents.email),
+                granted(&rec.consents.sms),
+                granted(&rec.consents.kakao),
+            ],
+        }
+    }
+}

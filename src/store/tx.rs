@@ -94,7 +94,7 @@ pub struct Tx<'t> {
     /// Highest sequence appended in this transaction.
     pub(super) last_seq: Option<u64>,
     /// Customers written in this transaction, told to followers after the commit.
-    pub(super) touched: Vec<u64>,
+    pub(super) touched: Vec<CustomerRow>,
 }
 
 impl<'t> Tx<'t> {
@@ -140,7 +140,7 @@ impl<'t> Tx<'t> {
     pub fn flush(&mut self) -> Result<(), Error> {
         for (id, rec) in self.dirty_customers.drain() {
             self.customers.insert(id, codec::encode(&rec).as_slice())?;
-            self.touched.push(id);
+            self.touched.push(CustomerRow::of(id, &rec));
         }
         for ((c, t, item), v) in self.dirty_interests.drain() {
             self.interests.insert((c, t as u8, item.as_str()), v)?;

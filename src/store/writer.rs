@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
+use super::records::CustomerRow;
 use super::{Error, Tx};
 
 /// Most jobs applied in one transaction.
@@ -75,7 +76,7 @@ pub(super) struct Handle {
     lock: Arc<Mutex<()>>,
     pub(super) committed: watch::Sender<u64>,
     /// The customers each commit wrote, for followers (in-memory columns).
-    pub(super) changes: broadcast::Sender<Arc<Vec<u64>>>,
+    pub(super) changes: broadcast::Sender<Arc<Vec<CustomerRow>>>,
 }
 
 impl Handle {
@@ -192,12 +193,12 @@ impl Drop for Handle {
 /// What a commit changed, told to followers once it is durable.
 struct Committed {
     last_seq: Option<u64>,
-    touched: Vec<u64>,
+    touched: Vec<CustomerRow>,
 }
 
 struct Notify {
     committed: watch::Sender<u64>,
-    changes: broadcast::Sender<Arc<Vec<u64>>>,
+    changes: broadcast::Sender<Arc<Vec<CustomerRow>>>,
 }
 
 impl Notify {
