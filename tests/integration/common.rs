@@ -291,6 +291,21 @@ pub async fn console_cookie(app: &TestApp, name: &str, password: &str) -> String
     format!("dangol_session={session}; dangol_lang=en")
 }
 
+/// Posts a URL-encoded form as a signed-in console user, without following the redirect.
+pub async fn post_form(app: &TestApp, cookie: &str, path: &str, body: String) -> reqwest::Response {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(app.url(path))
+        .header("cookie", cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// The form token of the signed-in session, read from a page.
 pub fn csrf_of(html: &str) -> String {
     let at = html.find("name=\"csrf\" value=\"").expect("a form with a token") + "name=\"csrf\" value=\"".len();

@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::common::{TestApp, console_cookie, csrf_of};
+use crate::common::{TestApp, console_cookie, csrf_of, post_form};
 
 #[tokio::test]
 async fn owners_manage_users_and_keys_others_only_look() {
@@ -24,24 +24,12 @@ async fn owners_manage_users_and_keys_others_only_look() {
         .unwrap();
     assert!(page.contains("admin") && page.contains("id=\"add-user\""));
     let csrf = csrf_of(&page);
-    let form = |body: String| {
-        client
-            .post(app.url("/settings/users"))
-            .header("cookie", &owner)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-    };
+    let form = |body: String| post_form(&app, &owner, "/settings/users", body);
     // Too short a password: the page says why, nothing is made.
-    let res = form(format!("csrf={csrf}&name=kim&password=short&role=marketer"))
-        .send()
-        .await
-        .unwrap();
+    let res = form(format!("csrf={csrf}&name=kim&password=short&role=marketer")).await;
     assert_eq!(res.status(), 400);
     assert!(res.text().await.unwrap().contains("at least 10 characters"));
-    let res = form(format!("csrf={csrf}&name=kim&password=long-enough-pw&role=marketer"))
-        .send()
-        .await
-        .unwrap();
+    let res = form(format!("csrf={csrf}&name=kim&password=long-enough-pw&role=marketer")).await;
     assert_eq!(res.status(), 303);
     let users = app.get("/users").await;
     assert!(
@@ -53,14 +41,13 @@ async fn owners_manage_users_and_keys_others_only_look() {
     );
 
     // A key made on the page is shown once, works at once, and stops when revoked.
-    let res = client
-        .post(app.url("/settings/keys"))
-        .header("cookie", &owner)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("csrf={csrf}&name=storefront&kind=write"))
-        .send()
-        .await
-        .unwrap();
+    let res = post_form(
+        &app,
+        &owner,
+        "/settings/keys",
+        format!("csrf={csrf}&name=storefront&kind=write"),
+    )
+    .await;
     let html = res.text().await.unwrap();
     let key = html
         .split("<code id=\"new-key\">")
@@ -99,14 +86,13 @@ async fn owners_manage_users_and_keys_others_only_look() {
         .as_str()
         .unwrap()
         .to_string();
-    let res = client
-        .post(app.url(&format!("/settings/keys/{id}/revoke")))
-        .header("cookie", &owner)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("csrf={csrf}"))
-        .send()
-        .await
-        .unwrap();
+    let res = post_form(
+        &app,
+        &owner,
+        &format!("/settings/keys/{id}/revoke"),
+        format!("csrf={csrf}"),
+    )
+    .await;
     assert_eq!(res.status(), 303);
     let gone = app
         .client
@@ -131,14 +117,13 @@ async fn owners_manage_users_and_keys_others_only_look() {
         .unwrap();
     assert!(!page.contains("id=\"add-user\""));
     let token = csrf_of(&page);
-    let res = client
-        .post(app.url("/settings/users"))
-        .header("cookie", &marketer)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("csrf={token}&name=evil&password=long-enough-pw&role=owner"))
-        .send()
-        .await
-        .unwrap();
+    let res = post_form(
+        &app,
+        &marketer,
+        "/settings/users",
+        format!("csrf={token}&name=evil&password=long-enough-pw&role=owner"),
+    )
+    .await;
     assert_eq!(res.status(), 403);
     assert!(
         app.get("/users").await["items"]
@@ -149,14 +134,7 @@ async fn owners_manage_users_and_keys_others_only_look() {
     );
 
     // Removing a user signs them out at once; the last owner cannot be removed.
-    let res = client
-        .post(app.url("/settings/users/kim/remove"))
-        .header("cookie", &owner)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("csrf={csrf}"))
-        .send()
-        .await
-        .unwrap();
+    let res = post_form(&app, &owner, "/settings/users/kim/remove", format!("csrf={csrf}")).await;
     assert_eq!(res.status(), 303);
     let res = client
         .get(app.url("/settings"))
