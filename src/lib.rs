@@ -69,6 +69,7 @@ pub async fn serve(
     let follower = tokio::spawn(customer::columns::follow(store.clone(), columns.clone(), stopped));
     let state = api::AppState {
         columns,
+        imports: Default::default(),
         store: store.clone(),
         keys: Arc::new(boot.keys),
         tz: config.store.timezone,

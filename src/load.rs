@@ -2,6 +2,9 @@
 //! into Segment messages and product objects and apply them through the same `track` and
 //! `catalog` code as live traffic, so an imported order is an order like any other.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::Context;
@@ -14,7 +17,7 @@ use crate::track::{self, Message};
 use crate::{catalog, demo};
 
 /// What an import did.
-#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct ImportReport {
     /// Data rows read.
     pub rows: usize,
@@ -89,9 +92,26 @@ fn prepare(
     Ok((prepared, report))
 }
 
-fn apply(tx: &mut Tx, prepared: &Prepared, now: i64) -> Result<(usize, usize), store::Error> {
+impl Prepared {
+    fn len(&self) -> usize {
+        match self {
+            Prepared::Products(items) => items.len(),
+            Prepared::Messages(items) => items.len(),
+        }
+    }
+}
+
+/// Applies the prepared items in `range` (all of them when `None`).
+fn apply(
+    tx: &mut Tx,
+    prepared: &Prepared,
+    range: Option<std::ops::Range<usize>>,
+    now: i64,
+) -> Result<(usize, usize), store::Error> {
+    let range = range.unwrap_or(0..prepared.len());
     match prepared {
         Prepared::Products(items) => {
+            let items = &items[range];
             catalog::upsert(tx, items, "import", now).map_err(|e| match e {
                 catalog::Error::Store(s) => s,
                 other => unreachable!("products were validated: {other}"),
@@ -99,6 +119,7 @@ fn apply(tx: &mut Tx, prepared: &Prepared, now: i64) -> Result<(usize, usize), s
             Ok((items.len(), 0))
         }
         Prepared::Messages(items) => {
+            let items = &items[range];
             let mut dup = 0;
             for m in items {
                 if let track::Outcome::Duplicate { .. } = track::apply(tx, m, now)? {
@@ -127,9 +148,62 @@ pub async fn import(
         return Ok(report);
     }
     let now = now_ms();
-    let (imported, duplicates) = store.write(move |tx| apply(tx, &prepared, now)).await?;
+    let (imported, duplicates) = store.write(move |tx| apply(tx, &prepared, None, now)).await?;
     report.imported = imported;
     report.duplicates = duplicates;
+    Ok(report)
+}
+
+/// Rows per transaction of an import in chunks.
+const IMPORT_CHUNK: usize = 5_000;
+
+/// How an import in chunks is getting on, for a page that shows its progress.
+#[derive(Default)]
+pub struct ImportProgress {
+    pub kind: String,
+    pub started_at: i64,
+    /// Rows to apply (known once the file is parsed) and rows applied so far.
+    pub total: AtomicUsize,
+    pub done: AtomicUsize,
+    /// The outcome, once there is one.
+    pub outcome: Mutex<Option<Result<ImportReport, String>>>,
+}
+
+/// Imports running or finished on this server, by id (kept in memory: an import that a restart
+/// cut short is finished by uploading the file again, which skips what was already applied).
+pub type ImportJobs = Arc<Mutex<HashMap<String, Arc<ImportProgress>>>>;
+
+/// Imports a CSV in transactions of `IMPORT_CHUNK` rows, reporting progress. Every row is checked
+/// before anything is written (with `strict`, any error means nothing is); a file cut short by a
+/// crash is resumable by row, since importing it again skips the rows already in (messages by
+/// their id, products by upsert).
+pub async fn import_in_chunks(
+    store: &Store,
+    kind: Kind,
+    csv: Vec<u8>,
+    strict: bool,
+    tz: chrono_tz::Tz,
+    progress: &ImportProgress,
+) -> Result<ImportReport, import::Error> {
+    let (prepared, mut report) = tokio::task::spawn_blocking(move || prepare(kind, csv.as_slice(), tz))
+        .await
+        .expect("import parser panicked")?;
+    if strict && !report.errors.is_empty() {
+        report.rejected = true;
+        return Ok(report);
+    }
+    let total = prepared.len();
+    progress.total.store(total, Ordering::Relaxed);
+    let prepared = Arc::new(prepared);
+    let now = now_ms();
+    for start in (0..total).step_by(IMPORT_CHUNK) {
+        let range = start..(start + IMPORT_CHUNK).min(total);
+        let (p, r) = (prepared.clone(), range.clone());
+        let (imported, duplicates) = store.write(move |tx| apply(tx, &p, Some(r.clone()), now)).await?;
+        report.imported += imported;
+        report.duplicates += duplicates;
+        progress.done.store(range.end, Ordering::Relaxed);
+    }
     Ok(report)
 }
 
@@ -141,7 +215,7 @@ pub fn import_command(args: &ImportArgs) -> anyhow::Result<()> {
     if !args.strict || report.errors.is_empty() {
         let store = open_for_command(&args.store.data_dir)?;
         let now = now_ms();
-        let (imported, duplicates) = store.write_blocking(move |tx| apply(tx, &prepared, now))?;
+        let (imported, duplicates) = store.write_blocking(move |tx| apply(tx, &prepared, None, now))?;
         report.imported = imported;
         report.duplicates = duplicates;
     } else {

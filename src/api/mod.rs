@@ -28,6 +28,8 @@ pub struct AppState {
     pub store: Store,
     /// The in-memory customer columns (sorted and filtered lists), followed from the store.
     pub columns: crate::customer::columns::Shared,
+    /// Console imports running or finished, with their progress.
+    pub imports: crate::load::ImportJobs,
     pub keys: Arc<KeyRing>,
     pub tz: chrono_tz::Tz,
 }

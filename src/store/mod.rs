@@ -174,3 +174,31 @@ impl Store {
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rollup_window_counts_the_bucket_it_ends_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let edge = 1_000 * ROLLUP_BUCKET_MS;
+        for at in [edge, edge + 5 * 60 * 1000, edge + ROLLUP_BUCKET_MS] {
+            store
+                .write_blocking(move |tx| tx.bump_rollup(at, |r| r.events += 1))
+                .unwrap();
+        }
+        let read = store.read().unwrap();
+        // A window ending mid-bucket counts that bucket (it holds nothing later than now).
+        assert_eq!(read.rollup(edge, edge + 6 * 60 * 1000).unwrap().events, 2);
+        assert_eq!(read.rollup(edge, edge + ROLLUP_BUCKET_MS).unwrap().events, 2);
+        assert_eq!(read.rollup(edge, edge + ROLLUP_BUCKET_MS + 1).unwrap().events, 3);
+        assert_eq!(
+            read.rollup(edge + ROLLUP_BUCKET_MS, edge + 2 * ROLLUP_BUCKET_MS)
+                .unwrap()
+                .events,
+            1
+        );
+    }
+}

@@ -651,7 +651,12 @@ impl ReadTx {
     /// The sum of the rollup buckets in [from, to).
     pub fn rollup(&self, from: i64, to: i64) -> Result<Rollup, Error> {
         let mut sum = Rollup::default();
-        let (a, b) = (from.div_euclid(ROLLUP_BUCKET_MS), to.div_euclid(ROLLUP_BUCKET_MS));
+        // Every bucket that overlaps [from, to): `from` is a bucket edge in practice (midnights
+        // in any time zone are), and the last bucket counts whole, as it holds nothing later.
+        let (a, b) = (
+            from.div_euclid(ROLLUP_BUCKET_MS),
+            (to + ROLLUP_BUCKET_MS - 1).div_euclid(ROLLUP_BUCKET_MS),
+        );
         for r in self.rollups.range(a..b)? {
             let (k, v) = r?;
             sum.add(&codec::decode("rollups", k.value(), v.value())?);

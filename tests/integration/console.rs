@@ -159,6 +159,29 @@ fn multipart(fields: &[(&str, &str)], file: &[u8]) -> (String, Vec<u8>) {
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
+/// Follows an import's progress page until it shows the result.
+async fn import_result(app: &TestApp, cookie: &str, res: reqwest::Response) -> String {
+    assert_eq!(res.status(), 303, "the upload sends the browser to the import's page");
+    let page = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(page.starts_with("/import/"), "{page}");
+    for _ in 0..500 {
+        let html = reqwest::Client::new()
+            .get(app.url(&page))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if !html.contains("http-equiv=\"refresh\"") {
+            return html;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the import never finished");
+}
+
 #[tokio::test]
 async fn the_import_page_imports_and_lists_rejected_rows() {
     let app = TestApp::spawn().await;
@@ -187,24 +210,21 @@ async fn the_import_page_imports_and_lists_rejected_rows() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 200);
-    let html = res.text().await.unwrap();
+    let html = import_result(&app, &owner, res).await;
     assert!(html.contains("<dd id=\"imported\">5</dd>"), "{html}");
     assert_eq!(app.get("/stats").await["products"], 5);
 
     let bad = b"id,name,price\nA1,ok,1000\nA2,bad,abc\n";
     let (kind, body) = multipart(&[("csrf", &csrf), ("kind", "products"), ("strict", "1")], bad);
-    let html = client
+    let res = client
         .post(app.url("/import"))
         .header("cookie", &owner)
         .header("content-type", kind)
         .body(body)
         .send()
         .await
-        .unwrap()
-        .text()
-        .await
         .unwrap();
+    let html = import_result(&app, &owner, res).await;
     assert!(
         html.contains("<dd id=\"imported\">0</dd>") && html.contains("price"),
         "{html}"
@@ -380,4 +400,42 @@ async fn a_product_page_counts_views_carts_and_purchases_and_the_people_behind_t
             vec!["Bought".to_string(), "1".into(), "1".into()],
         ]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_import_runs_in_chunks_and_ends_with_every_row() {
+    let app = TestApp::spawn().await;
+    let owner = console_cookie(&app, "admin", "test-admin-password").await;
+    let page = reqwest::Client::new()
+        .get(app.url("/import"))
+        .header("cookie", &owner)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page);
+    let mut csv = String::from("user_id,email,name,tags\n");
+    for i in 0..12_345 {
+        csv.push_str(&format!("big{i},big{i}@example.com,고객{i},bulk\n"));
+    }
+    let (kind, body) = multipart(&[("csrf", &csrf), ("kind", "customers")], csv.as_bytes());
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = client
+        .post(app.url("/import"))
+        .header("cookie", &owner)
+        .header("content-type", kind)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let html = import_result(&app, &owner, res).await;
+    assert!(html.contains("<dd id=\"imported\">12,345</dd>"), "{html}");
+    let stats = app.get("/stats").await;
+    assert_eq!(stats["customers"], 12_345, "{stats}");
+    assert_eq!(app.customer("email", "big12344@example.com").await["name"], "고객12344");
 }
