@@ -196,6 +196,10 @@ async fn console_latency(
         .chars()
         .skip(1)
         .collect();
+    let probe_email = first["items"][0]["email"]
+        .as_str()
+        .unwrap_or("nobody@example.com")
+        .to_string();
     // The sorted lists come from the in-memory columns, built in the background after a start.
     let columns_started = Instant::now();
     loop {
@@ -248,6 +252,10 @@ async fn console_latency(
         (
             "customer search by part of a Korean name",
             Box::new(move |_| format!("/customers?q={}", urlencode(&probe_name))),
+        ),
+        (
+            "customer search by an email (one match among all)",
+            Box::new(move |_| format!("/customers?q={}", urlencode(&probe_email))),
         ),
     ];
     for (label, path) in cases {

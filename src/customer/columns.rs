@@ -84,6 +84,8 @@ pub struct Columns {
     orders: Vec<u32>,
     tags: HashMap<String, RoaringBitmap>,
     consents: [RoaringBitmap; 3],
+    /// Per row, what text search looks in (see `CustomerRow::search`).
+    search: Vec<String>,
 }
 
 pub type Shared = Arc<RwLock<Columns>>;
@@ -118,6 +120,7 @@ impl Columns {
                 self.last_seen.push(i64::MIN);
                 self.spent.push(0.0);
                 self.orders.push(0);
+                self.search.push(String::new());
                 row
             }
         };
@@ -136,6 +139,7 @@ impl Columns {
         self.last_seen[r] = c.last_seen.unwrap_or(i64::MIN);
         self.spent[r] = c.spent;
         self.orders[r] = c.orders;
+        self.search[r].clone_from(&c.search);
         for tag in &c.tags {
             self.tags.entry(tag.clone()).or_default().insert(row);
         }
@@ -195,6 +199,30 @@ impl Columns {
                     .collect()
             }
         };
+        (ids, total)
+    }
+
+    /// Customers whose name, email or user id contains `text` (any case), or whose phone
+    /// contains its digits when it has four or more; in id order, one page of them, and how many
+    /// match.
+    pub fn search(&self, text: &str, offset: usize, limit: usize) -> (Vec<u64>, u64) {
+        let needle = text.trim().to_lowercase();
+        let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+        if needle.is_empty() {
+            return (Vec::new(), 0);
+        }
+        let mut ids = Vec::new();
+        let mut total = 0u64;
+        for row in self.live.iter() {
+            let hay = &self.search[row as usize];
+            let (words, phone) = hay.rsplit_once('\u{1}').unwrap_or((hay, ""));
+            if words.contains(&needle) || (digits.len() >= 4 && phone.contains(&digits)) {
+                if total as usize >= offset && ids.len() < limit {
+                    ids.push(self.ids[row as usize]);
+                }
+                total += 1;
+            }
+        }
         (ids, total)
     }
 
@@ -375,5 +403,18 @@ mod tests {
         assert_eq!(c.len(), 9);
         assert_eq!(c.tag_counts(), vec![("vip".to_string(), 5)]);
         assert_eq!(c.query(&q(Sort::Spent, 50, 10)), (vec![], 9));
+        let mut named = rec(0.0, 0, &[], false);
+        named.name = Some("김서연".into());
+        named.email = Some("Seoyeon@Example.com".to_lowercase().into());
+        named.phone = Some("010-1234-5678".into());
+        c.upsert(42, &named);
+        assert_eq!(c.search("서연", 0, 10), (vec![42], 1));
+        assert_eq!(c.search("SEOYEON@", 0, 10), (vec![42], 1));
+        assert_eq!(c.search("1234-56", 0, 10), (vec![42], 1));
+        assert_eq!(
+            c.search("010", 0, 10).1,
+            0,
+            "fewer than four digits is not a phone search"
+        );
     }
 }

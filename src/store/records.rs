@@ -418,6 +418,9 @@ pub struct CustomerRow {
     pub tags: Vec<String>,
     /// Consent given, by channel: email, SMS, Kakao.
     pub consents: [bool; 3],
+    /// What text search looks in: the lower-cased name, email and user id, then the phone's
+    /// digits, separated by U+0001.
+    pub search: String,
 }
 
 impl CustomerRow {
@@ -435,6 +438,18 @@ impl CustomerRow {
                 granted(&rec.consents.sms),
                 granted(&rec.consents.kakao),
             ],
+            search: format!(
+                "{}\u{1}{}\u{1}{}\u{1}{}",
+                rec.name.as_deref().unwrap_or("").to_lowercase(),
+                rec.email.as_deref().unwrap_or(""),
+                rec.user_id.as_deref().unwrap_or("").to_lowercase(),
+                rec.phone
+                    .as_deref()
+                    .unwrap_or("")
+                    .chars()
+                    .filter(char::is_ascii_digit)
+                    .collect::<String>()
+            ),
         }
     }
 }

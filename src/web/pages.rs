@@ -235,9 +235,9 @@ struct CustomersPage {
 /// Customers on a page of the list.
 const LIST_PAGE: usize = 50;
 
-/// The customer list. A text search reads redb; otherwise the list comes from the in-memory
-/// columns (sorted by last seen, spend or orders, filtered by tag and consent), or in id order
-/// while the columns are still being built after a start.
+/// The customer list, from the in-memory columns: sorted by last seen, spend or orders and
+/// filtered by tag and consent, or a text search over names, emails, user ids and phones. While
+/// the columns are still being built after a start, it reads redb in id order instead.
 pub async fn customers(State(st): State<AppState>, staff: Staff, Query(q): Query<ListQuery>) -> Response {
     let (tz, lang) = (st.tz, staff.lang);
     let text = q.q.clone().unwrap_or_default().trim().to_string();
@@ -251,7 +251,9 @@ pub async fn customers(State(st): State<AppState>, staff: Staff, Query(q): Query
     let page = q.page.unwrap_or(0);
     let (from_columns, known_tags) = {
         let cols = st.columns.read().expect("not poisoned");
-        if text.is_empty() && cols.ready() {
+        if !cols.ready() {
+            (None, Vec::new())
+        } else if text.is_empty() {
             let query = columns::Query {
                 tag: (!tag.is_empty()).then(|| tag.clone()),
                 consent,
@@ -264,7 +266,7 @@ pub async fn customers(State(st): State<AppState>, staff: Staff, Query(q): Query
                 cols.tag_counts().into_iter().take(50).map(|(t, _)| t).collect(),
             )
         } else {
-            (None, Vec::new())
+            (Some(cols.search(&text, page * LIST_PAGE, LIST_PAGE)), Vec::new())
         }
     };
     let res = match from_columns {
@@ -319,6 +321,9 @@ pub async fn customers(State(st): State<AppState>, staff: Staff, Query(q): Query
         .collect();
     let consent_text = q.consent.clone().unwrap_or_default();
     let next = match total {
+        Some(total) if ((page + 1) * LIST_PAGE) < total as usize && !text.is_empty() => {
+            Some(format!("/customers?q={}&page={}", super::urlencode(&text), page + 1))
+        }
         Some(total) if ((page + 1) * LIST_PAGE) < total as usize => Some(format!(
             "/customers?sort={}&tag={}&consent={}&page={}",
             sort.as_str(),
