@@ -405,7 +405,7 @@ mod tests {
         assert_eq!(c.query(&q(Sort::Spent, 50, 10)), (vec![], 9));
         let mut named = rec(0.0, 0, &[], false);
         named.name = Some("김서연".into());
-        named.email = Some("Seoyeon@Example.com".to_lowercase().into());
+        named.email = Some("seoyeon@example.com".into());
         named.phone = Some("010-1234-5678".into());
         c.upsert(42, &named);
         assert_eq!(c.search("서연", 0, 10), (vec![42], 1));
