@@ -140,18 +140,7 @@ pub async fn import(
     strict: bool,
     tz: chrono_tz::Tz,
 ) -> Result<ImportReport, import::Error> {
-    let (prepared, mut report) = tokio::task::spawn_blocking(move || prepare(kind, csv.as_slice(), tz))
-        .await
-        .expect("import parser panicked")?;
-    if strict && !report.errors.is_empty() {
-        report.rejected = true;
-        return Ok(report);
-    }
-    let now = now_ms();
-    let (imported, duplicates) = store.write(move |tx| apply(tx, &prepared, None, now)).await?;
-    report.imported = imported;
-    report.duplicates = duplicates;
-    Ok(report)
+    import_with(store, kind, csv, strict, tz, usize::MAX, &ImportProgress::default()).await
 }
 
 /// Rows per transaction of an import in chunks.
@@ -185,6 +174,19 @@ pub async fn import_in_chunks(
     tz: chrono_tz::Tz,
     progress: &ImportProgress,
 ) -> Result<ImportReport, import::Error> {
+    import_with(store, kind, csv, strict, tz, IMPORT_CHUNK, progress).await
+}
+
+/// Checks every row, then applies the accepted ones `chunk` rows a transaction.
+async fn import_with(
+    store: &Store,
+    kind: Kind,
+    csv: Vec<u8>,
+    strict: bool,
+    tz: chrono_tz::Tz,
+    chunk: usize,
+    progress: &ImportProgress,
+) -> Result<ImportReport, import::Error> {
     let (prepared, mut report) = tokio::task::spawn_blocking(move || prepare(kind, csv.as_slice(), tz))
         .await
         .expect("import parser panicked")?;
@@ -196,8 +198,8 @@ pub async fn import_in_chunks(
     progress.total.store(total, Ordering::Relaxed);
     let prepared = Arc::new(prepared);
     let now = now_ms();
-    for start in (0..total).step_by(IMPORT_CHUNK) {
-        let range = start..(start + IMPORT_CHUNK).min(total);
+    for start in (0..total).step_by(chunk) {
+        let range = start..start.saturating_add(chunk).min(total);
         let (p, r) = (prepared.clone(), range.clone());
         let (imported, duplicates) = store.write(move |tx| apply(tx, &p, Some(r.clone()), now)).await?;
         report.imported += imported;

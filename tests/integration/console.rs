@@ -147,16 +147,30 @@ async fn owners_manage_users_and_keys_others_only_look() {
     assert_eq!(res.status(), 409);
 }
 
-fn multipart(fields: &[(&str, &str)], file: &[u8]) -> (String, Vec<u8>) {
+/// Posts the Import page's form (multipart) as a signed-in user, without following the redirect.
+async fn upload(app: &TestApp, cookie: &str, fields: &[(&str, &str)], file: &[u8]) -> reqwest::Response {
     let boundary = "dangolboundary7f3a";
     let mut body = Vec::new();
     for (k, v) in fields {
         body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes());
     }
-    body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.csv\"\r\nContent-Type: text/csv\r\n\r\n").as_bytes());
+    body.extend(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.csv\"\r\nContent-Type: text/csv\r\n\r\n")
+            .as_bytes(),
+    );
     body.extend(file);
     body.extend(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(app.url("/import"))
+        .header("cookie", cookie)
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .body(body)
+        .send()
+        .await
+        .unwrap()
 }
 
 /// Follows an import's progress page until it shows the result.
@@ -201,29 +215,19 @@ async fn the_import_page_imports_and_lists_rejected_rows() {
         .unwrap();
     let csrf = csrf_of(&page);
     let products = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/import/products.csv")).unwrap();
-    let (kind, body) = multipart(&[("csrf", &csrf), ("kind", "products")], &products);
-    let res = client
-        .post(app.url("/import"))
-        .header("cookie", &owner)
-        .header("content-type", kind)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let res = upload(&app, &owner, &[("csrf", &csrf), ("kind", "products")], &products).await;
     let html = import_result(&app, &owner, res).await;
     assert!(html.contains("<dd id=\"imported\">5</dd>"), "{html}");
     assert_eq!(app.get("/stats").await["products"], 5);
 
     let bad = b"id,name,price\nA1,ok,1000\nA2,bad,abc\n";
-    let (kind, body) = multipart(&[("csrf", &csrf), ("kind", "products"), ("strict", "1")], bad);
-    let res = client
-        .post(app.url("/import"))
-        .header("cookie", &owner)
-        .header("content-type", kind)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let res = upload(
+        &app,
+        &owner,
+        &[("csrf", &csrf), ("kind", "products"), ("strict", "1")],
+        bad,
+    )
+    .await;
     let html = import_result(&app, &owner, res).await;
     assert!(
         html.contains("<dd id=\"imported\">0</dd>") && html.contains("price"),
@@ -232,15 +236,7 @@ async fn the_import_page_imports_and_lists_rejected_rows() {
     assert_eq!(app.get("/stats").await["products"], 5, "strict: nothing imported");
 
     // Without the form token, or as a viewer: refused.
-    let (kind, body) = multipart(&[("kind", "products")], &products);
-    let res = client
-        .post(app.url("/import"))
-        .header("cookie", &owner)
-        .header("content-type", kind)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let res = upload(&app, &owner, &[("kind", "products")], &products).await;
     assert_eq!(res.status(), 403);
     app.admin(Method::POST, "/users")
         .json(&json!({"name": "look", "password": "only-looking", "role": "viewer"}))
@@ -259,15 +255,7 @@ async fn the_import_page_imports_and_lists_rejected_rows() {
         .unwrap();
     assert!(!page.contains("id=\"import\""));
     let token = csrf_of(&page);
-    let (kind, body) = multipart(&[("csrf", &token), ("kind", "products")], &products);
-    let res = client
-        .post(app.url("/import"))
-        .header("cookie", &viewer)
-        .header("content-type", kind)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let res = upload(&app, &viewer, &[("csrf", &token), ("kind", "products")], &products).await;
     assert_eq!(res.status(), 403);
 }
 
@@ -420,19 +408,7 @@ async fn a_large_import_runs_in_chunks_and_ends_with_every_row() {
     for i in 0..12_345 {
         csv.push_str(&format!("big{i},big{i}@example.com,고객{i},bulk\n"));
     }
-    let (kind, body) = multipart(&[("csrf", &csrf), ("kind", "customers")], csv.as_bytes());
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let res = client
-        .post(app.url("/import"))
-        .header("cookie", &owner)
-        .header("content-type", kind)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let res = upload(&app, &owner, &[("csrf", &csrf), ("kind", "customers")], csv.as_bytes()).await;
     let html = import_result(&app, &owner, res).await;
     assert!(html.contains("<dd id=\"imported\">12,345</dd>"), "{html}");
     let stats = app.get("/stats").await;
