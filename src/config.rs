@@ -23,8 +23,19 @@ pub enum Command {
     Import(ImportArgs),
     /// Write the demo shop into a data directory.
     Demo(DemoArgs),
+    /// Run the nightly customer analysis now on a data dir. The server must be stopped.
+    Analyze(AnalyzeArgs),
     /// Measure dangol on this machine.
     Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Analyse as of this instant (RFC 3339) instead of now.
+    #[arg(long)]
+    pub now: Option<chrono::DateTime<chrono::FixedOffset>>,
 }
 
 /// A secret read from the environment or a flag. Debug never prints it.
@@ -76,6 +87,10 @@ pub struct Config {
     /// Password of the first admin user `admin`, used only if no user exists yet. Never logged.
     #[arg(long, env = "DANGOL_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<Secret>,
+    /// For tests of the scheduler: the job runner's clock starts at this instant (RFC 3339) and
+    /// runs on from there.
+    #[arg(long, env = "DANGOL_NOW", hide = true)]
+    pub now: Option<chrono::DateTime<chrono::FixedOffset>>,
 }
 
 impl Config {
@@ -92,6 +107,7 @@ impl Config {
             master_key: Some(Secret("test-master-key".into())),
             write_key: Some(Secret("test-write-key".into())),
             admin_password: Some(Secret("test-admin-password".into())),
+            now: None,
         }
     }
 }
@@ -135,4 +151,6 @@ pub enum BenchWhat {
     /// Time from start to serving on an existing store (e.g. the 1,000,000-customer demo shop),
     /// with the store's size and the server's resident memory.
     Startup(crate::bench::StartupOptions),
+    /// The nightly analysis on a generated shop of N customers and M orders: time and peak memory.
+    Analyze(crate::bench::analyze::AnalyzeOptions),
 }

@@ -1,6 +1,7 @@
 //! dangol: customer analysis and marketing automation for one small online shop, in one process.
 //! `run` starts everything; `serve` is the same on a given listener (tests use it).
 
+pub mod analysis;
 pub mod api;
 pub mod auth;
 pub mod bench;
@@ -10,6 +11,7 @@ pub mod customer;
 pub mod demo;
 pub mod error;
 pub mod import;
+pub mod jobs;
 pub mod load;
 pub mod order;
 pub mod store;
@@ -66,13 +68,27 @@ pub async fn serve(
     }
     let columns = customer::columns::Shared::default();
     let (stop_follower, stopped) = tokio::sync::watch::channel(false);
-    let follower = tokio::spawn(customer::columns::follow(store.clone(), columns.clone(), stopped));
+    let follower = tokio::spawn(customer::columns::follow(
+        store.clone(),
+        columns.clone(),
+        stopped.clone(),
+    ));
+    let clock: Arc<dyn jobs::Clock> = match config.now {
+        Some(at) => Arc::new(jobs::ShiftedClock::starting_at(at.to_utc())),
+        None => Arc::new(jobs::SystemClock),
+    };
+    let runner = {
+        let (store, tz) = (store.clone(), config.store.timezone);
+        tokio::task::spawn_blocking(move || jobs::Runner::new(store, tz, clock, vec![analysis::job()])).await??
+    };
+    let scheduler = tokio::spawn(runner.clone().run_loop(stopped));
     let state = api::AppState {
         columns,
         imports: Default::default(),
         store: store.clone(),
         keys: Arc::new(boot.keys),
         tz: config.store.timezone,
+        jobs: runner,
     };
     let app = api::router(state);
     tracing::info!(addr = %listener.local_addr()?, data_dir = %config.store.data_dir.display(), "dangol is serving");
@@ -80,6 +96,7 @@ pub async fn serve(
     // The follower holds the store; it lets go first, so that the store closes when we return.
     let _ = stop_follower.send(true);
     let _ = follower.await;
+    let _ = scheduler.await;
     tracing::info!("stopped");
     Ok(())
 }

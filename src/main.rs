@@ -19,6 +19,7 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(config) => rt.block_on(dangol::run(config)),
         Command::Import(args) => dangol::load::import_command(&args),
         Command::Demo(args) => dangol::load::demo_command(&args),
+        Command::Analyze(args) => dangol::analysis::command(&args),
         Command::Bench(args) => rt.block_on(dangol::bench::run(args)),
     }
 }

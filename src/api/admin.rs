@@ -43,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         .route("/users", get(list_users).post(create_user))
         .route("/users/{name}", axum::routing::delete(delete_user))
         .route("/imports/{kind}", post(super::import::upload))
+        .merge(super::analysis::routes())
 }
 
 /// RFC 3339 in UTC with milliseconds.

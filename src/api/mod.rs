@@ -3,6 +3,7 @@
 //! the store and turn records into responses. Only this module and `web` import axum.
 
 pub mod admin;
+pub mod analysis;
 pub mod import;
 pub mod openapi;
 pub mod tracking;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub imports: crate::load::ImportJobs,
     pub keys: Arc<KeyRing>,
     pub tz: chrono_tz::Tz,
+    /// The job runner (the nightly analysis, later the campaign scheduler).
+    pub jobs: Arc<crate::jobs::Runner>,
 }
 
 tokio::task_local! {

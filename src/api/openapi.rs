@@ -5,6 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::admin;
+use super::analysis;
 use super::import;
 
 struct BearerAuth;
@@ -47,6 +48,10 @@ impl Modify for BearerAuth {
         admin::create_user,
         admin::delete_user,
         import::upload,
+        analysis::list_jobs,
+        analysis::run_job,
+        analysis::customer_analysis,
+        analysis::rfm_report,
     ),
     modifiers(&BearerAuth)
 )]

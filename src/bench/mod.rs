@@ -12,6 +12,8 @@ use tokio::net::TcpListener;
 
 use crate::config::{BenchArgs, BenchWhat, Config};
 
+pub mod analyze;
+
 #[derive(Debug, Clone, Args)]
 pub struct IngestOptions {
     /// Events sent through /v1/batch.
@@ -41,6 +43,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.what {
         BenchWhat::Ingest(opts) => ingest(opts).await.map(|_| ()),
         BenchWhat::Startup(opts) => startup(opts).await,
+        BenchWhat::Analyze(opts) => tokio::task::spawn_blocking(move || analyze::run(&opts)).await?,
     }
 }
 
@@ -55,11 +58,20 @@ pub struct StartupOptions {
 }
 
 /// Resident memory of this process in bytes (Linux), read from /proc.
-fn resident_bytes() -> Option<u64> {
+pub fn resident_bytes() -> Option<u64> {
+    proc_status_bytes("VmRSS:")
+}
+
+/// The most resident memory this process has held, in bytes (Linux).
+pub fn peak_resident_bytes() -> Option<u64> {
+    proc_status_bytes("VmHWM:")
+}
+
+fn proc_status_bytes(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let kb: u64 = status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .find_map(|l| l.strip_prefix(field))?
         .trim()
         .trim_end_matches(" kB")
         .trim()

@@ -427,6 +427,7 @@ pub fn erase(tx: &mut Tx, id: u64, now: i64) -> Result<Erased, Error> {
             report.orders_detached += 1;
         }
     }
+    crate::analysis::erase(tx, id)?;
     let rec = tx.customer_mut(id)?.expect("exists");
     *rec = CustomerRecord {
         created_at: rec.created_at,

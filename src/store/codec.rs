@@ -17,3 +17,14 @@ pub fn decode<V: DeserializeOwned>(table: &'static str, key: impl std::fmt::Disp
         reason: e.to_string(),
     })
 }
+
+/// Encodes bulk rows positionally (MessagePack arrays, no field names): for tables that hold a
+/// million small rows a night. New fields go at the end with `#[serde(default)]`.
+pub fn encode_compact<V: Serialize>(value: &V) -> Vec<u8> {
+    rmp_serde::to_vec(value).expect("records always encode")
+}
+
+/// The twin of [`encode_compact`].
+pub fn decode_compact<V: DeserializeOwned>(table: &'static str, key: &str, bytes: &[u8]) -> Result<V, Error> {
+    decode(table, key, bytes)
+}

@@ -48,11 +48,34 @@ pub(super) fn run(db: &redb::Database) -> Result<(), Error> {
         txn.open_table(LOGIN_FAILURES)?;
         txn.open_table(ROLLUPS)?;
         txn.open_table(PRODUCT_STATS)?;
-        // Numbered migrations go here: `if found < N { mNNN_…(&txn)?; }`, each bumping the version.
+        txn.open_table(JOBS)?;
+        txn.open_table(ANALYSIS)?;
+        txn.open_table(ANALYSIS_RUNS)?;
+        txn.open_table(ANALYSIS_CHANGES)?;
+        // Numbered migrations: `if found < N { mNNN_…(&txn)?; }`; the version is written below.
+        if found.is_some_and(|v| v < 2) {
+            m002_order_amounts(&txn)?;
+        }
         if found != Some(SCHEMA_VERSION) {
             meta.insert("schema_version", codec::encode(&SCHEMA_VERSION).as_slice())?;
         }
     }
     txn.commit()?;
+    Ok(())
+}
+
+/// 2: `customer-orders-2` carries each order's amount less refunds, so the nightly analysis reads
+/// purchases without decoding orders. Rebuilt from `orders-1`; `customer-orders-1` is dropped.
+fn m002_order_amounts(txn: &redb::WriteTransaction) -> Result<(), Error> {
+    use redb::ReadableTable;
+    let orders = txn.open_table(ORDERS)?;
+    let mut index = txn.open_table(CUSTOMER_ORDERS)?;
+    for r in orders.iter()? {
+        let (k, v) = r?;
+        let order: super::records::OrderRecord = codec::decode("orders", k.value(), v.value())?;
+        let net = (order.total - order.refunded_amount()).max(0.0);
+        index.insert((order.customer, order.placed_at, order.order_id.as_str()), net)?;
+    }
+    txn.delete_table(CUSTOMER_ORDERS_V1)?;
     Ok(())
 }

@@ -49,9 +49,13 @@ pub const PRODUCT_SKUS: TableDefinition<&str, &str> = TableDefinition::new("prod
 /// Key: order id; Value: `OrderRecord`.
 pub const ORDERS: TableDefinition<&str, &[u8]> = TableDefinition::new("orders-1");
 
-/// Table: customer_orders — a customer's orders in time order.
-/// Key: (CustomerId, placed at millis, order id); Value: ().
-pub const CUSTOMER_ORDERS: TableDefinition<(u64, i64, &str), ()> = TableDefinition::new("customer-orders-1");
+/// Table: customer_orders — a customer's orders in time order, with what each is still worth.
+/// Key: (CustomerId, placed at millis, order id); Value: the order's total less its refunds, so the
+/// nightly analysis reads every purchase without decoding an order.
+pub const CUSTOMER_ORDERS: TableDefinition<(u64, i64, &str), f64> = TableDefinition::new("customer-orders-2");
+
+/// The first version of `CUSTOMER_ORDERS`, without the amount; migration 2 replaces it.
+pub const CUSTOMER_ORDERS_V1: TableDefinition<(u64, i64, &str), ()> = TableDefinition::new("customer-orders-1");
 
 /// Table: orders_by_time — all orders in time order, for lists and reports.
 /// Key: (placed at millis, order id); Value: ().
@@ -81,3 +85,21 @@ pub const ROLLUPS: TableDefinition<i64, &[u8]> = TableDefinition::new("rollups-1
 /// checked out and bought; kept at write time with the interests.
 /// Key: product id; Value: `ProductStats`.
 pub const PRODUCT_STATS: TableDefinition<&str, &[u8]> = TableDefinition::new("product-stats-1");
+
+/// Table: jobs — the job runner's jobs: when each is next due and how its last run went.
+/// Key: job name (`"analysis"`); Value: `JobRecord`.
+pub const JOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("jobs-1");
+
+/// Table: analysis — each night's analysis of every customer, in chunks of consecutive customers.
+/// Key: (shop-local day as days since 1970-01-01, first CustomerId of the chunk);
+/// Value: `AnalysisChunk` (compact MessagePack, a list of `AnalysisRow`).
+pub const ANALYSIS: TableDefinition<(i32, u64), &[u8]> = TableDefinition::new("analysis-1");
+
+/// Table: analysis_runs — one summary per completed analysis day: the fitted models, the RFM grid,
+/// the tier and churn distributions and the moves since the day before.
+/// Key: shop-local day; Value: `AnalysisRun`.
+pub const ANALYSIS_RUNS: TableDefinition<i32, &[u8]> = TableDefinition::new("analysis-runs-1");
+
+/// Table: analysis_changes — the days a customer's RFM group, spend tier or churn risk changed.
+/// Key: (CustomerId, shop-local day); Value: `AnalysisChange`.
+pub const ANALYSIS_CHANGES: TableDefinition<(u64, i32), &[u8]> = TableDefinition::new("analysis-changes-1");

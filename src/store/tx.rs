@@ -64,6 +64,8 @@ where
 
 /// The writer's transaction. Only the writer makes one.
 pub struct Tx<'t> {
+    /// For the tables a few jobs use, opened when asked for rather than on every commit.
+    txn: &'t redb::WriteTransaction,
     events: redb::Table<'t, u64, &'static [u8]>,
     customer_events: redb::Table<'t, (u64, i64, u64), ()>,
     message_ids: redb::Table<'t, &'static str, u64>,
@@ -74,7 +76,7 @@ pub struct Tx<'t> {
     products: redb::Table<'t, &'static str, &'static [u8]>,
     product_skus: redb::Table<'t, &'static str, &'static str>,
     orders: redb::Table<'t, &'static str, &'static [u8]>,
-    customer_orders: redb::Table<'t, (u64, i64, &'static str), ()>,
+    customer_orders: redb::Table<'t, (u64, i64, &'static str), f64>,
     orders_by_time: redb::Table<'t, (i64, &'static str), ()>,
     meta: redb::Table<'t, &'static str, &'static [u8]>,
     api_keys: redb::Table<'t, &'static str, &'static [u8]>,
@@ -104,6 +106,7 @@ impl<'t> Tx<'t> {
         let next_seq = events.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
         let next_customer = customers.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
         Ok(Tx {
+            txn,
             events,
             customer_events: txn.open_table(CUSTOMER_EVENTS)?,
             message_ids: txn.open_table(MESSAGE_IDS)?,
@@ -407,14 +410,101 @@ impl<'t> Tx<'t> {
         }
         self.orders
             .insert(rec.order_id.as_str(), codec::encode(rec).as_slice())?;
+        let net = (rec.total - rec.refunded_amount()).max(0.0);
         self.customer_orders
-            .insert((rec.customer, rec.placed_at, rec.order_id.as_str()), ())?;
+            .insert((rec.customer, rec.placed_at, rec.order_id.as_str()), net)?;
         self.orders_by_time.insert((rec.placed_at, rec.order_id.as_str()), ())?;
         Ok(())
     }
 
     pub fn order_ids_of(&self, customer: u64) -> Result<Vec<String>, Error> {
         read_customer_orders(&self.customer_orders, customer)
+    }
+
+    /// Every purchase of a customer: (placed at, amount less refunds), oldest first.
+    pub fn purchases_of(&self, customer: u64) -> Result<Vec<(i64, f64)>, Error> {
+        read_purchases(&self.customer_orders, customer)
+    }
+
+    // --- jobs and analysis ---------------------------------------------------------------
+
+    pub fn job<V: DeserializeOwned>(&self, name: &str) -> Result<Option<V>, Error> {
+        let t = self.txn.open_table(JOBS)?;
+        get_rec(&t, "jobs", name)
+    }
+
+    pub fn put_job<V: Serialize>(&mut self, name: &str, rec: &V) -> Result<(), Error> {
+        let mut t = self.txn.open_table(JOBS)?;
+        t.insert(name, codec::encode(rec).as_slice())?;
+        Ok(())
+    }
+
+    /// Stores one chunk of a day's analysis, compactly encoded (positional, not named fields).
+    pub fn put_analysis_chunk<V: Serialize>(&mut self, day: i32, first: u64, chunk: &V) -> Result<(), Error> {
+        let mut t = self.txn.open_table(ANALYSIS)?;
+        t.insert((day, first), codec::encode_compact(chunk).as_slice())?;
+        Ok(())
+    }
+
+    /// The chunk of `day` that holds `customer`, if any.
+    pub fn analysis_chunk<V: DeserializeOwned>(&self, day: i32, customer: u64) -> Result<Option<(u64, V)>, Error> {
+        let t = self.txn.open_table(ANALYSIS)?;
+        find_analysis_chunk(&t, day, customer)
+    }
+
+    /// Removes every chunk of `day` (what a run that stopped half way left behind); returns how many.
+    pub fn delete_analysis_day(&mut self, day: i32) -> Result<u64, Error> {
+        let mut t = self.txn.open_table(ANALYSIS)?;
+        let mut n = 0;
+        t.retain_in((day, 0)..=(day, u64::MAX), |_, _| {
+            n += 1;
+            false
+        })?;
+        Ok(n)
+    }
+
+    /// The days that have analysis chunks, oldest first.
+    pub fn analysis_days(&self) -> Result<Vec<i32>, Error> {
+        let t = self.txn.open_table(ANALYSIS)?;
+        read_analysis_days(&t)
+    }
+
+    pub fn put_analysis_run<V: Serialize>(&mut self, day: i32, run: &V) -> Result<(), Error> {
+        let mut t = self.txn.open_table(ANALYSIS_RUNS)?;
+        t.insert(day, codec::encode(run).as_slice())?;
+        Ok(())
+    }
+
+    pub fn delete_analysis_run(&mut self, day: i32) -> Result<bool, Error> {
+        let mut t = self.txn.open_table(ANALYSIS_RUNS)?;
+        Ok(t.remove(day)?.is_some())
+    }
+
+    pub fn analysis_run<V: DeserializeOwned>(&self, day: i32) -> Result<Option<V>, Error> {
+        let t = self.txn.open_table(ANALYSIS_RUNS)?;
+        get_rec(&t, "analysis_runs", day)
+    }
+
+    pub fn delete_analysis_change(&mut self, customer: u64, day: i32) -> Result<bool, Error> {
+        let mut t = self.txn.open_table(ANALYSIS_CHANGES)?;
+        Ok(t.remove((customer, day))?.is_some())
+    }
+
+    pub fn put_analysis_change<V: Serialize>(&mut self, customer: u64, day: i32, change: &V) -> Result<(), Error> {
+        let mut t = self.txn.open_table(ANALYSIS_CHANGES)?;
+        t.insert((customer, day), codec::encode(change).as_slice())?;
+        Ok(())
+    }
+
+    /// Removes a customer's analysis history (for erasure).
+    pub fn delete_analysis_changes_of(&mut self, customer: u64) -> Result<u64, Error> {
+        let mut t = self.txn.open_table(ANALYSIS_CHANGES)?;
+        let mut n = 0;
+        t.retain_in((customer, i32::MIN)..=(customer, i32::MAX), |_, _| {
+            n += 1;
+            false
+        })?;
+        Ok(n)
     }
 
     // --- meta, keys, users ---------------------------------------------------------------
@@ -558,7 +648,7 @@ fn read_interests(
 }
 
 fn read_customer_orders(
-    t: &impl ReadableTable<(u64, i64, &'static str), ()>,
+    t: &impl ReadableTable<(u64, i64, &'static str), f64>,
     customer: u64,
 ) -> Result<Vec<String>, Error> {
     let mut out = Vec::new();
@@ -571,6 +661,50 @@ fn read_customer_orders(
         out.push(id.to_string());
     }
     Ok(out)
+}
+
+fn read_purchases(
+    t: &impl ReadableTable<(u64, i64, &'static str), f64>,
+    customer: u64,
+) -> Result<Vec<(i64, f64)>, Error> {
+    let mut out = Vec::new();
+    for r in t.range((customer, i64::MIN, "")..)? {
+        let (k, v) = r?;
+        let (c, at, _) = k.value();
+        if c != customer {
+            break;
+        }
+        out.push((at, v.value()));
+    }
+    Ok(out)
+}
+
+fn find_analysis_chunk<V: DeserializeOwned>(
+    t: &impl ReadableTable<(i32, u64), &'static [u8]>,
+    day: i32,
+    customer: u64,
+) -> Result<Option<(u64, V)>, Error> {
+    let Some(r) = t.range((day, 0)..=(day, customer))?.next_back() else {
+        return Ok(None);
+    };
+    let (k, v) = r?;
+    let first = k.value().1;
+    let chunk = codec::decode_compact("analysis", &format!("{day}/{first}"), v.value())?;
+    Ok(Some((first, chunk)))
+}
+
+fn read_analysis_days(t: &impl ReadableTable<(i32, u64), &'static [u8]>) -> Result<Vec<i32>, Error> {
+    let mut days = Vec::new();
+    let mut next = Some(i32::MIN);
+    while let Some(from) = next {
+        next = None;
+        if let Some(r) = t.range((from, 0)..)?.next() {
+            let day = r?.0.value().0;
+            days.push(day);
+            next = day.checked_add(1);
+        }
+    }
+    Ok(days)
 }
 
 fn read_api_keys(t: &impl ReadableTable<&'static str, &'static [u8]>) -> Result<Vec<(String, ApiKeyRecord)>, Error> {
@@ -587,6 +721,8 @@ pub type CustomerPage = (Vec<(u64, CustomerRecord)>, Option<u64>);
 
 /// A read snapshot.
 pub struct ReadTx {
+    /// For the tables a few readers use, opened when asked for.
+    txn: redb::ReadTransaction,
     events: redb::ReadOnlyTable<u64, &'static [u8]>,
     customer_events: redb::ReadOnlyTable<(u64, i64, u64), ()>,
     message_ids: redb::ReadOnlyTable<&'static str, u64>,
@@ -596,7 +732,7 @@ pub struct ReadTx {
     interests: redb::ReadOnlyTable<(u64, u8, &'static str), (u32, i64)>,
     products: redb::ReadOnlyTable<&'static str, &'static [u8]>,
     orders: redb::ReadOnlyTable<&'static str, &'static [u8]>,
-    customer_orders: redb::ReadOnlyTable<(u64, i64, &'static str), ()>,
+    customer_orders: redb::ReadOnlyTable<(u64, i64, &'static str), f64>,
     orders_by_time: redb::ReadOnlyTable<(i64, &'static str), ()>,
     meta: redb::ReadOnlyTable<&'static str, &'static [u8]>,
     api_keys: redb::ReadOnlyTable<&'static str, &'static [u8]>,
@@ -629,6 +765,7 @@ impl ReadTx {
             login_failures: t.open_table(LOGIN_FAILURES)?,
             rollups: t.open_table(ROLLUPS)?,
             product_stats: t.open_table(PRODUCT_STATS)?,
+            txn: t,
         })
     }
 
@@ -818,6 +955,107 @@ impl ReadTx {
 
     pub fn order_ids_of(&self, customer: u64) -> Result<Vec<String>, Error> {
         read_customer_orders(&self.customer_orders, customer)
+    }
+
+    /// Every purchase of a customer: (placed at, amount less refunds), oldest first.
+    pub fn purchases_of(&self, customer: u64) -> Result<Vec<(i64, f64)>, Error> {
+        read_purchases(&self.customer_orders, customer)
+    }
+
+    /// Every purchase of every customer in customer order, then time order: `f(customer, placed
+    /// at, amount less refunds)`. Reads only the index, never an order record.
+    pub fn for_each_purchase(&self, mut f: impl FnMut(u64, i64, f64)) -> Result<u64, Error> {
+        let mut n = 0;
+        for r in self.customer_orders.iter()? {
+            let (k, v) = r?;
+            let (c, at, _) = k.value();
+            f(c, at, v.value());
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Every customer record decoded as `V` (which may name only the fields it needs), in id order.
+    pub fn for_each_customer_as<V: DeserializeOwned>(&self, mut f: impl FnMut(u64, V)) -> Result<u64, Error> {
+        let mut n = 0;
+        for r in self.customers.iter()? {
+            let (k, v) = r?;
+            f(k.value(), codec::decode("customers", k.value(), v.value())?);
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    // --- jobs and analysis ---------------------------------------------------------------
+
+    pub fn job<V: DeserializeOwned>(&self, name: &str) -> Result<Option<V>, Error> {
+        let t = self.txn.open_table(JOBS)?;
+        get_rec(&t, "jobs", name)
+    }
+
+    pub fn jobs<V: DeserializeOwned>(&self) -> Result<Vec<(String, V)>, Error> {
+        let t = self.txn.open_table(JOBS)?;
+        let mut out = Vec::new();
+        for r in t.iter()? {
+            let (k, v) = r?;
+            out.push((k.value().to_string(), codec::decode("jobs", k.value(), v.value())?));
+        }
+        Ok(out)
+    }
+
+    /// The chunk of `day` that holds `customer`, if any: (its first customer, the chunk).
+    pub fn analysis_chunk<V: DeserializeOwned>(&self, day: i32, customer: u64) -> Result<Option<(u64, V)>, Error> {
+        let t = self.txn.open_table(ANALYSIS)?;
+        find_analysis_chunk(&t, day, customer)
+    }
+
+    /// Every chunk of `day` in customer order.
+    pub fn for_each_analysis_chunk<V: DeserializeOwned>(&self, day: i32, mut f: impl FnMut(V)) -> Result<u64, Error> {
+        let t = self.txn.open_table(ANALYSIS)?;
+        let mut n = 0;
+        for r in t.range((day, 0)..=(day, u64::MAX))? {
+            let (k, v) = r?;
+            f(codec::decode_compact(
+                "analysis",
+                &format!("{day}/{}", k.value().1),
+                v.value(),
+            )?);
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// The days that have analysis chunks, oldest first.
+    pub fn analysis_days(&self) -> Result<Vec<i32>, Error> {
+        let t = self.txn.open_table(ANALYSIS)?;
+        read_analysis_days(&t)
+    }
+
+    pub fn analysis_run<V: DeserializeOwned>(&self, day: i32) -> Result<Option<V>, Error> {
+        let t = self.txn.open_table(ANALYSIS_RUNS)?;
+        get_rec(&t, "analysis_runs", day)
+    }
+
+    /// The latest run summary on or before `day`.
+    pub fn analysis_run_on_or_before<V: DeserializeOwned>(&self, day: i32) -> Result<Option<(i32, V)>, Error> {
+        let t = self.txn.open_table(ANALYSIS_RUNS)?;
+        let Some(r) = t.range(..=day)?.next_back() else {
+            return Ok(None);
+        };
+        let (k, v) = r?;
+        Ok(Some((k.value(), codec::decode("analysis_runs", k.value(), v.value())?)))
+    }
+
+    /// A customer's analysis changes, oldest first.
+    pub fn analysis_changes_of<V: DeserializeOwned>(&self, customer: u64) -> Result<Vec<(i32, V)>, Error> {
+        let t = self.txn.open_table(ANALYSIS_CHANGES)?;
+        let mut out = Vec::new();
+        for r in t.range((customer, i32::MIN)..=(customer, i32::MAX))? {
+            let (k, v) = r?;
+            let day = k.value().1;
+            out.push((day, codec::decode("analysis_changes", customer, v.value())?));
+        }
+        Ok(out)
     }
 
     /// Orders newest first, strictly before `before` = (placed at, order id) when given, placed

@@ -1,0 +1,364 @@
+//! The nightly customer analysis: RFM scores and groups, the BG/NBD and Gamma-Gamma models of
+//! repeat purchases and order value fitted on the shop's own orders, predicted lifetime value,
+//! spend tiers and churn risk; each night's result kept as a dated snapshot.
+//!
+//! A run reads one consistent snapshot of the store, computes every customer's row, writes the
+//! rows for its day in chunks (invisible until the run is complete), and then, in the job's final
+//! transaction, the day's summary, who changed group, and the pruning of old days. Readers always
+//! use the latest day that has a summary, so a run that stops half way is never half visible.
+
+pub mod model;
+pub mod rfm;
+mod run;
+pub mod view;
+
+use chrono::{NaiveDate, TimeZone};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+pub use rfm::RfmGroup;
+pub use run::{RunOptions, analyse};
+
+/// The job's name in the runner and the API (`POST /api/v1/jobs/analysis/run`).
+pub const JOB: &str = "analysis";
+
+/// How many customers one stored chunk holds.
+pub const CHUNK: usize = 4096;
+
+/// Days kept whole; older days are kept only as each month's first analysed day.
+pub const KEEP_DAILY: i32 = 35;
+/// How long monthly snapshots are kept.
+pub const KEEP_MONTHLY: i32 = 760;
+
+/// Churn risk cut points on the probability of being alive: below `HIGH` is high risk, below
+/// `MEDIUM` is medium, the rest low.
+pub const CHURN_HIGH_BELOW: f64 = 0.3;
+pub const CHURN_MEDIUM_BELOW: f64 = 0.7;
+/// Spend tier cut points on the predicted 365-day spend, as percentiles among buyers (Shopify's).
+pub const TIER_HIGH_ABOVE: f64 = 0.7;
+pub const TIER_LOW_BELOW: f64 = 0.1;
+/// The model is fitted only with at least this many buyers, of which this many bought again.
+pub const MIN_BUYERS: usize = 20;
+pub const MIN_REPEAT_BUYERS: usize = 5;
+/// Above this many buyers the models are fitted on a sample of this size (chosen by id hash).
+pub const FIT_SAMPLE: usize = 200_000;
+
+/// One customer on one day. Stored positionally: new fields go at the end with a default.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AnalysisRow {
+    pub customer: u64,
+    /// Orders not wholly refunded.
+    pub orders: u32,
+    /// Distinct shop-local days with an order (the models count one purchase per day).
+    pub purchase_days: u32,
+    /// Net spend so far: the historic lifetime value.
+    pub spent: f64,
+    /// First and last purchase day (days since 1970-01-01, shop time); 0 without orders.
+    pub first_day: i32,
+    pub last_day: i32,
+    /// RFM scores 1–5, 0 without orders.
+    pub r: u8,
+    pub f: u8,
+    pub m: u8,
+    /// `RfmGroup::code`.
+    pub group: u8,
+    /// `Level::code` of the spend tier and of the churn risk; 0 without orders.
+    pub tier: u8,
+    pub churn: u8,
+    /// `Basis::code`: how the predictions were made.
+    pub basis: u8,
+    /// `Level::code` of how sure the prediction is.
+    pub confidence: u8,
+    /// Probability the customer is still active; NaN when unknown.
+    pub p_alive: f32,
+    /// Expected orders in the next 30, 90 and 365 days.
+    pub orders_30: f32,
+    pub orders_90: f32,
+    pub orders_365: f32,
+    /// Expected value of a future order.
+    pub order_value: f32,
+    /// Predicted spend in the next 365 days (expected orders × expected value, undiscounted).
+    pub clv_365: f32,
+    /// Median days from the run to the next order if the customer is active; NaN when unknown.
+    pub next_order_days: f32,
+}
+
+impl AnalysisRow {
+    pub fn group(&self) -> Option<RfmGroup> {
+        RfmGroup::from_code(self.group)
+    }
+    pub fn tier(&self) -> Option<Level> {
+        Level::from_code(self.tier)
+    }
+    pub fn churn(&self) -> Option<Level> {
+        Level::from_code(self.churn)
+    }
+    pub fn basis(&self) -> Basis {
+        Basis::from_code(self.basis)
+    }
+    pub fn confidence(&self) -> Option<Level> {
+        Level::from_code(self.confidence)
+    }
+}
+
+/// Low / medium / high: spend tiers, churn risk and confidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    Low,
+    Medium,
+    High,
+}
+
+impl Level {
+    pub const ALL: [Level; 3] = [Level::Low, Level::Medium, Level::High];
+    pub fn code(self) -> u8 {
+        self as u8 + 1
+    }
+    pub fn from_code(code: u8) -> Option<Level> {
+        Level::ALL.get(usize::from(code).checked_sub(1)?).copied()
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Low => "low",
+            Level::Medium => "medium",
+            Level::High => "high",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Level> {
+        Level::ALL.into_iter().find(|l| l.as_str() == s)
+    }
+}
+
+/// How a customer's predictions were made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// No orders: nothing to predict from.
+    None,
+    /// The BG/NBD and Gamma-Gamma models fitted on this shop's orders.
+    Model,
+    /// Too few orders in the shop to fit the models: the shop's average purchase rate and order
+    /// value stand in, and say so.
+    ShopAverage,
+}
+
+impl Basis {
+    pub fn code(self) -> u8 {
+        match self {
+            Basis::None => 0,
+            Basis::Model => 1,
+            Basis::ShopAverage => 2,
+        }
+    }
+    pub fn from_code(code: u8) -> Basis {
+        match code {
+            1 => Basis::Model,
+            2 => Basis::ShopAverage,
+            _ => Basis::None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Basis::None => "none",
+            Basis::Model => "model",
+            Basis::ShopAverage => "shop_average",
+        }
+    }
+}
+
+/// A day's chunk of rows.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct AnalysisChunk {
+    pub rows: Vec<AnalysisRow>,
+}
+
+/// A change of a customer's group, tier or churn risk between two analysed days.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct AnalysisChange {
+    /// The day compared with.
+    #[serde(default)]
+    pub since: i32,
+    #[serde(default)]
+    pub group: (u8, u8),
+    #[serde(default)]
+    pub tier: (u8, u8),
+    #[serde(default)]
+    pub churn: (u8, u8),
+}
+
+/// A fitted model's parameters with their standard errors.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FittedModel {
+    /// (name, value, standard error when the Hessian allowed one).
+    #[schema(value_type = Vec<Object>)]
+    pub params: Vec<(String, f64, Option<f64>)>,
+    pub log_likelihood: f64,
+    /// Customers the fit used.
+    pub customers: u64,
+    pub iterations: u64,
+    pub converged: bool,
+}
+
+/// One cell of the R × FM grid.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct GridCell {
+    pub r: u8,
+    pub fm: u8,
+    pub customers: u64,
+    /// Net spend of the cell's customers so far.
+    pub revenue: f64,
+}
+
+/// A count per group, tier or risk level, with the net spend of those customers.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Bucket {
+    pub name: String,
+    pub customers: u64,
+    pub revenue: f64,
+}
+
+/// How customers moved between RFM groups (and tiers and risk levels) between two days.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Moves {
+    /// The earlier day (YYYY-MM-DD).
+    pub since: String,
+    /// (from group, to group, customers) for every pair with someone in it, from ≠ to.
+    #[schema(value_type = Vec<Object>)]
+    pub groups: Vec<(String, String, u64)>,
+    pub tier_changes: u64,
+    pub churn_changes: u64,
+    /// Customers in both days.
+    pub compared: u64,
+}
+
+/// The score thresholds of a run, for explaining scores.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Cuts {
+    /// Days since the last order at most this many for R = 2, 3, 4, 5.
+    pub recency_days: Vec<Option<f64>>,
+    /// Orders at least this many for F = 2, 3, 4, 5.
+    pub frequency: Vec<Option<f64>>,
+    /// Net spend at least this much for M = 2, 3, 4, 5.
+    pub monetary: Vec<Option<f64>>,
+    /// Predicted 365-day spend above which the tier is high, and below which it is low.
+    pub tier_high_above: f64,
+    pub tier_low_below: f64,
+}
+
+/// The summary of one completed day: what the API's RFM report and the Analysis page show.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct AnalysisRun {
+    #[serde(default)]
+    pub day: i32,
+    /// The instant analysed (unix millis).
+    #[serde(default)]
+    pub as_of: i64,
+    #[serde(default)]
+    pub customers: u64,
+    #[serde(default)]
+    pub buyers: u64,
+    #[serde(default)]
+    pub repeat_buyers: u64,
+    #[serde(default)]
+    pub orders: u64,
+    #[serde(default)]
+    pub revenue: f64,
+    #[serde(default)]
+    pub bgnbd: Option<FittedModel>,
+    #[serde(default)]
+    pub gamma_gamma: Option<FittedModel>,
+    /// Why the shop averages stand in for a model, when they do.
+    #[serde(default)]
+    pub fallback: Vec<String>,
+    #[serde(default)]
+    pub shop_order_value: f64,
+    /// Repeat purchases per customer-day of the shop (the shop-average purchase rate).
+    #[serde(default)]
+    pub shop_daily_rate: f64,
+    #[serde(default)]
+    pub grid: Vec<GridCell>,
+    #[serde(default)]
+    pub groups: Vec<Bucket>,
+    #[serde(default)]
+    pub tiers: Vec<Bucket>,
+    #[serde(default)]
+    pub churn: Vec<Bucket>,
+    #[serde(default)]
+    pub cuts: Cuts,
+    #[serde(default)]
+    pub predicted_orders_365: f64,
+    #[serde(default)]
+    pub predicted_revenue_365: f64,
+    #[serde(default)]
+    pub moved_since_previous: Option<Moves>,
+    #[serde(default)]
+    pub moved_since_month: Option<Moves>,
+    /// Milliseconds spent reading, fitting, scoring and writing.
+    #[serde(default)]
+    pub timings: Vec<(String, u64)>,
+}
+
+/// Days since 1970-01-01 of the shop-local date of `ms`.
+pub fn local_day(ms: i64, tz: Tz) -> i32 {
+    let date = tz
+        .timestamp_millis_opt(ms)
+        .single()
+        .map(|t| t.date_naive())
+        .unwrap_or_default();
+    (date - NaiveDate::default()).num_days() as i32
+}
+
+/// The date of a day number.
+pub fn day_date(day: i32) -> NaiveDate {
+    NaiveDate::default() + chrono::Duration::days(i64::from(day))
+}
+
+/// The job to register with the runner: the nightly analysis at 00:00 shop time.
+pub fn job() -> crate::jobs::Job {
+    crate::jobs::Job {
+        name: JOB,
+        about: "RFM, spend tiers, churn risk and predicted lifetime value of every customer",
+        schedule: crate::jobs::Schedule::DailyAt(chrono::NaiveTime::MIN),
+        body: std::sync::Arc::new(|store, ctx| run::analyse(store, ctx.now, ctx.tz, &RunOptions::default())),
+    }
+}
+
+/// Removes a customer from every stored day (erasure). Called in the erasing transaction.
+pub fn erase(tx: &mut crate::store::Tx, customer: u64) -> Result<(), crate::store::Error> {
+    for day in tx.analysis_days()? {
+        if let Some((first, mut chunk)) = tx.analysis_chunk::<AnalysisChunk>(day, customer)?
+            && let Ok(i) = chunk.rows.binary_search_by_key(&customer, |r| r.customer)
+        {
+            chunk.rows.remove(i);
+            tx.put_analysis_chunk(day, first, &chunk)?;
+        }
+    }
+    tx.delete_analysis_changes_of(customer)?;
+    Ok(())
+}
+
+/// `dangol analyze`: runs the analysis job now on a stopped server's data dir, records it like
+/// the scheduler does, and prints what it found.
+pub fn command(args: &crate::config::AnalyzeArgs) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let store = crate::store::Store::open(&args.store.data_dir)
+        .with_context(|| format!("cannot open the store in {}", args.store.data_dir.display()))?;
+    let clock: std::sync::Arc<dyn crate::jobs::Clock> = match args.now {
+        Some(at) => std::sync::Arc::new(crate::jobs::ShiftedClock::starting_at(at.to_utc())),
+        None => std::sync::Arc::new(crate::jobs::SystemClock),
+    };
+    let runner = crate::jobs::Runner::new(store.clone(), args.store.timezone, clock, vec![job()])?;
+    let run = runner.run_blocking(JOB, crate::jobs::Trigger::Manual)?;
+    println!(
+        "{:?} in {:.2} s: {}",
+        run.outcome,
+        run.duration_ms as f64 / 1000.0,
+        run.message
+    );
+    if let Some(peak) = crate::bench::peak_resident_bytes() {
+        println!("peak resident memory: {} MB", peak >> 20);
+    }
+    anyhow::ensure!(run.outcome == crate::jobs::Outcome::Ok, "the analysis failed");
+    Ok(())
+}
