@@ -430,7 +430,15 @@ impl BgNbd {
         let z = horizon / (alpha + t + horizon);
         let ln_power = (a - 1.0) * (-z).ln_1p();
         let f_minus_one = hyp2f1_minus_one(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z);
-        let bracket = -(ln_power + f_minus_one.ln_1p()).exp_m1();
+        let mut bracket = -(ln_power + f_minus_one.ln_1p()).exp_m1();
+        if !bracket.is_finite() {
+            // With a and b in the millions (data that shows almost no drop-out drives them there,
+            // keeping only a/(a+b)), the transformed series overflows while the original one,
+            // ((α+T)/(α+T+h))^(r+x) ₂F₁(r+x, b+x; a+b+x−1; z), converges at a ratio near z·b/(a+b).
+            let ln_first = (r + x) * (-z).ln_1p();
+            let f_minus_one = hyp2f1_minus_one(r + x, b + x, a + b + x - 1.0, z);
+            bracket = -(ln_first + f_minus_one.ln_1p()).exp_m1();
+        }
         (a + b + x - 1.0) / (a - 1.0) * bracket * self.p_alive(x, t_x, t)
     }
 

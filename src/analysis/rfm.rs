@@ -71,17 +71,21 @@ impl RfmGroup {
     /// ```text
     /// R5: New            New            Active           Champions        Champions
     /// R4: Promising      Promising      Active           Loyal            Loyal
-    /// R3: Needs attn.    Needs attn.    Needs attn.      Loyal            Loyal
+    /// R3: Needs attn.    Needs attn.    Needs attn.      At risk          At risk
     /// R2: Almost lost    Almost lost    At risk          At risk          Previously loyal
     /// R1: Dormant        Dormant        At risk          At risk          Previously loyal
     /// ```
+    ///
+    /// R3 is the middle fifth of buyers by recency; in a shop where most buyers ordered once long
+    /// ago that is already months, so a strong history there is "at risk", not "loyal".
     pub fn of_scores(r: u8, fm: u8) -> RfmGroup {
         match (r, fm) {
             (5, 4) | (5, 5..) => RfmGroup::Champions,
             (5, 3) | (4, 3) => RfmGroup::Active,
             (5, _) => RfmGroup::New,
-            (3..=4, 4) | (3..=4, 5..) => RfmGroup::Loyal,
+            (4, 4) | (4, 5..) => RfmGroup::Loyal,
             (4, _) => RfmGroup::Promising,
+            (3, 4) | (3, 5..) => RfmGroup::AtRisk,
             (3, _) => RfmGroup::NeedsAttention,
             (..=2, 5..) => RfmGroup::PreviouslyLoyal,
             (..=2, 3) | (..=2, 4) => RfmGroup::AtRisk,

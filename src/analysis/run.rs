@@ -683,3 +683,26 @@ mod tests {
         assert!((24_000..26_000).contains(&below), "{below}");
     }
 }
+#[cfg(test)]
+mod degenerate {
+    use super::*;
+
+    /// Data with almost no visible drop-out drives a and b into the millions (only a/(a+b) is
+    /// identified); the predictions must stay finite and grow with the horizon.
+    #[test]
+    fn predictions_stay_finite_when_a_and_b_run_into_the_millions() {
+        let histories = [(3.0, 60.0, 246.0), (2.0, 30.0, 413.0), (0.0, 0.0, 223.0)];
+        let data: Vec<Rfm> = histories
+            .iter()
+            .map(|&(x, t_x, t)| Rfm { x, t_x, t, weight: 20.0 })
+            .collect();
+        let fit = BgNbd::fit(&data).unwrap();
+        assert!(fit.model.a > 1e4, "the degenerate case: {fit:?}");
+        for (x, t_x, t) in histories {
+            let p = predict(&fit.model, x, t_x, t);
+            assert!(p.p_alive.is_finite() && p.next_days.is_finite(), "{p:?}");
+            assert!(p.orders.iter().all(|o| o.is_finite() && *o >= 0.0), "{p:?}");
+            assert!(p.orders[0] <= p.orders[1] && p.orders[1] <= p.orders[2], "{p:?}");
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! One test binary: every test starts a real server with a real redb file in a temp dir.
 
+mod analysis;
 mod api;
 mod browser;
 mod clients;
