@@ -40,6 +40,9 @@ pub const TIER_LOW_BELOW: f64 = 0.1;
 /// The model is fitted only with at least this many buyers, of which this many bought again.
 pub const MIN_BUYERS: usize = 20;
 pub const MIN_REPEAT_BUYERS: usize = 5;
+/// A one-time buyer whose order is younger than this many days gets the models' average for a new
+/// customer, labelled as the shop average: their own history says too little yet.
+pub const NEW_CUSTOMER_DAYS: i32 = 30;
 /// Above this many buyers the models are fitted on a sample of this size (chosen by id hash).
 pub const FIT_SAMPLE: usize = 200_000;
 
@@ -138,8 +141,9 @@ pub enum Basis {
     None,
     /// The BG/NBD and Gamma-Gamma models fitted on this shop's orders.
     Model,
-    /// Too few orders in the shop to fit the models: the shop's average purchase rate and order
-    /// value stand in, and say so.
+    /// The shop's averages stand in, and say so: too few orders in the shop to fit the models
+    /// (the shop's repeat-purchase rate and order value), or too little history of the customer's
+    /// own (the fitted models' average for a new customer).
     ShopAverage,
 }
 

@@ -82,7 +82,7 @@ pub fn analyse(store: &Store, now: i64, tz: Tz, opts: &RunOptions) -> anyhow::Re
     };
     let today = local_day(now, tz);
     // Clear what an earlier run of the same day left; readers fall back to the day before.
-    let rerun_same_day = store.write_blocking(move |tx| {
+    store.write_blocking(move |tx| {
         tx.delete_analysis_day(today)?;
         tx.delete_analysis_run(today)
     })?;
@@ -214,13 +214,25 @@ pub fn analyse(store: &Store, now: i64, tz: Tz, opts: &RunOptions) -> anyhow::Re
                     .entry((x, t_x, t))
                     .or_insert_with(|| predict(bg, f64::from(x), f64::from(t_x), f64::from(t)));
                 row.basis = Basis::Model.code();
+                // One order in the last few weeks is too little history of one's own: the
+                // figures are the fitted models' average for a new customer, and say so.
+                let new_customer = x == 0 && t < NEW_CUSTOMER_DAYS;
+                let p = if new_customer {
+                    row.basis = Basis::ShopAverage.code();
+                    Prediction {
+                        orders: HORIZONS.map(|h| bg.expected_purchases_new(h)),
+                        ..p
+                    }
+                } else {
+                    p
+                };
                 row.p_alive = p.p_alive as f32;
                 row.orders_30 = p.orders[0] as f32;
                 row.orders_90 = p.orders[1] as f32;
                 row.orders_365 = p.orders[2] as f32;
                 row.next_order_days = p.next_days as f32;
                 let value = match gg {
-                    Some(gg) if x > 0 => gg.expected_value(f64::from(x), b.repeat_mean()),
+                    Some(gg) if x > 0 && !new_customer => gg.expected_value(f64::from(x), b.repeat_mean()),
                     Some(gg) => gg.population_mean(),
                     None => shop_order_value,
                 };
@@ -309,23 +321,6 @@ pub fn analyse(store: &Store, now: i64, tz: Tz, opts: &RunOptions) -> anyhow::Re
     drop(read);
     mark("compare", &mut lap);
 
-    // --- the day's rows, in chunks; invisible until the summary is written ----------------
-    let chunks: Vec<AnalysisChunk> = rows.chunks(CHUNK).map(|c| AnalysisChunk { rows: c.to_vec() }).collect();
-    for group in chunks.chunks(16) {
-        let group = group.to_vec();
-        store.write_blocking(move |tx| {
-            for chunk in &group {
-                tx.put_analysis_chunk(today, chunk.rows[0].customer, chunk)?;
-            }
-            Ok::<_, store::Error>(())
-        })?;
-    }
-    mark("write", &mut lap);
-    if opts.crash_after_rows {
-        tracing::error!("DANGOL_FAILPOINT=analysis-after-rows: stopping the process half way through the analysis");
-        std::process::abort();
-    }
-
     // --- the summary ---------------------------------------------------------------------
     let mut run = AnalysisRun {
         day: today,
@@ -369,7 +364,6 @@ pub fn analyse(store: &Store, now: i64, tz: Tz, opts: &RunOptions) -> anyhow::Re
     };
     summarise(&rows, &mut run);
     mark("summary", &mut lap);
-    run.timings = timings;
     let message = format!(
         "{} customers, {} buyers ({} repeat), {}",
         run.customers,
@@ -381,27 +375,53 @@ pub fn analyse(store: &Store, now: i64, tz: Tz, opts: &RunOptions) -> anyhow::Re
             run.fallback.join("; ")
         }
     );
-    // Who did not change today but had a change recorded by an earlier run of the same day.
-    let unchanged: Vec<u64> = if rerun_same_day {
-        let changed: std::collections::HashSet<u64> = changes.iter().map(|(c, _)| *c).collect();
-        rows.iter()
-            .map(|r| r.customer)
-            .filter(|c| !changed.contains(c))
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let changed_ids: Vec<u64> = changes.iter().map(|(c, _)| *c).collect();
+    // --- the day's rows, in chunks; invisible until the summary is written ----------------
+    // The rows move into the chunks (a million rows are ~100 MB; no second copy).
+    let mut chunks: Vec<AnalysisChunk> = Vec::with_capacity(rows.len().div_ceil(CHUNK));
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        chunks.push(AnalysisChunk {
+            rows: rows.by_ref().take(CHUNK).collect(),
+        });
+    }
+    let mut chunks = chunks.into_iter().peekable();
+    while chunks.peek().is_some() {
+        // The writer may apply a job twice (a group retried), so the job borrows its chunks.
+        let group: std::sync::Arc<Vec<AnalysisChunk>> = std::sync::Arc::new(chunks.by_ref().take(16).collect());
+        store.write_blocking(move |tx| {
+            for chunk in group.iter() {
+                tx.put_analysis_chunk(today, chunk.rows[0].customer, chunk)?;
+            }
+            Ok::<_, store::Error>(())
+        })?;
+    }
+    mark("write", &mut lap);
+    run.timings = timings;
+    if opts.crash_after_rows {
+        tracing::error!("DANGOL_FAILPOINT=analysis-after-rows: stopping the process half way through the analysis");
+        std::process::abort();
+    }
     Ok(Box::new(move |tx| {
+        // An earlier run of the same day may have recorded changes this one does not see.
+        let earlier: Vec<u64> = tx.meta(&changed_key(today))?.unwrap_or_default();
+        for customer in earlier {
+            tx.delete_analysis_change(customer, today)?;
+        }
         for (customer, change) in &changes {
             tx.put_analysis_change(*customer, today, change)?;
         }
-        for customer in &unchanged {
-            tx.delete_analysis_change(*customer, today)?;
-        }
+        tx.put_meta(&changed_key(today), &changed_ids)?;
         prune(tx, today)?;
         tx.put_analysis_run(today, &run)?;
         Ok(message.clone())
     }))
+}
+
+/// The meta key listing who changed on `day`, so a second run of the day can take back what the
+/// first recorded.
+fn changed_key(day: i32) -> String {
+    format!("analysis-changed:{day}")
 }
 
 /// Reads every purchase once, in customer order, and folds it per customer and shop-local day.
@@ -653,6 +673,9 @@ fn prune(tx: &mut store::Tx, today: i32) -> Result<(), store::Error> {
         if !keep {
             tx.delete_analysis_day(day)?;
         }
+        if age > 1 {
+            tx.delete_meta(&changed_key(day))?;
+        }
     }
     Ok(())
 }
@@ -694,7 +717,12 @@ mod degenerate {
         let histories = [(3.0, 60.0, 246.0), (2.0, 30.0, 413.0), (0.0, 0.0, 223.0)];
         let data: Vec<Rfm> = histories
             .iter()
-            .map(|&(x, t_x, t)| Rfm { x, t_x, t, weight: 20.0 })
+            .map(|&(x, t_x, t)| Rfm {
+                x,
+                t_x,
+                t,
+                weight: 20.0,
+            })
             .collect();
         let fit = BgNbd::fit(&data).unwrap();
         assert!(fit.model.a > 1e4, "the degenerate case: {fit:?}");

@@ -189,7 +189,7 @@ pub fn customer_analysis(
     let basis = row.basis();
     let churn = Explained {
         value: row.churn().map_or("", Level::as_str).to_string(),
-        explanation: if basis == Basis::Model {
+        explanation: if run.bgnbd.is_some() {
             fill(
                 t.get(if row.purchase_days > 1 {
                     "analysis.explain_churn"
@@ -205,6 +205,10 @@ pub fn customer_analysis(
     let next = (row.next_order_days.is_finite() && row.next_order_days < 3650.0)
         .then(|| day_date(day + row.next_order_days.round() as i32).to_string());
     let mut explanation = match basis {
+        Basis::ShopAverage if run.bgnbd.is_some() => fill(
+            t.get("analysis.explain_new_customer"),
+            &[("days", (day - row.first_day).to_string())],
+        ),
         Basis::ShopAverage => fill(
             t.get("analysis.explain_fallback"),
             &[("reason", run.fallback.join("; "))],

