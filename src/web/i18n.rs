@@ -104,6 +104,12 @@ impl Catalog {
         }
     }
 
+    /// The label for `key` if the catalogue has one, for labels that only some values have (a
+    /// job's description, say); the caller falls back to its own text.
+    pub fn find(&self, key: &str) -> Option<&str> {
+        self.labels.get(key).map(String::as_str)
+    }
+
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.labels.keys().map(String::as_str)
     }
@@ -141,6 +147,31 @@ pub fn money(amount: f64, currency: Option<&str>, lang: Lang) -> String {
         },
         "USD" => format!("${}", number(amount, 2)),
         other => format!("{} {}", number(amount, 2), other),
+    }
+}
+
+/// A share (0–1) as a percentage with one decimal: 0.1234 → "12.3%".
+pub fn percent(share: f64) -> String {
+    format!("{}%", number(share * 100.0, 1))
+}
+
+/// A change in a count, signed: "+12", "−3" (a minus sign, not a hyphen), "0"; "—" when there
+/// is nothing to compare with.
+pub fn change(n: Option<i64>) -> String {
+    match n {
+        None => "—".into(),
+        Some(0) => "0".into(),
+        Some(n) if n > 0 => format!("+{}", number(n as f64, 0)),
+        Some(n) => format!("−{}", number(n.unsigned_abs() as f64, 0)),
+    }
+}
+
+/// A duration in milliseconds, short: "850 ms", "12.3 s", "4 min 05 s".
+pub fn duration(ms: u64) -> String {
+    match ms {
+        0..1_000 => format!("{ms} ms"),
+        1_000..60_000 => format!("{:.1} s", ms as f64 / 1000.0),
+        _ => format!("{} min {:02} s", ms / 60_000, ms % 60_000 / 1000),
     }
 }
 
@@ -182,5 +213,13 @@ mod tests {
         assert_eq!(money(59000.0, None, Lang::En), "₩59,000");
         assert_eq!(money(12.5, Some("USD"), Lang::En), "$12.50");
         assert_eq!(datetime(1_704_067_200_000, chrono_tz::Asia::Seoul), "2024-01-01 09:00");
+        assert_eq!(percent(0.1234), "12.3%");
+        assert_eq!(change(Some(1234)), "+1,234");
+        assert_eq!(change(Some(-3)), "−3");
+        assert_eq!(change(Some(0)), "0");
+        assert_eq!(change(None), "—");
+        assert_eq!(duration(850), "850 ms");
+        assert_eq!(duration(12_345), "12.3 s");
+        assert_eq!(duration(245_000), "4 min 05 s");
     }
 }

@@ -2,6 +2,7 @@
 //! CSRF tokens on every form, Korean and English labels. Pages call the same domain functions
 //! as the JSON API. Forms post back and redirect; JavaScript only enhances.
 
+mod analysis;
 pub mod i18n;
 mod import;
 mod pages;
@@ -37,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/customers/{id}", get(pages::customer))
         .route("/customers/{id}/tags", post(pages::add_tag))
         .route("/customers/{id}/tags/remove", post(pages::remove_tag))
+        .merge(analysis::routes())
         .merge(settings::routes())
         .merge(import::routes())
         .merge(shop::routes())

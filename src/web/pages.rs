@@ -9,6 +9,7 @@ use chrono::{Duration, TimeZone};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::analysis::CustomerCard;
 use super::i18n::{self, Catalog, Lang};
 use super::{Staff, error_page, refuse_change, render};
 use crate::api::AppState;
@@ -62,7 +63,7 @@ impl Frame {
     }
 }
 
-fn internal(lang: Lang, e: impl std::fmt::Display) -> Response {
+pub(super) fn internal(lang: Lang, e: impl std::fmt::Display) -> Response {
     error_page(lang, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
 }
 
@@ -381,6 +382,7 @@ struct CustomerPage {
     tags: Vec<String>,
     visits: Vec<Visit>,
     orders: Vec<OrderRow>,
+    analysis: CustomerCard,
 }
 
 /// Events shown on a profile, newest first.
@@ -399,10 +401,11 @@ pub async fn customer(State(st): State<AppState>, staff: Staff, Path(id): Path<u
             for oid in read.order_ids_of(id)?.into_iter().rev() {
                 orders.extend(read.order(&oid)?);
             }
-            Ok((id, rec, keys, events, orders))
+            let analysis = crate::analysis::view::customer_analysis(&read, id, tz, lang)?;
+            Ok((id, rec, keys, events, orders, analysis))
         })
         .await;
-    let (id, rec, keys, events, orders) = match res {
+    let (id, rec, keys, events, orders, analysis) = match res {
         Ok(r) => r,
         Err(customer::Error::NotFound(_) | customer::Error::Erased(_)) => {
             return error_page(lang, StatusCode::NOT_FOUND, staff.t.get("error.not_found"));
@@ -499,6 +502,7 @@ pub async fn customer(State(st): State<AppState>, staff: Staff, Path(id): Path<u
         tags: rec.tags.clone(),
         visits,
         orders,
+        analysis: CustomerCard::new(analysis, t, lang),
     };
     render(&page)
 }

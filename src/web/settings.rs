@@ -1,8 +1,8 @@
-//! The Settings page: console users and API keys. Everybody signed in sees it; only owners
-//! change it.
+//! The Settings page: console users, API keys and the job runner's jobs. Everybody signed in
+//! sees it; only owners change it or run a job.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -14,6 +14,7 @@ use super::pages::Frame;
 use super::{Staff, error_page, refuse_change, render};
 use crate::api::AppState;
 use crate::auth;
+use crate::jobs::{JobError, JobView, Outcome, Trigger};
 use crate::store::now_ms;
 use crate::store::records::{KeyKind, Role};
 
@@ -24,6 +25,7 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/users/{name}/remove", post(remove_user))
         .route("/settings/keys", post(add_key))
         .route("/settings/keys/{id}/revoke", post(revoke_key))
+        .route("/settings/jobs/{name}/run", post(run_job))
 }
 
 pub struct UserRow {
@@ -42,6 +44,34 @@ pub struct KeyRow {
     pub revoked: Option<String>,
 }
 
+/// A job's last run.
+pub struct RunRow {
+    pub at: String,
+    pub trigger: &'static str,
+    pub duration: String,
+    pub ok: bool,
+    pub outcome: &'static str,
+    pub message: String,
+}
+
+pub struct JobRow {
+    pub name: String,
+    pub about: String,
+    pub schedule: String,
+    pub next_due: String,
+    pub running_since: Option<String>,
+    pub runs: String,
+    pub interrupted: u64,
+    pub last: Option<RunRow>,
+}
+
+/// How a job run from this page went, shown above the page after the redirect. The redirect only
+/// names the job (`/settings?ran=analysis`); the outcome is read from the job's last run.
+pub struct Flash {
+    pub ok: bool,
+    pub text: String,
+}
+
 #[derive(Template)]
 #[template(path = "settings/index.html")]
 struct SettingsPage {
@@ -49,8 +79,10 @@ struct SettingsPage {
     owner: bool,
     users: Vec<UserRow>,
     keys: Vec<KeyRow>,
+    jobs: Vec<JobRow>,
     new_key: Option<String>,
     error: Option<String>,
+    flash: Option<Flash>,
 }
 
 fn role_label(staff: &Staff, r: Role) -> &'static str {
@@ -61,16 +93,83 @@ fn role_label(staff: &Staff, r: Role) -> &'static str {
     })
 }
 
-async fn page(st: &AppState, staff: &Staff, new_key: Option<String>, error: Option<String>) -> Response {
+/// An RFC 3339 time from the runner (already in the shop's time zone) as the console shows times.
+fn local_time(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|_| rfc3339.to_string())
+}
+
+fn job_row(staff: &Staff, tz: chrono_tz::Tz, j: JobView) -> JobRow {
+    let t = staff.t;
+    JobRow {
+        // The runner describes its jobs in English; a catalogue label takes over where there is one.
+        about: t
+            .find(&format!("jobs.about_{}", j.name))
+            .unwrap_or(&j.about)
+            .to_string(),
+        schedule: match j.schedule.strip_prefix("daily at ") {
+            Some(time) => t.get("jobs.daily_at").replace("{time}", time),
+            None => j.schedule,
+        },
+        next_due: local_time(&j.next_due),
+        running_since: j.running_since.as_deref().map(local_time),
+        runs: i18n::number(j.runs as f64, 0),
+        interrupted: j.interrupted,
+        last: j.last.map(|r| RunRow {
+            at: i18n::datetime(r.started_at, tz),
+            trigger: t.get(match r.trigger {
+                Trigger::Schedule => "jobs.trigger_schedule",
+                Trigger::CatchUp => "jobs.trigger_catch_up",
+                Trigger::Redo => "jobs.trigger_redo",
+                Trigger::Manual => "jobs.trigger_manual",
+            }),
+            duration: i18n::duration(r.duration_ms),
+            ok: r.outcome == Outcome::Ok,
+            outcome: t.get(match r.outcome {
+                Outcome::Ok => "jobs.ok",
+                Outcome::Failed => "jobs.failed",
+            }),
+            message: r.message,
+        }),
+        name: j.name,
+    }
+}
+
+/// The page; `ran` names the job just run from it, whose last run shows as a flash.
+async fn page(
+    st: &AppState,
+    staff: &Staff,
+    new_key: Option<String>,
+    error: Option<String>,
+    ran: Option<String>,
+) -> Response {
     let tz = st.tz;
+    let runner = st.jobs.clone();
     let data = st
         .store
-        .call(|s| -> Result<_, auth::Error> { Ok((s.read()?.users()?, auth::list_keys(s)?)) })
+        .call(move |s| -> Result<_, auth::Error> { Ok((s.read()?.users()?, auth::list_keys(s)?, runner.list()?)) })
         .await;
-    let (users, keys) = match data {
+    let (users, keys, jobs) = match data {
         Ok(d) => d,
         Err(e) => return error_page(staff.lang, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     };
+    let jobs: Vec<JobRow> = jobs.into_iter().map(|j| job_row(staff, tz, j)).collect();
+    // "Job finished: analysis · ok · 2.3 s · <what it did>"
+    let flash = ran.and_then(|name| jobs.iter().find(|j| j.name == name)).and_then(|j| {
+        let r = j.last.as_ref()?;
+        Some(Flash {
+            ok: r.ok,
+            text: format!(
+                "{}: {} · {} · {} · {}",
+                staff.t.get("jobs.ran"),
+                j.name,
+                r.outcome,
+                r.duration,
+                r.message
+            ),
+        })
+    });
     let page = SettingsPage {
         f: Frame::new(staff, "settings"),
         owner: staff.user.role == Role::Owner,
@@ -97,8 +196,10 @@ async fn page(st: &AppState, staff: &Staff, new_key: Option<String>, error: Opti
                 prefix: k.prefix,
             })
             .collect(),
+        jobs,
         new_key,
         error: error.clone(),
+        flash,
     };
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST
@@ -108,8 +209,14 @@ async fn page(st: &AppState, staff: &Staff, new_key: Option<String>, error: Opti
     (status, render(&page)).into_response()
 }
 
-async fn show(State(st): State<AppState>, staff: Staff) -> Response {
-    page(&st, &staff, None, None).await
+#[derive(Deserialize)]
+struct ShowQuery {
+    /// Set by the redirect after "Run now".
+    ran: Option<String>,
+}
+
+async fn show(State(st): State<AppState>, staff: Staff, Query(q): Query<ShowQuery>) -> Response {
+    page(&st, &staff, None, None, q.ran).await
 }
 
 /// Owners only, with the session's form token.
@@ -144,7 +251,7 @@ async fn add_user(State(st): State<AppState>, staff: Staff, Form(form): Form<Use
         .await;
     match res {
         Ok(Ok(_)) => Redirect::to("/settings").into_response(),
-        Ok(Err(e)) => page(&st, &staff, None, Some(e.to_string())).await,
+        Ok(Err(e)) => page(&st, &staff, None, Some(e.to_string()), None).await,
         Err(e) => error_page(staff.lang, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
 }
@@ -170,7 +277,7 @@ async fn remove_user(
         .await;
     match res {
         Ok(Ok(())) => Redirect::to("/settings").into_response(),
-        Ok(Err(e)) => page(&st, &staff, None, Some(e.to_string())).await,
+        Ok(Err(e)) => page(&st, &staff, None, Some(e.to_string()), None).await,
         Err(e) => error_page(staff.lang, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
 }
@@ -194,8 +301,8 @@ async fn add_key(State(st): State<AppState>, staff: Staff, Form(form): Form<KeyF
         KeyKind::Write
     };
     match auth::create_key(&st.store, &st.keys, form.name, kind).await {
-        Ok((key, _)) => page(&st, &staff, Some(key), None).await,
-        Err(e) => page(&st, &staff, None, Some(e.to_string())).await,
+        Ok((key, _)) => page(&st, &staff, Some(key), None, None).await,
+        Err(e) => page(&st, &staff, None, Some(e.to_string()), None).await,
     }
 }
 
@@ -210,6 +317,36 @@ async fn revoke_key(
     }
     match auth::revoke_key(&st.store, &st.keys, id).await {
         Ok(_) => Redirect::to("/settings").into_response(),
-        Err(e) => page(&st, &staff, None, Some(e.to_string())).await,
+        Err(e) => page(&st, &staff, None, Some(e.to_string()), None).await,
+    }
+}
+
+/// Runs a job now and waits for it (the analysis of a large shop takes a while), then goes back to
+/// the page, which shows how the run went. Owners only, with the session's form token.
+async fn run_job(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(name): Path<String>,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    if let Some(r) = refuse(&staff, &form.csrf) {
+        return r;
+    }
+    match st.jobs.run_now(&name).await {
+        // A failed run is an outcome like a successful one: the flash shows which.
+        Ok(_) => Redirect::to(&format!("/settings?ran={}#jobs", super::urlencode(&name))).into_response(),
+        Err(JobError::Unknown(_)) => error_page(staff.lang, StatusCode::NOT_FOUND, staff.t.get("error.not_found")),
+        // Running already: say so on the page.
+        Err(JobError::Running(_)) => {
+            page(
+                &st,
+                &staff,
+                None,
+                Some(staff.t.get("jobs.already_running").into()),
+                None,
+            )
+            .await
+        }
+        Err(e @ JobError::Store(_)) => error_page(staff.lang, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
 }
