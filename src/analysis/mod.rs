@@ -360,6 +360,11 @@ pub fn command(args: &crate::config::AnalyzeArgs) -> anyhow::Result<()> {
         run.duration_ms as f64 / 1000.0,
         run.message
     );
+    let read = store.read()?;
+    if let Some((_, summary)) = read.analysis_run_on_or_before::<AnalysisRun>(i32::MAX)? {
+        let phases: Vec<String> = summary.timings.iter().map(|(k, ms)| format!("{k} {ms} ms")).collect();
+        println!("phases: {}", phases.join(", "));
+    }
     if let Some(peak) = crate::bench::peak_resident_bytes() {
         println!("peak resident memory: {} MB", peak >> 20);
     }

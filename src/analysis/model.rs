@@ -428,16 +428,24 @@ impl BgNbd {
         let BgNbd { r, alpha, b, .. } = *self;
         let a = if self.a == 1.0 { 1.0 + 1e-9 } else { self.a };
         let z = horizon / (alpha + t + horizon);
-        let ln_power = (a - 1.0) * (-z).ln_1p();
-        let f_minus_one = hyp2f1_minus_one(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z);
-        let mut bracket = -(ln_power + f_minus_one.ln_1p()).exp_m1();
-        if !bracket.is_finite() {
-            // With a and b in the millions (data that shows almost no drop-out drives them there,
-            // keeping only a/(a+b)), the transformed series overflows while the original one,
-            // ((α+T)/(α+T+h))^(r+x) ₂F₁(r+x, b+x; a+b+x−1; z), converges at a ratio near z·b/(a+b).
+        // Two equal forms; sum the series whose terms start smaller. The transformed one suits many
+        // purchases (large x) with a small a; the original one suits a and b in the millions (data
+        // that shows almost no drop-out drives them there, keeping only a/(a+b)), where the
+        // transformed terms climb to astronomic sizes before they fall.
+        let transformed = (a + b - 1.0 - r) * (a - 1.0).abs();
+        let original = (r + x) * (b + x);
+        let direct = || {
+            // 1 − ((α+T)/(α+T+h))^(r+x) ₂F₁(r+x, b+x; a+b+x−1; z), with (α+T)/(α+T+h) = 1 − z.
             let ln_first = (r + x) * (-z).ln_1p();
-            let f_minus_one = hyp2f1_minus_one(r + x, b + x, a + b + x - 1.0, z);
-            bracket = -(ln_first + f_minus_one.ln_1p()).exp_m1();
+            -(ln_first + hyp2f1_minus_one(r + x, b + x, a + b + x - 1.0, z).ln_1p()).exp_m1()
+        };
+        let euler = || {
+            let ln_power = (a - 1.0) * (-z).ln_1p();
+            -(ln_power + hyp2f1_minus_one(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z).ln_1p()).exp_m1()
+        };
+        let mut bracket = if original < transformed { direct() } else { euler() };
+        if !bracket.is_finite() {
+            bracket = if original < transformed { euler() } else { direct() };
         }
         (a + b + x - 1.0) / (a - 1.0) * bracket * self.p_alive(x, t_x, t)
     }

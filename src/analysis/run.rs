@@ -91,7 +91,7 @@ pub fn analyse(store: &Store, now: i64, tz: Tz, opts: &RunOptions) -> anyhow::Re
     let previous: Option<(i32, AnalysisRun)> = read.analysis_run_on_or_before(today - 1)?;
     let month: Option<(i32, AnalysisRun)> = read.analysis_run_on_or_before(today - 30)?;
 
-    let mut live = Vec::new();
+    let mut live: Vec<u64> = Vec::new();
     read.for_each_customer_as::<Life>(|id, life| {
         if life.merged_into.is_none() && life.erased_at.is_none() {
             live.push(id);
@@ -186,8 +186,24 @@ pub fn analyse(store: &Store, now: i64, tz: Tz, opts: &RunOptions) -> anyhow::Re
     let recency = Quintiles::new(buyers.iter().map(|b| f64::from(today - b.last_day)).collect(), false);
     let frequency = Quintiles::new(buyers.iter().map(|b| f64::from(b.orders)).collect(), true);
     let monetary = Quintiles::new(buyers.iter().map(|b| b.spent).collect(), true);
-    let mut buyer_rows: Vec<AnalysisRow> = Vec::with_capacity(buyers.len());
-    for b in &buyers {
+    // Every live customer gets a row; those who never bought are Prospects. Both lists are in id
+    // order.
+    let mut rows: Vec<AnalysisRow> = Vec::with_capacity(live.len());
+    let mut bought = buyers.iter().peekable();
+    for id in std::mem::take(&mut live) {
+        while bought.peek().is_some_and(|b| b.id < id) {
+            bought.next(); // a buyer whose record is gone (cannot happen, but never misalign)
+        }
+        let Some(b) = bought.next_if(|b| b.id == id) else {
+            rows.push(AnalysisRow {
+                customer: id,
+                group: RfmGroup::Prospects.code(),
+                p_alive: f32::NAN,
+                next_order_days: f32::NAN,
+                ..Default::default()
+            });
+            continue;
+        };
         let x = b.x();
         let (t_x, t) = (b.last_day - b.first_day, today - b.first_day);
         let (r, f, m) = (
@@ -271,13 +287,19 @@ pub fn analyse(store: &Store, now: i64, tz: Tz, opts: &RunOptions) -> anyhow::Re
                 row.confidence = Level::Low.code();
             }
         }
-        buyer_rows.push(row);
+        rows.push(row);
     }
+    drop(memo);
     // Spend tiers by percentile of the predicted spend among buyers.
-    let mut clv: Vec<f64> = buyer_rows.iter().map(|r| f64::from(r.clv_365)).collect();
+    let mut clv: Vec<f64> = rows
+        .iter()
+        .filter(|r| r.orders > 0)
+        .map(|r| f64::from(r.clv_365))
+        .collect();
     clv.sort_by(f64::total_cmp);
     let (tier_low_below, tier_high_above) = (percentile(&clv, TIER_LOW_BELOW), percentile(&clv, TIER_HIGH_ABOVE));
-    for row in &mut buyer_rows {
+    drop(clv);
+    for row in rows.iter_mut().filter(|r| r.orders > 0) {
         let v = f64::from(row.clv_365);
         row.tier = if v > tier_high_above {
             Level::High
@@ -288,24 +310,8 @@ pub fn analyse(store: &Store, now: i64, tz: Tz, opts: &RunOptions) -> anyhow::Re
         }
         .code();
     }
-    // Every live customer gets a row; those who never bought are Prospects.
-    let mut rows = Vec::with_capacity(live.len());
-    let mut bought = buyer_rows.into_iter().peekable();
-    for id in live {
-        while bought.peek().is_some_and(|r| r.customer < id) {
-            bought.next(); // a buyer whose record is gone (cannot happen, but never misalign)
-        }
-        match bought.peek() {
-            Some(r) if r.customer == id => rows.push(bought.next().expect("peeked")),
-            _ => rows.push(AnalysisRow {
-                customer: id,
-                group: RfmGroup::Prospects.code(),
-                p_alive: f32::NAN,
-                next_order_days: f32::NAN,
-                ..Default::default()
-            }),
-        }
-    }
+    let buyer_count = buyers.len() as u64;
+    drop(buyers);
     mark("score", &mut lap);
 
     // --- compare with the day before and a month before -----------------------------------
@@ -326,7 +332,7 @@ pub fn analyse(store: &Store, now: i64, tz: Tz, opts: &RunOptions) -> anyhow::Re
         day: today,
         as_of: now,
         customers: rows.len() as u64,
-        buyers: buyers.len() as u64,
+        buyers: buyer_count,
         repeat_buyers: repeat_buyers as u64,
         orders: total_orders,
         revenue,
@@ -377,21 +383,15 @@ pub fn analyse(store: &Store, now: i64, tz: Tz, opts: &RunOptions) -> anyhow::Re
     );
     let changed_ids: Vec<u64> = changes.iter().map(|(c, _)| *c).collect();
     // --- the day's rows, in chunks; invisible until the summary is written ----------------
-    // The rows move into the chunks (a million rows are ~100 MB; no second copy).
-    let mut chunks: Vec<AnalysisChunk> = Vec::with_capacity(rows.len().div_ceil(CHUNK));
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        chunks.push(AnalysisChunk {
-            rows: rows.by_ref().take(CHUNK).collect(),
-        });
-    }
-    let mut chunks = chunks.into_iter().peekable();
-    while chunks.peek().is_some() {
-        // The writer may apply a job twice (a group retried), so the job borrows its chunks.
-        let group: std::sync::Arc<Vec<AnalysisChunk>> = std::sync::Arc::new(chunks.by_ref().take(16).collect());
+    // The write jobs share the rows (a million rows are ~80 MB; no copy). The writer may apply a
+    // job twice (a group retried), so a job only borrows them.
+    let rows = std::sync::Arc::new(rows);
+    for group in (0..rows.len()).step_by(CHUNK * 16) {
+        let rows = rows.clone();
         store.write_blocking(move |tx| {
-            for chunk in group.iter() {
-                tx.put_analysis_chunk(today, chunk.rows[0].customer, chunk)?;
+            let end = (group + CHUNK * 16).min(rows.len());
+            for chunk in rows[group..end].chunks(CHUNK) {
+                tx.put_analysis_chunk(today, chunk[0].customer, &ChunkRef { rows: chunk })?;
             }
             Ok::<_, store::Error>(())
         })?;
@@ -416,6 +416,12 @@ pub fn analyse(store: &Store, now: i64, tz: Tz, opts: &RunOptions) -> anyhow::Re
         tx.put_analysis_run(today, &run)?;
         Ok(message.clone())
     }))
+}
+
+/// A chunk written from a slice: encodes exactly as [`AnalysisChunk`].
+#[derive(serde::Serialize)]
+struct ChunkRef<'a> {
+    rows: &'a [AnalysisRow],
 }
 
 /// The meta key listing who changed on `day`, so a second run of the day can take back what the

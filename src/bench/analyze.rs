@@ -27,8 +27,8 @@ pub struct AnalyzeOptions {
     /// Data dir to build the shop in, or to reuse if it holds one (default: a temp dir).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// Analysis runs to time.
-    #[arg(long, default_value_t = 2)]
+    /// Nightly runs, one day apart; all but a new store's first are timed.
+    #[arg(long, default_value_t = 3)]
     pub runs: u32,
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
@@ -178,12 +178,21 @@ pub fn run(opts: &AnalyzeOptions) -> anyhow::Result<()> {
         (read.customers_count()?, read.orders_count()?, store.file_size())
     };
     let exe = std::env::current_exe()?;
-    let now = chrono::DateTime::from_timestamp_millis(as_of())
-        .expect("valid")
-        .to_rfc3339();
     let mut times = Vec::new();
     let mut peak = String::new();
-    for _ in 0..opts.runs {
+    // One run a day, as the nightly job does: from the second on, each compares with the day before
+    // (who moved between groups). A reused store continues after the days it has.
+    let first_day = {
+        let store = Store::open(&dir)?;
+        let latest: Option<(i32, AnalysisRun)> = store.read()?.analysis_run_on_or_before(i32::MAX)?;
+        latest.map_or(0, |(day, _)| {
+            i64::from(day + 1 - crate::analysis::local_day(as_of(), chrono_tz::Asia::Seoul)).max(0)
+        })
+    };
+    for run in 0..i64::from(opts.runs) {
+        let now = chrono::DateTime::from_timestamp_millis(as_of() + (first_day + run) * DAY_MS as i64)
+            .expect("valid")
+            .to_rfc3339();
         let started = Instant::now();
         let out = std::process::Command::new(&exe)
             .args(["analyze", "--data-dir"])
@@ -204,7 +213,10 @@ pub fn run(opts: &AnalyzeOptions) -> anyhow::Result<()> {
             .find_map(|l| l.strip_prefix("peak resident memory: "))
             .unwrap_or("?")
             .to_string();
-        times.push(secs);
+        // The first night of a new store has no day before to compare with.
+        if run > 0 || first_day > 0 || opts.runs == 1 {
+            times.push(secs);
+        }
     }
     let store = Store::open(&dir)?;
     let read = store.read()?;

@@ -301,3 +301,85 @@ async fn sign_in_is_slowed_then_locked() {
         .unwrap();
     assert_eq!(res.status(), 403);
 }
+
+/// The analysis in the browser: a demo shop analysed a month ago, yesterday and today, so the page
+/// has moves to show; the grid, the customer page's card, and Settings ▸ Jobs ▸ Run now.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analysis_pages_show_the_grid_a_profile_card_and_run_now() {
+    let tmp = tempfile::tempdir().unwrap();
+    let now = chrono::Utc::now().fixed_offset();
+    let mut config = dangol::config::Config::for_tests(tmp.path());
+    config.demo = true;
+    config.demo_customers = 800;
+    let mut runs = 0;
+    for days_ago in [30, 1] {
+        config.now = Some(now - chrono::Duration::days(days_ago));
+        let mut app = TestApp::spawn_with(config.clone()).await;
+        runs += 1;
+        wait_for_runs(&app, runs).await;
+        app.stop().await;
+        config.demo = false;
+    }
+    config.now = None;
+    let app = TestApp::spawn_with(config).await;
+    wait_for_runs(&app, runs + 1).await;
+    let report = app.get("/reports/rfm").await;
+    assert!(
+        report["moved_since_previous"].is_object() && report["moved_since_month"].is_object(),
+        "{report}"
+    );
+    let loyal = app.get("/customers?limit=200").await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["traits"]["demo_persona"] == "loyal")
+        .and_then(|c| c["id"].as_u64())
+        .unwrap();
+
+    let driver = driver().await;
+    let c = browser(&driver).await;
+    let base = app.base.clone();
+    run("analysis", &c, async {
+        sign_in(&c, &base, "admin", "test-admin-password").await?;
+        c.goto(&format!("{base}/customers/analysis")).await?;
+        let cells = c.find_all(Locator::Css("table.rfm-grid td")).await?;
+        anyhow::ensure!(cells.len() == 25, "the grid has {} cells", cells.len());
+        let main = find(&c, "main").await?.text().await?;
+        for label in ["챔피언", "이탈 위험", "잠재 고객", "BG/NBD"] {
+            anyhow::ensure!(main.contains(label), "{label:?} missing from the Analysis page");
+        }
+        save_screenshot(&c, "analysis.png").await?;
+
+        c.goto(&format!("{base}/customers/{loyal}")).await?;
+        let card = find(&c, "#analysis").await?.text().await?;
+        anyhow::ensure!(card.contains("RFM"), "no RFM on the profile: {card}");
+        anyhow::ensure!(card.contains("예상"), "no predictions on the profile: {card}");
+        c.execute("document.getElementById('analysis').scrollIntoView()", vec![])
+            .await?;
+        save_screenshot(&c, "customer-analysis.png").await?;
+
+        c.goto(&format!("{base}/settings")).await?;
+        find(&c, "#jobs form button").await?.click().await?;
+        wait_path(&c, "/settings").await?;
+        let jobs = find(&c, "#jobs").await?.text().await?;
+        anyhow::ensure!(jobs.contains("성공"), "the run's outcome is not shown: {jobs}");
+        Ok(())
+    })
+    .await;
+    c.close().await.unwrap();
+    let job = &app.get("/jobs").await["items"][0];
+    assert_eq!(job["last"]["trigger"], "manual", "{job}");
+    drop(tmp);
+}
+
+async fn wait_for_runs(app: &TestApp, runs: u64) {
+    for _ in 0..2400 {
+        let job = &app.get("/jobs").await["items"][0];
+        if job["runs"].as_u64().unwrap() >= runs && job["running_since"].is_null() {
+            eprintln!("analysis run {runs}: {}", job["last"]);
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the analysis did not run {runs} times");
+}
