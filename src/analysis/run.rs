@@ -91,12 +91,18 @@ pub fn analyse(store: &Store, now: i64, tz: Tz, opts: &RunOptions) -> anyhow::Re
     let previous: Option<(i32, AnalysisRun)> = read.analysis_run_on_or_before(today - 1)?;
     let month: Option<(i32, AnalysisRun)> = read.analysis_run_on_or_before(today - 30)?;
 
-    let mut live: Vec<u64> = Vec::new();
-    read.for_each_customer_as::<Life>(|id, life| {
-        if life.merged_into.is_none() && life.erased_at.is_none() {
-            live.push(id);
+    let mut live: Vec<u64> = match read.live_customer_ids()? {
+        Some(ids) => ids,
+        None => {
+            let mut live = Vec::new();
+            read.for_each_customer_as::<Life>(|id, life| {
+                if life.merged_into.is_none() && life.erased_at.is_none() {
+                    live.push(id);
+                }
+            })?;
+            live
         }
-    })?;
+    };
     let buyers = read_buyers(&read, now, tz)?;
     mark("read", &mut lap);
 

@@ -173,6 +173,7 @@ pub fn merge(tx: &mut Tx, a: u64, b: u64, now: i64) -> Result<u64, store::Error>
         updated_at: now,
         ..Default::default()
     };
+    tx.mark_customer_gone(gone)?;
     tx.bump_rollup(now, |r| r.merged += 1)?;
     tracing::debug!(keep, gone, "merged customers");
     Ok(keep)
@@ -435,6 +436,7 @@ pub fn erase(tx: &mut Tx, id: u64, now: i64) -> Result<Erased, Error> {
         erased_at: Some(now),
         ..Default::default()
     };
+    tx.mark_customer_gone(id)?;
     tx.bump_rollup(now, |r| r.erased += 1)?;
     tracing::info!(customer = id, events = report.events, "customer erased");
     Ok(report)

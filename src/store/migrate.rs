@@ -52,9 +52,13 @@ pub(super) fn run(db: &redb::Database) -> Result<(), Error> {
         txn.open_table(ANALYSIS)?;
         txn.open_table(ANALYSIS_RUNS)?;
         txn.open_table(ANALYSIS_CHANGES)?;
+        txn.open_table(CUSTOMERS_GONE)?;
         // Numbered migrations: `if found < N { mNNN_…(&txn)?; }`; the version is written below.
         if found.is_some_and(|v| v < 2) {
             m002_order_amounts(&txn)?;
+        }
+        if found.is_some_and(|v| v < 3) {
+            m003_customers_gone(&txn)?;
         }
         if found != Some(SCHEMA_VERSION) {
             meta.insert("schema_version", codec::encode(&SCHEMA_VERSION).as_slice())?;
@@ -77,6 +81,29 @@ fn m002_order_amounts(txn: &redb::WriteTransaction) -> Result<(), Error> {
         index.insert((order.customer, order.placed_at, order.order_id.as_str()), net)?;
     }
     txn.delete_table(CUSTOMER_ORDERS_V1)?;
+    Ok(())
+}
+
+/// 3: `customers-gone-1` lists merged and erased customers, so the nightly analysis knows who is
+/// live without reading every record.
+fn m003_customers_gone(txn: &redb::WriteTransaction) -> Result<(), Error> {
+    use redb::ReadableTable;
+    #[derive(serde::Deserialize)]
+    struct Gone {
+        #[serde(default)]
+        merged_into: Option<u64>,
+        #[serde(default)]
+        erased_at: Option<i64>,
+    }
+    let customers = txn.open_table(CUSTOMERS)?;
+    let mut gone = txn.open_table(CUSTOMERS_GONE)?;
+    for r in customers.iter()? {
+        let (k, v) = r?;
+        let rec: Gone = codec::decode("customers", k.value(), v.value())?;
+        if rec.merged_into.is_some() || rec.erased_at.is_some() {
+            gone.insert(k.value(), ())?;
+        }
+    }
     Ok(())
 }
 
@@ -116,7 +143,7 @@ mod tests {
     /// A version-1 file (orders indexed without amounts) opens as version 2 with every order's
     /// amount less refunds in the index, and the old index gone.
     #[test]
-    fn version_1_gets_order_amounts_in_the_customer_index() {
+    fn version_1_gets_order_amounts_in_the_customer_index_and_the_gone_customers() {
         let dir = tempfile::tempdir().unwrap();
         let db = redb::Database::create(dir.path().join("dangol.redb")).unwrap();
         {
@@ -124,6 +151,14 @@ mod tests {
             {
                 let mut meta = txn.open_table(META).unwrap();
                 meta.insert("schema_version", codec::encode(&1u64).as_slice()).unwrap();
+                let mut customers = txn.open_table(CUSTOMERS).unwrap();
+                for (id, merged_into) in [(7u64, None), (8, Some(7u64))] {
+                    let rec = crate::store::records::CustomerRecord {
+                        merged_into,
+                        ..Default::default()
+                    };
+                    customers.insert(id, codec::encode(&rec).as_slice()).unwrap();
+                }
                 let mut orders = txn.open_table(ORDERS).unwrap();
                 let mut v1 = txn.open_table(CUSTOMER_ORDERS_V1).unwrap();
                 for o in [order("a", 7, 100, 30000.0, 0.0), order("b", 7, 200, 50000.0, 20000.0)] {
@@ -164,5 +199,14 @@ mod tests {
             read.open_table(CUSTOMER_ORDERS_V1),
             Err(redb::TableError::TableDoesNotExist(_))
         ));
+        // Migration 3: the merged customer is listed as gone.
+        let gone: Vec<u64> = read
+            .open_table(CUSTOMERS_GONE)
+            .unwrap()
+            .iter()
+            .unwrap()
+            .map(|r| r.unwrap().0.value())
+            .collect();
+        assert_eq!(gone, vec![8]);
     }
 }

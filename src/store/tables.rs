@@ -103,3 +103,8 @@ pub const ANALYSIS_RUNS: TableDefinition<i32, &[u8]> = TableDefinition::new("ana
 /// Table: analysis_changes — the days a customer's RFM group, spend tier or churn risk changed.
 /// Key: (CustomerId, shop-local day); Value: `AnalysisChange`.
 pub const ANALYSIS_CHANGES: TableDefinition<(u64, i32), &[u8]> = TableDefinition::new("analysis-changes-1");
+
+/// Table: customers_gone — the ids of merged and erased customers. Ids are handed out densely, so
+/// the live customers are 1..=last id minus these, known without reading a customer record.
+/// Key: CustomerId; Value: ().
+pub const CUSTOMERS_GONE: TableDefinition<u64, ()> = TableDefinition::new("customers-gone-1");

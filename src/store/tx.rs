@@ -426,6 +426,13 @@ impl<'t> Tx<'t> {
         read_purchases(&self.customer_orders, customer)
     }
 
+    /// Records that a customer was merged away or erased (see `CUSTOMERS_GONE`).
+    pub fn mark_customer_gone(&mut self, id: u64) -> Result<(), Error> {
+        let mut t = self.txn.open_table(CUSTOMERS_GONE)?;
+        t.insert(id, ())?;
+        Ok(())
+    }
+
     // --- jobs and analysis ---------------------------------------------------------------
 
     pub fn job<V: DeserializeOwned>(&self, name: &str) -> Result<Option<V>, Error> {
@@ -977,6 +984,28 @@ impl ReadTx {
             n += 1;
         }
         Ok(n)
+    }
+
+    /// The live customers' ids in order, without reading their records: ids are dense (1..=last),
+    /// so they are every id but the merged and erased ones. None if the ids are not dense (a store
+    /// edited by hand), and the caller must read the records.
+    pub fn live_customer_ids(&self) -> Result<Option<Vec<u64>>, Error> {
+        let last = self.customers.last()?.map_or(0, |(k, _)| k.value());
+        if self.customers.len()? != last {
+            return Ok(None);
+        }
+        let mut gone = Vec::new();
+        for r in self.txn.open_table(CUSTOMERS_GONE)?.iter()? {
+            gone.push(r?.0.value());
+        }
+        let mut gone = gone.into_iter().peekable();
+        let mut out = Vec::with_capacity(last as usize);
+        for id in 1..=last {
+            if gone.next_if_eq(&id).is_none() {
+                out.push(id);
+            }
+        }
+        Ok(Some(out))
     }
 
     /// Every customer record decoded as `V` (which may name only the fields it needs), in id order.

@@ -310,7 +310,7 @@ async fn analysis_pages_show_the_grid_a_profile_card_and_run_now() {
     let now = chrono::Utc::now().fixed_offset();
     let mut config = dangol::config::Config::for_tests(tmp.path());
     config.demo = true;
-    config.demo_customers = 800;
+    config.demo_customers = 500;
     let mut runs = 0;
     for days_ago in [30, 1] {
         config.now = Some(now - chrono::Duration::days(days_ago));

@@ -65,8 +65,9 @@ impl TestApp {
             stop: Some(stop),
             server: Some(server),
         };
-        // The listener is bound already; wait until the store is open.
-        for _ in 0..500 {
+        // The listener is bound already; wait until the store is open (and a demo shop loaded,
+        // which takes seconds in a debug build on a busy machine).
+        for _ in 0..3000 {
             if app
                 .client
                 .get(app.url("/healthz"))
