@@ -91,7 +91,7 @@ pub fn analyse(store: &Store, now: i64, tz: Tz, opts: &RunOptions) -> anyhow::Re
     let previous: Option<(i32, AnalysisRun)> = read.analysis_run_on_or_before(today - 1)?;
     let month: Option<(i32, AnalysisRun)> = read.analysis_run_on_or_before(today - 30)?;
 
-    let mut live: Vec<u64> = match read.live_customer_ids()? {
+    let live: Vec<u64> = match read.live_customer_ids()? {
         Some(ids) => ids,
         None => {
             let mut live = Vec::new();
@@ -140,9 +140,12 @@ pub fn analyse(store: &Store, now: i64, tz: Tz, opts: &RunOptions) -> anyhow::Re
                 .entry((b.x(), b.last_day - b.first_day, today - b.first_day))
                 .or_default() += 1.0;
         }
+        // In key order, so that the same data gives the same fit to the last digit.
+        let mut groups: Vec<((u32, i32, i32), f64)> = groups.into_iter().collect();
+        groups.sort_unstable_by_key(|g| g.0);
         let data: Vec<Rfm> = groups
             .iter()
-            .map(|(&(x, tx, t), &w)| Rfm {
+            .map(|&((x, tx, t), w)| Rfm {
                 x: f64::from(x),
                 t_x: f64::from(tx),
                 t: f64::from(t),
@@ -196,7 +199,7 @@ pub fn analyse(store: &Store, now: i64, tz: Tz, opts: &RunOptions) -> anyhow::Re
     // order.
     let mut rows: Vec<AnalysisRow> = Vec::with_capacity(live.len());
     let mut bought = buyers.iter().peekable();
-    for id in std::mem::take(&mut live) {
+    for id in live {
         while bought.peek().is_some_and(|b| b.id < id) {
             bought.next(); // a buyer whose record is gone (cannot happen, but never misalign)
         }
