@@ -14,6 +14,7 @@ pub mod import;
 pub mod jobs;
 pub mod load;
 pub mod order;
+pub mod segment;
 pub mod store;
 pub mod track;
 pub mod value;
