@@ -19,11 +19,12 @@ pub enum ErrorCode {
     OrderNotFound,
     Conflict,
     InvalidCsv,
+    InvalidRule,
     Internal,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 14] = [
+    pub const ALL: [ErrorCode; 15] = [
         Self::InvalidJson,
         Self::InvalidField,
         Self::MissingField,
@@ -37,6 +38,7 @@ impl ErrorCode {
         Self::OrderNotFound,
         Self::Conflict,
         Self::InvalidCsv,
+        Self::InvalidRule,
         Self::Internal,
     ];
 
@@ -50,7 +52,7 @@ impl ErrorCode {
                 StatusCode::NOT_FOUND
             }
             Self::Conflict => StatusCode::CONFLICT,
-            Self::InvalidCsv => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::InvalidCsv | Self::InvalidRule => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -70,6 +72,7 @@ impl ErrorCode {
             Self::OrderNotFound => "order_not_found",
             Self::Conflict => "conflict",
             Self::InvalidCsv => "invalid_csv",
+            Self::InvalidRule => "invalid_rule",
             Self::Internal => "internal",
         }
     }

@@ -90,6 +90,7 @@ pub async fn serve(
         keys: Arc::new(boot.keys),
         tz: config.store.timezone,
         jobs: runner,
+        segment_days: Default::default(),
     };
     let app = api::router(state);
     tracing::info!(addr = %listener.local_addr()?, data_dir = %config.store.data_dir.display(), "dangol is serving");

@@ -44,6 +44,7 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{name}", axum::routing::delete(delete_user))
         .route("/imports/{kind}", post(super::import::upload))
         .merge(super::analysis::routes())
+        .merge(super::segments::routes())
 }
 
 /// RFC 3339 in UTC with milliseconds.

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod analysis;
 pub mod import;
 pub mod openapi;
+pub mod segments;
 pub mod tracking;
 
 use std::sync::Arc;
@@ -35,6 +36,8 @@ pub struct AppState {
     pub tz: chrono_tz::Tz,
     /// The job runner (the nightly analysis, later the campaign scheduler).
     pub jobs: Arc<crate::jobs::Runner>,
+    /// Analysed days as columns, for segment rules on the analysis fields.
+    pub segment_days: Arc<crate::segment::eval::AnalysisDays>,
 }
 
 tokio::task_local! {

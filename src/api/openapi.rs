@@ -7,6 +7,7 @@ use utoipa::{Modify, OpenApi};
 use super::admin;
 use super::analysis;
 use super::import;
+use super::segments;
 
 struct BearerAuth;
 
@@ -52,6 +53,7 @@ impl Modify for BearerAuth {
         analysis::run_job,
         analysis::customer_analysis,
         analysis::rfm_report,
+        segments::preview,
     ),
     modifiers(&BearerAuth)
 )]

@@ -73,17 +73,27 @@ pub struct Query {
     pub limit: usize,
 }
 
+/// Times are unix millis, `i64::MIN` for never. Rows are in customer id order (customers are
+/// read in id order and new ids only grow). The segment engine reads the fields directly.
 #[derive(Default)]
 pub struct Columns {
     ready: bool,
-    ids: Vec<u64>,
-    rows: HashMap<u64, u32>,
-    live: RoaringBitmap,
-    last_seen: Vec<i64>,
-    spent: Vec<f64>,
-    orders: Vec<u32>,
-    tags: HashMap<String, RoaringBitmap>,
-    consents: [RoaringBitmap; 3],
+    pub(crate) ids: Vec<u64>,
+    pub(crate) rows: HashMap<u64, u32>,
+    pub(crate) live: RoaringBitmap,
+    pub(crate) last_seen: Vec<i64>,
+    pub(crate) spent: Vec<f64>,
+    pub(crate) orders: Vec<u32>,
+    pub(crate) signed_up: Vec<i64>,
+    pub(crate) last_order: Vec<i64>,
+    /// Per row, an index into `places` (city, country; `u32::MAX` for none).
+    pub(crate) city: Vec<u32>,
+    pub(crate) country: Vec<u32>,
+    /// Interned lower-cased city and country names.
+    pub(crate) places: Vec<String>,
+    place_ids: HashMap<String, u32>,
+    pub(crate) tags: HashMap<String, RoaringBitmap>,
+    pub(crate) consents: [RoaringBitmap; 3],
     /// Per row, what text search looks in (see `CustomerRow::search`).
     search: Vec<String>,
 }
@@ -121,6 +131,10 @@ impl Columns {
                 self.spent.push(0.0);
                 self.orders.push(0);
                 self.search.push(String::new());
+                self.signed_up.push(i64::MIN);
+                self.last_order.push(i64::MIN);
+                self.city.push(u32::MAX);
+                self.country.push(u32::MAX);
                 row
             }
         };
@@ -140,6 +154,10 @@ impl Columns {
         self.spent[r] = c.spent;
         self.orders[r] = c.orders;
         self.search[r].clone_from(&c.search);
+        self.signed_up[r] = c.signed_up_at.unwrap_or(i64::MIN);
+        self.last_order[r] = c.last_order_at.unwrap_or(i64::MIN);
+        self.city[r] = self.place(c.city.as_deref());
+        self.country[r] = self.place(c.country.as_deref());
         for tag in &c.tags {
             self.tags.entry(tag.clone()).or_default().insert(row);
         }
@@ -148,6 +166,23 @@ impl Columns {
                 self.consents[i].insert(row);
             }
         }
+    }
+
+    /// The interned id of a lower-cased place name.
+    fn place(&mut self, name: Option<&str>) -> u32 {
+        let Some(name) = name else { return u32::MAX };
+        if let Some(&id) = self.place_ids.get(name) {
+            return id;
+        }
+        let id = self.places.len() as u32;
+        self.places.push(name.to_string());
+        self.place_ids.insert(name.to_string(), id);
+        id
+    }
+
+    /// The interned id of a place name as a rule gives it (any case), if any customer has it.
+    pub(crate) fn place_id(&self, name: &str) -> Option<u32> {
+        self.place_ids.get(&name.trim().to_lowercase()).copied()
     }
 
     /// The customer ids of one page of a query, and how many customers match in all.

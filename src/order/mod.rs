@@ -49,11 +49,16 @@ pub fn lines_of<'a>(tx: &Tx, props: &'a Map<String, Value>) -> Result<Vec<(Order
     let mut out = Vec::with_capacity(items.len());
     for p in items {
         if let Some(id) = catalog::product_id_of(tx, p)? {
+            // A line without a category is in its catalogue product's category.
+            let category = match text(p, "category") {
+                Some(c) => Some(c),
+                None => tx.product(&id)?.and_then(|prod| prod.category),
+            };
             let line = OrderLine {
                 product_id: id,
                 sku: text(p, "sku"),
                 name: text(p, "name"),
-                category: text(p, "category"),
+                category,
                 price: num(p, "price").unwrap_or(0.0),
                 quantity: num(p, "quantity").unwrap_or(1.0),
             };

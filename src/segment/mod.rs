@@ -1,6 +1,51 @@
 //! Segments: the rule language (CONTRACT §4) and, as issue #6 lands, its evaluation on the
 //! customer columns, saved segments and their nightly membership.
 
+pub mod eval;
 pub mod rule;
 
 pub use rule::{Condition, Rule, RuleError};
+
+use chrono_tz::Tz;
+
+use crate::customer::columns::Columns;
+use crate::store::{self, ReadTx};
+
+/// How many people a rule selects now, and a few of them (the most recently seen first).
+#[derive(Debug, Clone)]
+pub struct Preview {
+    pub count: u64,
+    pub sample: Vec<u64>,
+}
+
+/// Evaluates `rule` as of `now` and picks a sample of `sample` members.
+pub fn preview(
+    rule: &Rule,
+    cols: &Columns,
+    read: &ReadTx,
+    tz: Tz,
+    now: i64,
+    days: &eval::AnalysisDays,
+    sample: usize,
+) -> Result<Preview, store::Error> {
+    let env = eval::Env {
+        cols,
+        read,
+        tz,
+        now,
+        days,
+    };
+    let members = eval::evaluate(rule, &env)?;
+    let mut rows: Vec<u32> = members.iter().collect();
+    let key = |r: &u32| (std::cmp::Reverse(cols.last_seen[*r as usize]), cols.ids[*r as usize]);
+    if rows.len() > sample && sample > 0 {
+        rows.select_nth_unstable_by_key(sample - 1, key);
+        rows.truncate(sample);
+    }
+    rows.sort_unstable_by_key(key);
+    rows.truncate(sample);
+    Ok(Preview {
+        count: members.len(),
+        sample: rows.into_iter().map(|r| cols.ids[r as usize]).collect(),
+    })
+}

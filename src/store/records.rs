@@ -421,6 +421,11 @@ pub struct CustomerRow {
     /// What text search looks in: the lower-cased name, email and user id, then the phone's
     /// digits, separated by U+0001.
     pub search: String,
+    pub signed_up_at: Option<i64>,
+    pub last_order_at: Option<i64>,
+    /// Lower-cased and trimmed, for segment rules.
+    pub city: Option<String>,
+    pub country: Option<String>,
 }
 
 impl CustomerRow {
@@ -438,6 +443,18 @@ impl CustomerRow {
                 granted(&rec.consents.sms),
                 granted(&rec.consents.kakao),
             ],
+            signed_up_at: rec.signed_up_at,
+            last_order_at: rec.stats.last_order_at,
+            city: rec
+                .city
+                .as_deref()
+                .map(|c| c.trim().to_lowercase())
+                .filter(|c| !c.is_empty()),
+            country: rec
+                .country
+                .as_deref()
+                .map(|c| c.trim().to_lowercase())
+                .filter(|c| !c.is_empty()),
             search: format!(
                 "{}\u{1}{}\u{1}{}\u{1}{}",
                 rec.name.as_deref().unwrap_or("").to_lowercase(),

@@ -1008,6 +1008,55 @@ impl ReadTx {
         Ok(Some(out))
     }
 
+    /// Every purchase with its order id: `f(customer, placed at, order id, amount less refunds)`.
+    pub fn for_each_order_of_customers(&self, mut f: impl FnMut(u64, i64, &str, f64)) -> Result<(), Error> {
+        for r in self.customer_orders.iter()? {
+            let (k, v) = r?;
+            let (c, at, id) = k.value();
+            f(c, at, id, v.value());
+        }
+        Ok(())
+    }
+
+    /// Every interest row: `f(customer, kind, item, count, last time)`; items are `p:ID` and `c:CATEGORY`.
+    pub fn for_each_interest(&self, mut f: impl FnMut(u64, u8, &str, u32, i64)) -> Result<(), Error> {
+        for r in self.interests.iter()? {
+            let (k, v) = r?;
+            let (c, kind, item) = k.value();
+            let (count, last) = v.value();
+            f(c, kind, item, count, last);
+        }
+        Ok(())
+    }
+
+    /// Every entry of the per-customer event index with its time in [from, to]:
+    /// `f(customer, time, sequence)`, in customer order.
+    pub fn for_each_event_key(&self, from: i64, to: i64, mut f: impl FnMut(u64, i64, u64)) -> Result<(), Error> {
+        for r in self.customer_events.iter()? {
+            let (k, _) = r?;
+            let (c, at, seq) = k.value();
+            if at >= from && at <= to {
+                f(c, at, seq);
+            }
+        }
+        Ok(())
+    }
+
+    /// A customer's events with times in [from, to], oldest first.
+    pub fn customer_events_between(&self, customer: u64, from: i64, to: i64) -> Result<Vec<EventRecord>, Error> {
+        let mut out = Vec::new();
+        for r in self
+            .customer_events
+            .range((customer, from, 0)..=(customer, to, u64::MAX))?
+        {
+            let (k, _) = r?;
+            if let Some(e) = self.event(k.value().2)? {
+                out.push(e);
+            }
+        }
+        Ok(out)
+    }
+
     /// Every customer record decoded as `V` (which may name only the fields it needs), in id order.
     pub fn for_each_customer_as<V: DeserializeOwned>(&self, mut f: impl FnMut(u64, V)) -> Result<u64, Error> {
         let mut n = 0;

@@ -267,6 +267,7 @@ fn error_codes_keep_their_strings_and_statuses() {
             ("order_not_found", 404),
             ("conflict", 409),
             ("invalid_csv", 422),
+            ("invalid_rule", 422),
             ("internal", 500),
         ]
     );

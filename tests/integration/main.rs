@@ -12,4 +12,5 @@ mod demo;
 mod identity;
 mod import;
 mod orders;
+mod segments;
 mod track;
