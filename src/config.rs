@@ -153,4 +153,6 @@ pub enum BenchWhat {
     Startup(crate::bench::StartupOptions),
     /// The nightly analysis on a generated shop of N customers and M orders: time and peak memory.
     Analyze(crate::bench::analyze::AnalyzeOptions),
+    /// The live count of five typical segment rules on an existing store (e.g. the demo shop).
+    Segments(crate::bench::segments::SegmentsOptions),
 }

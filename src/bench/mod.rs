@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use crate::config::{BenchArgs, BenchWhat, Config};
 
 pub mod analyze;
+pub mod segments;
 
 #[derive(Debug, Clone, Args)]
 pub struct IngestOptions {
@@ -43,6 +44,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.what {
         BenchWhat::Ingest(opts) => ingest(opts).await.map(|_| ()),
         BenchWhat::Startup(opts) => startup(opts).await,
+        BenchWhat::Segments(opts) => segments::run(opts).await,
         BenchWhat::Analyze(opts) => tokio::task::spawn_blocking(move || analyze::run(&opts)).await?,
     }
 }
@@ -503,7 +505,7 @@ where
     })
 }
 
-async fn wait_healthy(base: &str) -> anyhow::Result<()> {
+pub(crate) async fn wait_healthy(base: &str) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     for _ in 0..300 {
         if client

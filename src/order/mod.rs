@@ -41,7 +41,10 @@ fn num(props: &Map<String, Value>, key: &str) -> Option<f64> {
 pub type LineProps<'a> = &'a Map<String, Value>;
 
 /// The products of an event: `properties.products[]`, or the event's own product properties.
-pub fn lines_of<'a>(tx: &Tx, props: &'a Map<String, Value>) -> Result<Vec<(OrderLine, LineProps<'a>)>, store::Error> {
+pub fn lines_of<'a>(
+    tx: &mut Tx,
+    props: &'a Map<String, Value>,
+) -> Result<Vec<(OrderLine, LineProps<'a>)>, store::Error> {
     let items: Vec<&Map<String, Value>> = match props.get("products").and_then(Value::as_array) {
         Some(items) => items.iter().filter_map(Value::as_object).collect(),
         None => vec![props],
@@ -52,7 +55,7 @@ pub fn lines_of<'a>(tx: &Tx, props: &'a Map<String, Value>) -> Result<Vec<(Order
             // A line without a category is in its catalogue product's category.
             let category = match text(p, "category") {
                 Some(c) => Some(c),
-                None => tx.product(&id)?.and_then(|prod| prod.category),
+                None => tx.product_category(&id)?,
             };
             let line = OrderLine {
                 product_id: id,

@@ -223,8 +223,8 @@ fn condition(c: &Condition, env: &Env) -> Result<RoaringBitmap, store::Error> {
 fn orders_in_window(env: &Env, days: u32) -> Result<HashMap<u64, (u32, f64)>, store::Error> {
     let start = window_start(env.now, env.tz, days);
     let mut out: HashMap<u64, (u32, f64)> = HashMap::new();
-    env.read.for_each_purchase(|customer, at, amount| {
-        if at >= start && at <= env.now && amount > 0.0 {
+    env.read.for_each_order_between(start, env.now, |customer, _, amount| {
+        if amount > 0.0 {
             let e = out.entry(customer).or_default();
             e.0 += 1;
             e.1 += amount;
@@ -324,6 +324,7 @@ fn touch(
     let code = touch_code(kind);
     let start = days.map(|d| window_start(env.now, env.tz, d));
     // All-time counts per customer; within a window they bound the count from above.
+    // One pass over every interest row: an index by item is the next step (see the README).
     let mut all_time: HashMap<u64, u32> = HashMap::new();
     env.read.for_each_interest(|customer, k, key, count, last| {
         if k == code && keys.contains(key) && start.is_none_or(|s| last >= s) {

@@ -60,6 +60,9 @@ pub(super) fn run(db: &redb::Database) -> Result<(), Error> {
         if found.is_some_and(|v| v < 3) {
             m003_customers_gone(&txn)?;
         }
+        if found.is_some_and(|v| v < 4) {
+            m004_orders_by_time_amounts(&txn)?;
+        }
         if found != Some(SCHEMA_VERSION) {
             meta.insert("schema_version", codec::encode(&SCHEMA_VERSION).as_slice())?;
         }
@@ -107,6 +110,22 @@ fn m003_customers_gone(txn: &redb::WriteTransaction) -> Result<(), Error> {
     Ok(())
 }
 
+/// 4: `orders-by-time-2` carries each order's customer and amount less refunds, so a segment's
+/// window of orders reads only the orders in it. Rebuilt from `orders-1`.
+fn m004_orders_by_time_amounts(txn: &redb::WriteTransaction) -> Result<(), Error> {
+    use redb::ReadableTable;
+    let orders = txn.open_table(ORDERS)?;
+    let mut index = txn.open_table(ORDERS_BY_TIME)?;
+    for r in orders.iter()? {
+        let (k, v) = r?;
+        let order: super::records::OrderRecord = codec::decode("orders", k.value(), v.value())?;
+        let net = (order.total - order.refunded_amount()).max(0.0);
+        index.insert((order.placed_at, order.order_id.as_str()), (order.customer, net))?;
+    }
+    txn.delete_table(ORDERS_BY_TIME_V1)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use redb::{ReadableDatabase, ReadableTable};
@@ -143,7 +162,7 @@ mod tests {
     /// A version-1 file (orders indexed without amounts) opens as version 2 with every order's
     /// amount less refunds in the index, and the old index gone.
     #[test]
-    fn version_1_gets_order_amounts_in_the_customer_index_and_the_gone_customers() {
+    fn version_1_is_migrated_to_the_current_indexes() {
         let dir = tempfile::tempdir().unwrap();
         let db = redb::Database::create(dir.path().join("dangol.redb")).unwrap();
         {
@@ -208,5 +227,21 @@ mod tests {
             .map(|r| r.unwrap().0.value())
             .collect();
         assert_eq!(gone, vec![8]);
+        // Migration 4: the time index carries customer and amount.
+        let by_time: Vec<(i64, (u64, f64))> = read
+            .open_table(ORDERS_BY_TIME)
+            .unwrap()
+            .iter()
+            .unwrap()
+            .map(|r| {
+                let (k, v) = r.unwrap();
+                (k.value().0, v.value())
+            })
+            .collect();
+        assert_eq!(by_time, vec![(100, (7, 30000.0)), (200, (7, 30000.0))]);
+        assert!(matches!(
+            read.open_table(ORDERS_BY_TIME_V1),
+            Err(redb::TableError::TableDoesNotExist(_))
+        ));
     }
 }

@@ -16,7 +16,7 @@ pub use tx::{CustomerPage, InterestRow, ROLLUP_BUCKET_MS, ReadTx, Touch, Tx};
 pub use writer::WriteError;
 
 /// The schema version this build writes. A data dir with a newer one is refused.
-pub const SCHEMA_VERSION: u64 = 3;
+pub const SCHEMA_VERSION: u64 = 4;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {

@@ -57,9 +57,13 @@ pub const CUSTOMER_ORDERS: TableDefinition<(u64, i64, &str), f64> = TableDefinit
 /// The first version of `CUSTOMER_ORDERS`, without the amount; migration 2 replaces it.
 pub const CUSTOMER_ORDERS_V1: TableDefinition<(u64, i64, &str), ()> = TableDefinition::new("customer-orders-1");
 
-/// Table: orders_by_time — all orders in time order, for lists and reports.
-/// Key: (placed at millis, order id); Value: ().
-pub const ORDERS_BY_TIME: TableDefinition<(i64, &str), ()> = TableDefinition::new("orders-by-time-1");
+/// Table: orders_by_time — all orders in time order, for lists, reports and segment windows.
+/// Key: (placed at millis, order id); Value: (CustomerId, the order's total less its refunds), so a
+/// window of orders is read without decoding an order.
+pub const ORDERS_BY_TIME: TableDefinition<(i64, &str), (u64, f64)> = TableDefinition::new("orders-by-time-2");
+
+/// The first version of `ORDERS_BY_TIME`, without customer and amount; migration 4 replaces it.
+pub const ORDERS_BY_TIME_V1: TableDefinition<(i64, &str), ()> = TableDefinition::new("orders-by-time-1");
 
 /// Table: api_keys — admin and write keys, by the SHA-256 of the key.
 /// Key: hex SHA-256; Value: `ApiKeyRecord`.

@@ -77,7 +77,7 @@ pub struct Tx<'t> {
     product_skus: redb::Table<'t, &'static str, &'static str>,
     orders: redb::Table<'t, &'static str, &'static [u8]>,
     customer_orders: redb::Table<'t, (u64, i64, &'static str), f64>,
-    orders_by_time: redb::Table<'t, (i64, &'static str), ()>,
+    orders_by_time: redb::Table<'t, (i64, &'static str), (u64, f64)>,
     meta: redb::Table<'t, &'static str, &'static [u8]>,
     api_keys: redb::Table<'t, &'static str, &'static [u8]>,
     users: redb::Table<'t, &'static str, &'static [u8]>,
@@ -89,6 +89,8 @@ pub struct Tx<'t> {
     dirty_product_stats: HashMap<String, ProductStats>,
     /// Products known to exist in this transaction: most events of a group name the same few.
     known_products: std::collections::HashSet<String>,
+    /// Catalogue categories looked up in this transaction (for lines that name none).
+    product_categories: HashMap<String, Option<String>>,
     next_seq: u64,
     next_customer: u64,
     dirty_customers: HashMap<u64, CustomerRecord>,
@@ -129,6 +131,7 @@ impl<'t> Tx<'t> {
             product_stats: txn.open_table(PRODUCT_STATS)?,
             dirty_product_stats: HashMap::new(),
             known_products: std::collections::HashSet::new(),
+            product_categories: HashMap::new(),
             next_seq,
             next_customer,
             dirty_customers: HashMap::new(),
@@ -346,6 +349,16 @@ impl<'t> Tx<'t> {
         get_rec(&self.products, "products", id)
     }
 
+    /// The catalogue category of a product, looked up once per transaction.
+    pub fn product_category(&mut self, id: &str) -> Result<Option<String>, Error> {
+        if let Some(c) = self.product_categories.get(id) {
+            return Ok(c.clone());
+        }
+        let c = self.product(id)?.and_then(|p| p.category);
+        self.product_categories.insert(id.to_string(), c.clone());
+        Ok(c)
+    }
+
     pub fn has_product(&mut self, id: &str) -> Result<bool, Error> {
         if self.known_products.contains(id) {
             return Ok(true);
@@ -359,6 +372,7 @@ impl<'t> Tx<'t> {
 
     /// Stores a product and keeps the SKU index in step.
     pub fn put_product(&mut self, rec: &ProductRecord) -> Result<(), Error> {
+        self.product_categories.remove(&rec.id);
         let old_sku = self.product(&rec.id)?.and_then(|p| p.sku);
         if let Some(old) = old_sku.as_deref().filter(|o| Some(*o) != rec.sku.as_deref()) {
             self.remove_sku_of(old, &rec.id)?;
@@ -380,6 +394,7 @@ impl<'t> Tx<'t> {
 
     pub fn delete_product(&mut self, id: &str) -> Result<bool, Error> {
         self.known_products.remove(id);
+        self.product_categories.remove(id);
         match self.product(id)? {
             Some(p) => {
                 if let Some(sku) = p.sku.as_deref() {
@@ -413,7 +428,8 @@ impl<'t> Tx<'t> {
         let net = (rec.total - rec.refunded_amount()).max(0.0);
         self.customer_orders
             .insert((rec.customer, rec.placed_at, rec.order_id.as_str()), net)?;
-        self.orders_by_time.insert((rec.placed_at, rec.order_id.as_str()), ())?;
+        self.orders_by_time
+            .insert((rec.placed_at, rec.order_id.as_str()), (rec.customer, net))?;
         Ok(())
     }
 
@@ -744,7 +760,7 @@ pub struct ReadTx {
     products: redb::ReadOnlyTable<&'static str, &'static [u8]>,
     orders: redb::ReadOnlyTable<&'static str, &'static [u8]>,
     customer_orders: redb::ReadOnlyTable<(u64, i64, &'static str), f64>,
-    orders_by_time: redb::ReadOnlyTable<(i64, &'static str), ()>,
+    orders_by_time: redb::ReadOnlyTable<(i64, &'static str), (u64, f64)>,
     meta: redb::ReadOnlyTable<&'static str, &'static [u8]>,
     api_keys: redb::ReadOnlyTable<&'static str, &'static [u8]>,
     users: redb::ReadOnlyTable<&'static str, &'static [u8]>,
@@ -1006,6 +1022,21 @@ impl ReadTx {
             }
         }
         Ok(Some(out))
+    }
+
+    /// Every order placed in [from, to]: `f(customer, placed at, amount less refunds)`, read from
+    /// the time index alone.
+    pub fn for_each_order_between(&self, from: i64, to: i64, mut f: impl FnMut(u64, i64, f64)) -> Result<(), Error> {
+        for r in self.orders_by_time.range((from, "")..)? {
+            let (k, v) = r?;
+            let at = k.value().0;
+            if at > to {
+                break;
+            }
+            let (customer, amount) = v.value();
+            f(customer, at, amount);
+        }
+        Ok(())
     }
 
     /// Every purchase with its order id: `f(customer, placed at, order id, amount less refunds)`.
