@@ -96,6 +96,11 @@ pub struct Columns {
     pub(crate) consents: [RoaringBitmap; 3],
     /// Per row, what text search looks in (see `CustomerRow::search`).
     search: Vec<String>,
+    /// Who ever touched an item, per kind of touch (viewed, carted, checkout, purchased): the
+    /// interests turned around, so a segment rule on a product or category starts from its
+    /// customers instead of reading every interest.
+    items: HashMap<String, u32>,
+    touchers: [Vec<RoaringBitmap>; 4],
 }
 
 pub type Shared = Arc<RwLock<Columns>>;
@@ -166,6 +171,27 @@ impl Columns {
                 self.consents[i].insert(row);
             }
         }
+        for (kind, item) in &c.new_touches {
+            self.add_touch(row, *kind, item);
+        }
+    }
+
+    fn add_touch(&mut self, row: u32, kind: u8, item: &str) {
+        let Some(by_item) = self.touchers.get_mut(usize::from(kind)) else {
+            return;
+        };
+        let next = self.items.len() as u32;
+        let id = *self.items.entry(item.to_string()).or_insert(next) as usize;
+        if by_item.len() <= id {
+            by_item.resize_with(id + 1, RoaringBitmap::new);
+        }
+        by_item[id].insert(row);
+    }
+
+    /// The rows of everyone who ever touched `item` ("p:ID", "c:CATEGORY") in this way.
+    pub(crate) fn touchers(&self, kind: u8, item: &str) -> Option<&RoaringBitmap> {
+        let id = *self.items.get(item)? as usize;
+        self.touchers.get(usize::from(kind))?.get(id)
     }
 
     /// The interned id of a lower-cased place name.
@@ -306,6 +332,14 @@ pub fn build(store: &Store, stop: &AtomicBool) -> Result<Option<Columns>, store:
         }
         after = last;
     }
+    if stop.load(Ordering::Relaxed) {
+        return Ok(None);
+    }
+    read.for_each_interest(|customer, kind, item, _, _| {
+        if let Some(&row) = cols.rows.get(&customer) {
+            cols.add_touch(row, kind, item);
+        }
+    })?;
     cols.ready = true;
     Ok(Some(cols))
 }

@@ -324,17 +324,36 @@ fn touch(
     let code = touch_code(kind);
     let start = days.map(|d| window_start(env.now, env.tz, d));
     // All-time counts per customer; within a window they bound the count from above.
-    // One pass over every interest row: an index by item is the next step (see the README).
-    let mut all_time: HashMap<u64, u32> = HashMap::new();
-    env.read.for_each_interest(|customer, k, key, count, last| {
-        if k == code && keys.contains(key) && start.is_none_or(|s| last >= s) {
-            *all_time.entry(customer).or_default() += count;
+    // Everyone who ever touched the item, from the columns; then their counts and last times.
+    let mut candidates = RoaringBitmap::new();
+    for key in &keys {
+        if let Some(b) = env.cols.touchers(code, key) {
+            candidates |= b;
         }
-    })?;
+    }
+    candidates &= &env.cols.live;
     let cols = env.cols;
+    if start.is_none() && min_count <= 1 {
+        return Ok(candidates);
+    }
+    let mut all_time: HashMap<u64, u32> = HashMap::new();
+    for row in &candidates {
+        let customer = cols.ids[row as usize];
+        for key in &keys {
+            if let Some((count, last)) = env.read.interest(customer, code, key)?
+                && start.is_none_or(|s| last >= s)
+            {
+                *all_time.entry(customer).or_default() += count;
+            }
+        }
+    }
     let Some(start) = start else {
         return Ok(per_customer(cols, &all_time, |n: u32| n >= min_count));
     };
+    if min_count <= 1 {
+        // A touch in the window is exactly a last touch in it.
+        return Ok(all_time.keys().filter_map(|c| cols.rows.get(c).copied()).collect());
+    }
     let mut hits = RoaringBitmap::new();
     for (customer, upper) in all_time {
         if upper < min_count {
@@ -444,16 +463,32 @@ fn interest(env: &Env, text: &str, days: Option<u32>) -> Result<RoaringBitmap, s
         }
     })?;
     let start = days.map_or(i64::MIN, |d| window_start(env.now, env.tz, d));
+    let mut candidates = RoaringBitmap::new();
+    for key in &keys {
+        for kind in 0..4u8 {
+            if let Some(b) = env.cols.touchers(kind, key) {
+                candidates |= b;
+            }
+        }
+    }
+    candidates &= &env.cols.live;
+    if start == i64::MIN {
+        return Ok(candidates);
+    }
+    // Within a window: a candidate's interests, for the last time of each.
     let mut hits = RoaringBitmap::new();
-    env.read.for_each_interest(|customer, _, key, _, last| {
-        if last >= start
-            && keys.contains(key)
-            && let Some(&row) = env.cols.rows.get(&customer)
-        {
+    for row in &candidates {
+        let customer = env.cols.ids[row as usize];
+        let recent = env
+            .read
+            .interests_of(customer)?
+            .into_iter()
+            .any(|i| i.last >= start && keys.contains(&i.item));
+        if recent {
             hits.insert(row);
         }
-    })?;
-    Ok(hits & &env.cols.live)
+    }
+    Ok(hits)
 }
 
 /// One analysed day's figures, by column row.

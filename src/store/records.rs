@@ -426,6 +426,9 @@ pub struct CustomerRow {
     /// Lower-cased and trimmed, for segment rules.
     pub city: Option<String>,
     pub country: Option<String>,
+    /// Products and categories this commit saw the customer touch for the first time:
+    /// (kind as `Touch`'s number, "p:ID" | "c:CATEGORY"). Empty outside the writer's notices.
+    pub new_touches: Vec<(u8, String)>,
 }
 
 impl CustomerRow {
@@ -455,6 +458,7 @@ impl CustomerRow {
                 .as_deref()
                 .map(|c| c.trim().to_lowercase())
                 .filter(|c| !c.is_empty()),
+            new_touches: Vec::new(),
             search: format!(
                 "{}\u{1}{}\u{1}{}\u{1}{}",
                 rec.name.as_deref().unwrap_or("").to_lowercase(),

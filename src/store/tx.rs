@@ -95,6 +95,8 @@ pub struct Tx<'t> {
     next_customer: u64,
     dirty_customers: HashMap<u64, CustomerRecord>,
     dirty_interests: HashMap<(u64, Touch, String), (u32, i64)>,
+    /// Interests touched for the first time in this transaction, told to followers.
+    new_touches: HashMap<u64, Vec<(u8, String)>>,
     /// Highest sequence appended in this transaction.
     pub(super) last_seq: Option<u64>,
     /// Customers written in this transaction, told to followers after the commit.
@@ -136,6 +138,7 @@ impl<'t> Tx<'t> {
             next_customer,
             dirty_customers: HashMap::new(),
             dirty_interests: HashMap::new(),
+            new_touches: HashMap::new(),
             last_seq: None,
             touched: Vec::new(),
         })
@@ -146,7 +149,17 @@ impl<'t> Tx<'t> {
     pub fn flush(&mut self) -> Result<(), Error> {
         for (id, rec) in self.dirty_customers.drain() {
             self.customers.insert(id, codec::encode(&rec).as_slice())?;
-            self.touched.push(CustomerRow::of(id, &rec));
+            let mut row = CustomerRow::of(id, &rec);
+            row.new_touches = self.new_touches.remove(&id).unwrap_or_default();
+            self.touched.push(row);
+        }
+        // First touches of customers whose record this transaction did not change.
+        for (id, touches) in std::mem::take(&mut self.new_touches) {
+            if let Some(rec) = get_rec::<u64, CustomerRecord>(&self.customers, "customers", id)? {
+                let mut row = CustomerRow::of(id, &rec);
+                row.new_touches = touches;
+                self.touched.push(row);
+            }
         }
         for ((c, t, item), v) in self.dirty_interests.drain() {
             self.interests.insert((c, t as u8, item.as_str()), v)?;
@@ -310,6 +323,12 @@ impl<'t> Tx<'t> {
         }
         let v = self.dirty_interests.get_mut(&key).expect("just inserted");
         let first = v.0 == 0;
+        if first {
+            self.new_touches
+                .entry(customer)
+                .or_default()
+                .push((touch as u8, key.2.clone()));
+        }
         v.0 += 1;
         v.1 = v.1.max(at);
         Ok(first)
@@ -324,6 +343,12 @@ impl<'t> Tx<'t> {
             let key = (to, row.touch as u8, row.item.as_str());
             let (c, l) = self.interests.get(key)?.map(|v| v.value()).unwrap_or((0, i64::MIN));
             self.interests.insert(key, (c + row.count, l.max(row.last)))?;
+            if c == 0 {
+                self.new_touches
+                    .entry(to)
+                    .or_default()
+                    .push((row.touch as u8, row.item.clone()));
+            }
         }
         Ok(())
     }
@@ -1047,6 +1072,11 @@ impl ReadTx {
             f(c, at, id, v.value());
         }
         Ok(())
+    }
+
+    /// A customer's count and last time of one kind of touch of an item.
+    pub fn interest(&self, customer: u64, kind: u8, item: &str) -> Result<Option<(u32, i64)>, Error> {
+        Ok(self.interests.get((customer, kind, item))?.map(|v| v.value()))
     }
 
     /// Every interest row: `f(customer, kind, item, count, last time)`; items are `p:ID` and `c:CATEGORY`.

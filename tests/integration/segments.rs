@@ -326,6 +326,32 @@ async fn behaviour_interest_and_event_conditions() {
         &s.all_but(&["f"]),
     )
     .await;
+
+    // After a restart the columns (and who touched what) are built from the store: same answers.
+    let Shop { mut app, ids } = s;
+    let dir = app.dir.clone();
+    app.stop().await;
+    let mut config = Config::for_tests(&dir);
+    config.now = Some(chrono::DateTime::parse_from_rfc3339(NOW).unwrap());
+    let s = Shop {
+        app: TestApp::spawn_with(config).await,
+        ids,
+    };
+    s.check(
+        json!({"attr": "viewed", "op": "category", "value": "향수", "min_count": 2, "days": 14}),
+        &["d"],
+    )
+    .await;
+    s.check(
+        json!({"attr": "carted", "op": "product", "value": "다크초콜릿 선물세트"}),
+        &["e"],
+    )
+    .await;
+    s.check(
+        json!({"attr": "interest", "op": "matches", "value": "향수", "days": 2}),
+        &["e"],
+    )
+    .await;
 }
 
 #[tokio::test]
