@@ -336,6 +336,10 @@ fn touch(
     if start.is_none() && min_count <= 1 {
         return Ok(candidates);
     }
+    if let Some(start) = start {
+        // Who touched something in the window was seen in it.
+        candidates &= recently_seen(cols, start);
+    }
     let mut all_time: HashMap<u64, u32> = HashMap::new();
     for row in &candidates {
         let customer = cols.ids[row as usize];
@@ -414,7 +418,15 @@ fn touches_in_window(
         TouchKind::Carted => &["Product Added"],
         _ => &["Checkout Started", "Checkout Step Completed", "Payment Info Entered"],
     };
-    for e in read.customer_events_between(customer, start, env.now)? {
+    /// The two fields of an event this needs.
+    #[derive(serde::Deserialize)]
+    struct Touched {
+        #[serde(default)]
+        event: Option<String>,
+        #[serde(default)]
+        properties: Value,
+    }
+    for e in read.customer_events_between_as::<Touched>(customer, start, env.now)? {
         if !e.event.as_deref().is_some_and(|name| names.contains(&name)) {
             continue;
         }
@@ -475,6 +487,7 @@ fn interest(env: &Env, text: &str, days: Option<u32>) -> Result<RoaringBitmap, s
     if start == i64::MIN {
         return Ok(candidates);
     }
+    candidates &= recently_seen(env.cols, start);
     // Within a window: a candidate's interests, for the last time of each.
     let mut hits = RoaringBitmap::new();
     for row in &candidates {
@@ -489,6 +502,11 @@ fn interest(env: &Env, text: &str, days: Option<u32>) -> Result<RoaringBitmap, s
         }
     }
     Ok(hits)
+}
+
+/// The live rows last seen at or after `start`.
+fn recently_seen(cols: &Columns, start: i64) -> RoaringBitmap {
+    scan(cols, |r| cols.last_seen[r] >= start)
 }
 
 /// One analysed day's figures, by column row.
