@@ -333,6 +333,16 @@ impl Runner {
             Trigger::Manual => lock.try_lock().map_err(|_| JobError::Running(name.to_string()))?,
             _ => lock.lock().unwrap_or_else(|p| p.into_inner()),
         };
+        if trigger != Trigger::Manual {
+            // A due run that waited for a manual one may find the job done for now.
+            let rec = self.store.read()?.job::<JobRecord>(job.name)?.unwrap_or_default();
+            if rec.running_since.is_none()
+                && rec.next_due > self.clock.now_ms()
+                && let Some(last) = rec.last
+            {
+                return Ok(last);
+            }
+        }
         let started = self.clock.now_ms();
         let clock_start = std::time::Instant::now();
         let job_name = job.name;
