@@ -78,9 +78,15 @@ pub async fn serve(
         Some(at) => Arc::new(jobs::ShiftedClock::starting_at(at.to_utc())),
         None => Arc::new(jobs::SystemClock),
     };
+    let segment_days: Arc<segment::eval::AnalysisDays> = Default::default();
     let runner = {
         let (store, tz) = (store.clone(), config.store.timezone);
-        tokio::task::spawn_blocking(move || jobs::Runner::new(store, tz, clock, vec![analysis::job()])).await??
+        // In this order: the segments' nightly recompute reads the night's analysis.
+        let jobs = vec![
+            analysis::job(),
+            segment::saved::job(columns.clone(), segment_days.clone()),
+        ];
+        tokio::task::spawn_blocking(move || jobs::Runner::new(store, tz, clock, jobs)).await??
     };
     let scheduler = tokio::spawn(runner.clone().run_loop(stopped));
     let state = api::AppState {
@@ -90,7 +96,7 @@ pub async fn serve(
         keys: Arc::new(boot.keys),
         tz: config.store.timezone,
         jobs: runner,
-        segment_days: Default::default(),
+        segment_days,
     };
     let app = api::router(state);
     tracing::info!(addr = %listener.local_addr()?, data_dir = %config.store.data_dir.display(), "dangol is serving");

@@ -82,7 +82,7 @@ pub struct ListQuery {
     pub q: Option<String>,
 }
 
-fn limit(q: Option<usize>) -> Result<usize, ApiError> {
+pub(super) fn limit(q: Option<usize>) -> Result<usize, ApiError> {
     match q {
         None => Ok(50),
         Some(n @ 1..=500) => Ok(n),

@@ -54,6 +54,14 @@ impl Modify for BearerAuth {
         analysis::customer_analysis,
         analysis::rfm_report,
         segments::preview,
+        segments::list,
+        segments::create,
+        segments::describe,
+        segments::update,
+        segments::delete,
+        segments::members,
+        segments::members_csv,
+        segments::is_member,
     ),
     modifiers(&BearerAuth)
 )]

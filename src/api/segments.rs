@@ -15,7 +15,9 @@ use crate::error::ErrorCode;
 use crate::segment::{self, Rule};
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/segments/preview", post(preview))
+    Router::new()
+        .route("/segments/preview", post(preview))
+        .merge(saved_routes())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -79,6 +81,350 @@ pub async fn preview(
             Ok(PreviewResponse {
                 count: p.count,
                 sample: customers,
+            })
+        })
+        .await?;
+    Ok(Json(out))
+}
+
+// --- saved segments --------------------------------------------------------------------
+
+use axum::extract::{Path, Query};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+
+use super::Page;
+use crate::analysis::{day_date, local_day};
+use crate::segment::saved::{self, SegmentCounts, SegmentDay, SegmentInput, SegmentRecord};
+
+pub fn saved_routes() -> Router<AppState> {
+    Router::new()
+        .route("/segments", axum::routing::get(list).post(create))
+        .route(
+            "/segments/{id}",
+            axum::routing::get(describe).put(update).delete(delete),
+        )
+        .route("/segments/{id}/members", axum::routing::get(members))
+        .route("/segments/{id}/members.csv", axum::routing::get(members_csv))
+        .route("/segments/{id}/members/{customer}", axum::routing::get(is_member))
+}
+
+/// A day of a segment's history.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DayCounts {
+    /// YYYY-MM-DD (shop time).
+    pub date: String,
+    pub count: u64,
+    pub entered: u64,
+    pub left: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SegmentResponse {
+    pub id: u64,
+    pub name: String,
+    pub description: String,
+    #[schema(value_type = Object)]
+    pub rule: Value,
+    pub live: bool,
+    pub created_at: String,
+    pub updated_at: String,
+    /// The latest nightly recompute, if any.
+    pub latest: Option<DayCounts>,
+    /// The nightly counts, newest first (up to 90 days; only in `GET /segments/{id}`).
+    pub history: Vec<DayCounts>,
+}
+
+fn day_counts(day: i32, c: SegmentCounts) -> DayCounts {
+    DayCounts {
+        date: day_date(day).to_string(),
+        count: c.count,
+        entered: c.entered,
+        left: c.left,
+    }
+}
+
+fn segment_response(
+    read: &crate::store::ReadTx,
+    id: u64,
+    rec: SegmentRecord,
+    days: usize,
+) -> Result<SegmentResponse, ApiError> {
+    let history: Vec<DayCounts> = read
+        .segment_history::<SegmentCounts>(id, days.max(1))?
+        .into_iter()
+        .map(|(d, c)| day_counts(d, c))
+        .collect();
+    let latest = history.first().cloned();
+    let all = if days > 1 { history } else { Vec::new() };
+    Ok(SegmentResponse {
+        id,
+        name: rec.name,
+        description: rec.description,
+        rule: rec.rule,
+        live: rec.live,
+        created_at: super::admin::iso(rec.created_at),
+        updated_at: super::admin::iso(rec.updated_at),
+        latest,
+        history: all,
+    })
+}
+
+/// Saved segments with their latest nightly count.
+#[utoipa::path(get, path = "/api/v1/segments", responses((status = 200, body = Page<SegmentResponse>)), security(("bearer" = [])))]
+pub async fn list(State(st): State<AppState>) -> ApiResult<Json<Page<SegmentResponse>>> {
+    let items = st
+        .store
+        .call(|s| -> Result<_, ApiError> {
+            let read = s.read()?;
+            read.segments::<SegmentRecord>()?
+                .into_iter()
+                .map(|(id, rec)| segment_response(&read, id, rec, 1))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await?;
+    Ok(Json(Page {
+        items,
+        next_cursor: None,
+    }))
+}
+
+/// Saves a segment (201). Its members are recomputed every night; `POST /jobs/segments/run` does
+/// it now.
+#[utoipa::path(post, path = "/api/v1/segments", request_body = SegmentInput, responses((status = 201, body = SegmentResponse), (status = 422)), security(("bearer" = [])))]
+pub async fn create(
+    State(st): State<AppState>,
+    ApiJson(input): ApiJson<SegmentInput>,
+) -> ApiResult<(StatusCode, Json<SegmentResponse>)> {
+    let id = saved::create(&st.store, input, crate::store::now_ms())
+        .await
+        .map_err(segment_error)?;
+    Ok((StatusCode::CREATED, describe(State(st), Path(id)).await?))
+}
+
+/// A segment with its nightly counts of the last 90 days (count, entered, left).
+#[utoipa::path(get, path = "/api/v1/segments/{id}", params(("id" = u64, Path)), responses((status = 200, body = SegmentResponse), (status = 404)), security(("bearer" = [])))]
+pub async fn describe(State(st): State<AppState>, Path(id): Path<u64>) -> ApiResult<Json<SegmentResponse>> {
+    let out = st
+        .store
+        .call(move |s| -> Result<_, ApiError> {
+            let read = s.read()?;
+            let rec: SegmentRecord = read
+                .segment(id)?
+                .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no segment {id}")))?;
+            segment_response(&read, id, rec, saved::KEEP_DAILY as usize)
+        })
+        .await?;
+    Ok(Json(out))
+}
+
+#[utoipa::path(put, path = "/api/v1/segments/{id}", params(("id" = u64, Path)), request_body = SegmentInput, responses((status = 200, body = SegmentResponse), (status = 404), (status = 422)), security(("bearer" = [])))]
+pub async fn update(
+    State(st): State<AppState>,
+    Path(id): Path<u64>,
+    ApiJson(input): ApiJson<SegmentInput>,
+) -> ApiResult<Json<SegmentResponse>> {
+    saved::update(&st.store, id, input, crate::store::now_ms())
+        .await
+        .map_err(segment_error)?;
+    describe(State(st), Path(id)).await
+}
+
+/// Deletes a segment and its membership history (204).
+#[utoipa::path(delete, path = "/api/v1/segments/{id}", params(("id" = u64, Path)), responses((status = 204), (status = 404)), security(("bearer" = [])))]
+pub async fn delete(State(st): State<AppState>, Path(id): Path<u64>) -> ApiResult<StatusCode> {
+    saved::delete(&st.store, id).await.map_err(segment_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A rule error names its path from `rule`, like the preview's.
+fn segment_error(e: saved::SegmentError) -> ApiError {
+    match e {
+        saved::SegmentError::Rule(e) => rule_error(e),
+        e => e.into(),
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct MembersQuery {
+    /// YYYY-MM-DD (shop time); the latest recomputed day on or before it. Default: today.
+    pub date: Option<String>,
+    /// Page size, 1–500 (default 50).
+    pub limit: Option<usize>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MembersResponse {
+    /// The recomputed day these members are of.
+    pub date: String,
+    pub count: u64,
+    pub entered: u64,
+    pub left: u64,
+    pub items: Vec<CustomerResponse>,
+    pub next_cursor: Option<String>,
+}
+
+fn members_day(st: &AppState, date: &Option<String>) -> Result<i32, ApiError> {
+    match date {
+        None => Ok(local_day(st.jobs.now_ms(), st.tz)),
+        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map(|d| (d - chrono::NaiveDate::default()).num_days() as i32)
+            .map_err(|_| ApiError::new(ErrorCode::InvalidField, "`date` must be YYYY-MM-DD").field("date")),
+    }
+}
+
+fn no_members(id: u64) -> ApiError {
+    ApiError::new(
+        ErrorCode::NotFound,
+        format!(
+            "segment {id} has no membership on or before that date: it is recomputed nightly, or now with POST /api/v1/jobs/segments/run"
+        ),
+    )
+}
+
+/// The members of a segment on a date, in customer id order.
+#[utoipa::path(get, path = "/api/v1/segments/{id}/members", params(("id" = u64, Path), MembersQuery), responses((status = 200, body = MembersResponse), (status = 404)), security(("bearer" = [])))]
+pub async fn members(
+    State(st): State<AppState>,
+    Path(id): Path<u64>,
+    Query(q): Query<MembersQuery>,
+) -> ApiResult<Json<MembersResponse>> {
+    let day = members_day(&st, &q.date)?;
+    let limit = super::admin::limit(q.limit)?;
+    let after = match &q.cursor {
+        Some(c) => c
+            .parse::<u64>()
+            .map_err(|_| ApiError::new(ErrorCode::InvalidField, "`cursor` must be a customer id").field("cursor"))?,
+        None => 0,
+    };
+    let out = st
+        .store
+        .call(move |s| -> Result<_, ApiError> {
+            let read = s.read()?;
+            read.segment::<SegmentRecord>(id)?
+                .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no segment {id}")))?;
+            let (day, d, page) = saved::members(&read, id, day, after, limit + 1)?.ok_or_else(|| no_members(id))?;
+            let more = page.len() > limit;
+            let mut items = Vec::new();
+            for c in page.iter().take(limit) {
+                if let Some(rec) = read.customer(*c)? {
+                    items.push(customer_response(*c, rec, None));
+                }
+            }
+            Ok(MembersResponse {
+                date: day_date(day).to_string(),
+                count: d.count,
+                entered: d.entered,
+                left: d.left,
+                next_cursor: more.then(|| page[limit - 1].to_string()),
+                items,
+            })
+        })
+        .await?;
+    Ok(Json(out))
+}
+
+/// The members of a segment on a date as CSV: id, user_id, email, name, phone.
+#[utoipa::path(get, path = "/api/v1/segments/{id}/members.csv", params(("id" = u64, Path), MembersQuery), responses((status = 200, content_type = "text/csv"), (status = 404)), security(("bearer" = [])))]
+pub async fn members_csv(
+    State(st): State<AppState>,
+    Path(id): Path<u64>,
+    Query(q): Query<MembersQuery>,
+) -> ApiResult<impl IntoResponse> {
+    let day = members_day(&st, &q.date)?;
+    let (date, body) = st
+        .store
+        .call(move |s| -> Result<_, ApiError> {
+            let read = s.read()?;
+            let (day, d) = read
+                .segment_day_on_or_before::<SegmentDay>(id, day)?
+                .ok_or_else(|| no_members(id))?;
+            let mut w = csv::Writer::from_writer(Vec::new());
+            let csv_err = |e: csv::Error| ApiError::new(ErrorCode::Internal, e.to_string());
+            w.write_record(["id", "user_id", "email", "name", "phone"])
+                .map_err(csv_err)?;
+            for c in d.member_ids().iter() {
+                if let Some(rec) = read.customer(c)? {
+                    w.write_record([
+                        c.to_string(),
+                        rec.user_id.unwrap_or_default(),
+                        rec.email.unwrap_or_default(),
+                        rec.name.unwrap_or_default(),
+                        rec.phone.unwrap_or_default(),
+                    ])
+                    .map_err(csv_err)?;
+                }
+            }
+            let body = w
+                .into_inner()
+                .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+            Ok((day_date(day).to_string(), body))
+        })
+        .await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"segment-{id}-{date}.csv\""),
+            ),
+        ],
+        body,
+    ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MembershipAnswer {
+    pub member: bool,
+    /// `now` for a live segment (its rule evaluated at the call), else the recomputed day.
+    pub as_of: String,
+}
+
+/// Is this customer in the segment? A live segment answers for now; a nightly one for its latest
+/// recomputed day.
+#[utoipa::path(get, path = "/api/v1/segments/{id}/members/{customer}", params(("id" = u64, Path), ("customer" = u64, Path)), responses((status = 200, body = MembershipAnswer), (status = 404)), security(("bearer" = [])))]
+pub async fn is_member(
+    State(st): State<AppState>,
+    Path((id, customer)): Path<(u64, u64)>,
+) -> ApiResult<Json<MembershipAnswer>> {
+    let (columns, days, tz, now) = (st.columns.clone(), st.segment_days.clone(), st.tz, st.jobs.now_ms());
+    let out = st
+        .store
+        .call(move |s| -> Result<_, ApiError> {
+            let read = s.read()?;
+            let rec: SegmentRecord = read
+                .segment(id)?
+                .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no segment {id}")))?;
+            if rec.live {
+                let rule = Rule::parse(&rec.rule).map_err(rule_error)?;
+                let cols = columns.read().expect("not poisoned");
+                if !cols.ready() {
+                    return Err(ApiError::new(
+                        ErrorCode::Conflict,
+                        "the customer columns are still being built",
+                    ));
+                }
+                let env = segment::eval::Env {
+                    cols: &cols,
+                    read: &read,
+                    tz,
+                    now,
+                    days: &days,
+                };
+                let rows = segment::eval::evaluate(&rule, &env)?;
+                let member = cols.rows.get(&customer).is_some_and(|r| rows.contains(*r));
+                return Ok(MembershipAnswer {
+                    member,
+                    as_of: "now".into(),
+                });
+            }
+            let (day, d) = read
+                .segment_day_on_or_before::<SegmentDay>(id, local_day(now, tz))?
+                .ok_or_else(|| no_members(id))?;
+            Ok(MembershipAnswer {
+                member: d.member_ids().contains(customer),
+                as_of: day_date(day).to_string(),
             })
         })
         .await?;

@@ -3,6 +3,7 @@
 
 pub mod eval;
 pub mod rule;
+pub mod saved;
 
 pub use rule::{Condition, Rule, RuleError};
 

@@ -53,6 +53,8 @@ pub(super) fn run(db: &redb::Database) -> Result<(), Error> {
         txn.open_table(ANALYSIS_RUNS)?;
         txn.open_table(ANALYSIS_CHANGES)?;
         txn.open_table(CUSTOMERS_GONE)?;
+        txn.open_table(SEGMENTS)?;
+        txn.open_table(SEGMENT_MEMBERS)?;
         // Numbered migrations: `if found < N { mNNN_…(&txn)?; }`; the version is written below.
         if found.is_some_and(|v| v < 2) {
             m002_order_amounts(&txn)?;

@@ -112,3 +112,12 @@ pub const ANALYSIS_CHANGES: TableDefinition<(u64, i32), &[u8]> = TableDefinition
 /// the live customers are 1..=last id minus these, known without reading a customer record.
 /// Key: CustomerId; Value: ().
 pub const CUSTOMERS_GONE: TableDefinition<u64, ()> = TableDefinition::new("customers-gone-1");
+
+/// Table: segments — saved segments.
+/// Key: segment id; Value: `SegmentRecord`.
+pub const SEGMENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("segments-1");
+
+/// Table: segment_members — a segment's members on each recomputed day.
+/// Key: (segment id, shop-local day); Value: `SegmentDay` (counts, and the member ids as a
+/// serialized roaring treemap).
+pub const SEGMENT_MEMBERS: TableDefinition<(u64, i32), &[u8]> = TableDefinition::new("segment-members-1");

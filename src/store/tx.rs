@@ -474,6 +474,56 @@ impl<'t> Tx<'t> {
         Ok(())
     }
 
+    // --- segments ------------------------------------------------------------------------
+
+    pub fn segment<V: DeserializeOwned>(&self, id: u64) -> Result<Option<V>, Error> {
+        let t = self.txn.open_table(SEGMENTS)?;
+        get_rec(&t, "segments", id)
+    }
+
+    /// The next free segment id.
+    pub fn next_segment_id(&self) -> Result<u64, Error> {
+        let t = self.txn.open_table(SEGMENTS)?;
+        Ok(t.last()?.map_or(1, |(k, _)| k.value() + 1))
+    }
+
+    pub fn put_segment<V: Serialize>(&mut self, id: u64, rec: &V) -> Result<(), Error> {
+        let mut t = self.txn.open_table(SEGMENTS)?;
+        t.insert(id, codec::encode(rec).as_slice())?;
+        Ok(())
+    }
+
+    /// Deletes a segment and its membership history; false if there was none.
+    pub fn delete_segment(&mut self, id: u64) -> Result<bool, Error> {
+        let mut t = self.txn.open_table(SEGMENTS)?;
+        let existed = t.remove(id)?.is_some();
+        let mut m = self.txn.open_table(SEGMENT_MEMBERS)?;
+        m.retain_in((id, i32::MIN)..=(id, i32::MAX), |_, _| false)?;
+        Ok(existed)
+    }
+
+    pub fn put_segment_day<V: Serialize>(&mut self, id: u64, day: i32, v: &V) -> Result<(), Error> {
+        let mut t = self.txn.open_table(SEGMENT_MEMBERS)?;
+        t.insert((id, day), codec::encode(v).as_slice())?;
+        Ok(())
+    }
+
+    /// The days a segment has membership for, oldest first.
+    pub fn segment_days(&self, id: u64) -> Result<Vec<i32>, Error> {
+        let t = self.txn.open_table(SEGMENT_MEMBERS)?;
+        let mut out = Vec::new();
+        for r in t.range((id, i32::MIN)..=(id, i32::MAX))? {
+            out.push(r?.0.value().1);
+        }
+        Ok(out)
+    }
+
+    pub fn delete_segment_day(&mut self, id: u64, day: i32) -> Result<(), Error> {
+        let mut t = self.txn.open_table(SEGMENT_MEMBERS)?;
+        t.remove((id, day))?;
+        Ok(())
+    }
+
     // --- jobs and analysis ---------------------------------------------------------------
 
     pub fn job<V: DeserializeOwned>(&self, name: &str) -> Result<Option<V>, Error> {
@@ -1133,6 +1183,44 @@ impl ReadTx {
             n += 1;
         }
         Ok(n)
+    }
+
+    // --- segments ------------------------------------------------------------------------
+
+    pub fn segment<V: DeserializeOwned>(&self, id: u64) -> Result<Option<V>, Error> {
+        let t = self.txn.open_table(SEGMENTS)?;
+        get_rec(&t, "segments", id)
+    }
+
+    pub fn segments<V: DeserializeOwned>(&self) -> Result<Vec<(u64, V)>, Error> {
+        let t = self.txn.open_table(SEGMENTS)?;
+        let mut out = Vec::new();
+        for r in t.iter()? {
+            let (k, v) = r?;
+            out.push((k.value(), codec::decode("segments", k.value(), v.value())?));
+        }
+        Ok(out)
+    }
+
+    /// A segment's membership on `day`, or on the latest recomputed day on or before it.
+    pub fn segment_day_on_or_before<V: DeserializeOwned>(&self, id: u64, day: i32) -> Result<Option<(i32, V)>, Error> {
+        let t = self.txn.open_table(SEGMENT_MEMBERS)?;
+        let Some(r) = t.range((id, i32::MIN)..=(id, day))?.next_back() else {
+            return Ok(None);
+        };
+        let (k, v) = r?;
+        Ok(Some((k.value().1, codec::decode("segment_members", id, v.value())?)))
+    }
+
+    /// A segment's days, newest first, at most `limit`: (day, value).
+    pub fn segment_history<V: DeserializeOwned>(&self, id: u64, limit: usize) -> Result<Vec<(i32, V)>, Error> {
+        let t = self.txn.open_table(SEGMENT_MEMBERS)?;
+        let mut out = Vec::new();
+        for r in t.range((id, i32::MIN)..=(id, i32::MAX))?.rev().take(limit) {
+            let (k, v) = r?;
+            out.push((k.value().1, codec::decode("segment_members", id, v.value())?));
+        }
+        Ok(out)
     }
 
     // --- jobs and analysis ---------------------------------------------------------------

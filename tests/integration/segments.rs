@@ -390,3 +390,177 @@ async fn analysis_fields_and_a_wrong_rule() {
     assert_eq!(body["error"]["field"], "rule.all[1].op");
     assert!(body["error"]["message"].as_str().unwrap().contains(">="), "{body}");
 }
+
+#[tokio::test]
+async fn saved_segments_are_recomputed_nightly_and_kept_per_date() {
+    let s = shop().await;
+    let app = &s.app;
+    let sixshop = json!({"all": [
+        {"attr": "signed_up_at", "op": "within_days", "value": 7},
+        {"not": {"attr": "orders_count", "op": ">=", "value": 1, "days": 7}}
+    ]});
+    let res = app
+        .admin(Method::POST, "/segments")
+        .json(&json!({"name": "새 회원, 주문 없음", "rule": sixshop}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let seg: Value = res.json().await.unwrap();
+    let id = seg["id"].as_u64().unwrap();
+    assert!(seg["latest"].is_null());
+    // A wrong rule is refused on save too, naming the part.
+    let res = app
+        .admin(Method::POST, "/segments")
+        .json(&json!({"name": "x", "rule": {"attr": "tags", "op": "is", "value": "vip"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    assert_eq!(res.json::<Value>().await.unwrap()["error"]["field"], "rule.op");
+
+    let run: Value = app
+        .admin(Method::POST, "/jobs/segments/run")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(run["outcome"], "ok", "{run}");
+    let m = app.get(&format!("/segments/{id}/members?date=2026-11-03")).await;
+    assert_eq!(m["date"], "2026-11-03");
+    assert_eq!(m["count"], 2);
+    assert_eq!(m["entered"], 2);
+    let got: BTreeSet<u64> = m["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(got, BTreeSet::from([s.ids["a"], s.ids["e"]]));
+    // Paged by cursor.
+    let p1 = app.get(&format!("/segments/{id}/members?limit=1")).await;
+    let p2 = app
+        .get(&format!(
+            "/segments/{id}/members?limit=1&cursor={}",
+            p1["next_cursor"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(
+        p1["items"].as_array().unwrap().len() + p2["items"].as_array().unwrap().len(),
+        2
+    );
+    assert!(p2["next_cursor"].is_null());
+    // Before the first recompute there is nothing to show.
+    let res = app
+        .admin(Method::GET, &format!("/segments/{id}/members?date=2026-11-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    // CSV export.
+    let csv = app
+        .admin(Method::GET, &format!("/segments/{id}/members.csv"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.starts_with("id,user_id,email,name,phone\n"), "{csv}");
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    // Membership questions: the nightly answer, then the live one.
+    let a = app.get(&format!("/segments/{id}/members/{}", s.ids["a"])).await;
+    assert_eq!(
+        (a["member"].as_bool(), a["as_of"].as_str()),
+        (Some(true), Some("2026-11-03"))
+    );
+    let res = app
+        .admin(Method::PUT, &format!("/segments/{id}"))
+        .json(&json!({"name": "VIP", "rule": {"attr": "tags", "op": "has", "value": "vip"}, "live": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let d = app.get(&format!("/segments/{id}/members/{}", s.ids["d"])).await;
+    assert_eq!((d["member"].as_bool(), d["as_of"].as_str()), (Some(true), Some("now")));
+    let described = app.get(&format!("/segments/{id}")).await;
+    assert_eq!(described["name"], "VIP");
+    assert_eq!(described["latest"]["count"], 2);
+    assert_eq!(described["history"].as_array().unwrap().len(), 1);
+    assert_eq!(app.get("/segments").await["items"].as_array().unwrap().len(), 1);
+    // Deleted: gone with its history.
+    let res = app
+        .admin(Method::DELETE, &format!("/segments/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let res = app.admin(Method::GET, &format!("/segments/{id}")).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+}
+
+#[tokio::test]
+async fn membership_moves_are_counted_from_one_night_to_the_next() {
+    let s = shop().await;
+    let Shop { mut app, ids } = s;
+    let res = app
+        .admin(Method::POST, "/segments")
+        .json(&json!({"name": "recent sign-ups", "rule": {"attr": "signed_up_at", "op": "within_days", "value": 2}}))
+        .send()
+        .await
+        .unwrap();
+    let id = res.json::<Value>().await.unwrap()["id"].as_u64().unwrap();
+    let run: Value = app
+        .admin(Method::POST, "/jobs/segments/run")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(run["outcome"], "ok");
+    // 3 Nov: a (2 Nov) and b (3 Nov) signed up within 2 days.
+    let m = app.get(&format!("/segments/{id}/members")).await;
+    assert_eq!(m["count"], 2);
+    let dir = app.dir.clone();
+    app.stop().await;
+    // The next day the nightly run (a catch-up on start) finds a has aged out and nobody new.
+    let mut config = Config::for_tests(&dir);
+    config.now = Some(chrono::DateTime::parse_from_rfc3339("2026-11-04T09:00:00+09:00").unwrap());
+    let app = TestApp::spawn_with(config).await;
+    for _ in 0..400 {
+        let j = app.get("/jobs").await;
+        let seg = j["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|j| j["name"] == "segments")
+            .unwrap()
+            .clone();
+        if seg["last"]["trigger"] == "catch_up" && seg["running_since"].is_null() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let m = app.get(&format!("/segments/{id}/members?date=2026-11-04")).await;
+    assert_eq!(m["date"], "2026-11-04");
+    assert_eq!(
+        (m["count"].as_u64(), m["entered"].as_u64(), m["left"].as_u64()),
+        (Some(1), Some(0), Some(1)),
+        "{m}"
+    );
+    let got: BTreeSet<u64> = m["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(got, BTreeSet::from([ids["b"]]));
+    // The day before is still there.
+    assert_eq!(
+        app.get(&format!("/segments/{id}/members?date=2026-11-03")).await["count"],
+        2
+    );
+}

@@ -1,0 +1,328 @@
+//! Saved segments: a name, a rule and a "live" flag, and their membership recomputed every night
+//! at 00:00 shop time (after the analysis, so rules on its fields see the new day) and kept per
+//! date with who entered and who left.
+
+use std::sync::Arc;
+
+use chrono_tz::Tz;
+use roaring::RoaringTreemap;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::eval::AnalysisDays;
+use super::{Rule, RuleError};
+use crate::analysis::{day_date, local_day};
+use crate::customer::columns::Shared;
+use crate::store::{self, ReadTx, Store, Tx};
+
+/// The job's name in the runner.
+pub const JOB: &str = "segments";
+/// Days of membership kept whole; older days are kept as each month's first recomputed day.
+pub const KEEP_DAILY: i32 = 90;
+pub const KEEP_MONTHLY: i32 = 760;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SegmentRecord {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// The rule as given (it parsed when saved).
+    #[serde(default)]
+    pub rule: Value,
+    /// Campaigns may ask "is this person in it now" of a live segment (evaluated on demand).
+    #[serde(default)]
+    pub live: bool,
+    #[serde(default)]
+    pub created_at: i64,
+    #[serde(default)]
+    pub updated_at: i64,
+}
+
+/// One recomputed day of a segment.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SegmentDay {
+    #[serde(default)]
+    pub count: u64,
+    /// Members who were not members on the previous recomputed day, and the reverse.
+    #[serde(default)]
+    pub entered: u64,
+    #[serde(default)]
+    pub left: u64,
+    /// The members' customer ids, a serialized roaring treemap.
+    #[serde(default, with = "serde_bytes_vec")]
+    pub members: Vec<u8>,
+}
+
+/// The counts of a day without its members (cheap to read for a history).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SegmentCounts {
+    #[serde(default)]
+    pub count: u64,
+    #[serde(default)]
+    pub entered: u64,
+    #[serde(default)]
+    pub left: u64,
+}
+
+/// MessagePack `bin` for a byte vector (not an array of numbers).
+mod serde_bytes_vec {
+    use serde::de::{Deserializer, SeqAccess, Visitor};
+    use serde::ser::Serializer;
+
+    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(v)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        struct Bytes;
+        impl<'de> Visitor<'de> for Bytes {
+            type Value = Vec<u8>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("bytes")
+            }
+            fn visit_bytes<E>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+                Ok(v.to_vec())
+            }
+            fn visit_byte_buf<E>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+                Ok(v)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+                let mut out = Vec::new();
+                while let Some(b) = seq.next_element::<u8>()? {
+                    out.push(b);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_byte_buf(Bytes)
+    }
+}
+
+impl SegmentDay {
+    pub fn member_ids(&self) -> RoaringTreemap {
+        RoaringTreemap::deserialize_from(self.members.as_slice()).unwrap_or_default()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SegmentError {
+    #[error("no segment {0}")]
+    NotFound(u64),
+    #[error("`name` must be 1 to 200 characters")]
+    Name,
+    #[error(transparent)]
+    Rule(#[from] RuleError),
+    #[error(transparent)]
+    Store(#[from] store::Error),
+}
+
+/// What a client sends to create or change a segment.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct SegmentInput {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[schema(value_type = Object)]
+    pub rule: Value,
+    #[serde(default)]
+    pub live: bool,
+}
+
+impl SegmentInput {
+    /// The rule parsed, and the name checked.
+    pub fn check(&self) -> Result<Rule, SegmentError> {
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(SegmentError::Name);
+        }
+        Ok(Rule::parse(&self.rule)?)
+    }
+}
+
+/// Creates a segment; returns its id.
+pub async fn create(store: &Store, input: SegmentInput, now: i64) -> Result<u64, SegmentError> {
+    input.check()?;
+    store
+        .write(move |tx| {
+            let id = tx.next_segment_id()?;
+            tx.put_segment(
+                id,
+                &SegmentRecord {
+                    name: input.name.trim().to_string(),
+                    description: input.description.clone(),
+                    rule: input.rule.clone(),
+                    live: input.live,
+                    created_at: now,
+                    updated_at: now,
+                },
+            )?;
+            Ok::<_, SegmentError>(id)
+        })
+        .await
+}
+
+/// Replaces a segment's name, description, rule and live flag; its history stays.
+pub async fn update(store: &Store, id: u64, input: SegmentInput, now: i64) -> Result<(), SegmentError> {
+    input.check()?;
+    store
+        .write(move |tx| {
+            let mut rec: SegmentRecord = tx.segment(id)?.ok_or(SegmentError::NotFound(id))?;
+            rec.name = input.name.trim().to_string();
+            rec.description.clone_from(&input.description);
+            rec.rule = input.rule.clone();
+            rec.live = input.live;
+            rec.updated_at = now;
+            tx.put_segment(id, &rec)?;
+            Ok(())
+        })
+        .await
+}
+
+pub async fn delete(store: &Store, id: u64) -> Result<(), SegmentError> {
+    store
+        .write(move |tx| {
+            if tx.delete_segment(id)? {
+                Ok(())
+            } else {
+                Err(SegmentError::NotFound(id))
+            }
+        })
+        .await
+}
+
+/// The nightly recompute, registered after the analysis job.
+pub fn job(columns: Shared, days: Arc<AnalysisDays>) -> crate::jobs::Job {
+    crate::jobs::Job {
+        name: JOB,
+        about: "every saved segment's members, kept per date with who entered and left",
+        schedule: crate::jobs::Schedule::DailyAt(chrono::NaiveTime::MIN),
+        body: Arc::new(move |store, ctx| recompute(store, &columns, &days, ctx.now, ctx.tz)),
+    }
+}
+
+/// Evaluates every saved segment as of `now` and returns the writes of the day's membership.
+fn recompute(
+    store: &Store,
+    columns: &Shared,
+    days: &AnalysisDays,
+    now: i64,
+    tz: Tz,
+) -> anyhow::Result<crate::jobs::Finish> {
+    // The columns are built in the background after a start.
+    for _ in 0..600 {
+        if columns.read().expect("not poisoned").ready() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let cols = columns.read().expect("not poisoned");
+    anyhow::ensure!(cols.ready(), "the customer columns were not built within a minute");
+    let read = store.read()?;
+    let today = local_day(now, tz);
+    let env = super::eval::Env {
+        cols: &cols,
+        read: &read,
+        tz,
+        now,
+        days,
+    };
+    let mut results: Vec<(u64, SegmentDay)> = Vec::new();
+    let mut failed = Vec::new();
+    for (id, rec) in read.segments::<SegmentRecord>()? {
+        let rule = match Rule::parse(&rec.rule) {
+            Ok(r) => r,
+            Err(e) => {
+                failed.push(format!("segment {id}: {e}"));
+                continue;
+            }
+        };
+        let rows = super::eval::evaluate(&rule, &env)?;
+        let members: RoaringTreemap = rows.iter().map(|r| cols.ids[r as usize]).collect();
+        let before = read
+            .segment_day_on_or_before::<SegmentDay>(id, today - 1)?
+            .map(|(_, d)| d.member_ids())
+            .unwrap_or_default();
+        let mut bytes = Vec::with_capacity(members.serialized_size());
+        members.serialize_into(&mut bytes)?;
+        results.push((
+            id,
+            SegmentDay {
+                count: members.len(),
+                entered: (&members - &before).len(),
+                left: (&before - &members).len(),
+                members: bytes,
+            },
+        ));
+    }
+    drop(cols);
+    let message = format!(
+        "{} segments recomputed for {}{}",
+        results.len(),
+        day_date(today),
+        if failed.is_empty() {
+            String::new()
+        } else {
+            format!("; skipped: {}", failed.join("; "))
+        }
+    );
+    Ok(Box::new(move |tx: &mut Tx| {
+        for (id, day) in &results {
+            tx.put_segment_day(*id, today, day)?;
+            prune(tx, *id, today)?;
+        }
+        Ok(message.clone())
+    }))
+}
+
+/// Keeps every day of the last `KEEP_DAILY` and each month's first day for `KEEP_MONTHLY`.
+fn prune(tx: &mut Tx, id: u64, today: i32) -> Result<(), store::Error> {
+    use chrono::Datelike;
+    let mut last_month = None;
+    for day in tx.segment_days(id)? {
+        let date = day_date(day);
+        let month = (date.year(), date.month());
+        let first_of_month = last_month != Some(month);
+        last_month = Some(month);
+        let age = today - day;
+        if !(age <= KEEP_DAILY || (first_of_month && age <= KEEP_MONTHLY)) {
+            tx.delete_segment_day(id, day)?;
+        }
+    }
+    Ok(())
+}
+
+/// A segment's members on a day (the latest recomputed day on or before it), in id order from
+/// `after`, at most `limit`; and that day.
+pub fn members(
+    read: &ReadTx,
+    id: u64,
+    day: i32,
+    after: u64,
+    limit: usize,
+) -> Result<Option<(i32, SegmentDay, Vec<u64>)>, store::Error> {
+    let Some((day, d)) = read.segment_day_on_or_before::<SegmentDay>(id, day)? else {
+        return Ok(None);
+    };
+    let ids = d.member_ids();
+    let page: Vec<u64> = ids.iter().filter(|&c| c > after).take(limit).collect();
+    Ok(Some((day, d, page)))
+}
+
+impl crate::error::HasCode for SegmentError {
+    fn code(&self) -> crate::error::ErrorCode {
+        use crate::error::ErrorCode;
+        match self {
+            SegmentError::NotFound(_) => ErrorCode::NotFound,
+            SegmentError::Name => ErrorCode::InvalidField,
+            SegmentError::Rule(_) => ErrorCode::InvalidRule,
+            SegmentError::Store(_) => ErrorCode::Internal,
+        }
+    }
+    fn field(&self) -> Option<&str> {
+        match self {
+            SegmentError::Name => Some("name"),
+            _ => None,
+        }
+    }
+}
