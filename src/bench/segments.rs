@@ -18,6 +18,9 @@ pub struct SegmentsOptions {
     /// Previews per rule.
     #[arg(long, default_value_t = 20)]
     pub runs: usize,
+    /// Segments saved for timing the nightly recompute (the five rules in turn), removed after.
+    #[arg(long, default_value_t = 50)]
+    pub nightly: usize,
 }
 
 /// The five typical rules the README lists, by name.
@@ -122,6 +125,39 @@ pub async fn run(opts: SegmentsOptions) -> anyhow::Result<()> {
         times.sort_by(f64::total_cmp);
         let p = |q: f64| times[((times.len() as f64 * q).ceil() as usize).clamp(1, times.len()) - 1];
         println!("| {name} | {count} | {:.1} | {:.1} |", p(0.5), p(0.99));
+    }
+    if opts.nightly > 0 {
+        let rules = typical_rules();
+        let mut ids = Vec::new();
+        for i in 0..opts.nightly {
+            let (name, rule) = &rules[i % rules.len()];
+            let res: Value = post("/segments", json!({"name": format!("bench {i}: {name}"), "rule": rule}))
+                .await?
+                .error_for_status()?
+                .json()
+                .await?;
+            ids.push(res["id"].as_u64().unwrap_or(0));
+        }
+        let started = Instant::now();
+        let run: Value = post("/jobs/segments/run", json!({}))
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let secs = started.elapsed().as_secs_f64();
+        println!();
+        println!(
+            "nightly recompute of {} segments: {secs:.1} s ({})",
+            opts.nightly, run["message"]
+        );
+        for id in ids {
+            client
+                .delete(format!("{base}/api/v1/segments/{id}"))
+                .bearer_auth("test-master-key")
+                .send()
+                .await?
+                .error_for_status()?;
+        }
     }
     let _ = stop_tx.send(());
     server.await??;
