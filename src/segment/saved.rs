@@ -216,17 +216,12 @@ fn recompute(
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    let cols = columns.read().expect("not poisoned");
-    anyhow::ensure!(cols.ready(), "the customer columns were not built within a minute");
+    anyhow::ensure!(
+        columns.read().expect("not poisoned").ready(),
+        "the customer columns were not built within a minute"
+    );
     let read = store.read()?;
     let today = local_day(now, tz);
-    let env = super::eval::Env {
-        cols: &cols,
-        read: &read,
-        tz,
-        now,
-        days,
-    };
     let mut results: Vec<(u64, SegmentDay)> = Vec::new();
     let mut failed = Vec::new();
     for (id, rec) in read.segments::<SegmentRecord>()? {
@@ -237,8 +232,19 @@ fn recompute(
                 continue;
             }
         };
-        let rows = super::eval::evaluate(&rule, &env)?;
-        let members: RoaringTreemap = rows.iter().map(|r| cols.ids[r as usize]).collect();
+        // The columns are locked per segment, so that the writer's notices keep flowing between.
+        let members: RoaringTreemap = {
+            let cols = columns.read().expect("not poisoned");
+            let env = super::eval::Env {
+                cols: &cols,
+                read: &read,
+                tz,
+                now,
+                days,
+            };
+            let rows = super::eval::evaluate(&rule, &env)?;
+            rows.iter().map(|r| cols.ids[r as usize]).collect()
+        };
         let before = read
             .segment_day_on_or_before::<SegmentDay>(id, today - 1)?
             .map(|(_, d)| d.member_ids())
@@ -255,7 +261,6 @@ fn recompute(
             },
         ));
     }
-    drop(cols);
     let message = format!(
         "{} segments recomputed for {}{}",
         results.len(),
