@@ -157,6 +157,8 @@ pub struct JobContext {
     pub now: i64,
     pub tz: Tz,
     pub trigger: Trigger,
+    /// Set when the server is stopping: a job that waits for something should give up.
+    pub stopping: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The final writes of a job, applied in the transaction that records its outcome. Returns the
@@ -218,6 +220,7 @@ pub struct Runner {
     jobs: Vec<Job>,
     locks: HashMap<&'static str, Mutex<()>>,
     wake: tokio::sync::Notify,
+    stopping: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Runner {
@@ -248,6 +251,7 @@ impl Runner {
             jobs,
             locks,
             wake: tokio::sync::Notify::new(),
+            stopping: Default::default(),
         }))
     }
 
@@ -268,6 +272,13 @@ impl Runner {
 
     /// Runs until `stop` turns true: sleeps until the earliest due job, runs what is due.
     pub async fn run_loop(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
+        // Tell a running job as soon as the server stops (this loop is inside the job then).
+        let stopping = self.stopping.clone();
+        let mut told = stop.clone();
+        tokio::spawn(async move {
+            let _ = told.wait_for(|s| *s).await;
+            stopping.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
         loop {
             if *stop.borrow() {
                 return;
@@ -368,6 +379,7 @@ impl Runner {
             now: started,
             tz: self.tz,
             trigger,
+            stopping: self.stopping.clone(),
         };
         let body = job.body.clone();
         let store = self.store.clone();

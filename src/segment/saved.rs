@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use chrono_tz::Tz;
 use roaring::RoaringTreemap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -197,7 +196,7 @@ pub fn job(columns: Shared, days: Arc<AnalysisDays>) -> crate::jobs::Job {
         name: JOB,
         about: "every saved segment's members, kept per date with who entered and left",
         schedule: crate::jobs::Schedule::DailyAt(chrono::NaiveTime::MIN),
-        body: Arc::new(move |store, ctx| recompute(store, &columns, &days, ctx.now, ctx.tz)),
+        body: Arc::new(move |store, ctx| recompute(store, &columns, &days, ctx)),
     }
 }
 
@@ -206,14 +205,18 @@ fn recompute(
     store: &Store,
     columns: &Shared,
     days: &AnalysisDays,
-    now: i64,
-    tz: Tz,
+    ctx: &crate::jobs::JobContext,
 ) -> anyhow::Result<crate::jobs::Finish> {
+    let (now, tz) = (ctx.now, ctx.tz);
     // The columns are built in the background after a start.
     for _ in 0..600 {
         if columns.read().expect("not poisoned").ready() {
             break;
         }
+        anyhow::ensure!(
+            !ctx.stopping.load(std::sync::atomic::Ordering::Relaxed),
+            "the server stopped before the customer columns were built"
+        );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     anyhow::ensure!(
