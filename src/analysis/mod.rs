@@ -318,6 +318,25 @@ pub fn day_date(day: i32) -> NaiveDate {
     NaiveDate::default() + chrono::Duration::days(i64::from(day))
 }
 
+/// Of stored `days` (oldest first), those past keeping on `today`: every day of the last `daily`
+/// days is kept, and before that each month's first stored day for `monthly` days.
+pub fn days_to_drop(days: &[i32], today: i32, daily: i32, monthly: i32) -> Vec<i32> {
+    use chrono::Datelike;
+    let mut last_month = None;
+    let mut drop = Vec::new();
+    for &day in days {
+        let date = day_date(day);
+        let month = (date.year(), date.month());
+        let first_of_month = last_month != Some(month);
+        last_month = Some(month);
+        let age = today - day;
+        if !(age <= daily || (first_of_month && age <= monthly)) {
+            drop.push(day);
+        }
+    }
+    drop
+}
+
 /// The job to register with the runner: the nightly analysis at 00:00 shop time.
 pub fn job() -> crate::jobs::Job {
     crate::jobs::Job {
@@ -370,4 +389,33 @@ pub fn command(args: &crate::config::AnalyzeArgs) -> anyhow::Result<()> {
     }
     anyhow::ensure!(run.outcome == crate::jobs::Outcome::Ok, "the analysis failed");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recent_days_are_kept_whole_and_older_ones_monthly() {
+        let day = |s: &str| {
+            (chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap() - NaiveDate::default()).num_days() as i32
+        };
+        let today = day("2026-11-22");
+        let days: Vec<i32> = (day("2026-08-01")..=today).collect();
+        let dropped = days_to_drop(&days, today, 35, 760);
+        // Every day since 18 Oct stays; before that only 1 Aug, 1 Sep, 1 Oct.
+        let kept: Vec<String> = days
+            .iter()
+            .filter(|d| !dropped.contains(d))
+            .map(|d| day_date(*d).to_string())
+            .take(4)
+            .collect();
+        assert_eq!(kept, ["2026-08-01", "2026-09-01", "2026-10-01", "2026-10-18"]);
+        assert_eq!(days.len() - dropped.len(), 3 + 36);
+        // Past the monthly horizon even a month's first day goes.
+        assert_eq!(
+            days_to_drop(&[day("2024-01-01")], today, 35, 760),
+            vec![day("2024-01-01")]
+        );
+    }
 }

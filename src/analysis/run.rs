@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use anyhow::Context;
-use chrono::Datelike;
 use chrono_tz::Tz;
 use serde::Deserialize;
 
@@ -677,20 +676,12 @@ fn summarise(rows: &[AnalysisRow], run: &mut AnalysisRun) {
 /// Drops the days past keeping: every day of the last `KEEP_DAILY`, then each month's first
 /// analysed day for `KEEP_MONTHLY` days.
 fn prune(tx: &mut store::Tx, today: i32) -> Result<(), store::Error> {
-    let mut last_month = None;
-    for day in tx.analysis_days()? {
-        let date = day_date(day);
-        let month = (date.year(), date.month());
-        let first_of_month = last_month != Some(month);
-        last_month = Some(month);
-        let age = today - day;
-        let keep = age <= KEEP_DAILY || (first_of_month && age <= KEEP_MONTHLY);
-        if !keep {
-            tx.delete_analysis_day(day)?;
-        }
-        if age > 1 {
-            tx.delete_meta(&changed_key(day))?;
-        }
+    let days = tx.analysis_days()?;
+    for day in days_to_drop(&days, today, KEEP_DAILY, KEEP_MONTHLY) {
+        tx.delete_analysis_day(day)?;
+    }
+    for day in days.into_iter().filter(|d| today - d > 1) {
+        tx.delete_meta(&changed_key(day))?;
     }
     Ok(())
 }

@@ -101,6 +101,15 @@ pub struct Columns {
     /// customers instead of reading every interest.
     items: HashMap<String, u32>,
     touchers: [Vec<RoaringBitmap>; 4],
+    /// Whether `touchers` holds every interest in the store yet: it is built after the rest (a
+    /// million customers' interests take half a minute to read), and kept by the notices meanwhile.
+    touches_ready: bool,
+}
+
+/// Who touched what, read from the store apart from the columns (see `Columns::touches_ready`).
+pub struct Touches {
+    items: HashMap<String, u32>,
+    touchers: [Vec<RoaringBitmap>; 4],
 }
 
 pub type Shared = Arc<RwLock<Columns>>;
@@ -186,6 +195,31 @@ impl Columns {
             by_item.resize_with(id + 1, RoaringBitmap::new);
         }
         by_item[id].insert(row);
+    }
+
+    /// Whether `touchers` answers for every interest (else read the interests themselves).
+    pub(crate) fn touches_ready(&self) -> bool {
+        self.touches_ready
+    }
+
+    /// Adds what `build_touches` read to what the notices added meanwhile.
+    pub fn merge_touches(&mut self, t: Touches) {
+        for (item, id) in t.items {
+            for (kind, by_item) in t.touchers.iter().enumerate() {
+                if let Some(rows) = by_item.get(id as usize)
+                    && !rows.is_empty()
+                {
+                    let next = self.items.len() as u32;
+                    let mine = *self.items.entry(item.clone()).or_insert(next) as usize;
+                    let list = &mut self.touchers[kind];
+                    if list.len() <= mine {
+                        list.resize_with(mine + 1, RoaringBitmap::new);
+                    }
+                    list[mine] |= rows;
+                }
+            }
+        }
+        self.touches_ready = true;
     }
 
     /// The rows of everyone who ever touched `item` ("p:ID", "c:CATEGORY") in this way.
@@ -332,16 +366,43 @@ pub fn build(store: &Store, stop: &AtomicBool) -> Result<Option<Columns>, store:
         }
         after = last;
     }
-    if stop.load(Ordering::Relaxed) {
-        return Ok(None);
-    }
-    read.for_each_interest(|customer, kind, item, _, _| {
-        if let Some(&row) = cols.rows.get(&customer) {
-            cols.add_touch(row, kind, item);
-        }
-    })?;
     cols.ready = true;
     Ok(Some(cols))
+}
+
+/// Reads every interest into who-touched-what, by the rows of `rows` (a copy of the columns'
+/// customer-to-row map taken when they were built). Gives up (`None`) once `stop` is set.
+pub fn build_touches(
+    store: &Store,
+    rows: &HashMap<u64, u32>,
+    stop: &AtomicBool,
+) -> Result<Option<Touches>, store::Error> {
+    let mut t = Touches {
+        items: HashMap::new(),
+        touchers: Default::default(),
+    };
+    let whole = store.read()?.for_each_interest(|customer, kind, item, _, _| {
+        if stop.load(Ordering::Relaxed) {
+            return false;
+        }
+        let (Some(&row), Some(by_item)) = (rows.get(&customer), t.touchers.get_mut(usize::from(kind))) else {
+            return true;
+        };
+        let next = t.items.len() as u32;
+        let id = match t.items.get(item) {
+            Some(&id) => id,
+            None => {
+                t.items.insert(item.to_string(), next);
+                next
+            }
+        } as usize;
+        if by_item.len() <= id {
+            by_item.resize_with(id + 1, RoaringBitmap::new);
+        }
+        by_item[id].insert(row);
+        true
+    })?;
+    Ok(whole.then_some(t))
 }
 
 /// Keeps `shared` current: subscribes to the writer's notices, builds from redb, then applies
@@ -357,46 +418,69 @@ pub async fn follow(store: Store, shared: Shared, mut stop: tokio::sync::watch::
         let _ = stop2.wait_for(|s| *s).await;
         flag.store(true, Ordering::Relaxed);
     });
-    loop {
-        let mut notices = store.customer_changes();
-        let started = std::time::Instant::now();
-        let flag = stopping.clone();
-        let built = store.call(move |s| build(s, &flag)).await;
-        match built {
-            Ok(None) => return,
-            Ok(Some(cols)) => {
-                let n = cols.len();
-                *shared.write().expect("not poisoned") = cols;
-                tracing::info!(
-                    customers = n,
-                    seconds = started.elapsed().as_secs_f64(),
-                    "customer columns built"
-                );
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "customer columns could not be built");
-                return;
-            }
-        }
+    // Touch builds under way: waited for (they give up at once) before the store is let go.
+    let mut touches: Vec<tokio::task::JoinHandle<()>> = Vec::new();
+    let following = async {
         loop {
-            let notice = tokio::select! {
-                n = notices.recv() => n,
-                _ = stop.wait_for(|s| *s) => return,
-            };
-            match notice {
-                Ok(rows) => {
-                    let mut cols = shared.write().expect("not poisoned");
-                    for row in rows.iter() {
-                        cols.apply(row);
+            let mut notices = store.customer_changes();
+            let started = std::time::Instant::now();
+            let flag = stopping.clone();
+            let built = store.call(move |s| build(s, &flag)).await;
+            match built {
+                Ok(None) => return,
+                Ok(Some(cols)) => {
+                    let n = cols.len();
+                    let rows = cols.rows.clone();
+                    *shared.write().expect("not poisoned") = cols;
+                    tracing::info!(
+                        customers = n,
+                        seconds = started.elapsed().as_secs_f64(),
+                        "customer columns built"
+                    );
+                    // Who touched what comes after, while the notices keep the columns current.
+                    let (store, shared, flag) = (store.clone(), shared.clone(), stopping.clone());
+                    touches.push(tokio::spawn(async move {
+                        let started = std::time::Instant::now();
+                        match store.call(move |s| build_touches(s, &rows, &flag)).await {
+                            Ok(Some(t)) => {
+                                shared.write().expect("not poisoned").merge_touches(t);
+                                tracing::info!(seconds = started.elapsed().as_secs_f64(), "customer touches built");
+                            }
+                            Ok(None) => {}
+                            Err(e) => tracing::error!(error = %e, "customer touches could not be built"),
+                        }
+                    }));
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "customer columns could not be built");
+                    return;
+                }
+            }
+            loop {
+                let notice = tokio::select! {
+                    n = notices.recv() => n,
+                    _ = stop.wait_for(|s| *s) => return,
+                };
+                match notice {
+                    Ok(rows) => {
+                        let mut cols = shared.write().expect("not poisoned");
+                        for row in rows.iter() {
+                            cols.apply(row);
+                        }
                     }
+                    Err(RecvError::Lagged(n)) => {
+                        tracing::warn!(missed = n, "customer columns fell behind; rebuilding");
+                        break;
+                    }
+                    Err(RecvError::Closed) => return,
                 }
-                Err(RecvError::Lagged(n)) => {
-                    tracing::warn!(missed = n, "customer columns fell behind; rebuilding");
-                    break;
-                }
-                Err(RecvError::Closed) => return,
             }
         }
+    };
+    following.await;
+    stopping.store(true, Ordering::Relaxed);
+    for t in touches {
+        let _ = t.await;
     }
 }
 

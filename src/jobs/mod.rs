@@ -203,7 +203,10 @@ impl crate::error::HasCode for JobError {
 pub struct JobView {
     pub name: String,
     pub about: String,
+    /// In English: "daily at 00:00".
     pub schedule: String,
+    /// The time of day of a daily job (HH:MM, shop time), for pages that say it their own way.
+    pub daily_at: Option<String>,
     /// RFC 3339 in the shop's time zone.
     pub next_due: String,
     pub running_since: Option<String>,
@@ -466,6 +469,9 @@ impl Runner {
                 name: job.name.to_string(),
                 about: job.about.to_string(),
                 schedule: job.schedule.describe(),
+                daily_at: match job.schedule {
+                    Schedule::DailyAt(t) => Some(t.format("%H:%M").to_string()),
+                },
                 next_due: local_rfc3339(rec.next_due, self.tz),
                 running_since: rec.running_since.map(|t| local_rfc3339(t, self.tz)),
                 runs: rec.runs,

@@ -325,13 +325,7 @@ fn touch(
     let start = days.map(|d| window_start(env.now, env.tz, d));
     // All-time counts per customer; within a window they bound the count from above.
     // Everyone who ever touched the item, from the columns; then their counts and last times.
-    let mut candidates = RoaringBitmap::new();
-    for key in &keys {
-        if let Some(b) = env.cols.touchers(code, key) {
-            candidates |= b;
-        }
-    }
-    candidates &= &env.cols.live;
+    let mut candidates = touchers_of(env, &[code], &keys)?;
     let cols = env.cols;
     if start.is_none() && min_count <= 1 {
         return Ok(candidates);
@@ -475,15 +469,7 @@ fn interest(env: &Env, text: &str, days: Option<u32>) -> Result<RoaringBitmap, s
         }
     })?;
     let start = days.map_or(i64::MIN, |d| window_start(env.now, env.tz, d));
-    let mut candidates = RoaringBitmap::new();
-    for key in &keys {
-        for kind in 0..4u8 {
-            if let Some(b) = env.cols.touchers(kind, key) {
-                candidates |= b;
-            }
-        }
-    }
-    candidates &= &env.cols.live;
+    let mut candidates = touchers_of(env, &[0, 1, 2, 3], &keys)?;
     if start == i64::MIN {
         return Ok(candidates);
     }
@@ -502,6 +488,32 @@ fn interest(env: &Env, text: &str, days: Option<u32>) -> Result<RoaringBitmap, s
         }
     }
     Ok(hits)
+}
+
+/// The live rows of everyone who ever touched one of `keys` in one of the `kinds` of way.
+fn touchers_of(env: &Env, kinds: &[u8], keys: &HashSet<String>) -> Result<RoaringBitmap, store::Error> {
+    let mut out = RoaringBitmap::new();
+    if env.cols.touches_ready() {
+        for key in keys {
+            for &kind in kinds {
+                if let Some(b) = env.cols.touchers(kind, key) {
+                    out |= b;
+                }
+            }
+        }
+    } else {
+        // Right after a start, until the columns know who touched what: read every interest.
+        env.read.for_each_interest(|customer, kind, key, _, _| {
+            if kinds.contains(&kind)
+                && keys.contains(key)
+                && let Some(&row) = env.cols.rows.get(&customer)
+            {
+                out.insert(row);
+            }
+            true
+        })?;
+    }
+    Ok(out & &env.cols.live)
 }
 
 /// The live rows last seen at or after `start`.

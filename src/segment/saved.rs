@@ -285,17 +285,9 @@ fn recompute(
 
 /// Keeps every day of the last `KEEP_DAILY` and each month's first day for `KEEP_MONTHLY`.
 fn prune(tx: &mut Tx, id: u64, today: i32) -> Result<(), store::Error> {
-    use chrono::Datelike;
-    let mut last_month = None;
-    for day in tx.segment_days(id)? {
-        let date = day_date(day);
-        let month = (date.year(), date.month());
-        let first_of_month = last_month != Some(month);
-        last_month = Some(month);
-        let age = today - day;
-        if !(age <= KEEP_DAILY || (first_of_month && age <= KEEP_MONTHLY)) {
-            tx.delete_segment_day(id, day)?;
-        }
+    let days = tx.segment_days(id)?;
+    for day in crate::analysis::days_to_drop(&days, today, KEEP_DAILY, KEEP_MONTHLY) {
+        tx.delete_segment_day(id, day)?;
     }
     Ok(())
 }

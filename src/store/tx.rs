@@ -1129,15 +1129,18 @@ impl ReadTx {
         Ok(self.interests.get((customer, kind, item))?.map(|v| v.value()))
     }
 
-    /// Every interest row: `f(customer, kind, item, count, last time)`; items are `p:ID` and `c:CATEGORY`.
-    pub fn for_each_interest(&self, mut f: impl FnMut(u64, u8, &str, u32, i64)) -> Result<(), Error> {
+    /// Every interest row, while `f(customer, kind, item, count, last time)` returns true; items are
+    /// `p:ID` and `c:CATEGORY`. Returns false if `f` stopped it.
+    pub fn for_each_interest(&self, mut f: impl FnMut(u64, u8, &str, u32, i64) -> bool) -> Result<bool, Error> {
         for r in self.interests.iter()? {
             let (k, v) = r?;
             let (c, kind, item) = k.value();
             let (count, last) = v.value();
-            f(c, kind, item, count, last);
+            if !f(c, kind, item, count, last) {
+                return Ok(false);
+            }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Every entry of the per-customer event index with its time in [from, to]:

@@ -108,7 +108,7 @@ fn job_row(staff: &Staff, tz: chrono_tz::Tz, j: JobView) -> JobRow {
             .find(&format!("jobs.about_{}", j.name))
             .unwrap_or(&j.about)
             .to_string(),
-        schedule: match j.schedule.strip_prefix("daily at ") {
+        schedule: match &j.daily_at {
             Some(time) => t.get("jobs.daily_at").replace("{time}", time),
             None => j.schedule,
         },

@@ -457,7 +457,22 @@ fn cdnow_matches_the_published_estimates() {
     ] {
         assert_close(got, want, 0.02, name);
     }
-    let predicted: f64 = rfm.iter().map(|r| m.expected_purchases(39.0, r.x, r.t_x, r.t)).sum();
+    let expected: Vec<f64> = rfm
+        .iter()
+        .map(|r| m.expected_purchases(39.0, r.x, r.t_x, r.t))
+        .collect();
+    // Fader, Hardie & Lee's Figure 4: the holdout by calibration frequency (the README quotes it).
+    println!("x in weeks 1-39 | customers | actual weeks 40-78 | predicted (per customer)");
+    for x in 0..=7 {
+        let idx: Vec<usize> = (0..rfm.len())
+            .filter(|&i| if x < 7 { rfm[i].x == x as f64 } else { rfm[i].x >= 7.0 })
+            .collect();
+        let n = idx.len() as f64;
+        let actual = idx.iter().map(|&i| holdout[i]).sum::<f64>() / n;
+        let predicted = idx.iter().map(|&i| expected[i]).sum::<f64>() / n;
+        println!("{x:>15} | {n:>9} | {actual:>18.3} | {predicted:>9.3}");
+    }
+    let predicted: f64 = expected.iter().sum();
     let actual: f64 = holdout.iter().sum();
     println!("CDNOW holdout weeks 40-78: predicted {predicted:.1} repeat purchases, actual {actual}");
     assert_close(predicted, actual, 0.15, "holdout total");
