@@ -868,14 +868,22 @@ pub struct StoreStats {
     pub products: u64,
     pub last_seq: u64,
     pub store_bytes: u64,
+    /// The in-memory customer columns are built (after a start they build in the background),
+    /// and so is their index of who touched which product and category.
+    pub columns_ready: bool,
+    pub touches_ready: bool,
 }
 
 /// Counts of what the store holds.
 #[utoipa::path(get, path = "/api/v1/stats", responses((status = 200, body = StoreStats)), security(("bearer" = [])))]
 pub async fn stats(State(st): State<AppState>) -> ApiResult<Json<StoreStats>> {
+    let (columns_ready, touches_ready) = {
+        let cols = st.columns.read().expect("not poisoned");
+        (cols.ready(), cols.touches_ready())
+    };
     let s = st
         .store
-        .call(|s| -> Result<_, crate::store::Error> {
+        .call(move |s| -> Result<_, crate::store::Error> {
             let r = s.read()?;
             Ok(StoreStats {
                 customers: r.rollup(i64::MIN / 2, now_ms() + 1)?.live_customers(),
@@ -884,6 +892,8 @@ pub async fn stats(State(st): State<AppState>) -> ApiResult<Json<StoreStats>> {
                 products: r.products_count()?,
                 last_seq: r.last_seq()?,
                 store_bytes: s.file_size(),
+                columns_ready,
+                touches_ready,
             })
         })
         .await?;

@@ -101,6 +101,20 @@ pub async fn run(opts: SegmentsOptions) -> anyhow::Result<()> {
         }
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
+    // Time the rules on a server that is fully up: the columns and who touched what are built.
+    loop {
+        let stats: Value = client
+            .get(format!("{base}/api/v1/stats"))
+            .bearer_auth("test-master-key")
+            .send()
+            .await?
+            .json()
+            .await?;
+        if stats["touches_ready"] == true {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
     println!("dangol bench segments — {}", opts.data_dir.display());
     println!("| rule | members | p50 ms | p99 ms |");
     println!("|---|---:|---:|---:|");

@@ -198,7 +198,7 @@ impl Columns {
     }
 
     /// Whether `touchers` answers for every interest (else read the interests themselves).
-    pub(crate) fn touches_ready(&self) -> bool {
+    pub fn touches_ready(&self) -> bool {
         self.touches_ready
     }
 
