@@ -360,7 +360,13 @@ async fn analysis_pages_show_the_grid_a_profile_card_and_run_now() {
 
         c.goto(&format!("{base}/settings")).await?;
         find(&c, "#jobs form button").await?.click().await?;
-        wait_path(&c, "/settings").await?;
+        // The run answers with a redirect to /settings?ran=…: wait for that page, not this one.
+        for _ in 0..400 {
+            if c.current_url().await?.query().is_some_and(|q| q.contains("ran=")) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
         let jobs = find(&c, "#jobs").await?.text().await?;
         anyhow::ensure!(jobs.contains("성공"), "the run's outcome is not shown: {jobs}");
         Ok(())

@@ -77,6 +77,11 @@ impl TestApp {
             {
                 return app;
             }
+            if app.server.as_ref().is_some_and(|h| h.is_finished()) {
+                let mut app = app;
+                let result = app.server.take().expect("present").await;
+                panic!("the server stopped while starting: {result:?}");
+            }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         panic!("server did not become healthy");
