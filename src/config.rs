@@ -25,6 +25,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Run the nightly customer analysis now on a data dir. The server must be stopped.
     Analyze(AnalyzeArgs),
+    /// Rebuild the search indexes (products, customer interests) from the store. The server must
+    /// be stopped.
+    Reindex(StoreArgs),
     /// Measure dangol on this machine.
     Bench(BenchArgs),
 }
@@ -155,4 +158,7 @@ pub enum BenchWhat {
     Analyze(crate::bench::analyze::AnalyzeOptions),
     /// The live count of five typical segment rules on an existing store (e.g. the demo shop).
     Segments(crate::bench::segments::SegmentsOptions),
+    /// Search quality on the judged Korean/English test set (recall, precision) and, with
+    /// `--data-dir`, the speed of interest search on that store.
+    Search(crate::bench::search::SearchOptions),
 }

@@ -14,6 +14,7 @@ pub mod import;
 pub mod jobs;
 pub mod load;
 pub mod order;
+pub mod search;
 pub mod segment;
 pub mod store;
 pub mod track;
@@ -75,6 +76,20 @@ pub async fn serve(
         columns.clone(),
         stopped.clone(),
     ));
+    let search = {
+        let dir = config.store.data_dir.clone();
+        Arc::new(
+            tokio::task::spawn_blocking(move || search::Search::open(&dir))
+                .await?
+                .context("cannot open the search indexes")?,
+        )
+    };
+    let indexer = tokio::spawn(search::follow(
+        store.clone(),
+        search.clone(),
+        columns.clone(),
+        stopped.clone(),
+    ));
     let clock: Arc<dyn jobs::Clock> = match config.now {
         Some(at) => Arc::new(jobs::ShiftedClock::starting_at(at.to_utc())),
         None => Arc::new(jobs::SystemClock),
@@ -85,7 +100,7 @@ pub async fn serve(
         // In this order: the segments' nightly recompute reads the night's analysis.
         let jobs = vec![
             analysis::job(),
-            segment::saved::job(columns.clone(), segment_days.clone()),
+            segment::saved::job(columns.clone(), segment_days.clone(), Some(search.clone())),
         ];
         tokio::task::spawn_blocking(move || jobs::Runner::new(store, tz, clock, jobs)).await??
     };
@@ -98,6 +113,7 @@ pub async fn serve(
         tz: config.store.timezone,
         jobs: runner,
         segment_days,
+        search,
     };
     let app = api::router(state);
     tracing::info!(addr = %listener.local_addr()?, data_dir = %config.store.data_dir.display(), "dangol is serving");
@@ -105,6 +121,7 @@ pub async fn serve(
     // The follower holds the store; it lets go first, so that the store closes when we return.
     let _ = stop_follower.send(true);
     let _ = follower.await;
+    let _ = indexer.await;
     let _ = scheduler.await;
     tracing::info!("stopped");
     Ok(())

@@ -20,6 +20,7 @@ fn main() -> anyhow::Result<()> {
         Command::Import(args) => dangol::load::import_command(&args),
         Command::Demo(args) => dangol::load::demo_command(&args),
         Command::Analyze(args) => dangol::analysis::command(&args),
+        Command::Reindex(args) => dangol::search::reindex_command(&args),
         Command::Bench(args) => rt.block_on(dangol::bench::run(args)),
     }
 }

@@ -45,6 +45,7 @@ pub fn routes() -> Router<AppState> {
         .route("/imports/{kind}", post(super::import::upload))
         .merge(super::analysis::routes())
         .merge(super::segments::routes())
+        .merge(super::search::routes())
 }
 
 /// RFC 3339 in UTC with milliseconds.
@@ -872,6 +873,9 @@ pub struct StoreStats {
     /// and so is their index of who touched which product and category.
     pub columns_ready: bool,
     pub touches_ready: bool,
+    /// The search indexes have caught up with the store since the start.
+    pub products_index_ready: bool,
+    pub interest_index_ready: bool,
 }
 
 /// Counts of what the store holds.
@@ -881,6 +885,7 @@ pub async fn stats(State(st): State<AppState>) -> ApiResult<Json<StoreStats>> {
         let cols = st.columns.read().expect("not poisoned");
         (cols.ready(), cols.touches_ready())
     };
+    let search = st.search.clone();
     let s = st
         .store
         .call(move |s| -> Result<_, crate::store::Error> {
@@ -894,6 +899,8 @@ pub async fn stats(State(st): State<AppState>) -> ApiResult<Json<StoreStats>> {
                 store_bytes: s.file_size(),
                 columns_ready,
                 touches_ready,
+                products_index_ready: search.products_ready(),
+                interest_index_ready: search.interests_ready(),
             })
         })
         .await?;

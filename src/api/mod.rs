@@ -6,6 +6,7 @@ pub mod admin;
 pub mod analysis;
 pub mod import;
 pub mod openapi;
+pub mod search;
 pub mod segments;
 pub mod tracking;
 
@@ -38,6 +39,8 @@ pub struct AppState {
     pub jobs: Arc<crate::jobs::Runner>,
     /// Analysed days as columns, for segment rules on the analysis fields.
     pub segment_days: Arc<crate::segment::eval::AnalysisDays>,
+    /// The product and customer-interest indexes (tantivy), followed from the store.
+    pub search: Arc<crate::search::Search>,
 }
 
 tokio::task_local! {

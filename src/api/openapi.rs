@@ -7,6 +7,7 @@ use utoipa::{Modify, OpenApi};
 use super::admin;
 use super::analysis;
 use super::import;
+use super::search;
 use super::segments;
 
 struct BearerAuth;
@@ -62,6 +63,9 @@ impl Modify for BearerAuth {
         segments::members,
         segments::members_csv,
         segments::is_member,
+        search::interest,
+        search::products,
+        search::trending,
     ),
     modifiers(&BearerAuth)
 )]

@@ -59,6 +59,7 @@ pub async fn preview(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let (columns, days, tz, now) = (st.columns.clone(), st.segment_days.clone(), st.tz, st.jobs.now_ms());
+    let search = st.search.clone();
     let out = st
         .store
         .call(move |s| -> Result<_, ApiError> {
@@ -70,7 +71,7 @@ pub async fn preview(
                 ));
             }
             let read = s.read()?;
-            let p = segment::preview(&rule, &cols, &read, tz, now, &days, sample)?;
+            let p = segment::preview(&rule, &cols, &read, tz, now, &days, Some(&search), sample)?;
             drop(cols);
             let mut customers = Vec::new();
             for id in p.sample {
@@ -389,6 +390,7 @@ pub async fn is_member(
     Path((id, customer)): Path<(u64, u64)>,
 ) -> ApiResult<Json<MembershipAnswer>> {
     let (columns, days, tz, now) = (st.columns.clone(), st.segment_days.clone(), st.tz, st.jobs.now_ms());
+    let search = st.search.clone();
     let out = st
         .store
         .call(move |s| -> Result<_, ApiError> {
@@ -411,6 +413,7 @@ pub async fn is_member(
                     tz,
                     now,
                     days: &days,
+                    search: Some(&search),
                 };
                 let rows = segment::eval::evaluate(&rule, &env)?;
                 let member = cols.rows.get(&customer).is_some_and(|r| rows.contains(*r));

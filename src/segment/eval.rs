@@ -25,6 +25,8 @@ pub struct Env<'a> {
     /// The instant "today" and the windows are counted from (unix millis).
     pub now: i64,
     pub days: &'a AnalysisDays,
+    /// The product index, for `interest` conditions (None: match words in the catalogue directly).
+    pub search: Option<&'a crate::search::Search>,
 }
 
 /// The rows of `rule`'s members.
@@ -442,32 +444,17 @@ fn touches_in_window(
     Ok(n)
 }
 
-/// Customers who viewed, carted, checked out or bought products whose name, category, brand, tags
-/// or description contain `text` (any case), or a category whose path contains it; within the
-/// last `days` days when given.
+/// Customers who viewed, carted, checked out or bought products (or categories) that match `text`
+/// in the product index (name, category path, brand, tags; Korean and English analysed alike);
+/// within the last `days` days when given.
 fn interest(env: &Env, text: &str, days: Option<u32>) -> Result<RoaringBitmap, store::Error> {
-    let needle = text.trim().to_lowercase();
-    let mut keys: HashSet<String> = HashSet::new();
-    for_each_product(env.read, |p| {
-        let hay = [
-            Some(p.name.as_str()),
-            p.category.as_deref(),
-            p.brand.as_deref(),
-            p.description.as_deref(),
-        ];
-        let hit = hay.iter().flatten().any(|s| s.to_lowercase().contains(&needle))
-            || p.tags.iter().any(|t| t.to_lowercase().contains(&needle));
-        if hit {
-            keys.insert(format!("p:{}", p.id));
-        }
-        if let Some(c) = &p.category {
-            for level in crate::catalog::category_levels(c) {
-                if level.to_lowercase().contains(&needle) {
-                    keys.insert(format!("c:{level}"));
-                }
-            }
-        }
-    })?;
+    let keys = match env.search.filter(|s| s.products_ready()) {
+        Some(search) => search.products.matching_keys(text).map_err(|e| match e {
+            crate::search::Error::Store(e) => e,
+            e => store::Error::Io(std::sync::Arc::new(std::io::Error::other(e.to_string()))),
+        })?,
+        None => interest_keys_by_substring(env.read, text)?,
+    };
     let start = days.map_or(i64::MIN, |d| window_start(env.now, env.tz, d));
     let mut candidates = touchers_of(env, &[0, 1, 2, 3], &keys)?;
     if start == i64::MIN {
@@ -488,6 +475,29 @@ fn interest(env: &Env, text: &str, days: Option<u32>) -> Result<RoaringBitmap, s
         }
     }
     Ok(hits)
+}
+
+/// Before the product index has caught up after a start: the products whose name, category,
+/// brand or tags contain `text` (any case), and the categories whose path does.
+fn interest_keys_by_substring(read: &ReadTx, text: &str) -> Result<HashSet<String>, store::Error> {
+    let needle = text.trim().to_lowercase();
+    let mut keys: HashSet<String> = HashSet::new();
+    for_each_product(read, |p| {
+        let hay = [Some(p.name.as_str()), p.category.as_deref(), p.brand.as_deref()];
+        let hit = hay.iter().flatten().any(|s| s.to_lowercase().contains(&needle))
+            || p.tags.iter().any(|t| t.to_lowercase().contains(&needle));
+        if hit {
+            keys.insert(format!("p:{}", p.id));
+        }
+        if let Some(c) = &p.category {
+            for level in crate::catalog::category_levels(c) {
+                if level.to_lowercase().contains(&needle) {
+                    keys.insert(format!("c:{level}"));
+                }
+            }
+        }
+    })?;
+    Ok(keys)
 }
 
 /// The live rows of everyone who ever touched one of `keys` in one of the `kinds` of way.

@@ -27,6 +27,7 @@ pub fn preview(
     tz: Tz,
     now: i64,
     days: &eval::AnalysisDays,
+    search: Option<&crate::search::Search>,
     sample: usize,
 ) -> Result<Preview, store::Error> {
     let env = eval::Env {
@@ -35,6 +36,7 @@ pub fn preview(
         tz,
         now,
         days,
+        search,
     };
     let members = eval::evaluate(rule, &env)?;
     let mut rows: Vec<u32> = members.iter().collect();

@@ -191,12 +191,12 @@ pub async fn delete(store: &Store, id: u64) -> Result<(), SegmentError> {
 }
 
 /// The nightly recompute, registered after the analysis job.
-pub fn job(columns: Shared, days: Arc<AnalysisDays>) -> crate::jobs::Job {
+pub fn job(columns: Shared, days: Arc<AnalysisDays>, search: Option<Arc<crate::search::Search>>) -> crate::jobs::Job {
     crate::jobs::Job {
         name: JOB,
         about: "every saved segment's members, kept per date with who entered and left",
         schedule: crate::jobs::Schedule::DailyAt(chrono::NaiveTime::MIN),
-        body: Arc::new(move |store, ctx| recompute(store, &columns, &days, ctx)),
+        body: Arc::new(move |store, ctx| recompute(store, &columns, &days, search.as_deref(), ctx)),
     }
 }
 
@@ -205,6 +205,7 @@ fn recompute(
     store: &Store,
     columns: &Shared,
     days: &AnalysisDays,
+    search: Option<&crate::search::Search>,
     ctx: &crate::jobs::JobContext,
 ) -> anyhow::Result<crate::jobs::Finish> {
     let (now, tz) = (ctx.now, ctx.tz);
@@ -244,6 +245,7 @@ fn recompute(
                 tz,
                 now,
                 days,
+                search,
             };
             let rows = super::eval::evaluate(&rule, &env)?;
             rows.iter().map(|r| cols.ids[r as usize]).collect()

@@ -162,6 +162,11 @@ impl Store {
         self.inner.writer.changes.subscribe()
     }
 
+    /// Counts the commits that changed the catalogue (products) since the store was opened.
+    pub fn catalog_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.writer.catalog.subscribe()
+    }
+
     /// Size of the redb file in bytes.
     pub fn file_size(&self) -> u64 {
         std::fs::metadata(self.inner.dir.join("dangol.redb"))

@@ -101,6 +101,8 @@ pub struct Tx<'t> {
     pub(super) last_seq: Option<u64>,
     /// Customers written in this transaction, told to followers after the commit.
     pub(super) touched: Vec<CustomerRow>,
+    /// Whether this transaction wrote or deleted a product (the product index follows).
+    pub(super) catalog_changed: bool,
 }
 
 impl<'t> Tx<'t> {
@@ -141,6 +143,7 @@ impl<'t> Tx<'t> {
             new_touches: HashMap::new(),
             last_seq: None,
             touched: Vec::new(),
+            catalog_changed: false,
         })
     }
 
@@ -397,6 +400,7 @@ impl<'t> Tx<'t> {
 
     /// Stores a product and keeps the SKU index in step.
     pub fn put_product(&mut self, rec: &ProductRecord) -> Result<(), Error> {
+        self.catalog_changed = true;
         self.product_categories.remove(&rec.id);
         let old_sku = self.product(&rec.id)?.and_then(|p| p.sku);
         if let Some(old) = old_sku.as_deref().filter(|o| Some(*o) != rec.sku.as_deref()) {
@@ -418,6 +422,7 @@ impl<'t> Tx<'t> {
     }
 
     pub fn delete_product(&mut self, id: &str) -> Result<bool, Error> {
+        self.catalog_changed = true;
         self.known_products.remove(id);
         self.product_categories.remove(id);
         match self.product(id)? {
@@ -1085,11 +1090,7 @@ impl ReadTx {
         if self.customers.len()? != last {
             return Ok(None);
         }
-        let mut gone = Vec::new();
-        for r in self.txn.open_table(CUSTOMERS_GONE)?.iter()? {
-            gone.push(r?.0.value());
-        }
-        let mut gone = gone.into_iter().peekable();
+        let mut gone = self.gone_customer_ids()?.into_iter().peekable();
         let mut out = Vec::with_capacity(last as usize);
         for id in 1..=last {
             if gone.next_if_eq(&id).is_none() {
@@ -1097,6 +1098,15 @@ impl ReadTx {
             }
         }
         Ok(Some(out))
+    }
+
+    /// The ids of merged and erased customers.
+    pub fn gone_customer_ids(&self) -> Result<Vec<u64>, Error> {
+        let mut gone = Vec::new();
+        for r in self.txn.open_table(CUSTOMERS_GONE)?.iter()? {
+            gone.push(r?.0.value());
+        }
+        Ok(gone)
     }
 
     /// Every order placed in [from, to]: `f(customer, placed at, amount less refunds)`, read from
@@ -1175,6 +1185,18 @@ impl ReadTx {
             }
         }
         Ok(out)
+    }
+
+    /// Events from the newest back, decoded as `V` (which may name only the fields it needs),
+    /// while `f(seq, event)` returns true.
+    pub fn for_each_event_back_as<V: DeserializeOwned>(&self, mut f: impl FnMut(u64, V) -> bool) -> Result<(), Error> {
+        for r in self.events.iter()?.rev() {
+            let (k, v) = r?;
+            if !f(k.value(), codec::decode("events", k.value(), v.value())?) {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// Every customer record decoded as `V` (which may name only the fields it needs), in id order.

@@ -77,6 +77,8 @@ pub(super) struct Handle {
     pub(super) committed: watch::Sender<u64>,
     /// The customers each commit wrote, for followers (in-memory columns).
     pub(super) changes: broadcast::Sender<Arc<Vec<CustomerRow>>>,
+    /// Counts the commits that changed the catalogue since the start (the product index follows).
+    pub(super) catalog: watch::Sender<u64>,
 }
 
 impl Handle {
@@ -84,22 +86,18 @@ impl Handle {
         let last = super::ReadTx::begin(&db)?.last_seq()?;
         let (committed, _) = watch::channel(last);
         let (changes, _) = broadcast::channel(4096);
+        let (catalog, _) = watch::channel(0);
         let (queue, rx) = mpsc::channel::<Box<dyn Job>>(16_384);
         let lock = Arc::new(Mutex::new(()));
-        let (db2, lock2, committed2, changes2) = (db.clone(), lock.clone(), committed.clone(), changes.clone());
+        let notify = Notify {
+            committed: committed.clone(),
+            changes: changes.clone(),
+            catalog: catalog.clone(),
+        };
+        let (db2, lock2) = (db.clone(), lock.clone());
         let thread = std::thread::Builder::new()
             .name("dangol-writer".into())
-            .spawn(move || {
-                run(
-                    db2,
-                    lock2,
-                    Notify {
-                        committed: committed2,
-                        changes: changes2,
-                    },
-                    rx,
-                )
-            })?;
+            .spawn(move || run(db2, lock2, notify, rx))?;
         Ok(Handle {
             queue: Some(queue),
             thread: Some(thread),
@@ -107,6 +105,7 @@ impl Handle {
             lock,
             committed,
             changes,
+            catalog,
         })
     }
 
@@ -166,6 +165,7 @@ impl Handle {
                 Committed {
                     last_seq: tx.last_seq,
                     touched: std::mem::take(&mut tx.touched),
+                    catalog_changed: tx.catalog_changed,
                 },
             )
         };
@@ -173,6 +173,7 @@ impl Handle {
         Notify {
             committed: self.committed.clone(),
             changes: self.changes.clone(),
+            catalog: self.catalog.clone(),
         }
         .tell(done);
         Ok(r)
@@ -194,11 +195,13 @@ impl Drop for Handle {
 struct Committed {
     last_seq: Option<u64>,
     touched: Vec<CustomerRow>,
+    catalog_changed: bool,
 }
 
 struct Notify {
     committed: watch::Sender<u64>,
     changes: broadcast::Sender<Arc<Vec<CustomerRow>>>,
+    catalog: watch::Sender<u64>,
 }
 
 impl Notify {
@@ -209,6 +212,9 @@ impl Notify {
         if !done.touched.is_empty() {
             // No follower listening is fine: followers rebuild from redb when they start.
             let _ = self.changes.send(Arc::new(done.touched));
+        }
+        if done.catalog_changed {
+            self.catalog.send_modify(|n| *n += 1);
         }
     }
 }
@@ -254,6 +260,7 @@ fn apply_group(db: &redb::Database, notify: &Notify, mut group: Vec<Box<dyn Job>
                 Committed {
                     last_seq: tx.last_seq,
                     touched: std::mem::take(&mut tx.touched),
+                    catalog_changed: tx.catalog_changed,
                 }
             };
             txn.commit()?;
