@@ -71,7 +71,18 @@ pub async fn preview(
                 ));
             }
             let read = s.read()?;
-            let p = segment::preview(&rule, &cols, &read, tz, now, &days, Some(&search), sample)?;
+            let p = segment::preview(
+                &rule,
+                &segment::eval::Env {
+                    cols: &cols,
+                    read: &read,
+                    tz,
+                    now,
+                    days: &days,
+                    search: Some(&search),
+                },
+                sample,
+            )?;
             drop(cols);
             let mut customers = Vec::new();
             for id in p.sample {
@@ -341,25 +352,7 @@ pub async fn members_csv(
             let (day, d) = read
                 .segment_day_on_or_before::<SegmentDay>(id, day)?
                 .ok_or_else(|| no_members(id))?;
-            let mut w = csv::Writer::from_writer(Vec::new());
-            let csv_err = |e: csv::Error| ApiError::new(ErrorCode::Internal, e.to_string());
-            w.write_record(["id", "user_id", "email", "name", "phone"])
-                .map_err(csv_err)?;
-            for c in d.member_ids().iter() {
-                if let Some(rec) = read.customer(c)? {
-                    w.write_record([
-                        c.to_string(),
-                        rec.user_id.unwrap_or_default(),
-                        rec.email.unwrap_or_default(),
-                        rec.name.unwrap_or_default(),
-                        rec.phone.unwrap_or_default(),
-                    ])
-                    .map_err(csv_err)?;
-                }
-            }
-            let body = w
-                .into_inner()
-                .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+            let body = saved::members_csv(&read, &d.member_ids())?;
             Ok((day_date(day).to_string(), body))
         })
         .await?;

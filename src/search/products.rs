@@ -172,10 +172,9 @@ impl ProductIndex {
                     .map(crate::catalog::category_levels)
                     .unwrap_or_default()
                 {
-                    let key = format!("c:{level}");
-                    if !wanted.contains_key(&key) {
-                        wanted.insert(key, Entry::of_category(&level));
-                    }
+                    wanted
+                        .entry(format!("c:{level}"))
+                        .or_insert_with(|| Entry::of_category(&level));
                 }
                 wanted.insert(format!("p:{}", p.id), Entry::of_product(p));
             }

@@ -1,5 +1,5 @@
-//! Segments: the rule language (CONTRACT §4) and, as issue #6 lands, its evaluation on the
-//! customer columns, saved segments and their nightly membership.
+//! Segments: the rule language (CONTRACT §4), its evaluation on the customer columns, saved
+//! segments and their nightly membership.
 
 pub mod eval;
 pub mod rule;
@@ -7,10 +7,7 @@ pub mod saved;
 
 pub use rule::{Condition, Rule, RuleError};
 
-use chrono_tz::Tz;
-
-use crate::customer::columns::Columns;
-use crate::store::{self, ReadTx};
+use crate::store;
 
 /// How many people a rule selects now, and a few of them (the most recently seen first).
 #[derive(Debug, Clone)]
@@ -19,26 +16,10 @@ pub struct Preview {
     pub sample: Vec<u64>,
 }
 
-/// Evaluates `rule` as of `now` and picks a sample of `sample` members.
-pub fn preview(
-    rule: &Rule,
-    cols: &Columns,
-    read: &ReadTx,
-    tz: Tz,
-    now: i64,
-    days: &eval::AnalysisDays,
-    search: Option<&crate::search::Search>,
-    sample: usize,
-) -> Result<Preview, store::Error> {
-    let env = eval::Env {
-        cols,
-        read,
-        tz,
-        now,
-        days,
-        search,
-    };
-    let members = eval::evaluate(rule, &env)?;
+/// Evaluates `rule` in `env` and picks a sample of `sample` members.
+pub fn preview(rule: &Rule, env: &eval::Env, sample: usize) -> Result<Preview, store::Error> {
+    let cols = env.cols;
+    let members = eval::evaluate(rule, env)?;
     let mut rows: Vec<u32> = members.iter().collect();
     let key = |r: &u32| (std::cmp::Reverse(cols.last_seen[*r as usize]), cols.ids[*r as usize]);
     if rows.len() > sample && sample > 0 {
@@ -51,4 +32,11 @@ pub fn preview(
         count: members.len(),
         sample: rows.into_iter().map(|r| cols.ids[r as usize]).collect(),
     })
+}
+
+/// Everyone `rule` selects in `env`, as customer ids (the console's "now" member list; the
+/// nightly recompute keeps the same set per date).
+pub fn members_now(rule: &Rule, env: &eval::Env) -> Result<roaring::RoaringTreemap, store::Error> {
+    let rows = eval::evaluate(rule, env)?;
+    Ok(rows.iter().map(|r| env.cols.ids[r as usize]).collect())
 }

@@ -311,6 +311,28 @@ pub fn members(
     Ok(Some((day, d, page)))
 }
 
+/// Members as CSV (id, user_id, email, name, phone), one row per customer still on record; the
+/// API's `members.csv` and the console's export write the same file.
+pub fn members_csv(read: &ReadTx, ids: &RoaringTreemap) -> Result<Vec<u8>, store::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    // Writing five fields a row into memory cannot fail.
+    w.write_record(["id", "user_id", "email", "name", "phone"])
+        .expect("in memory");
+    for c in ids.iter() {
+        if let Some(rec) = read.customer(c)? {
+            w.write_record([
+                c.to_string(),
+                rec.user_id.unwrap_or_default(),
+                rec.email.unwrap_or_default(),
+                rec.name.unwrap_or_default(),
+                rec.phone.unwrap_or_default(),
+            ])
+            .expect("in memory");
+        }
+    }
+    Ok(w.into_inner().expect("in memory"))
+}
+
 impl crate::error::HasCode for SegmentError {
     fn code(&self) -> crate::error::ErrorCode {
         use crate::error::ErrorCode;

@@ -6,6 +6,7 @@ mod analysis;
 pub mod i18n;
 mod import;
 mod pages;
+mod segments;
 mod settings;
 mod shop;
 
@@ -39,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/customers/{id}/tags", post(pages::add_tag))
         .route("/customers/{id}/tags/remove", post(pages::remove_tag))
         .merge(analysis::routes())
+        .merge(segments::routes())
         .merge(settings::routes())
         .merge(import::routes())
         .merge(shop::routes())
@@ -302,6 +304,10 @@ async fn static_file(axum::extract::Path(file): axum::extract::Path<String>) -> 
     let (body, kind): (&'static str, &str) = match file.as_str() {
         "app.css" => (include_str!("../../static/app.css"), "text/css; charset=utf-8"),
         "app.js" => (include_str!("../../static/app.js"), "text/javascript; charset=utf-8"),
+        "segments.js" => (
+            include_str!("../../static/segments.js"),
+            "text/javascript; charset=utf-8",
+        ),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     (

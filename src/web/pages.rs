@@ -48,7 +48,7 @@ impl Frame {
         [
             ("dashboard", "/", true),
             ("customers", "/customers", true),
-            ("segments", "/segments", false),
+            ("segments", "/segments", true),
             ("products", "/products", true),
             ("orders", "/orders", true),
             ("coupons", "/coupons", false),

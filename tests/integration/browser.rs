@@ -389,3 +389,265 @@ async fn wait_for_runs(app: &TestApp, runs: u64) {
     }
     panic!("the analysis did not run {runs} times");
 }
+
+/// The live count and a sample, once the builder's preview has answered (`None` before).
+async fn preview_state(c: &Client) -> anyhow::Result<(Option<u64>, String)> {
+    let v = c
+        .execute(
+            "const n = document.getElementById('count'); return [n.classList.contains('stale') ? null : (n.dataset.count ?? null), document.getElementById('sample').textContent];",
+            vec![],
+        )
+        .await?;
+    let count = v[0].as_str().and_then(|s| s.parse().ok());
+    Ok((count, v[1].as_str().unwrap_or_default().to_string()))
+}
+
+/// Waits until the live count is `want` and the sample passes `check`.
+async fn wait_count(c: &Client, want: u64, check: impl Fn(&str) -> bool) -> anyhow::Result<String> {
+    let mut last = (None, String::new());
+    for _ in 0..400 {
+        last = preview_state(c).await?;
+        if last.0 == Some(want) && check(&last.1) {
+            return Ok(last.1);
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    anyhow::bail!("the live count never showed {want}: last {last:?}")
+}
+
+/// The segment builder in a browser: a nested rule built by clicks over a handmade shop whose
+/// answers are known, the live count after each step, a wrong value marked where it is, save,
+/// the segment's page (the rule in words, members now, then of the recomputed day, the chart,
+/// CSV), editing and deleting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn segment_builder_builds_a_nested_rule_with_a_live_count() {
+    let app = TestApp::spawn().await;
+    let now = chrono::Utc::now();
+    let ago = |days: i64| (now - chrono::Duration::days(days)).to_rfc3339();
+    let ev = |user: &str, event: &str, at: String, props: Value| json!({"type": "track", "userId": user, "event": event, "timestamp": at, "properties": props});
+    // a: new, no order. b: new, one order. c: new VIP, no order. d: new VIP with orders.
+    // e: signed up two months ago with an order. f: an anonymous visitor.
+    let people = [
+        ("a", "김하늘", 2),
+        ("b", "이바다", 5),
+        ("c", "박구름", 10),
+        ("d", "최별", 12),
+        ("e", "정달", 60),
+    ];
+    let mut batch = Vec::new();
+    for (user, name, days) in people {
+        batch.push(json!({"type": "identify", "userId": user, "traits": {"name": name, "email": format!("{user}@example.com")}}));
+        batch.push(ev(user, "Signed Up", ago(days), json!({})));
+    }
+    for (user, order, days) in [("b", "B-1", 4), ("d", "D-1", 11), ("d", "D-2", 3), ("e", "E-1", 50)] {
+        batch.push(ev(
+            user,
+            "Order Completed",
+            ago(days),
+            json!({"order_id": order, "total": 30000}),
+        ));
+    }
+    batch.push(json!({"type": "track", "anonymousId": "anon-f", "event": "Product Viewed", "properties": {"product_id": "P1"}}));
+    let res = app.send("/v1/batch", json!({ "batch": batch })).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let mut ids = std::collections::HashMap::new();
+    for (user, _, _) in people {
+        ids.insert(user, app.customer("user_id", user).await["id"].as_u64().unwrap());
+    }
+    for vip in ["c", "d"] {
+        let res = app
+            .admin(Method::POST, &format!("/customers/{}/tags", ids[vip]))
+            .json(&json!({"add": ["vip"]}))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success());
+    }
+
+    let driver = driver().await;
+    let c = browser(&driver).await;
+    let base = app.base.clone();
+    let mut segment_id = 0;
+    run("segment-builder", &c, async {
+        sign_in(&c, &base, "admin", "test-admin-password").await?;
+        find(&c, "nav.side a[href='/segments']").await?.click().await?;
+        wait_path(&c, "/segments").await?;
+        find(&c, "#new-segment").await?.click().await?;
+        wait_path(&c, "/segments/new").await?;
+        find(&c, "#segment-name").await?.send_keys("최근 가입 재구매 후보").await?;
+        find(&c, "#segment-description")
+            .await?
+            .send_keys("30일 안에 가입했고, 주문했거나 VIP가 아닌 고객")
+            .await?;
+
+        // 1. Signed up in the last 30 days: a, b, c, d.
+        find(&c, ".group.root > .group-actions .add-cond").await?.click().await?;
+        let first = ".group.root > ol > li:nth-child(1) > .cond";
+        let attr = find(&c, &format!("{first} select.attr")).await?;
+        anyhow::ensure!(attr.prop("value").await?.as_deref() == Some("signed_up_at"));
+        let days = find(&c, &format!("{first} input[type=number]")).await?;
+        days.clear().await?;
+        days.send_keys("30").await?;
+        wait_count(&c, 4, |s| ["김하늘", "이바다", "박구름", "최별"].iter().all(|n| s.contains(n))).await?;
+
+        // 2. …and any of (orders ≥ 1): b, d.
+        find(&c, ".group.root > .group-actions .add-group").await?.click().await?;
+        let inner = ".group.root > ol > li:nth-child(2) > .group";
+        find(&c, &format!("{inner} select.mode"))
+            .await?
+            .select_by_value("any")
+            .await?;
+        let cond1 = format!("{inner} > ol > li:nth-child(1) > .cond");
+        find(&c, &format!("{cond1} select.attr"))
+            .await?
+            .select_by_value("orders_count")
+            .await?;
+        find(&c, &format!("{cond1} select.op")).await?.select_by_value(">=").await?;
+        let orders = find(&c, &format!("{cond1} input[type=number]")).await?;
+        orders.clear().await?;
+        orders.send_keys("1").await?;
+        wait_count(&c, 2, |s| s.contains("이바다") && s.contains("최별")).await?;
+
+        // 3. …or has the tag vip: b, c, d; then NOT vip: a, b, d.
+        find(&c, &format!("{inner} > .group-actions .add-cond"))
+            .await?
+            .click()
+            .await?;
+        let cond2 = format!("{inner} > ol > li:nth-child(2) > .cond");
+        find(&c, &format!("{cond2} select.attr"))
+            .await?
+            .select_by_value("tags")
+            .await?;
+        let tag = find(&c, &format!("{cond2} input[type=text]")).await?;
+        tag.clear().await?;
+        tag.send_keys("vip").await?;
+        wait_count(&c, 3, |s| s.contains("박구름") && !s.contains("김하늘")).await?;
+        find(&c, &format!("{cond2} .not-box")).await?.click().await?;
+        wait_count(&c, 3, |s| s.contains("김하늘") && !s.contains("박구름")).await?;
+
+        // A missing value is marked on its condition, with the path and what is expected.
+        let days = find(&c, &format!("{first} input[type=number]")).await?;
+        days.clear().await?;
+        let mut marked = String::new();
+        for _ in 0..400 {
+            marked = c
+                .execute(
+                    "const p = document.querySelector(arguments[0] + ' > .node-error'); return p && !p.hidden ? p.textContent : '';",
+                    vec![json!(first)],
+                )
+                .await?
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            if !marked.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        anyhow::ensure!(marked.contains("rule.all[0].value"), "the error is not on the condition: {marked:?}");
+        days.send_keys("30").await?;
+        wait_count(&c, 3, |s| s.contains("김하늘")).await?;
+
+        // The form field holds the rule the API would take.
+        let rule: Value = serde_json::from_str(
+            &find(&c, "#rule").await?.prop("value").await?.unwrap_or_default(),
+        )?;
+        let want = json!({"all": [
+            {"attr": "signed_up_at", "op": "within_days", "value": 30},
+            {"any": [
+                {"attr": "orders_count", "op": ">=", "value": 1},
+                {"not": {"attr": "tags", "op": "has", "value": "vip"}}
+            ]}
+        ]});
+        anyhow::ensure!(rule == want, "the builder wrote {rule}");
+        save_screenshot(&c, "segment-builder.png").await?;
+
+        find(&c, "#save").await?.click().await?;
+        for _ in 0..400 {
+            let path = c.current_url().await?.path().to_string();
+            if let Some(id) = path.strip_prefix("/segments/").and_then(|s| s.parse::<u64>().ok()) {
+                segment_id = id;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        anyhow::ensure!(segment_id > 0, "save did not open the segment's page");
+        let rule_text = find(&c, "#rule-text").await?.text().await?;
+        for words in ["다음을 모두 만족:", "최근 30일 안에 가입", "다음 중 하나 이상 만족:", "주문 수 ≥ 1", "(태그 “vip” 있음) 아님"] {
+            anyhow::ensure!(rule_text.contains(words), "{words:?} not in the rule text: {rule_text}");
+        }
+        // Before the first nightly recompute the members are those of now.
+        let count = find(&c, "#members-count").await?.text().await?;
+        anyhow::ensure!(count.starts_with('3'), "members now: {count}");
+        let member_links = |c: &Client| {
+            let c = c.clone();
+            async move {
+                let mut hrefs = Vec::new();
+                for a in c.find_all(Locator::Css("#member-list a")).await? {
+                    hrefs.push(a.attr("href").await?.unwrap_or_default());
+                }
+                hrefs.sort();
+                Ok::<_, anyhow::Error>(hrefs)
+            }
+        };
+        let mut want_links: Vec<String> = ["a", "b", "d"].iter().map(|u| format!("/customers/{}", ids[u])).collect();
+        want_links.sort();
+        anyhow::ensure!(member_links(&c).await? == want_links, "members now: {:?}", member_links(&c).await?);
+
+        // After the nightly job the page shows that day: its members, who entered, the chart.
+        let run: Value = app
+            .admin(Method::POST, "/jobs/segments/run")
+            .send()
+            .await?
+            .json()
+            .await?;
+        anyhow::ensure!(run["outcome"] == "ok", "{run}");
+        c.refresh().await?;
+        let count = find(&c, "#members-count").await?.text().await?;
+        anyhow::ensure!(count.starts_with('3') && count.contains("+3"), "members of the day: {count}");
+        anyhow::ensure!(member_links(&c).await? == want_links);
+        anyhow::ensure!(c.find_all(Locator::Css("#chart rect.bar-count")).await?.len() == 1, "no bar for the day");
+        let options = c.find_all(Locator::Css("#date option")).await?.len();
+        anyhow::ensure!(options == 2, "the date picker has {options} options (now and the day)");
+        save_screenshot(&c, "segment.png").await?;
+        let csv = c
+            .execute_async(
+                "const done = arguments[0]; fetch(document.getElementById('csv').href).then(r => r.text()).then(done);",
+                vec![],
+            )
+            .await?;
+        let csv = csv.as_str().unwrap_or_default();
+        anyhow::ensure!(
+            csv.starts_with("id,user_id,email,name,phone\n") && csv.lines().count() == 4,
+            "{csv}"
+        );
+        find(&c, &format!("#member-list a[href='/customers/{}']", ids["a"]))
+            .await?
+            .click()
+            .await?;
+        wait_path(&c, &format!("/customers/{}", ids["a"])).await?;
+
+        // The list shows the day's count and who entered.
+        c.goto(&format!("{base}/segments")).await?;
+        let row = find(&c, "#segments tbody tr").await?.text().await?;
+        anyhow::ensure!(row.contains("최근 가입 재구매 후보") && row.contains("+3"), "{row}");
+
+        // Editing draws the saved rule again, with its count.
+        c.goto(&format!("{base}/segments/{segment_id}/edit")).await?;
+        wait_count(&c, 3, |_| true).await?;
+        anyhow::ensure!(c.find_all(Locator::Css(".group.root .group .cond")).await?.len() == 2);
+        find(&c, "#delete summary").await?.click().await?;
+        find(&c, "#delete-confirm").await?.click().await?;
+        wait_path(&c, "/segments").await?;
+        find(&c, "#no-segments").await?;
+        Ok(())
+    })
+    .await;
+    c.close().await.unwrap();
+    let res = app
+        .admin(Method::GET, &format!("/segments/{segment_id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404, "deleted from the page");
+}

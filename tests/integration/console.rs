@@ -415,3 +415,142 @@ async fn a_large_import_runs_in_chunks_and_ends_with_every_row() {
     assert_eq!(stats["customers"], 12_345, "{stats}");
     assert_eq!(app.customer("email", "big12344@example.com").await["name"], "고객12344");
 }
+
+/// The segment pages over plain HTTP: the builder's JSON endpoints want the session's token, a
+/// wrong rule comes back to the form naming the part, the pickers read the catalogue, and a
+/// viewer can look but not change.
+#[tokio::test]
+async fn segment_pages_check_tokens_rules_and_roles() {
+    let app = TestApp::spawn().await;
+    let res = app
+        .admin(Method::POST, "/products")
+        .json(&json!([
+            {"id": "P1", "name": "플라워 향수", "category": "향수/여성향수"},
+            {"id": "P2", "name": "다크초콜릿 선물세트", "category": "식품/초콜릿"}
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+    app.send(
+        "/v1/identify",
+        json!({"userId": "u1", "traits": {"name": "김하늘", "tags": ["vip"]}}),
+    )
+    .await;
+    let owner = console_cookie(&app, "admin", "test-admin-password").await;
+    let get = |path: &str, cookie: &str| {
+        app.client
+            .get(app.url(path))
+            .header("cookie", cookie.to_string())
+            .send()
+    };
+    let page = get("/segments/new", &owner).await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains("id=\"segment-config\"") && page.contains("\"vip\""),
+        "known tags in the builder"
+    );
+    let csrf = csrf_of(&page);
+
+    // The live count: the token comes in a header; a wrong rule names its path.
+    let preview = |rule: serde_json::Value, token: &str| {
+        app.client
+            .post(app.url("/segments/preview"))
+            .header("cookie", owner.clone())
+            .header("x-csrf-token", token.to_string())
+            .json(&json!({ "rule": rule }))
+            .send()
+    };
+    let rule = json!({"attr": "tags", "op": "has", "value": "vip"});
+    assert_eq!(preview(rule.clone(), "wrong").await.unwrap().status(), 403);
+    let body: serde_json::Value = preview(rule.clone(), &csrf).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        (body["count"].as_u64(), body["sample"][0]["name"].as_str()),
+        (Some(1), Some("김하늘"))
+    );
+    let res = preview(json!({"all": [rule.clone(), {"attr": "tags", "op": "is"}]}), &csrf)
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["path"], "$.all[1].value", "{body}");
+
+    // Pickers.
+    let products: serde_json::Value = get("/segments/pick/products?q=%ED%96%A5%EC%88%98", &owner)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        products,
+        json!([{"id": "P1", "name": "플라워 향수", "category": "향수/여성향수"}])
+    );
+    let categories: serde_json::Value = get("/segments/pick/categories?q=%ED%96%A5", &owner)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(categories, json!(["향수", "향수/여성향수"]));
+
+    // Saving: a wrong rule comes back to the form with the part named; a right one is saved.
+    let form = |rule: &str| {
+        format!(
+            "csrf={csrf}&name=VIP&description=&live=on&rule={}",
+            crate::common::urlencode(rule)
+        )
+    };
+    let res = post_form(
+        &app,
+        &owner,
+        "/segments/new",
+        form(r#"{"attr": "tags", "op": "is", "value": "vip"}"#),
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("rule.op") && html.contains("has, has_any"),
+        "the error names the part"
+    );
+    let res = post_form(&app, &owner, "/segments/new", form("{not json")).await;
+    assert_eq!(res.status(), 422);
+    assert!(
+        res.text().await.unwrap().contains("{not json"),
+        "what was typed is kept"
+    );
+    let res = post_form(&app, &owner, "/segments/new", form(&rule.to_string())).await;
+    assert_eq!(res.status(), 303);
+    let to = res.headers()["location"].to_str().unwrap().to_string();
+    let seg = app.get("/segments").await["items"][0].clone();
+    assert_eq!(to, format!("/segments/{}", seg["id"]));
+    assert_eq!((seg["name"].as_str(), seg["live"].as_bool()), (Some("VIP"), Some(true)));
+    let page = get(&to, &owner).await.unwrap().text().await.unwrap();
+    assert!(page.contains("has the tag “vip”") && page.contains("id=\"edit\""));
+    let csv = get(&format!("{to}/members.csv?date=now"), &owner)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+
+    // A viewer sees the segment but cannot change it.
+    let res = app
+        .admin(Method::POST, "/users")
+        .json(&json!({"name": "viewer", "password": "viewer-password", "role": "viewer"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let viewer = console_cookie(&app, "viewer", "viewer-password").await;
+    let list = get("/segments", &viewer).await.unwrap().text().await.unwrap();
+    assert!(list.contains("VIP") && !list.contains("id=\"new-segment\""));
+    let page = get(&to, &viewer).await.unwrap().text().await.unwrap();
+    assert!(!page.contains("id=\"edit\""));
+    assert_eq!(get("/segments/new", &viewer).await.unwrap().status(), 403);
+    let token = csrf_of(&page);
+    let res = post_form(&app, &viewer, &format!("{to}/delete"), format!("csrf={token}")).await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(app.get("/segments").await["items"].as_array().unwrap().len(), 1);
+}

@@ -12,5 +12,6 @@ mod demo;
 mod identity;
 mod import;
 mod orders;
+mod search;
 mod segments;
 mod track;
