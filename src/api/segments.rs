@@ -139,6 +139,8 @@ pub struct SegmentResponse {
     #[schema(value_type = Object)]
     pub rule: Value,
     pub live: bool,
+    /// The tag the nightly recompute keeps on the members, if any.
+    pub auto_tag: Option<String>,
     pub created_at: String,
     pub updated_at: String,
     /// The latest nightly recompute, if any.
@@ -175,6 +177,7 @@ fn segment_response(
         description: rec.description,
         rule: rec.rule,
         live: rec.live,
+        auto_tag: rec.auto_tag,
         created_at: super::admin::iso(rec.created_at),
         updated_at: super::admin::iso(rec.updated_at),
         latest,

@@ -32,6 +32,11 @@ pub struct SegmentRecord {
     /// Campaigns may ask "is this person in it now" of a live segment (evaluated on demand).
     #[serde(default)]
     pub live: bool,
+    /// A tag the nightly recompute keeps on the members (Shopify-style automatic tags, "VIP",
+    /// "lapsed"): members get it, those who leave lose it; a hand-added tag on someone the rule
+    /// never selected stays.
+    #[serde(default)]
+    pub auto_tag: Option<String>,
     #[serde(default)]
     pub created_at: i64,
     #[serde(default)]
@@ -110,6 +115,8 @@ pub enum SegmentError {
     NotFound(u64),
     #[error("`name` must be 1 to 200 characters")]
     Name,
+    #[error("`auto_tag` must be 1 to 100 characters")]
+    AutoTag,
     #[error(transparent)]
     Rule(#[from] RuleError),
     #[error(transparent)]
@@ -126,16 +133,31 @@ pub struct SegmentInput {
     pub rule: Value,
     #[serde(default)]
     pub live: bool,
+    /// A tag the nightly recompute adds to the members and takes from those who leave.
+    #[serde(default)]
+    pub auto_tag: Option<String>,
 }
 
 impl SegmentInput {
-    /// The rule parsed, and the name checked.
+    /// The rule parsed, and the name and automatic tag checked.
     pub fn check(&self) -> Result<Rule, SegmentError> {
         let name = self.name.trim();
         if name.is_empty() || name.chars().count() > 200 {
             return Err(SegmentError::Name);
         }
+        if self.auto_tag.as_deref().is_some_and(|t| t.trim().chars().count() > 100) {
+            return Err(SegmentError::AutoTag);
+        }
         Ok(Rule::parse(&self.rule)?)
+    }
+
+    /// The automatic tag, trimmed; an empty one is none.
+    fn tag(&self) -> Option<String> {
+        self.auto_tag
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
     }
 }
 
@@ -152,6 +174,7 @@ pub async fn create(store: &Store, input: SegmentInput, now: i64) -> Result<u64,
                     description: input.description.clone(),
                     rule: input.rule.clone(),
                     live: input.live,
+                    auto_tag: input.tag(),
                     created_at: now,
                     updated_at: now,
                 },
@@ -171,6 +194,7 @@ pub async fn update(store: &Store, id: u64, input: SegmentInput, now: i64) -> Re
             rec.description.clone_from(&input.description);
             rec.rule = input.rule.clone();
             rec.live = input.live;
+            rec.auto_tag = input.tag();
             rec.updated_at = now;
             tx.put_segment(id, &rec)?;
             Ok(())
@@ -228,6 +252,8 @@ fn recompute(
     let today = local_day(now, tz);
     let mut results: Vec<(u64, SegmentDay)> = Vec::new();
     let mut failed = Vec::new();
+    // Automatic tags: (tag, who gets it, who loses it).
+    let mut tags: Vec<(String, RoaringTreemap, RoaringTreemap)> = Vec::new();
     for (id, rec) in read.segments::<SegmentRecord>()? {
         let rule = match Rule::parse(&rec.rule) {
             Ok(r) => r,
@@ -237,7 +263,7 @@ fn recompute(
             }
         };
         // The columns are locked per segment, so that the writer's notices keep flowing between.
-        let members: RoaringTreemap = {
+        let (members, tagged): (RoaringTreemap, RoaringTreemap) = {
             let cols = columns.read().expect("not poisoned");
             let env = super::eval::Env {
                 cols: &cols,
@@ -248,12 +274,25 @@ fn recompute(
                 search,
             };
             let rows = super::eval::evaluate(&rule, &env)?;
-            rows.iter().map(|r| cols.ids[r as usize]).collect()
+            let tagged = match rec.auto_tag.as_deref().and_then(|t| cols.tags.get(t)) {
+                Some(rows) => rows.iter().map(|r| cols.ids[r as usize]).collect(),
+                None => RoaringTreemap::new(),
+            };
+            (rows.iter().map(|r| cols.ids[r as usize]).collect(), tagged)
         };
         let before = read
             .segment_day_on_or_before::<SegmentDay>(id, today - 1)?
             .map(|(_, d)| d.member_ids())
             .unwrap_or_default();
+        if let Some(tag) = &rec.auto_tag {
+            // Members without the tag get it; those who left since the last recompute (today's
+            // earlier run, if any) lose it.
+            let last = match read.segment_day_on_or_before::<SegmentDay>(id, today)? {
+                Some((day, d)) if day == today => d.member_ids(),
+                _ => before.clone(),
+            };
+            tags.push((tag.clone(), &members - &tagged, &(&last - &members) & &tagged));
+        }
         let mut bytes = Vec::with_capacity(members.serialized_size());
         members.serialize_into(&mut bytes)?;
         results.push((
@@ -266,10 +305,18 @@ fn recompute(
             },
         ));
     }
+    let (added, removed) = tags
+        .iter()
+        .fold((0, 0), |(a, r), (_, add, remove)| (a + add.len(), r + remove.len()));
     let message = format!(
-        "{} segments recomputed for {}{}",
+        "{} segments recomputed for {}{}{}",
         results.len(),
         day_date(today),
+        if tags.is_empty() {
+            String::new()
+        } else {
+            format!("; automatic tags: {added} added, {removed} removed")
+        },
         if failed.is_empty() {
             String::new()
         } else {
@@ -280,6 +327,17 @@ fn recompute(
         for (id, day) in &results {
             tx.put_segment_day(*id, today, day)?;
             prune(tx, *id, today)?;
+        }
+        for (tag, add, remove) in &tags {
+            let tag = std::slice::from_ref(tag);
+            for (who, add, remove) in [(add, tag, &[][..]), (remove, &[][..], tag)] {
+                for customer in who.iter() {
+                    match crate::customer::change_tags(tx, customer, add, remove, now) {
+                        Ok(_) | Err(crate::customer::Error::NotFound(_) | crate::customer::Error::Erased(_)) => {}
+                        Err(crate::customer::Error::Store(e)) => return Err(e),
+                    }
+                }
+            }
         }
         Ok(message.clone())
     }))
@@ -338,7 +396,7 @@ impl crate::error::HasCode for SegmentError {
         use crate::error::ErrorCode;
         match self {
             SegmentError::NotFound(_) => ErrorCode::NotFound,
-            SegmentError::Name => ErrorCode::InvalidField,
+            SegmentError::Name | SegmentError::AutoTag => ErrorCode::InvalidField,
             SegmentError::Rule(_) => ErrorCode::InvalidRule,
             SegmentError::Store(_) => ErrorCode::Internal,
         }
@@ -346,6 +404,7 @@ impl crate::error::HasCode for SegmentError {
     fn field(&self) -> Option<&str> {
         match self {
             SegmentError::Name => Some("name"),
+            SegmentError::AutoTag => Some("auto_tag"),
             _ => None,
         }
     }

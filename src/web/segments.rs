@@ -138,6 +138,7 @@ struct EditPage {
     name: String,
     description: String,
     live: bool,
+    auto_tag: String,
     /// The rule, pretty-printed JSON (the textarea the visual builder writes into).
     rule: String,
     error: Option<String>,
@@ -218,6 +219,7 @@ struct Draft {
     name: String,
     description: String,
     live: bool,
+    auto_tag: String,
     rule: Value,
     /// The rule as typed when it is not JSON (shown back as it was).
     rule_text: Option<String>,
@@ -240,6 +242,7 @@ async fn edit_form(st: &AppState, staff: &Staff, draft: Draft, error: Option<Str
         name: draft.name,
         description: draft.description,
         live: draft.live,
+        auto_tag: draft.auto_tag,
         rule: draft
             .rule_text
             .unwrap_or_else(|| serde_json::to_string_pretty(&draft.rule).unwrap_or_default()),
@@ -262,6 +265,7 @@ async fn new_page(State(st): State<AppState>, staff: Staff) -> Response {
         name: String::new(),
         description: String::new(),
         live: false,
+        auto_tag: String::new(),
         rule: json!({"all": []}),
         rule_text: None,
     };
@@ -282,6 +286,7 @@ async fn edit_page(State(st): State<AppState>, staff: Staff, Path(id): Path<u64>
         name: rec.name,
         description: rec.description,
         live: rec.live,
+        auto_tag: rec.auto_tag.unwrap_or_default(),
         rule: rec.rule,
         rule_text: None,
     };
@@ -298,6 +303,8 @@ struct SegmentForm {
     description: String,
     /// A checkbox: present when ticked.
     live: Option<String>,
+    #[serde(default)]
+    auto_tag: String,
     #[serde(default)]
     rule: String,
 }
@@ -326,6 +333,7 @@ async fn save(st: AppState, staff: Staff, id: Option<u64>, form: SegmentForm) ->
         name: form.name.clone(),
         description: form.description.clone(),
         live: form.live.is_some(),
+        auto_tag: form.auto_tag.clone(),
         rule: parsed.as_ref().cloned().unwrap_or(json!({"all": []})),
         rule_text: None,
     };
@@ -342,6 +350,7 @@ async fn save(st: AppState, staff: Staff, id: Option<u64>, form: SegmentForm) ->
         description: form.description.trim().to_string(),
         rule,
         live: draft.live,
+        auto_tag: Some(form.auto_tag),
     };
     let res = match id {
         None => saved::create(&st.store, input, now_ms()).await,
@@ -354,6 +363,9 @@ async fn save(st: AppState, staff: Staff, id: Option<u64>, form: SegmentForm) ->
             edit_form(&st, &staff, draft, Some(msg)).await
         }
         Err(SegmentError::Name) => edit_form(&st, &staff, draft, Some(t.get("segments.name_error").into())).await,
+        Err(SegmentError::AutoTag) => {
+            edit_form(&st, &staff, draft, Some(t.get("segments.auto_tag_error").into())).await
+        }
         Err(SegmentError::NotFound(_)) => not_found(&staff),
         Err(e @ SegmentError::Store(_)) => internal(staff.lang, e),
     }
@@ -744,6 +756,7 @@ struct ShowPage {
     name: String,
     description: String,
     live: bool,
+    auto_tag: Option<String>,
     rule: Vec<RuleLine>,
     /// The stored rule no longer parses (shown instead of the rule in words).
     rule_error: Option<String>,
@@ -905,6 +918,7 @@ async fn show(State(st): State<AppState>, staff: Staff, Path(id): Path<u64>, Que
         name: rec.name,
         description: rec.description,
         live: rec.live,
+        auto_tag: rec.auto_tag,
         rule,
         rule_error,
         chart: chart(&history, t),

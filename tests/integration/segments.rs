@@ -501,17 +501,33 @@ async fn saved_segments_are_recomputed_nightly_and_kept_per_date() {
     assert_eq!(res.status(), 404);
 }
 
+/// Whether the customer carries the tag.
+async fn tagged(app: &TestApp, id: u64, tag: &str) -> bool {
+    let c = app.get(&format!("/customers/{id}")).await;
+    c["tags"].as_array().unwrap().iter().any(|t| t == tag)
+}
+
 #[tokio::test]
 async fn membership_moves_are_counted_from_one_night_to_the_next() {
     let s = shop().await;
     let Shop { mut app, ids } = s;
     let res = app
         .admin(Method::POST, "/segments")
-        .json(&json!({"name": "recent sign-ups", "rule": {"attr": "signed_up_at", "op": "within_days", "value": 2}}))
+        .json(&json!({"name": "recent sign-ups", "rule": {"attr": "signed_up_at", "op": "within_days", "value": 2}, "auto_tag": " 신규 "}))
         .send()
         .await
         .unwrap();
-    let id = res.json::<Value>().await.unwrap()["id"].as_u64().unwrap();
+    let seg = res.json::<Value>().await.unwrap();
+    assert_eq!(seg["auto_tag"], "신규");
+    let id = seg["id"].as_u64().unwrap();
+    // c, never a member, carries the tag by hand.
+    let res = app
+        .admin(Method::POST, &format!("/customers/{}/tags", ids["c"]))
+        .json(&json!({"add": ["신규"]}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
     let run: Value = app
         .admin(Method::POST, "/jobs/segments/run")
         .send()
@@ -524,6 +540,16 @@ async fn membership_moves_are_counted_from_one_night_to_the_next() {
     // 3 Nov: a (2 Nov) and b (3 Nov) signed up within 2 days.
     let m = app.get(&format!("/segments/{id}/members")).await;
     assert_eq!(m["count"], 2);
+    assert!(
+        run["message"]
+            .as_str()
+            .unwrap()
+            .contains("automatic tags: 2 added, 0 removed"),
+        "{run}"
+    );
+    for (who, tag) in [("a", true), ("b", true), ("c", true), ("d", false)] {
+        assert_eq!(tagged(&app, ids[who], "신규").await, tag, "{who}");
+    }
     let dir = app.dir.clone();
     app.stop().await;
     // The next day the nightly run (a catch-up on start) finds a has aged out and nobody new.
@@ -563,4 +589,8 @@ async fn membership_moves_are_counted_from_one_night_to_the_next() {
         app.get(&format!("/segments/{id}/members?date=2026-11-03")).await["count"],
         2
     );
+    // a left and lost the automatic tag; b keeps it; c's hand-added one stays.
+    for (who, tag) in [("a", false), ("b", true), ("c", true), ("d", false)] {
+        assert_eq!(tagged(&app, ids[who], "신규").await, tag, "{who}");
+    }
 }
