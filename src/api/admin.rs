@@ -873,6 +873,9 @@ pub struct StoreStats {
     /// and so is their index of who touched which product and category.
     pub columns_ready: bool,
     pub touches_ready: bool,
+    /// The last 90 days of views, carts and checkouts are in memory with their times (for "N
+    /// times in a window" rules).
+    pub recent_ready: bool,
     /// The search indexes have caught up with the store since the start.
     pub products_index_ready: bool,
     pub interest_index_ready: bool,
@@ -881,9 +884,9 @@ pub struct StoreStats {
 /// Counts of what the store holds.
 #[utoipa::path(get, path = "/api/v1/stats", responses((status = 200, body = StoreStats)), security(("bearer" = [])))]
 pub async fn stats(State(st): State<AppState>) -> ApiResult<Json<StoreStats>> {
-    let (columns_ready, touches_ready) = {
+    let (columns_ready, touches_ready, recent_ready) = {
         let cols = st.columns.read().expect("not poisoned");
-        (cols.ready(), cols.touches_ready())
+        (cols.ready(), cols.touches_ready(), cols.recent.ready())
     };
     let search = st.search.clone();
     let s = st
@@ -899,6 +902,7 @@ pub async fn stats(State(st): State<AppState>) -> ApiResult<Json<StoreStats>> {
                 store_bytes: s.file_size(),
                 columns_ready,
                 touches_ready,
+                recent_ready,
                 products_index_ready: search.products_ready(),
                 interest_index_ready: search.interests_ready(),
             })

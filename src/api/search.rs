@@ -144,9 +144,13 @@ pub async fn products(
     let text = text(q.q)?;
     let limit = bounded("limit", q.limit, 20, 100)?;
     let search = st.search.clone();
-    let items = tokio::task::spawn_blocking(move || search.products.search(&text, limit))
-        .await
-        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))??;
+    let items = st
+        .store
+        .call(move |s| -> Result<_, ApiError> {
+            search.fresh(&s.read()?)?;
+            Ok(search.products.search(&text, limit)?)
+        })
+        .await?;
     Ok(Json(ProductSearchResponse { items }))
 }
 

@@ -101,7 +101,8 @@ pub async fn run(opts: SegmentsOptions) -> anyhow::Result<()> {
         }
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
-    // Time the rules on a server that is fully up: the columns and who touched what are built.
+    // Time the rules on a server that is fully up: the columns, who touched what and the recent
+    // touches are built.
     loop {
         let stats: Value = client
             .get(format!("{base}/api/v1/stats"))
@@ -110,7 +111,7 @@ pub async fn run(opts: SegmentsOptions) -> anyhow::Result<()> {
             .await?
             .json()
             .await?;
-        if stats["touches_ready"] == true {
+        if stats["touches_ready"] == true && stats["recent_ready"] == true {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;

@@ -162,11 +162,19 @@ fn id_text(props: &Map<String, Value>, key: &str) -> Option<String> {
 /// The catalogue id an e-commerce event's product means: its `product_id`; else the product
 /// that has its `sku` (or the SKU itself, for a product not in the catalogue); else its `id`.
 pub fn product_id_of(tx: &Tx, props: &Map<String, Value>) -> Result<Option<String>, store::Error> {
+    product_id_with(props, |sku| tx.product_id_by_sku(sku))
+}
+
+/// As [`product_id_of`], with the SKU index read through `by_sku` (a read transaction's, say).
+pub fn product_id_with(
+    props: &Map<String, Value>,
+    by_sku: impl FnOnce(&str) -> Result<Option<String>, store::Error>,
+) -> Result<Option<String>, store::Error> {
     if let Some(id) = id_text(props, "product_id") {
         return Ok(Some(id));
     }
     if let Some(sku) = id_text(props, "sku") {
-        return Ok(Some(tx.product_id_by_sku(&sku)?.unwrap_or(sku)));
+        return Ok(Some(by_sku(&sku)?.unwrap_or(sku)));
     }
     Ok(id_text(props, "id"))
 }

@@ -104,6 +104,8 @@ pub struct Columns {
     /// Whether `touchers` holds every interest in the store yet: it is built after the rest (a
     /// million customers' interests take half a minute to read), and kept by the notices meanwhile.
     touches_ready: bool,
+    /// Every view, cart and checkout of the last 90 days with its time, for "N times in a window".
+    pub(crate) recent: super::recent::Recent,
 }
 
 /// Who touched what, read from the store apart from the columns (see `Columns::touches_ready`).
@@ -159,6 +161,7 @@ impl Columns {
         for bitmap in &mut self.consents {
             bitmap.remove(row);
         }
+        self.recent.apply(row, &c.touches, c.merged_into);
         if !c.live {
             self.live.remove(row);
             return;
@@ -431,6 +434,7 @@ pub async fn follow(store: Store, shared: Shared, mut stop: tokio::sync::watch::
                 Ok(Some(cols)) => {
                     let n = cols.len();
                     let rows = cols.rows.clone();
+                    let rows2 = rows.clone();
                     *shared.write().expect("not poisoned") = cols;
                     tracing::info!(
                         customers = n,
@@ -441,13 +445,31 @@ pub async fn follow(store: Store, shared: Shared, mut stop: tokio::sync::watch::
                     let (store, shared, flag) = (store.clone(), shared.clone(), stopping.clone());
                     touches.push(tokio::spawn(async move {
                         let started = std::time::Instant::now();
-                        match store.call(move |s| build_touches(s, &rows, &flag)).await {
+                        let first = flag.clone();
+                        match store.call(move |s| build_touches(s, &rows, &first)).await {
                             Ok(Some(t)) => {
                                 shared.write().expect("not poisoned").merge_touches(t);
                                 tracing::info!(seconds = started.elapsed().as_secs_f64(), "customer touches built");
                             }
+                            Ok(None) => return,
+                            Err(e) => {
+                                tracing::error!(error = %e, "customer touches could not be built");
+                                return;
+                            }
+                        }
+                        // Then the last 90 days of views, carts and checkouts with their times.
+                        let started = std::time::Instant::now();
+                        let (rows, flag2) = (rows2, flag);
+                        let built = store
+                            .call(move |s| super::recent::build(s, &rows, crate::store::now_ms(), &flag2))
+                            .await;
+                        match built {
+                            Ok(Some(r)) => {
+                                shared.write().expect("not poisoned").recent.merge(r);
+                                tracing::info!(seconds = started.elapsed().as_secs_f64(), "recent touches built");
+                            }
                             Ok(None) => {}
-                            Err(e) => tracing::error!(error = %e, "customer touches could not be built"),
+                            Err(e) => tracing::error!(error = %e, "recent touches could not be built"),
                         }
                     }));
                 }

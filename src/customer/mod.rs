@@ -3,6 +3,7 @@
 //! Called by `track` (writes, inside the writer) and by `api`/`web` (reads).
 
 pub mod columns;
+pub mod recent;
 
 use serde_json::{Map, Value};
 

@@ -27,6 +27,8 @@ use crate::store::{InterestRow, Touch};
 const KIND_WEIGHT: [f64; 4] = [1.0, 2.0, 3.0, 4.0];
 /// The most a single (item, kind) adds to a word's frequency.
 const MAX_WEIGHT: u32 = 12;
+/// The most frequent a word gets in one customer's document.
+const MAX_FREQ: u32 = 24;
 /// Interest older than this many days counts half.
 const HALF_LIFE_DAYS: f64 = 30.0;
 const DAY_MS: f64 = 86_400_000.0;
@@ -154,20 +156,29 @@ impl InterestIndex {
     }
 
     fn document(&self, customer: u64, rows: &[InterestRow], words: &mut ItemWords) -> Result<TantivyDocument, Error> {
-        let mut tokens = Vec::new();
         let mut last = i64::MIN;
+        let mut items = Vec::with_capacity(rows.len());
         for row in rows {
             last = last.max(row.last);
-            let w = weight(row.touch as u8, row.count);
-            let item = words.words(&row.item)?;
-            for _ in 0..w {
-                for text in item.iter() {
-                    tokens.push(Token {
-                        position: tokens.len(),
-                        text: text.clone(),
-                        ..Token::default()
-                    });
-                }
+            items.push((words.words(&row.item)?, weight(row.touch as u8, row.count)));
+        }
+        // A word's frequency is the sum of its touches' weights, capped where BM25 has long
+        // stopped telling the difference (and the document stays small).
+        let mut freq: HashMap<&str, u32> = HashMap::new();
+        for (item, w) in &items {
+            for text in item.iter() {
+                let f = freq.entry(text.as_str()).or_default();
+                *f = (*f + w).min(MAX_FREQ);
+            }
+        }
+        let mut tokens = Vec::with_capacity(freq.values().sum::<u32>() as usize);
+        for (text, f) in freq {
+            for _ in 0..f {
+                tokens.push(Token {
+                    position: tokens.len(),
+                    text: text.to_string(),
+                    ..Token::default()
+                });
             }
         }
         let mut doc = TantivyDocument::default();

@@ -81,6 +81,11 @@ pub struct Search {
     pub interests: InterestIndex,
     products_ready: AtomicBool,
     interests_ready: AtomicBool,
+    /// The store's count of catalogue changes (set by [`follow`]), and the count the product index
+    /// has synced up to: a search that finds them apart syncs first, so that a product saved a
+    /// moment ago is found.
+    catalog: std::sync::Mutex<Option<tokio::sync::watch::Receiver<u64>>>,
+    synced: std::sync::atomic::AtomicU64,
 }
 
 impl Search {
@@ -92,7 +97,23 @@ impl Search {
             interests: InterestIndex::open(&dir.join("interests-1"))?,
             products_ready: AtomicBool::new(false),
             interests_ready: AtomicBool::new(false),
+            catalog: std::sync::Mutex::new(None),
+            synced: std::sync::atomic::AtomicU64::new(u64::MAX),
         })
+    }
+
+    /// Syncs the product index with the catalogue `read` sees when a change is known to be
+    /// missing from it; a no-op otherwise (and before [`follow`] has run).
+    pub fn fresh(&self, read: &ReadTx) -> Result<(), Error> {
+        let current = match self.catalog.lock().expect("not poisoned").as_ref() {
+            Some(rx) => *rx.borrow(),
+            None => return Ok(()),
+        };
+        if self.synced.load(Ordering::Acquire) != current {
+            self.products.sync(read)?;
+            self.synced.store(current, Ordering::Release);
+        }
+        Ok(())
     }
 
     /// Whether the product index holds the catalogue as of the start or later.
@@ -227,8 +248,11 @@ fn customers_of(read: &ReadTx, columns: &Shared, keys: &[String]) -> Result<Hash
 
 /// Syncs the product index; returns the customers whose interest documents now read differently.
 fn sync_products(store: &Store, search: &Search, columns: &Shared) -> Result<HashSet<u64>, Error> {
+    // The count first: a change committed after it is synced again later, never skipped.
+    let version = *store.catalog_changes().borrow();
     let read = store.read()?;
     let synced = search.products.sync(&read)?;
+    search.synced.store(version, Ordering::Release);
     if synced.added + synced.changed + synced.removed > 0 {
         tracing::info!(
             added = synced.added,
@@ -253,6 +277,7 @@ pub async fn follow(store: Store, search: Arc<Search>, columns: Shared, mut stop
     });
     let mut notices = store.customer_changes();
     let mut catalog = store.catalog_changes();
+    *search.catalog.lock().expect("not poisoned") = Some(store.catalog_changes());
     let mut dirty: HashSet<u64> = HashSet::new();
     let mut due: Option<tokio::time::Instant> = None;
     let mut behind = true;
@@ -376,6 +401,7 @@ pub fn interest_search(
     let Some(query) = query::build_query(&[(search.interests.field(), 1.0)], text) else {
         return Ok(InterestResult::default());
     };
+    search.fresh(read)?;
     let matched = search.products.search_interest_fields(text, 10_000)?;
     let titles: HashMap<&str, &str> = matched.iter().map(|h| (h.key.as_str(), h.title.as_str())).collect();
     // A window drops those whose matching touches are all older: ask for more than needed.

@@ -325,6 +325,17 @@ fn touch(
     let keys = item_keys(env.read, item)?;
     let code = touch_code(kind);
     let start = days.map(|d| window_start(env.now, env.tz, d));
+    // Views, carts and checkouts of the last 90 days are in memory with their times.
+    if let Some(start) = start
+        && kind != TouchKind::Purchased
+        && env.cols.recent.covers(start)
+    {
+        let rows = env
+            .cols
+            .recent
+            .at_least(code, &keys, start, env.now, min_count.max(1), &env.cols.rows);
+        return Ok(rows & &env.cols.live);
+    }
     // All-time counts per customer; within a window they bound the count from above.
     // Everyone who ever touched the item, from the columns; then their counts and last times.
     let mut candidates = touchers_of(env, &[code], &keys)?;
@@ -449,10 +460,13 @@ fn touches_in_window(
 /// within the last `days` days when given.
 fn interest(env: &Env, text: &str, days: Option<u32>) -> Result<RoaringBitmap, store::Error> {
     let keys = match env.search.filter(|s| s.products_ready()) {
-        Some(search) => search.products.matching_keys(text).map_err(|e| match e {
-            crate::search::Error::Store(e) => e,
-            e => store::Error::Io(std::sync::Arc::new(std::io::Error::other(e.to_string()))),
-        })?,
+        Some(search) => search
+            .fresh(env.read)
+            .and_then(|()| search.products.matching_keys(text))
+            .map_err(|e| match e {
+                crate::search::Error::Store(e) => e,
+                e => store::Error::Io(std::sync::Arc::new(std::io::Error::other(e.to_string()))),
+            })?,
         None => interest_keys_by_substring(env.read, text)?,
     };
     let start = days.map_or(i64::MIN, |d| window_start(env.now, env.tz, d));

@@ -429,6 +429,11 @@ pub struct CustomerRow {
     /// Products and categories this commit saw the customer touch for the first time:
     /// (kind as `Touch`'s number, "p:ID" | "c:CATEGORY"). Empty outside the writer's notices.
     pub new_touches: Vec<(u8, String)>,
+    /// Every view, cart and checkout touch this commit counted, with its time and the sequence of
+    /// the event it came from: (kind, item, unix millis, seq). Empty outside the writer's notices.
+    pub touches: Vec<(u8, String, i64, u64)>,
+    /// The customer this one was merged into, if it was.
+    pub merged_into: Option<u64>,
 }
 
 impl CustomerRow {
@@ -459,6 +464,8 @@ impl CustomerRow {
                 .map(|c| c.trim().to_lowercase())
                 .filter(|c| !c.is_empty()),
             new_touches: Vec::new(),
+            touches: Vec::new(),
+            merged_into: rec.merged_into,
             search: format!(
                 "{}\u{1}{}\u{1}{}\u{1}{}",
                 rec.name.as_deref().unwrap_or("").to_lowercase(),

@@ -97,6 +97,9 @@ pub struct Tx<'t> {
     dirty_interests: HashMap<(u64, Touch, String), (u32, i64)>,
     /// Interests touched for the first time in this transaction, told to followers.
     new_touches: HashMap<u64, Vec<(u8, String)>>,
+    /// Views, carts and checkouts counted in this transaction (kind, item, time, event seq), told
+    /// to followers.
+    recent_touches: HashMap<u64, Vec<(u8, String, i64, u64)>>,
     /// Highest sequence appended in this transaction.
     pub(super) last_seq: Option<u64>,
     /// Customers written in this transaction, told to followers after the commit.
@@ -141,6 +144,7 @@ impl<'t> Tx<'t> {
             dirty_customers: HashMap::new(),
             dirty_interests: HashMap::new(),
             new_touches: HashMap::new(),
+            recent_touches: HashMap::new(),
             last_seq: None,
             touched: Vec::new(),
             catalog_changed: false,
@@ -154,16 +158,28 @@ impl<'t> Tx<'t> {
             self.customers.insert(id, codec::encode(&rec).as_slice())?;
             let mut row = CustomerRow::of(id, &rec);
             row.new_touches = self.new_touches.remove(&id).unwrap_or_default();
+            row.touches = self.recent_touches.remove(&id).unwrap_or_default();
             self.touched.push(row);
         }
-        // First touches of customers whose record this transaction did not change.
-        for (id, touches) in std::mem::take(&mut self.new_touches) {
+        // Touches of customers whose record this transaction did not change.
+        let mut ids: Vec<u64> = self
+            .new_touches
+            .keys()
+            .chain(self.recent_touches.keys())
+            .copied()
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for id in ids {
             if let Some(rec) = get_rec::<u64, CustomerRecord>(&self.customers, "customers", id)? {
                 let mut row = CustomerRow::of(id, &rec);
-                row.new_touches = touches;
+                row.new_touches = self.new_touches.remove(&id).unwrap_or_default();
+                row.touches = self.recent_touches.remove(&id).unwrap_or_default();
                 self.touched.push(row);
             }
         }
+        self.new_touches.clear();
+        self.recent_touches.clear();
         for ((c, t, item), v) in self.dirty_interests.drain() {
             self.interests.insert((c, t as u8, item.as_str()), v)?;
         }
@@ -323,6 +339,14 @@ impl<'t> Tx<'t> {
                 .map(|v| v.value())
                 .unwrap_or((0, i64::MIN));
             self.dirty_interests.insert(key.clone(), old);
+        }
+        if touch != Touch::Purchased
+            && let Some(seq) = self.last_seq
+        {
+            self.recent_touches
+                .entry(customer)
+                .or_default()
+                .push((touch as u8, key.2.clone(), at, seq));
         }
         let v = self.dirty_interests.get_mut(&key).expect("just inserted");
         let first = v.0 == 0;
@@ -1185,6 +1209,34 @@ impl ReadTx {
             }
         }
         Ok(out)
+    }
+
+    /// Every key of the per-customer event index, while `f(customer, time, seq)` returns true.
+    pub fn for_each_customer_event_key(&self, mut f: impl FnMut(u64, i64, u64) -> bool) -> Result<(), Error> {
+        for r in self.customer_events.iter()? {
+            let (c, at, seq) = r?.0.value();
+            if !f(c, at, seq) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// The product that has this SKU.
+    pub fn product_id_by_sku(&self, sku: &str) -> Result<Option<String>, Error> {
+        Ok(self
+            .txn
+            .open_table(PRODUCT_SKUS)?
+            .get(sku)?
+            .map(|v| v.value().to_string()))
+    }
+
+    /// One event decoded as `V` (which may name only the fields it needs).
+    pub fn event_as<V: DeserializeOwned>(&self, seq: u64) -> Result<Option<V>, Error> {
+        match self.events.get(seq)? {
+            Some(v) => Ok(Some(codec::decode("events", seq, v.value())?)),
+            None => Ok(None),
+        }
     }
 
     /// Events from the newest back, decoded as `V` (which may name only the fields it needs),

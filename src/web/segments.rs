@@ -529,6 +529,7 @@ pub fn pick_products(
     q: &str,
     limit: usize,
 ) -> Result<Vec<ProductPick>, crate::search::Error> {
+    search.fresh(read)?;
     let mut ids: Vec<String> = Vec::new();
     if read.product(q.trim())?.is_some() {
         ids.push(q.trim().to_string());
@@ -562,6 +563,7 @@ pub fn pick_categories(
     limit: usize,
 ) -> Result<Vec<String>, crate::search::Error> {
     if search.products_ready() {
+        search.fresh(read)?;
         return Ok(search
             .products
             .search(q, 500)?

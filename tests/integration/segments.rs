@@ -267,9 +267,21 @@ async fn profile_and_order_conditions_across_midnight_in_seoul() {
     .await;
 }
 
+/// Waits until the last 90 days of touches are in memory (windows of views are counted there).
+async fn recent_ready(app: &TestApp) {
+    for _ in 0..600 {
+        if app.get("/stats").await["recent_ready"] == true {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the recent touches were not built");
+}
+
 #[tokio::test]
 async fn behaviour_interest_and_event_conditions() {
     let s = shop().await;
+    recent_ready(&s.app).await;
     s.check(
         json!({"attr": "viewed", "op": "category", "value": "향수", "min_count": 2, "days": 14}),
         &["d"],
@@ -337,6 +349,7 @@ async fn behaviour_interest_and_event_conditions() {
         app: TestApp::spawn_with(config).await,
         ids,
     };
+    recent_ready(&s.app).await;
     s.check(
         json!({"attr": "viewed", "op": "category", "value": "향수", "min_count": 2, "days": 14}),
         &["d"],
