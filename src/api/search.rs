@@ -163,15 +163,16 @@ pub struct TrendingQuery {
 }
 
 /// What customers look at most right now: products, categories and words of the last hours'
-/// views, carts and purchases, each with its rise against the seven days before.
+/// views, carts and purchases, each with its rise against the seven days before (reused for a
+/// minute).
 #[utoipa::path(get, path = "/api/v1/search/trending", params(TrendingQuery), responses((status = 200, body = Trending), (status = 400)), security(("bearer" = [])))]
 pub async fn trending(State(st): State<AppState>, Query(q): Query<TrendingQuery>) -> ApiResult<Json<Trending>> {
     let hours = bounded("hours", q.hours.map(|h| h as usize), 24, 168)? as u32;
     let limit = bounded("limit", q.limit, 20, 100)?;
-    let now = st.jobs.now_ms();
+    let (now, search) = (st.jobs.now_ms(), st.search.clone());
     let out = st
         .store
-        .call(move |s| -> Result<_, ApiError> { Ok(search::trending::trending(&s.read()?, now, hours, limit)?) })
+        .call(move |s| -> Result<_, ApiError> { Ok(search.trending(&s.read()?, now, hours, limit)?) })
         .await?;
     Ok(Json(out))
 }

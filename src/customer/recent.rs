@@ -181,11 +181,13 @@ pub fn build(
     };
     // The events of the horizon, by the current owner of each (merges rewrite the index).
     let mut wanted: Vec<(u64, u64)> = Vec::new();
+    let mut n = 0u64;
     read.for_each_customer_event_key(|customer, at, seq| {
         if at >= horizon && seq <= recent.built_seq {
             wanted.push((seq, customer));
         }
-        wanted.len() % 100_000 != 0 || !stop.load(Ordering::Relaxed)
+        n += 1;
+        !(n.is_multiple_of(100_000) && stop.load(Ordering::Relaxed))
     })?;
     if stop.load(Ordering::Relaxed) {
         return Ok(None);

@@ -86,7 +86,13 @@ pub struct Search {
     /// moment ago is found.
     catalog: std::sync::Mutex<Option<tokio::sync::watch::Receiver<u64>>>,
     synced: std::sync::atomic::AtomicU64,
+    /// The last trending lists, (computed at, hours, limit, lists): they change slowly and cost a
+    /// read of the hours' events.
+    trending: std::sync::Mutex<Option<(i64, u32, usize, trending::Trending)>>,
 }
+
+/// How long trending lists are reused.
+const TRENDING_TTL_MS: i64 = 60_000;
 
 impl Search {
     /// Opens (or makes) the indexes under `data_dir/index`.
@@ -99,7 +105,22 @@ impl Search {
             interests_ready: AtomicBool::new(false),
             catalog: std::sync::Mutex::new(None),
             synced: std::sync::atomic::AtomicU64::new(u64::MAX),
+            trending: std::sync::Mutex::new(None),
         })
+    }
+
+    /// What customers look at most in the `hours` before `now` ([`trending::trending`]), reused
+    /// for a minute.
+    pub fn trending(&self, read: &ReadTx, now: i64, hours: u32, limit: usize) -> Result<trending::Trending, Error> {
+        if let Some((at, h, l, t)) = self.trending.lock().expect("not poisoned").as_ref()
+            && (*h, *l) == (hours, limit)
+            && (0..TRENDING_TTL_MS).contains(&(now - at))
+        {
+            return Ok(t.clone());
+        }
+        let t = trending::trending(read, now, hours, limit)?;
+        *self.trending.lock().expect("not poisoned") = Some((now, hours, limit, t.clone()));
+        Ok(t)
     }
 
     /// Syncs the product index with the catalogue `read` sees when a change is known to be

@@ -6,6 +6,7 @@ mod analysis;
 pub mod i18n;
 mod import;
 mod pages;
+mod search;
 mod segments;
 mod settings;
 mod shop;
@@ -41,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .route("/customers/{id}/tags/remove", post(pages::remove_tag))
         .merge(analysis::routes())
         .merge(segments::routes())
+        .merge(search::routes())
         .merge(settings::routes())
         .merge(import::routes())
         .merge(shop::routes())

@@ -49,6 +49,7 @@ impl Frame {
             ("dashboard", "/", true),
             ("customers", "/customers", true),
             ("segments", "/segments", true),
+            ("search", "/search", true),
             ("products", "/products", true),
             ("orders", "/orders", true),
             ("coupons", "/coupons", false),

@@ -256,7 +256,24 @@ fn refuse_viewer(staff: &Staff) -> Option<Response> {
     (!staff.can_change()).then(|| error_page(staff.lang, StatusCode::FORBIDDEN, staff.t.get("error.forbidden")))
 }
 
-async fn new_page(State(st): State<AppState>, staff: Staff) -> Response {
+#[derive(Deserialize)]
+struct NewQuery {
+    /// A rule to start from, as JSON (the interest search's "Make a segment of these").
+    rule: Option<String>,
+}
+
+/// The starting rule a link passed in `?rule=`: used only when it is a valid rule, else ignored.
+fn initial_rule(text: Option<&str>) -> Option<Value> {
+    let text = text?;
+    if text.len() > 8 * 1024 {
+        return None;
+    }
+    let v: Value = serde_json::from_str(text).ok()?;
+    Rule::parse(&v).ok()?;
+    Some(v)
+}
+
+async fn new_page(State(st): State<AppState>, staff: Staff, Query(q): Query<NewQuery>) -> Response {
     if let Some(r) = refuse_viewer(&staff) {
         return r;
     }
@@ -266,7 +283,7 @@ async fn new_page(State(st): State<AppState>, staff: Staff) -> Response {
         description: String::new(),
         live: false,
         auto_tag: String::new(),
-        rule: json!({"all": []}),
+        rule: initial_rule(q.rule.as_deref()).unwrap_or_else(|| json!({"all": []})),
         rule_text: None,
     };
     edit_form(&st, &staff, draft, None).await
@@ -521,8 +538,9 @@ pub struct ProductPick {
     pub category: String,
 }
 
-/// Products matching `q` in the product index (Korean and English analysed alike), best first,
-/// at most `limit`; a product id typed exactly comes first.
+/// Products matching `q` in the product index (Korean and English analysed alike), best first; an
+/// id typed exactly comes first, and, as the picker searches while one types, products whose name,
+/// id or category contains `q` follow ("향" before the word is finished). At most `limit`.
 pub fn pick_products(
     search: &crate::search::Search,
     read: &ReadTx,
@@ -551,31 +569,49 @@ pub fn pick_products(
             });
         }
     }
+    let needle = q.trim().to_lowercase();
+    let (mut after, mut scanned) = (String::new(), 0);
+    while out.len() < limit && scanned < PICK_SCAN_LIMIT && !needle.is_empty() {
+        let page = read.products_after(&after, 1000)?;
+        let Some(last) = page.last() else { break };
+        after.clone_from(&last.id);
+        scanned += page.len();
+        for p in page {
+            let category = p.category.unwrap_or_default();
+            let has = |s: &str| s.to_lowercase().contains(&needle);
+            if out.len() < limit && (has(&p.name) || has(&p.id) || has(&category)) && !out.iter().any(|o| o.id == p.id)
+            {
+                out.push(ProductPick {
+                    id: p.id,
+                    name: p.name,
+                    category,
+                });
+            }
+        }
+    }
     Ok(out)
 }
 
-/// Category paths ("향수", "향수/여성향수") matching `q` in the product index, best first; before
-/// the index has caught up after a start, those whose path contains `q`.
+/// Category paths ("향수", "향수/여성향수") matching `q` in the product index, best first, then
+/// those whose path contains `q` (the picker searches while one types). At most `limit`.
 pub fn pick_categories(
     search: &crate::search::Search,
     read: &ReadTx,
     q: &str,
     limit: usize,
 ) -> Result<Vec<String>, crate::search::Error> {
-    if search.products_ready() {
-        search.fresh(read)?;
-        return Ok(search
-            .products
-            .search(q, 500)?
-            .into_iter()
-            .filter_map(|h| h.key.strip_prefix("c:").map(str::to_string))
-            .take(limit)
-            .collect());
-    }
+    search.fresh(read)?;
+    let mut out: Vec<String> = search
+        .products
+        .search(q, 500)?
+        .into_iter()
+        .filter_map(|h| h.key.strip_prefix("c:").map(str::to_string))
+        .take(limit)
+        .collect();
     let needle = q.trim().to_lowercase();
     let mut found = BTreeSet::new();
     let (mut after, mut scanned) = (String::new(), 0);
-    while scanned < PICK_SCAN_LIMIT {
+    while scanned < PICK_SCAN_LIMIT && !needle.is_empty() {
         let page = read.products_after(&after, 1000)?;
         let Some(last) = page.last() else { break };
         after.clone_from(&last.id);
@@ -588,7 +624,15 @@ pub fn pick_categories(
             }
         }
     }
-    Ok(found.into_iter().take(limit).collect())
+    for level in found {
+        if out.len() >= limit {
+            break;
+        }
+        if !out.contains(&level) {
+            out.push(level);
+        }
+    }
+    Ok(out)
 }
 
 /// The pickers answer signed-in staff only (the `Staff` extractor sends others to sign in).

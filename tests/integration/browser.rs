@@ -651,3 +651,129 @@ async fn segment_builder_builds_a_nested_rule_with_a_live_count() {
         .unwrap();
     assert_eq!(res.status(), 404, "deleted from the page");
 }
+
+/// Interest search in the browser: the demo shop with a burst of recent interest in one product
+/// (so the trending panel has a clear leader and a rise), a click on a trending word, the ranked
+/// customers with their evidence, and the link into the segment builder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interest_search_runs_from_a_trending_chip() {
+    let app = TestApp::spawn_demo(1000).await;
+    crate::search::ready(&app).await;
+    let products = app.get("/products?limit=50").await;
+    let product = products["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["category"].is_string() && p["hidden"] != true)
+        .cloned()
+        .expect("a demo product with a category");
+    let pid = product["id"].as_str().unwrap().to_string();
+    let price = product["price"].as_f64().unwrap_or(30000.0);
+    // Twelve members looked at it in the last hours, four put it in the cart, two bought it.
+    let now = chrono::Utc::now();
+    let mut batch = Vec::new();
+    for i in 1..=12 {
+        let user = format!("u{i:07}");
+        let at = |minutes: i64| (now - chrono::Duration::minutes(minutes)).to_rfc3339();
+        for v in 0..(1 + i % 3) {
+            batch.push(
+                json!({"type": "track", "userId": user, "event": "Product Viewed", "timestamp": at(i * 9 + v),
+                "properties": {"product_id": pid}}),
+            );
+        }
+        if i <= 4 {
+            batch.push(
+                json!({"type": "track", "userId": user, "event": "Product Added", "timestamp": at(i * 9 - 2),
+                "properties": {"product_id": pid, "quantity": 1}}),
+            );
+        }
+        if i <= 2 {
+            batch.push(json!({"type": "track", "userId": user, "event": "Order Completed", "timestamp": at(i * 9 - 4),
+                "properties": {"order_id": format!("trend-{i}"), "total": price, "products": [{"product_id": pid, "price": price, "quantity": 1}]}}));
+        }
+    }
+    let res = app.send("/v1/batch", json!({ "batch": batch })).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    // The interest index follows within a second.
+    let name = product["name"].as_str().unwrap().to_string();
+    let member = app.customer("user_id", "u0000001").await["id"].as_u64().unwrap();
+    for _ in 0..200 {
+        let found = app
+            .get(&format!(
+                "/search/interest?q={}&limit=200",
+                crate::common::urlencode(&name)
+            ))
+            .await;
+        if found["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["customer"]["id"] == member)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+
+    let driver = driver().await;
+    let c = browser(&driver).await;
+    let base = app.base.clone();
+    run("interest-search", &c, async {
+        sign_in(&c, &base, "admin", "test-admin-password").await?;
+        find(&c, "nav.side a[href='/search']").await?.click().await?;
+        wait_path(&c, "/search").await?;
+        let panel = find(&c, "#trending").await?.text().await?;
+        anyhow::ensure!(panel.contains("지금 뜨는 관심사"), "no trending panel: {panel}");
+        let top_product = find(&c, "#trend-products a.trend").await?;
+        anyhow::ensure!(
+            top_product.text().await?.contains(&name),
+            "the burst's product does not lead: {}",
+            top_product.text().await?
+        );
+        anyhow::ensure!(
+            !c.find_all(Locator::Css("#trend-words a.trend")).await?.is_empty(),
+            "no trending words"
+        );
+        // The leading category of the panel runs the search for its levels' words.
+        let chip = find(&c, "#trend-categories a.trend").await?;
+        let word = chip
+            .find(Locator::Css(".trend-label"))
+            .await?
+            .text()
+            .await?
+            .replace('/', " ");
+        chip.click().await?;
+        for _ in 0..200 {
+            if c.current_url().await?.query().is_some_and(|q| q.starts_with("q=")) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let q = find(&c, "#q").await?.prop("value").await?.unwrap_or_default();
+        anyhow::ensure!(q == word, "the search box holds {q:?}, not the chip's {word:?}");
+        let total = find(&c, "#total").await?.text().await?;
+        anyhow::ensure!(total.ends_with("명이 관심을 보였습니다"), "{total}");
+        let rows = c.find_all(Locator::Css("#customers tr.hit")).await?;
+        anyhow::ensure!(!rows.is_empty(), "no customers for {word:?}");
+        let first = rows[0].text().await?;
+        anyhow::ensure!(first.contains(" — ") && first.contains("최근"), "no evidence: {first}");
+        anyhow::ensure!(
+            !c.find_all(Locator::Css("#matched a.chip-link")).await?.is_empty(),
+            "no matched chips"
+        );
+        save_screenshot(&c, "interest-search.png").await?;
+
+        // The segment builder opens on the same rule.
+        find(&c, "#make-segment").await?.click().await?;
+        wait_path(&c, "/segments/new").await?;
+        let rule: Value = serde_json::from_str(&find(&c, "#rule").await?.prop("value").await?.unwrap_or_default())?;
+        let condition = rule["all"].get(0).unwrap_or(&rule);
+        anyhow::ensure!(
+            condition == &json!({"attr": "interest", "op": "matches", "value": word}),
+            "the builder holds {rule}"
+        );
+        Ok(())
+    })
+    .await;
+    c.close().await.unwrap();
+}

@@ -17,7 +17,7 @@ fn event(user: &str, name: &str, at: &str, properties: Value) -> Value {
     json!({"type": "track", "userId": user, "event": name, "timestamp": at, "properties": properties})
 }
 
-async fn config(dir: &std::path::Path) -> Config {
+pub async fn config(dir: &std::path::Path) -> Config {
     let mut config = Config::for_tests(dir);
     config.now = Some(chrono::DateTime::parse_from_rfc3339(NOW).unwrap());
     config
@@ -29,7 +29,7 @@ async fn config(dir: &std::path::Path) -> Config {
 /// - c viewed the scented candle (향초, not 향수) today;
 /// - d viewed the trail running shoes today;
 /// - e carted the dark chocolate gift set yesterday.
-async fn load(app: &TestApp) {
+pub async fn load(app: &TestApp) {
     let res = app
         .admin(Method::POST, "/products")
         .json(&json!([
@@ -69,7 +69,7 @@ async fn load(app: &TestApp) {
 }
 
 /// Waits until both indexes have caught up since the start.
-async fn ready(app: &TestApp) {
+pub async fn ready(app: &TestApp) {
     for _ in 0..600 {
         let stats = app.get("/stats").await;
         if stats["interest_index_ready"] == true && stats["products_index_ready"] == true {
