@@ -17,7 +17,7 @@ use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery};
 use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions};
 use tantivy::tokenizer::{PreTokenizedString, TextAnalyzer, Token};
-use tantivy::{DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentReader, TantivyDocument, Term};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use super::{Error, analyzer, open_index};
 use crate::store::ReadTx;
@@ -281,9 +281,9 @@ impl InterestIndex {
     }
 
     /// Customers ranked by interest in `query`: BM25 over the weighted words, times a recency
-    /// factor from the last touch (1 now, ½ after `HALF_LIFE_DAYS`, never below ¼). With `since`,
-    /// only customers who touched something since then. Returns (customer, score) best first and
-    /// how many matched in all.
+    /// factor from the last touch (1 now, ½ after `HALF_LIFE_DAYS`, never below ¼), applied to
+    /// BM25's best `10 × limit` (at least 200). With `since`, only customers who touched something
+    /// since then. Returns (customer, score) best first and how many matched in all.
     pub fn rank(
         &self,
         query: Box<dyn Query>,
@@ -305,32 +305,27 @@ impl InterestIndex {
             None => query,
         };
         let searcher = self.reader.searcher();
-        let top = TopDocs::with_limit(limit.max(1)).tweak_score(move |seg: &SegmentReader| {
-            let last = seg
-                .fast_fields()
-                .i64("last_touch")
-                .map(|c| c.first_or_default_col(i64::MIN));
-            move |doc: DocId, score: Score| {
-                let factor = match &last {
-                    Ok(col) => {
-                        let age = (now - col.get_val(doc)).max(0) as f64 / DAY_MS;
-                        (0.5f64.powf(age / HALF_LIFE_DAYS)).max(0.25) as f32
-                    }
-                    Err(_) => 1.0,
-                };
-                score * factor
-            }
-        });
-        let (hits, total) = searcher.search(&query, &(top, Count))?;
+        // BM25's best few, counted in the same pass, then the recency factor re-ranks them (reading
+        // the last touch of every match cost a third more at a million customers).
+        let pool = (limit * 10).max(200);
+        let (hits, total) = searcher.search(&query, &(TopDocs::with_limit(pool).order_by_score(), Count))?;
+        // The two fast-field columns of each segment, opened once (opening reads block metadata).
+        let mut columns = HashMap::new();
         let mut out = Vec::with_capacity(hits.len());
         for (score, addr) in hits {
-            let col = searcher
-                .segment_reader(addr.segment_ord)
-                .fast_fields()
-                .u64("customer")?
-                .first_or_default_col(0);
-            out.push((col.get_val(addr.doc_id), score));
+            if !columns.contains_key(&addr.segment_ord) {
+                let fast = searcher.segment_reader(addr.segment_ord).fast_fields();
+                let customer = fast.u64("customer")?.first_or_default_col(0);
+                let last = fast.i64("last_touch")?.first_or_default_col(i64::MIN);
+                columns.insert(addr.segment_ord, (customer, last));
+            }
+            let (customer, last) = &columns[&addr.segment_ord];
+            let age = (now - last.get_val(addr.doc_id)).max(0) as f64 / DAY_MS;
+            let factor = 0.5f64.powf(age / HALF_LIFE_DAYS).max(0.25) as f32;
+            out.push((customer.get_val(addr.doc_id), score * factor));
         }
+        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        out.truncate(limit.max(1));
         Ok((out, total))
     }
 

@@ -37,8 +37,31 @@ pub struct ProductIndex {
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
     f: Fields,
-    /// What each document was made from (key → hash of its text).
-    indexed: Mutex<HashMap<String, u64>>,
+    /// What each document was made from, and its title.
+    indexed: Mutex<Indexed>,
+}
+
+/// The documents in the index: key → (hash of key and text, title), and hash → key. A hit's hash
+/// (a fast field) names its document without a read of the stored fields.
+#[derive(Default)]
+struct Indexed {
+    docs: HashMap<String, (u64, String)>,
+    by_hash: HashMap<u64, String>,
+}
+
+impl Indexed {
+    fn insert(&mut self, key: &str, hash: u64, title: &str) {
+        if let Some((old, _)) = self.docs.insert(key.to_string(), (hash, title.to_string())) {
+            self.by_hash.remove(&old);
+        }
+        self.by_hash.insert(hash, key.to_string());
+    }
+
+    fn remove(&mut self, key: &str) {
+        if let Some((hash, _)) = self.docs.remove(key) {
+            self.by_hash.remove(&hash);
+        }
+    }
 }
 
 /// A product or category that matched a search.
@@ -108,9 +131,12 @@ impl Entry {
         }
     }
 
-    fn hash(&self) -> u64 {
+    fn hash(&self, key: &str) -> u64 {
         let mut h = Sha256::new();
-        for t in std::iter::once(&self.title).chain(&self.texts) {
+        for t in [key, &self.title]
+            .into_iter()
+            .chain(self.texts.iter().map(String::as_str))
+        {
             h.update(t.as_bytes());
             h.update([0u8]);
         }
@@ -129,28 +155,31 @@ impl ProductIndex {
             reader,
             writer: Mutex::new(writer),
             f,
-            indexed: Mutex::new(HashMap::new()),
+            indexed: Mutex::new(Indexed::default()),
         };
         *this.indexed.lock().expect("not poisoned") = this.read_indexed()?;
         Ok(this)
     }
 
-    fn read_indexed(&self) -> Result<HashMap<String, u64>, Error> {
+    fn read_indexed(&self) -> Result<Indexed, Error> {
         let searcher = self.reader.searcher();
-        let mut out = HashMap::new();
+        let mut out = Indexed::default();
         for addr in searcher.search(&AllQuery, &DocSetCollector)? {
             let doc: TantivyDocument = searcher.doc(addr)?;
-            let key = doc.get_first(self.f.key).and_then(|v| v.as_str()).map(str::to_string);
-            let hash = doc.get_first(self.f.hash).and_then(|v| v.as_u64());
-            if let (Some(key), Some(hash)) = (key, hash) {
-                out.insert(key, hash);
+            let text = |f: Field| doc.get_first(f).and_then(|v| v.as_str());
+            if let (Some(key), Some(title), Some(hash)) = (
+                text(self.f.key),
+                text(self.f.title),
+                doc.get_first(self.f.hash).and_then(|v| v.as_u64()),
+            ) {
+                out.insert(key, hash, title);
             }
         }
         Ok(out)
     }
 
     pub fn len(&self) -> usize {
-        self.indexed.lock().expect("not poisoned").len()
+        self.indexed.lock().expect("not poisoned").docs.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -183,9 +212,9 @@ impl ProductIndex {
         let mut writer = self.writer.lock().expect("not poisoned");
         let mut out = Synced::default();
         for (key, entry) in &wanted {
-            let hash = entry.hash();
-            match indexed.get(key) {
-                Some(&h) if h == hash => continue,
+            let hash = entry.hash(key);
+            match indexed.docs.get(key) {
+                Some(&(h, _)) if h == hash => continue,
                 Some(_) => {
                     out.changed += 1;
                     out.rewritten.push(key.clone());
@@ -203,9 +232,14 @@ impl ProductIndex {
                 }
             }
             writer.add_document(doc)?;
-            indexed.insert(key.clone(), hash);
+            indexed.insert(key, hash, &entry.title);
         }
-        let gone: Vec<String> = indexed.keys().filter(|k| !wanted.contains_key(*k)).cloned().collect();
+        let gone: Vec<String> = indexed
+            .docs
+            .keys()
+            .filter(|k| !wanted.contains_key(*k))
+            .cloned()
+            .collect();
         for key in gone {
             writer.delete_term(Term::from_field_text(self.f.key, &key));
             indexed.remove(&key);
