@@ -7,6 +7,7 @@ pub mod auth;
 pub mod bench;
 pub mod catalog;
 pub mod config;
+pub mod coupon;
 pub mod customer;
 pub mod demo;
 pub mod error;

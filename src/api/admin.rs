@@ -46,6 +46,7 @@ pub fn routes() -> Router<AppState> {
         .merge(super::analysis::routes())
         .merge(super::segments::routes())
         .merge(super::search::routes())
+        .merge(super::coupons::routes())
 }
 
 /// RFC 3339 in UTC with milliseconds.

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod analysis;
+pub mod coupons;
 pub mod import;
 pub mod openapi;
 pub mod search;
@@ -211,6 +212,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .merge(tracking::routes())
+        .merge(coupons::storefront_routes())
         .merge(crate::web::routes())
         .nest("/api/v1", admin)
         .fallback(not_found)

@@ -6,6 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::admin;
 use super::analysis;
+use super::coupons;
 use super::import;
 use super::search;
 use super::segments;
@@ -66,6 +67,10 @@ impl Modify for BearerAuth {
         search::interest,
         search::products,
         search::trending,
+        coupons::create,
+        coupons::list,
+        coupons::describe,
+        coupons::issue,
     ),
     modifiers(&BearerAuth)
 )]

@@ -57,7 +57,7 @@ fn basic_key(headers: &HeaderMap) -> Option<String> {
     Some(s.split_once(':').map_or(s.clone(), |(u, _)| u.to_string()))
 }
 
-fn authorize(state: &AppState, headers: &HeaderMap, body_key: Option<&str>) -> Result<(), ApiError> {
+pub(super) fn authorize(state: &AppState, headers: &HeaderMap, body_key: Option<&str>) -> Result<(), ApiError> {
     let key = basic_key(headers)
         .filter(|k| !k.is_empty())
         .or_else(|| body_key.map(str::to_string));

@@ -313,13 +313,15 @@ impl InterestIndex {
         let mut columns = HashMap::new();
         let mut out = Vec::with_capacity(hits.len());
         for (score, addr) in hits {
-            if !columns.contains_key(&addr.segment_ord) {
-                let fast = searcher.segment_reader(addr.segment_ord).fast_fields();
-                let customer = fast.u64("customer")?.first_or_default_col(0);
-                let last = fast.i64("last_touch")?.first_or_default_col(i64::MIN);
-                columns.insert(addr.segment_ord, (customer, last));
-            }
-            let (customer, last) = &columns[&addr.segment_ord];
+            let (customer, last) = match columns.entry(addr.segment_ord) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    let fast = searcher.segment_reader(addr.segment_ord).fast_fields();
+                    let customer = fast.u64("customer")?.first_or_default_col(0);
+                    let last = fast.i64("last_touch")?.first_or_default_col(i64::MIN);
+                    v.insert((customer, last))
+                }
+            };
             let age = (now - last.get_val(addr.doc_id)).max(0) as f64 / DAY_MS;
             let factor = 0.5f64.powf(age / HALF_LIFE_DAYS).max(0.25) as f32;
             out.push((customer.get_val(addr.doc_id), score * factor));

@@ -285,20 +285,28 @@ impl ProductIndex {
                 break;
             }
         }
+        // A hit's hash (a fast field) names its document: no read of the stored fields.
+        let indexed = self.indexed.lock().expect("not poisoned");
+        let mut hashes = HashMap::new();
         let mut out = Vec::with_capacity(top.len());
         for (score, addr) in top {
-            let doc: TantivyDocument = searcher.doc(addr)?;
-            let get = |f: Field| {
-                doc.get_first(f)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_string()
+            let column = match hashes.entry(addr.segment_ord) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    let column = searcher.segment_reader(addr.segment_ord).fast_fields().u64("hash")?;
+                    v.insert(column.first_or_default_col(0))
+                }
             };
-            out.push(ProductHit {
-                key: get(self.f.key),
-                title: get(self.f.title),
-                score,
-            });
+            let hash = column.get_val(addr.doc_id);
+            if let Some(key) = indexed.by_hash.get(&hash)
+                && let Some((_, title)) = indexed.docs.get(key)
+            {
+                out.push(ProductHit {
+                    key: key.clone(),
+                    title: title.clone(),
+                    score,
+                });
+            }
         }
         Ok(out)
     }

@@ -55,6 +55,10 @@ pub(super) fn run(db: &redb::Database) -> Result<(), Error> {
         txn.open_table(CUSTOMERS_GONE)?;
         txn.open_table(SEGMENTS)?;
         txn.open_table(SEGMENT_MEMBERS)?;
+        txn.open_table(COUPONS)?;
+        txn.open_table(COUPON_CODES)?;
+        txn.open_table(COUPON_HOLDS)?;
+        txn.open_table(COUPON_REDEMPTIONS)?;
         // Numbered migrations: `if found < N { mNNN_…(&txn)?; }`; the version is written below.
         if found.is_some_and(|v| v < 2) {
             m002_order_amounts(&txn)?;

@@ -121,3 +121,19 @@ pub const SEGMENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("segments
 /// Key: (segment id, shop-local day); Value: `SegmentDay` (counts, and the member ids as a
 /// serialized roaring treemap).
 pub const SEGMENT_MEMBERS: TableDefinition<(u64, i32), &[u8]> = TableDefinition::new("segment-members-1");
+
+/// Table: coupons — coupon definitions (discount, conditions, limits, restrictions, counters).
+/// Key: coupon id; Value: `CouponRecord` (coupon module).
+pub const COUPONS: TableDefinition<u64, &[u8]> = TableDefinition::new("coupons-1");
+
+/// Table: coupon_codes — every code, shared or unique, upper-case.
+/// Key: code; Value: `CodeRecord` (coupon module).
+pub const COUPON_CODES: TableDefinition<&str, &[u8]> = TableDefinition::new("coupon-codes-1");
+
+/// Table: coupon_holds — what each customer holds of each coupon: codes issued, uses.
+/// Key: (CustomerId, coupon id); Value: `Hold` (coupon module).
+pub const COUPON_HOLDS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("coupon-holds-1");
+
+/// Table: coupon_redemptions — one row per order that used a coupon (redeem is idempotent by it).
+/// Key: order id; Value: `Redemption` (coupon module).
+pub const COUPON_REDEMPTIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("coupon-redemptions-1");

@@ -522,6 +522,65 @@ impl<'t> Tx<'t> {
         Ok(())
     }
 
+    // --- coupons (tables opened when used) ------------------------------------------------
+
+    pub fn coupon<V: DeserializeOwned>(&self, id: u64) -> Result<Option<V>, Error> {
+        get_rec(&self.txn.open_table(COUPONS)?, "coupons", id)
+    }
+
+    pub fn next_coupon_id(&self) -> Result<u64, Error> {
+        let t = self.txn.open_table(COUPONS)?;
+        Ok(t.last()?.map_or(1, |(k, _)| k.value() + 1))
+    }
+
+    pub fn put_coupon<V: Serialize>(&mut self, id: u64, rec: &V) -> Result<(), Error> {
+        self.txn
+            .open_table(COUPONS)?
+            .insert(id, codec::encode(rec).as_slice())?;
+        Ok(())
+    }
+
+    pub fn coupon_code<V: DeserializeOwned>(&self, code: &str) -> Result<Option<V>, Error> {
+        get_rec(&self.txn.open_table(COUPON_CODES)?, "coupon_codes", code)
+    }
+
+    pub fn put_coupon_code<V: Serialize>(&mut self, code: &str, rec: &V) -> Result<(), Error> {
+        self.txn
+            .open_table(COUPON_CODES)?
+            .insert(code, codec::encode(rec).as_slice())?;
+        Ok(())
+    }
+
+    pub fn coupon_hold<V: DeserializeOwned>(&self, customer: u64, coupon: u64) -> Result<Option<V>, Error> {
+        let t = self.txn.open_table(COUPON_HOLDS)?;
+        match t.get((customer, coupon))? {
+            Some(v) => Ok(Some(codec::decode("coupon_holds", customer, v.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn put_coupon_hold<V: Serialize>(&mut self, customer: u64, coupon: u64, rec: &V) -> Result<(), Error> {
+        self.txn
+            .open_table(COUPON_HOLDS)?
+            .insert((customer, coupon), codec::encode(rec).as_slice())?;
+        Ok(())
+    }
+
+    pub fn coupon_redemption<V: DeserializeOwned>(&self, order_id: &str) -> Result<Option<V>, Error> {
+        get_rec(
+            &self.txn.open_table(COUPON_REDEMPTIONS)?,
+            "coupon_redemptions",
+            order_id,
+        )
+    }
+
+    pub fn put_coupon_redemption<V: Serialize>(&mut self, order_id: &str, rec: &V) -> Result<(), Error> {
+        self.txn
+            .open_table(COUPON_REDEMPTIONS)?
+            .insert(order_id, codec::encode(rec).as_slice())?;
+        Ok(())
+    }
+
     /// Deletes a segment and its membership history; false if there was none.
     pub fn delete_segment(&mut self, id: u64) -> Result<bool, Error> {
         let mut t = self.txn.open_table(SEGMENTS)?;
@@ -1277,6 +1336,66 @@ impl ReadTx {
             out.push((k.value(), codec::decode("segments", k.value(), v.value())?));
         }
         Ok(out)
+    }
+
+    // --- coupons -------------------------------------------------------------------------
+
+    pub fn coupon<V: DeserializeOwned>(&self, id: u64) -> Result<Option<V>, Error> {
+        get_rec(&self.txn.open_table(COUPONS)?, "coupons", id)
+    }
+
+    /// Every coupon, in id order.
+    pub fn coupons<V: DeserializeOwned>(&self) -> Result<Vec<(u64, V)>, Error> {
+        let mut out = Vec::new();
+        for r in self.txn.open_table(COUPONS)?.iter()? {
+            let (k, v) = r?;
+            out.push((k.value(), codec::decode("coupons", k.value(), v.value())?));
+        }
+        Ok(out)
+    }
+
+    pub fn coupon_code<V: DeserializeOwned>(&self, code: &str) -> Result<Option<V>, Error> {
+        get_rec(&self.txn.open_table(COUPON_CODES)?, "coupon_codes", code)
+    }
+
+    pub fn coupon_hold<V: DeserializeOwned>(&self, customer: u64, coupon: u64) -> Result<Option<V>, Error> {
+        let t = self.txn.open_table(COUPON_HOLDS)?;
+        match t.get((customer, coupon))? {
+            Some(v) => Ok(Some(codec::decode("coupon_holds", customer, v.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    /// What one customer holds, by coupon id.
+    pub fn coupon_holds_of<V: DeserializeOwned>(&self, customer: u64) -> Result<Vec<(u64, V)>, Error> {
+        let mut out = Vec::new();
+        for r in self
+            .txn
+            .open_table(COUPON_HOLDS)?
+            .range((customer, 0)..=(customer, u64::MAX))?
+        {
+            let (k, v) = r?;
+            out.push((k.value().1, codec::decode("coupon_holds", customer, v.value())?));
+        }
+        Ok(out)
+    }
+
+    /// Every hold: `f(customer, coupon, hold)`.
+    pub fn for_each_coupon_hold<V: DeserializeOwned>(&self, mut f: impl FnMut(u64, u64, V)) -> Result<(), Error> {
+        for r in self.txn.open_table(COUPON_HOLDS)?.iter()? {
+            let (k, v) = r?;
+            let (c, id) = k.value();
+            f(c, id, codec::decode("coupon_holds", c, v.value())?);
+        }
+        Ok(())
+    }
+
+    pub fn coupon_redemption<V: DeserializeOwned>(&self, order_id: &str) -> Result<Option<V>, Error> {
+        get_rec(
+            &self.txn.open_table(COUPON_REDEMPTIONS)?,
+            "coupon_redemptions",
+            order_id,
+        )
     }
 
     /// A segment's membership on `day`, or on the latest recomputed day on or before it.

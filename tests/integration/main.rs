@@ -8,6 +8,7 @@ mod common;
 mod console;
 mod console_search;
 mod console_shop;
+mod coupons;
 mod crash;
 mod demo;
 mod identity;

@@ -1,0 +1,314 @@
+//! Coupons: shared and unique codes, validation with its reasons, idempotent redemption, the last
+//! uses under concurrency, and restriction to a segment.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::common::TestApp;
+
+async fn identify(app: &TestApp, users: &[&str]) {
+    let batch: Vec<Value> = users
+        .iter()
+        .map(|u| json!({"type": "identify", "userId": u, "traits": {"email": format!("{u}@example.com")}}))
+        .collect();
+    let res = app.send("/v1/batch", json!({"batch": batch})).await;
+    assert_eq!(res.status(), 200);
+}
+
+async fn create(app: &TestApp, body: Value) -> Value {
+    let res = app.admin(Method::POST, "/coupons").json(&body).send().await.unwrap();
+    let status = res.status();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(status, 201, "{body}");
+    body
+}
+
+async fn storefront(app: &TestApp, path: &str, body: Value) -> Value {
+    let res = app.track(path).json(&body).send().await.unwrap();
+    let status = res.status();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(status, 200, "{path}: {body}");
+    body
+}
+
+fn cart(price: f64) -> Value {
+    json!([{"product_id": "P1", "price": price, "quantity": 1}])
+}
+
+#[tokio::test]
+async fn a_shared_code_validates_redeems_once_per_order_and_per_customer() {
+    let app = TestApp::spawn().await;
+    identify(&app, &["u1"]).await;
+    let c = create(
+        &app,
+        json!({"name": "Welcome", "code": "welcome10", "discount": {"type": "percent", "percent": 10, "cap": 5000},
+               "min_order": 30000}),
+    )
+    .await;
+    assert_eq!(c["code"], "WELCOME10");
+    let id = c["id"].as_u64().unwrap();
+
+    let v = storefront(
+        &app,
+        "/v1/coupons/validate",
+        json!({"code": "Welcome10", "userId": "u1", "lines": cart(40000.0)}),
+    )
+    .await;
+    assert_eq!(v, json!({"valid": true, "discount": 4000.0, "stackable": false}));
+    let v = storefront(
+        &app,
+        "/v1/coupons/validate",
+        json!({"code": "WELCOME10", "userId": "u1", "lines": cart(90000.0)}),
+    )
+    .await;
+    assert_eq!(v["discount"], 5000.0, "capped");
+    let v = storefront(
+        &app,
+        "/v1/coupons/validate",
+        json!({"code": "WELCOME10", "userId": "u1", "lines": cart(20000.0)}),
+    )
+    .await;
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["reason"]["code"], "minimum_not_reached");
+    assert!(v["reason"]["message"].as_str().unwrap().contains("30000"), "{v}");
+    let v = storefront(
+        &app,
+        "/v1/coupons/validate",
+        json!({"code": "NOPE", "anonymousId": "new-visitor", "lines": cart(1.0)}),
+    )
+    .await;
+    assert_eq!(v["reason"]["code"], "unknown_code");
+    // A new anonymous visitor may check an open code.
+    let v = storefront(
+        &app,
+        "/v1/coupons/validate",
+        json!({"code": "WELCOME10", "anonymousId": "new-visitor", "lines": cart(40000.0)}),
+    )
+    .await;
+    assert_eq!(v["valid"], true);
+
+    // Redeem: once per order; the same order again answers the same and counts nothing.
+    let body = json!({"code": "WELCOME10", "userId": "u1", "order_id": "o1", "lines": cart(40000.0)});
+    let r = storefront(&app, "/v1/coupons/redeem", body.clone()).await;
+    assert_eq!(
+        (r["valid"].clone(), r["discount"].clone()),
+        (json!(true), json!(4000.0))
+    );
+    let again = storefront(&app, "/v1/coupons/redeem", body).await;
+    assert_eq!(
+        (again["valid"].clone(), again["repeated"].clone()),
+        (json!(true), json!(true))
+    );
+    let c = app.get(&format!("/coupons/{id}")).await;
+    assert_eq!((c["used"].clone(), c["revenue"].clone()), (json!(1), json!(36000.0)));
+    // One use per customer (the default).
+    let r = storefront(
+        &app,
+        "/v1/coupons/redeem",
+        json!({"code": "WELCOME10", "userId": "u1", "order_id": "o2", "lines": cart(40000.0)}),
+    )
+    .await;
+    assert_eq!(r["reason"]["code"], "customer_limit_reached");
+
+    // Bad input names the field; no write key is refused.
+    for (body, field) in [
+        (json!({"code": "", "userId": "u1"}), "code"),
+        (json!({"code": "X"}), "userId"),
+        (
+            json!({"code": "X", "userId": "u1", "lines": [{"product_id": "P1", "price": -1, "quantity": 1}]}),
+            "lines[0]",
+        ),
+    ] {
+        let res = app.track("/v1/coupons/validate").json(&body).send().await.unwrap();
+        assert_eq!(res.status(), 400);
+        assert_eq!(res.json::<Value>().await.unwrap()["error"]["field"], field);
+    }
+    let res = app
+        .track("/v1/coupons/redeem")
+        .json(&json!({"code": "WELCOME10", "userId": "u1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap()["error"]["field"], "order_id");
+    let res = app
+        .client
+        .post(app.url("/v1/coupons/validate"))
+        .json(&json!({"code": "WELCOME10", "userId": "u1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    // A taken code and a wrong discount are refused on create, naming the field.
+    let res = app
+        .admin(Method::POST, "/coupons")
+        .json(&json!({"name": "again", "code": "WELCOME10", "discount": {"type": "fixed", "amount": 1000}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    let res = app
+        .admin(Method::POST, "/coupons")
+        .json(&json!({"name": "bad", "discount": {"type": "percent", "percent": 120}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(res.json::<Value>().await.unwrap()["error"]["field"], "discount.percent");
+}
+
+#[tokio::test]
+async fn of_many_concurrent_redemptions_exactly_the_limit_succeed() {
+    let app = TestApp::spawn().await;
+    let users: Vec<String> = (0..40).map(|i| format!("c{i}")).collect();
+    identify(&app, &users.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    let c = create(
+        &app,
+        json!({"name": "First five", "code": "FIRST5", "discount": {"type": "fixed", "amount": 3000}, "total_limit": 5}),
+    )
+    .await;
+    let tasks: Vec<_> = users
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            let req = app.track("/v1/coupons/redeem").json(
+                &json!({"code": "FIRST5", "userId": u, "order_id": format!("order-{i}"), "lines": cart(10000.0)}),
+            );
+            tokio::spawn(async move { req.send().await.unwrap().json::<Value>().await.unwrap() })
+        })
+        .collect();
+    let mut won = 0;
+    let mut refused = 0;
+    for t in tasks {
+        let r = t.await.unwrap();
+        if r["valid"] == true {
+            won += 1;
+        } else {
+            assert_eq!(r["reason"]["code"], "limit_reached", "{r}");
+            refused += 1;
+        }
+    }
+    assert_eq!((won, refused), (5, 35));
+    let c = app.get(&format!("/coupons/{}", c["id"])).await;
+    assert_eq!(c["used"], 5);
+}
+
+#[tokio::test]
+async fn unique_codes_go_to_a_segment_and_a_restricted_coupon_checks_membership() {
+    let app = TestApp::spawn().await;
+    identify(&app, &["v1", "v2", "plain"]).await;
+    for u in ["v1", "v2"] {
+        let id = app.customer("user_id", u).await["id"].as_u64().unwrap();
+        let res = app
+            .admin(Method::POST, &format!("/customers/{id}/tags"))
+            .json(&json!({"add": ["vip"]}))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success());
+    }
+    let seg = app
+        .admin(Method::POST, "/segments")
+        .json(&json!({"name": "VIP", "live": true, "rule": {"attr": "tags", "op": "has", "value": "vip"}}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let seg = seg["id"].as_u64().unwrap();
+    let c = create(
+        &app,
+        json!({"name": "VIP 20", "discount": {"type": "percent", "percent": 20}, "segments": [seg], "valid_days": 30}),
+    )
+    .await;
+    let id = c["id"].as_u64().unwrap();
+    // Each member of the segment gets a code of its own.
+    let issued = app
+        .admin(Method::POST, &format!("/coupons/{id}/issue"))
+        .json(&json!({"segment": seg, "prefix": "vip-"}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(issued["issued"], 2, "{issued}");
+    let codes: Vec<(u64, String)> = issued["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["customer"].as_u64().unwrap(), c["code"].as_str().unwrap().to_string()))
+        .collect();
+    assert!(
+        codes.iter().all(|(_, c)| c.starts_with("VIP-") && c.len() == 14),
+        "{codes:?}"
+    );
+    assert_ne!(codes[0].1, codes[1].1);
+    // Issuing again gives nobody a second one.
+    let again = app
+        .admin(Method::POST, &format!("/coupons/{id}/issue"))
+        .json(&json!({"segment": seg, "prefix": "vip-"}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(again["issued"], 0);
+
+    let v1 = app.customer("user_id", "v1").await["id"].as_u64().unwrap();
+    let mine = codes.iter().find(|(c, _)| *c == v1).unwrap().1.clone();
+    let theirs = codes.iter().find(|(c, _)| *c != v1).unwrap().1.clone();
+    let check = |code: String, user: &'static str| {
+        let app = &app;
+        async move {
+            storefront(
+                app,
+                "/v1/coupons/validate",
+                json!({"code": code, "userId": user, "lines": cart(50000.0)}),
+            )
+            .await
+        }
+    };
+    assert_eq!(check(mine.clone(), "v1").await["discount"], 10000.0);
+    assert_eq!(check(theirs.clone(), "v1").await["reason"]["code"], "not_yours");
+    // Someone outside the segment is refused with the reason.
+    let plain = check(mine.clone(), "plain").await;
+    assert_eq!(plain["reason"]["code"], "not_yours");
+    // A unique code is used once.
+    let r = storefront(
+        &app,
+        "/v1/coupons/redeem",
+        json!({"code": mine, "userId": "v1", "order_id": "v1-a", "lines": cart(50000.0)}),
+    )
+    .await;
+    assert_eq!(r["valid"], true);
+    let r = check(mine, "v1").await;
+    assert_eq!(r["reason"]["code"], "already_used");
+
+    // A shared code restricted to the live segment: members yes, others no, at once when tagged.
+    let shared = create(
+        &app,
+        json!({"name": "VIP shared", "code": "VIPONLY", "discount": {"type": "fixed", "amount": 2000}, "segments": [seg]}),
+    )
+    .await;
+    assert_eq!(shared["segments"], json!([seg]));
+    assert_eq!(check("VIPONLY".into(), "v2").await["valid"], true);
+    let no = check("VIPONLY".into(), "plain").await;
+    assert_eq!(no["reason"]["code"], "not_eligible");
+    assert!(no["reason"]["message"].as_str().unwrap().contains("selected customers"));
+    let plain_id = app.customer("user_id", "plain").await["id"].as_u64().unwrap();
+    app.admin(Method::POST, &format!("/customers/{plain_id}/tags"))
+        .json(&json!({"add": ["vip"]}))
+        .send()
+        .await
+        .unwrap();
+    // The live segment is evaluated on the columns, which follow the commit within moments.
+    for _ in 0..100 {
+        if check("VIPONLY".into(), "plain").await["valid"] == true {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("a newly tagged VIP is still refused");
+}
