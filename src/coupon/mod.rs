@@ -5,7 +5,7 @@
 //! ([`redeem`]) checks again inside the writer's transaction, so that of many concurrent
 //! redemptions of a last use exactly one wins, and is idempotent per order id.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -69,6 +69,9 @@ pub struct CouponRecord {
     /// May be used with other coupons on one order.
     #[serde(default)]
     pub stackable: bool,
+    /// A fully refunded order keeps its use counted (by default a refund gives it back).
+    #[serde(default)]
+    pub keep_use_on_refund: bool,
     /// The customer must be in one of these segments (live ones now, nightly ones as of their
     /// latest day) — when any are given.
     #[serde(default)]
@@ -454,6 +457,116 @@ pub fn redeem(
     Ok(Redeemed::Applied(accepted))
 }
 
+/// Records an `Order Completed` that names a `coupon` (one code, or several separated by commas):
+/// each known code's use is counted for the order's customer, as a redemption would (the order
+/// has happened: its conditions are not checked again). An order already redeemed is left alone.
+pub fn record_order(
+    tx: &mut Tx,
+    codes: &str,
+    customer: u64,
+    order_id: &str,
+    discount: f64,
+    total: f64,
+    at: i64,
+) -> Result<(), store::Error> {
+    if tx.coupon_redemption::<Redemption>(order_id)?.is_some() {
+        return Ok(());
+    }
+    // The first known code is the order's redemption; the order's discount is split no further.
+    for code in codes.split(',').map(normalise).filter(|c| !c.is_empty()) {
+        let Some(mut c) = tx.coupon_code::<CodeRecord>(&code)? else {
+            continue;
+        };
+        let Some(mut coupon) = tx.coupon::<CouponRecord>(c.coupon)? else {
+            continue;
+        };
+        coupon.used += 1;
+        coupon.revenue += total;
+        tx.put_coupon(c.coupon, &coupon)?;
+        if c.unique {
+            c.used = true;
+            tx.put_coupon_code(&code, &c)?;
+        }
+        let mut hold = tx.coupon_hold::<Hold>(customer, c.coupon)?.unwrap_or_else(|| Hold {
+            issued_at: at,
+            source: "order".into(),
+            ..Hold::default()
+        });
+        hold.uses += 1;
+        if !hold.codes.contains(&code) {
+            hold.codes.push(code.clone());
+        }
+        tx.put_coupon_hold(customer, c.coupon, &hold)?;
+        tx.put_coupon_redemption(
+            order_id,
+            &Redemption {
+                coupon: c.coupon,
+                code: code.clone(),
+                customer,
+                discount,
+                order_total: total,
+                at,
+                refunded: false,
+            },
+        )?;
+        return Ok(());
+    }
+    Ok(())
+}
+
+/// A fully refunded order gives its coupon use back (the coupon's count, the customer's, a unique
+/// code's), unless the coupon says a refund keeps it used.
+pub fn give_back(tx: &mut Tx, order_id: &str) -> Result<bool, store::Error> {
+    let Some(mut r) = tx.coupon_redemption::<Redemption>(order_id)? else {
+        return Ok(false);
+    };
+    if r.refunded {
+        return Ok(false);
+    }
+    let Some(mut coupon) = tx.coupon::<CouponRecord>(r.coupon)? else {
+        return Ok(false);
+    };
+    if coupon.keep_use_on_refund {
+        return Ok(false);
+    }
+    coupon.used = coupon.used.saturating_sub(1);
+    coupon.revenue -= r.order_total;
+    tx.put_coupon(r.coupon, &coupon)?;
+    if let Some(mut c) = tx.coupon_code::<CodeRecord>(&r.code)?
+        && c.unique
+    {
+        c.used = false;
+        tx.put_coupon_code(&r.code, &c)?;
+    }
+    if let Some(mut hold) = tx.coupon_hold::<Hold>(r.customer, r.coupon)? {
+        hold.uses = hold.uses.saturating_sub(1);
+        tx.put_coupon_hold(r.customer, r.coupon, &hold)?;
+    }
+    r.refunded = true;
+    tx.put_coupon_redemption(order_id, &r)?;
+    Ok(true)
+}
+
+/// What each customer holds: how many coupons they can use now (issued or used before, not
+/// expired, not used up, the coupon running) and the codes they hold. Customers holding nothing
+/// are absent. For the segment attributes `available_coupons` and `coupon_codes`.
+pub fn holdings(read: &ReadTx, now: i64) -> Result<HashMap<u64, (u32, Vec<String>)>, store::Error> {
+    let coupons: HashMap<u64, CouponRecord> = read.coupons::<CouponRecord>()?.into_iter().collect();
+    let mut out: HashMap<u64, (u32, Vec<String>)> = HashMap::new();
+    read.for_each_coupon_hold::<Hold>(|customer, coupon, hold| {
+        let entry = out.entry(customer).or_default();
+        entry.1.extend(hold.codes.iter().cloned());
+        let Some(c) = coupons.get(&coupon) else { return };
+        let running = c.starts_at.is_none_or(|s| s <= now) && c.ends_at.is_none_or(|e| now <= e);
+        let fresh = hold.expires_at.is_none_or(|e| now <= e);
+        let left = hold.uses < c.per_customer_limit && c.total_limit.is_none_or(|n| c.used < n);
+        if running && fresh && left {
+            entry.0 += 1;
+        }
+    })?;
+    Ok(out)
+}
+
 /// Makes a new random code with `prefix`, one not in the store or in `taken`.
 fn fresh_code(tx: &Tx, prefix: &str, taken: &HashSet<String>, rng: &mut impl Rng) -> Result<String, store::Error> {
     loop {
@@ -551,6 +664,9 @@ pub struct CouponInput {
     pub per_customer_limit: Option<u32>,
     #[serde(default)]
     pub stackable: bool,
+    /// A fully refunded order keeps its use counted (default: the use is given back).
+    #[serde(default)]
+    pub keep_use_on_refund: bool,
     #[serde(default)]
     pub segments: Vec<u64>,
     #[serde(default)]
@@ -660,6 +776,7 @@ impl CouponInput {
             total_limit: self.total_limit,
             per_customer_limit: self.per_customer_limit.unwrap_or(1),
             stackable: self.stackable,
+            keep_use_on_refund: self.keep_use_on_refund,
             segments: self.segments.clone(),
             tags: self
                 .tags

@@ -120,6 +120,9 @@ pub fn complete(
         refunds: Vec::new(),
         seq,
     };
+    if let Some(codes) = order.coupon.as_deref() {
+        crate::coupon::record_order(tx, codes, customer, &order.order_id, discount, total, at)?;
+    }
     tx.put_order(&order)?;
     tx.bump_rollup(at, |r| {
         r.orders += 1;
@@ -166,6 +169,9 @@ pub fn refund(tx: &mut Tx, props: &Map<String, Value>, message_id: &str, at: i64
     } else {
         OrderStatus::PartiallyRefunded
     };
+    if order.status == OrderStatus::Refunded {
+        crate::coupon::give_back(tx, &order.order_id)?;
+    }
     tx.put_order(&order)?;
     tx.bump_rollup(at, |r| {
         r.refunds += 1;

@@ -116,15 +116,36 @@ fn condition(c: &Condition, env: &Env) -> Result<RoaringBitmap, store::Error> {
             let window = orders_in_window(env, *d)?;
             per_customer(cols, &window, |(_, sum): (u32, f64)| cmp.matches(sum))
         }
-        // No coupon exists before the Coupons issue: everyone holds none.
         Condition::AvailableCoupons(cmp) => {
-            if cmp.matches(0.0) {
+            // Everyone holding nothing has 0; the holders by their count.
+            let mut out = if cmp.matches(0.0) {
                 cols.live.clone()
             } else {
                 RoaringBitmap::new()
+            };
+            for (customer, (n, _)) in crate::coupon::holdings(env.read, env.now)? {
+                if let Some(&row) = cols.rows.get(&customer) {
+                    if cmp.matches(f64::from(n)) {
+                        out.insert(row);
+                    } else {
+                        out.remove(row);
+                    }
+                }
             }
+            out & &cols.live
         }
-        Condition::CouponCode(_) => RoaringBitmap::new(),
+        Condition::CouponCode(text) => {
+            let needle = crate::coupon::normalise(text);
+            let mut out = RoaringBitmap::new();
+            for (customer, (_, codes)) in crate::coupon::holdings(env.read, env.now)? {
+                if codes.iter().any(|c| c.contains(&needle))
+                    && let Some(&row) = cols.rows.get(&customer)
+                {
+                    out.insert(row);
+                }
+            }
+            out & &cols.live
+        }
         Condition::TagsHas(tag) => cols.tags.get(tag).map(|b| b & &cols.live).unwrap_or_default(),
         Condition::TagsHasAny(tags) => {
             let mut out = RoaringBitmap::new();

@@ -312,3 +312,122 @@ async fn unique_codes_go_to_a_segment_and_a_restricted_coupon_checks_membership(
     }
     panic!("a newly tagged VIP is still refused");
 }
+
+async fn preview(app: &TestApp, rule: Value) -> u64 {
+    let res = app
+        .admin(Method::POST, "/segments/preview")
+        .json(&json!({"rule": rule}))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = res.json().await.unwrap();
+    body["count"].as_u64().unwrap_or_else(|| panic!("{body}"))
+}
+
+#[tokio::test]
+async fn orders_record_uses_refunds_give_them_back_and_segments_see_holdings() {
+    let app = TestApp::spawn().await;
+    identify(&app, &["h1", "h2", "h3", "none"]).await;
+    let c = create(
+        &app,
+        json!({"name": "Win-back", "discount": {"type": "fixed", "amount": 5000}, "valid_days": 14}),
+    )
+    .await;
+    let id = c["id"].as_u64().unwrap();
+    let ids: Vec<u64> = {
+        let mut v = Vec::new();
+        for u in ["h1", "h2", "h3"] {
+            v.push(app.customer("user_id", u).await["id"].as_u64().unwrap());
+        }
+        v
+    };
+    let issued = app
+        .admin(Method::POST, &format!("/coupons/{id}/issue"))
+        .json(&json!({"customers": ids, "prefix": "WB"}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(issued["issued"], 3);
+    let code_of = |customer: u64| {
+        issued["codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["customer"] == customer)
+            .unwrap()["code"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // h1 orders with the code (the Segment e-commerce way: `coupon` on Order Completed).
+    let res = app
+        .send(
+            "/v1/track",
+            json!({"type": "track", "userId": "h1", "event": "Order Completed",
+                   "properties": {"order_id": "h1-1", "total": 45000, "discount": 5000, "coupon": code_of(ids[0]),
+                                  "products": [{"product_id": "P1", "price": 50000, "quantity": 1}]}}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let c = app.get(&format!("/coupons/{id}")).await;
+    assert_eq!(
+        (c["issued"].clone(), c["used"].clone(), c["revenue"].clone()),
+        (json!(3), json!(1), json!(45000.0))
+    );
+    let v = storefront(
+        &app,
+        "/v1/coupons/validate",
+        json!({"code": code_of(ids[0]), "userId": "h1", "lines": cart(50000.0)}),
+    )
+    .await;
+    assert_eq!(v["reason"]["code"], "already_used");
+
+    // ifdo's example: holds an available coupon AND NOT ordered in the last 7 days → h2, h3.
+    let ifdo = json!({"all": [
+        {"attr": "available_coupons", "op": ">=", "value": 1},
+        {"not": {"attr": "orders_count", "op": ">=", "value": 1, "days": 7}}
+    ]});
+    assert_eq!(preview(&app, ifdo.clone()).await, 2);
+    assert_eq!(
+        preview(&app, json!({"attr": "available_coupons", "op": "=", "value": 0})).await,
+        2,
+        "h1 and none"
+    );
+    assert_eq!(
+        preview(
+            &app,
+            json!({"attr": "coupon_codes", "op": "contains", "value": code_of(ids[1])})
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        preview(&app, json!({"attr": "coupon_codes", "op": "contains", "value": "wb"})).await,
+        3
+    );
+
+    // A full refund gives the use back: the code is good again and h1 holds an available coupon.
+    let res = app
+        .send(
+            "/v1/track",
+            json!({"type": "track", "userId": "h1", "event": "Order Refunded", "properties": {"order_id": "h1-1"}}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let c = app.get(&format!("/coupons/{id}")).await;
+    assert_eq!((c["used"].clone(), c["revenue"].clone()), (json!(0), json!(0.0)));
+    let v = storefront(
+        &app,
+        "/v1/coupons/validate",
+        json!({"code": code_of(ids[0]), "userId": "h1", "lines": cart(50000.0)}),
+    )
+    .await;
+    assert_eq!(v["valid"], true, "{v}");
+    assert_eq!(
+        preview(&app, json!({"attr": "available_coupons", "op": ">=", "value": 1})).await,
+        3
+    );
+}
