@@ -161,4 +161,6 @@ pub enum BenchWhat {
     /// Search quality on the judged Korean/English test set (recall, precision) and, with
     /// `--data-dir`, the speed of interest search on that store.
     Search(crate::bench::search::SearchOptions),
+    /// Issuing unique coupon codes to a segment of N customers, then validating them.
+    Coupons(crate::bench::coupons::CouponOptions),
 }

@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use crate::config::{BenchArgs, BenchWhat, Config};
 
 pub mod analyze;
+pub mod coupons;
 pub mod search;
 pub mod segments;
 
@@ -47,6 +48,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchWhat::Startup(opts) => startup(opts).await,
         BenchWhat::Segments(opts) => segments::run(opts).await,
         BenchWhat::Search(opts) => search::run(opts).await,
+        BenchWhat::Coupons(opts) => coupons::run(opts).await,
         BenchWhat::Analyze(opts) => tokio::task::spawn_blocking(move || analyze::run(&opts)).await?,
     }
 }
