@@ -72,6 +72,12 @@ pub struct CouponRecord {
     /// A fully refunded order keeps its use counted (by default a refund gives it back).
     #[serde(default)]
     pub keep_use_on_refund: bool,
+    /// Issued to every customer when they sign up (a `Signed Up` event).
+    #[serde(default)]
+    pub issue_on_sign_up: bool,
+    /// The prefix of unique codes issued automatically.
+    #[serde(default)]
+    pub prefix: String,
     /// The customer must be in one of these segments (live ones now, nightly ones as of their
     /// latest day) — when any are given.
     #[serde(default)]
@@ -567,6 +573,17 @@ pub fn holdings(read: &ReadTx, now: i64) -> Result<HashMap<u64, (u32, Vec<String
     Ok(out)
 }
 
+/// A customer's first sign-up: the coupons issued on sign-up (and running now) are issued to them.
+pub fn on_sign_up(tx: &mut Tx, customer: u64, at: i64) -> Result<(), store::Error> {
+    for (id, c) in tx.coupons::<CouponRecord>()? {
+        let running = c.starts_at.is_none_or(|s| s <= at) && c.ends_at.is_none_or(|e| at <= e);
+        if c.issue_on_sign_up && running {
+            issue(tx, id, &[customer], &c.prefix, "sign_up", at)?;
+        }
+    }
+    Ok(())
+}
+
 /// Makes a new random code with `prefix`, one not in the store or in `taken`.
 fn fresh_code(tx: &Tx, prefix: &str, taken: &HashSet<String>, rng: &mut impl Rng) -> Result<String, store::Error> {
     loop {
@@ -667,6 +684,12 @@ pub struct CouponInput {
     /// A fully refunded order keeps its use counted (default: the use is given back).
     #[serde(default)]
     pub keep_use_on_refund: bool,
+    /// Issue it to every customer who signs up from now on (a `Signed Up` event).
+    #[serde(default)]
+    pub issue_on_sign_up: bool,
+    /// The prefix of unique codes issued automatically.
+    #[serde(default)]
+    pub prefix: String,
     #[serde(default)]
     pub segments: Vec<u64>,
     #[serde(default)]
@@ -750,6 +773,14 @@ impl CouponInput {
         if self.per_customer_limit == Some(0) {
             return Err(bad("per_customer_limit", "must be at least 1"));
         }
+        let prefix = normalise(&self.prefix);
+        if prefix.len() > 16
+            || !prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(bad("prefix", "must be up to 16 letters, digits, - or _"));
+        }
         let code = match self.code.as_deref().map(normalise) {
             Some(c)
                 if c.is_empty()
@@ -777,6 +808,8 @@ impl CouponInput {
             per_customer_limit: self.per_customer_limit.unwrap_or(1),
             stackable: self.stackable,
             keep_use_on_refund: self.keep_use_on_refund,
+            issue_on_sign_up: self.issue_on_sign_up,
+            prefix,
             segments: self.segments.clone(),
             tags: self
                 .tags

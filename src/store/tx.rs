@@ -528,6 +528,16 @@ impl<'t> Tx<'t> {
         get_rec(&self.txn.open_table(COUPONS)?, "coupons", id)
     }
 
+    /// Every coupon, in id order.
+    pub fn coupons<V: DeserializeOwned>(&self) -> Result<Vec<(u64, V)>, Error> {
+        let mut out = Vec::new();
+        for r in self.txn.open_table(COUPONS)?.iter()? {
+            let (k, v) = r?;
+            out.push((k.value(), codec::decode("coupons", k.value(), v.value())?));
+        }
+        Ok(out)
+    }
+
     pub fn next_coupon_id(&self) -> Result<u64, Error> {
         let t = self.txn.open_table(COUPONS)?;
         Ok(t.last()?.map_or(1, |(k, _)| k.value() + 1))

@@ -142,6 +142,7 @@ fn ecommerce(
             let rec = tx.customer_mut(customer)?.expect("exists");
             if rec.signed_up_at.is_none() {
                 rec.signed_up_at = Some(at);
+                crate::coupon::on_sign_up(tx, customer, at)?;
             }
             None
         }
