@@ -6,3 +6,60 @@ document.addEventListener('submit', (event) => {
     event.preventDefault();
   }
 });
+
+// A select marked data-autosubmit sends its form when changed (its button stays for no-JS use).
+document.addEventListener('change', (event) => {
+  const el = event.target;
+  if (el.matches && el.matches('select[data-autosubmit]') && el.value !== '') {
+    el.form.requestSubmit();
+  }
+});
+
+// The coupon form: show only the fields of the chosen discount and code kind, and find products
+// by name with the segment builder's picker (GET /segments/pick/products?q=) to add their ids.
+document.addEventListener('DOMContentLoaded', () => {
+  const form = document.getElementById('coupon-form');
+  if (!form) return;
+  const sync = () => {
+    const type = form.querySelector('input[name=discount_type]:checked')?.value || 'percent';
+    const kind = form.querySelector('input[name=code_kind]:checked')?.value || 'unique';
+    form.querySelectorAll('[data-for]').forEach((el) => {
+      const wanted = el.dataset.for;
+      el.hidden = (wanted === 'percent' || wanted === 'fixed') ? wanted !== type : wanted !== kind;
+    });
+  };
+  form.addEventListener('change', sync);
+  sync();
+  const picker = document.getElementById('product-picker');
+  const search = document.getElementById('product-pick');
+  const list = document.getElementById('product-picks');
+  const ids = document.getElementById('products');
+  if (!picker || !search || !list || !ids) return;
+  picker.hidden = false;
+  let timer;
+  search.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const q = search.value.trim();
+      list.replaceChildren();
+      if (!q) return;
+      const res = await fetch('/segments/pick/products?q=' + encodeURIComponent(q));
+      if (!res.ok) return;
+      for (const p of await res.json()) {
+        const li = document.createElement('li');
+        const b = document.createElement('button');
+        b.type = 'button';
+        b.className = 'secondary small-button';
+        b.textContent = p.name + ' (' + p.id + ')';
+        b.addEventListener('click', () => {
+          const have = ids.value.split(',').map((s) => s.trim()).filter(Boolean);
+          if (!have.includes(p.id)) have.push(p.id);
+          ids.value = have.join(', ');
+          li.remove();
+        });
+        li.append(b);
+        list.append(li);
+      }
+    }, 200);
+  });
+});

@@ -15,7 +15,7 @@ use super::{ApiError, ApiJson, ApiResult, AppState, Page};
 use crate::coupon::{self, CouponInput, CouponRecord, Discount, Line, Membership, Redeemed, Refusal};
 use crate::error::ErrorCode;
 use crate::segment::Rule;
-use crate::segment::saved::{SegmentDay, SegmentRecord};
+use crate::segment::saved::{self, SegmentDay, SegmentError, SegmentRecord};
 use crate::store::{self, ReadTx};
 
 /// Admin routes, merged under `/api/v1`.
@@ -171,18 +171,13 @@ pub async fn issue(
     Path(id): Path<u64>,
     ApiJson(req): ApiJson<IssueRequest>,
 ) -> ApiResult<Json<IssueResponse>> {
-    let prefix = coupon::normalise(&req.prefix);
-    if prefix.len() > 16
-        || !prefix
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
+    let Ok(prefix) = coupon::prefix(&req.prefix) else {
         return Err(ApiError::new(
             ErrorCode::InvalidField,
             "`prefix` must be up to 16 letters, digits, - or _",
         )
         .field("prefix"));
-    }
+    };
     let mut customers = req.customers.clone();
     let source = if let Some(seg) = req.segment {
         let members = segment_members(&st, seg).await?;
@@ -198,15 +193,7 @@ pub async fn issue(
         .store
         .write(move |tx| -> Result<_, ApiError> {
             // Only customers on record, by their current id.
-            let mut live = Vec::with_capacity(customers.len());
-            for &c in &customers {
-                if let Some(rec) = tx.customer(c)?
-                    && rec.merged_into.is_none()
-                    && rec.erased_at.is_none()
-                {
-                    live.push(c);
-                }
-            }
+            let live = coupon::on_record(tx, &customers)?;
             coupon::issue(tx, id, &live, &prefix, source, now)?.ok_or_else(|| no_coupon(id))
         })
         .await?;
@@ -231,28 +218,23 @@ async fn segment_members(st: &AppState, id: u64) -> Result<Vec<u64>, ApiError> {
     st.store
         .call(move |s| -> Result<_, ApiError> {
             let read = s.read()?;
-            let rec: SegmentRecord = read
-                .segment(id)?
-                .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no segment {id}")).field("segment"))?;
-            if rec.live {
-                let rule = Rule::parse(&rec.rule)
-                    .map_err(|e| ApiError::new(ErrorCode::InvalidRule, format!("segment {id}: {e}")))?;
-                let cols = columns.read().expect("not poisoned");
-                let env = crate::segment::eval::Env {
-                    cols: &cols,
-                    read: &read,
-                    tz,
-                    now,
-                    days: &days,
-                    search: Some(&search),
-                };
-                return Ok(crate::segment::members_now(&rule, &env)?.iter().collect());
+            let cols = columns.read().expect("not poisoned");
+            let env = crate::segment::eval::Env {
+                cols: &cols,
+                read: &read,
+                tz,
+                now,
+                days: &days,
+                search: Some(&search),
+            };
+            match saved::current_members(&env, id) {
+                Ok(members) => Ok(members.iter().collect()),
+                Err(SegmentError::NotFound(_)) => {
+                    Err(ApiError::new(ErrorCode::NotFound, format!("no segment {id}")).field("segment"))
+                }
+                Err(SegmentError::Rule(e)) => Err(ApiError::new(ErrorCode::InvalidRule, format!("segment {id}: {e}"))),
+                Err(e) => Err(e.into()),
             }
-            let today = crate::analysis::local_day(now, tz);
-            Ok(read
-                .segment_day_on_or_before::<SegmentDay>(id, today)?
-                .map(|(_, d)| d.member_ids().iter().collect())
-                .unwrap_or_default())
         })
         .await
 }

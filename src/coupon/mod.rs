@@ -657,6 +657,124 @@ pub fn issue(
     Ok(Some(out))
 }
 
+/// A code prefix as typed for [`issue`] (e.g. "wb-"): normalised, or why it cannot be one.
+pub fn prefix(typed: &str) -> Result<String, CouponError> {
+    let p = normalise(typed);
+    if p.len() > 16 || !p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return Err(bad("prefix", "must be up to 16 letters, digits, - or _"));
+    }
+    Ok(p)
+}
+
+/// Of `customers`, those on record under their current id (not merged into another, not
+/// erased): the ones [`issue`] may give a code to.
+pub fn on_record(tx: &Tx, customers: &[u64]) -> Result<Vec<u64>, store::Error> {
+    let mut live = Vec::with_capacity(customers.len());
+    for &c in customers {
+        if let Some(rec) = tx.customer(c)?
+            && rec.merged_into.is_none()
+            && rec.erased_at.is_none()
+        {
+            live.push(c);
+        }
+    }
+    Ok(live)
+}
+
+/// Who holds `coupon`, in customer id order (a scan of every hold: fine for an export).
+pub fn holders(read: &ReadTx, coupon: u64) -> Result<Vec<(u64, Hold)>, store::Error> {
+    let mut out = Vec::new();
+    read.for_each_coupon_hold::<Hold>(|customer, id, hold| {
+        if id == coupon {
+            out.push((customer, hold));
+        }
+    })?;
+    Ok(out)
+}
+
+/// A coupon's codes as CSV, one row per code a customer holds: customer_id, user_id, email, code,
+/// issued_at and expires_at (RFC 3339 in `tz`), used.
+pub fn codes_csv(read: &ReadTx, coupon_id: u64, tz: chrono_tz::Tz) -> Result<Vec<u8>, store::Error> {
+    use chrono::TimeZone;
+    let coupon = read.coupon::<CouponRecord>(coupon_id)?.unwrap_or_default();
+    let time = |ms: i64| {
+        tz.timestamp_millis_opt(ms)
+            .single()
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false))
+            .unwrap_or_default()
+    };
+    let mut w = csv::Writer::from_writer(Vec::new());
+    // Writing into memory cannot fail.
+    w.write_record([
+        "customer_id",
+        "user_id",
+        "email",
+        "code",
+        "issued_at",
+        "expires_at",
+        "used",
+    ])
+    .expect("in memory");
+    for (customer, hold) in holders(read, coupon_id)? {
+        let rec = read.customer(customer)?;
+        let (user_id, email) = rec.map(|r| (r.user_id, r.email)).unwrap_or_default();
+        for code in &hold.codes {
+            let used = match read.coupon_code::<CodeRecord>(code)? {
+                Some(c) if c.unique => c.used,
+                _ => hold.uses > 0,
+            };
+            w.write_record([
+                customer.to_string(),
+                user_id.clone().unwrap_or_default(),
+                email.clone().unwrap_or_default(),
+                code.clone(),
+                time(hold.issued_at),
+                hold_expires(&coupon, &hold).map(time).unwrap_or_default(),
+                used.to_string(),
+            ])
+            .expect("in memory");
+        }
+    }
+    Ok(w.into_inner().expect("in memory"))
+}
+
+/// Where a customer's coupon stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldStatus {
+    Held,
+    /// Used as often as a customer may, or its unique code used.
+    Used,
+    /// Past the hold's expiry or the coupon's end.
+    Expired,
+}
+
+impl HoldStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HoldStatus::Held => "held",
+            HoldStatus::Used => "used",
+            HoldStatus::Expired => "expired",
+        }
+    }
+}
+
+/// When a hold stops being good: the earlier of its own expiry and the coupon's end.
+pub fn hold_expires(coupon: &CouponRecord, hold: &Hold) -> Option<i64> {
+    [coupon.ends_at, hold.expires_at].into_iter().flatten().min()
+}
+
+/// A hold's status at `now`; `codes` are the records of the hold's codes (a used unique code
+/// means used).
+pub fn hold_status(coupon: &CouponRecord, hold: &Hold, codes: &[CodeRecord], now: i64) -> HoldStatus {
+    if hold.uses >= coupon.per_customer_limit || codes.iter().any(|c| c.unique && c.used) {
+        HoldStatus::Used
+    } else if hold_expires(coupon, hold).is_some_and(|e| now > e) {
+        HoldStatus::Expired
+    } else {
+        HoldStatus::Held
+    }
+}
+
 /// What a client sends to create or change a coupon.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct CouponInput {
@@ -975,6 +1093,43 @@ mod tests {
             ..vip
         };
         assert_eq!(run(&gone, None, &["vip"], &Nobody, &cart), Err("limit_reached"));
+    }
+
+    #[test]
+    fn a_hold_is_used_expired_or_held() {
+        let coupon = CouponRecord {
+            per_customer_limit: 2,
+            ends_at: Some(5_000),
+            ..CouponRecord::default()
+        };
+        let hold = |uses, expires_at| Hold {
+            uses,
+            expires_at,
+            ..Hold::default()
+        };
+        let unique = |used| CodeRecord {
+            unique: true,
+            used,
+            ..CodeRecord::default()
+        };
+        assert_eq!(hold_status(&coupon, &hold(1, None), &[], 1_000), HoldStatus::Held);
+        assert_eq!(hold_status(&coupon, &hold(2, None), &[], 1_000), HoldStatus::Used);
+        assert_eq!(
+            hold_status(&coupon, &hold(0, None), &[unique(true)], 1_000),
+            HoldStatus::Used
+        );
+        assert_eq!(
+            hold_status(&coupon, &hold(0, None), &[unique(false)], 1_000),
+            HoldStatus::Held
+        );
+        assert_eq!(hold_status(&coupon, &hold(0, None), &[], 6_000), HoldStatus::Expired);
+        assert_eq!(
+            hold_status(&coupon, &hold(0, Some(900)), &[], 1_000),
+            HoldStatus::Expired
+        );
+        assert_eq!(hold_expires(&coupon, &hold(0, Some(9_000))), Some(5_000));
+        assert_eq!(prefix(" wb-").unwrap(), "WB-");
+        assert!(prefix("a b").is_err() && prefix(&"x".repeat(17)).is_err());
     }
 
     #[test]

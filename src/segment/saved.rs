@@ -369,6 +369,22 @@ pub fn members(
     Ok(Some((day, d, page)))
 }
 
+/// A saved segment's members as of now, as coupons (and later campaigns) see them: a live
+/// segment's rule evaluated in `env`, a nightly one's latest recomputed day on or before today
+/// (empty before its first recompute).
+pub fn current_members(env: &super::eval::Env, id: u64) -> Result<RoaringTreemap, SegmentError> {
+    let rec: SegmentRecord = env.read.segment(id)?.ok_or(SegmentError::NotFound(id))?;
+    if rec.live {
+        let rule = Rule::parse(&rec.rule)?;
+        return Ok(super::members_now(&rule, env)?);
+    }
+    Ok(env
+        .read
+        .segment_day_on_or_before::<SegmentDay>(id, local_day(env.now, env.tz))?
+        .map(|(_, d)| d.member_ids())
+        .unwrap_or_default())
+}
+
 /// Members as CSV (id, user_id, email, name, phone), one row per customer still on record; the
 /// API's `members.csv` and the console's export write the same file.
 pub fn members_csv(read: &ReadTx, ids: &RoaringTreemap) -> Result<Vec<u8>, store::Error> {

@@ -3,6 +3,7 @@
 //! as the JSON API. Forms post back and redirect; JavaScript only enhances.
 
 mod analysis;
+mod coupons;
 pub mod i18n;
 mod import;
 mod pages;
@@ -42,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         .route("/customers/{id}/tags/remove", post(pages::remove_tag))
         .merge(analysis::routes())
         .merge(segments::routes())
+        .merge(coupons::routes())
         .merge(search::routes())
         .merge(settings::routes())
         .merge(import::routes())

@@ -52,7 +52,7 @@ impl Frame {
             ("search", "/search", true),
             ("products", "/products", true),
             ("orders", "/orders", true),
-            ("coupons", "/coupons", false),
+            ("coupons", "/coupons", true),
             ("campaigns", "/campaigns", false),
             ("reports", "/reports", false),
             ("import", "/import", true),
@@ -384,13 +384,14 @@ struct CustomerPage {
     visits: Vec<Visit>,
     orders: Vec<OrderRow>,
     analysis: CustomerCard,
+    coupons: Vec<super::coupons::HeldCoupon>,
 }
 
 /// Events shown on a profile, newest first.
 const TIMELINE_EVENTS: usize = 200;
 
 pub async fn customer(State(st): State<AppState>, staff: Staff, Path(id): Path<u64>) -> Response {
-    let (tz, lang) = (st.tz, staff.lang);
+    let (tz, lang, t, now) = (st.tz, staff.lang, staff.t, st.jobs.now_ms());
     let res = st
         .store
         .call(move |s| -> Result<_, customer::Error> {
@@ -403,10 +404,11 @@ pub async fn customer(State(st): State<AppState>, staff: Staff, Path(id): Path<u
                 orders.extend(read.order(&oid)?);
             }
             let analysis = crate::analysis::view::customer_analysis(&read, id, tz, lang)?;
-            Ok((id, rec, keys, events, orders, analysis))
+            let coupons = super::coupons::held_coupons(&read, id, now, tz, t, lang)?;
+            Ok((id, rec, keys, events, orders, analysis, coupons))
         })
         .await;
-    let (id, rec, keys, events, orders, analysis) = match res {
+    let (id, rec, keys, events, orders, analysis, coupons) = match res {
         Ok(r) => r,
         Err(customer::Error::NotFound(_) | customer::Error::Erased(_)) => {
             return error_page(lang, StatusCode::NOT_FOUND, staff.t.get("error.not_found"));
@@ -504,6 +506,7 @@ pub async fn customer(State(st): State<AppState>, staff: Staff, Path(id): Path<u
         visits,
         orders,
         analysis: CustomerCard::new(analysis, t, lang),
+        coupons,
     };
     render(&page)
 }

@@ -59,7 +59,7 @@ fn not_found(staff: &Staff) -> Response {
 
 /// The customer columns are built in the background after a start; a rule waits for them briefly
 /// (as the API's preview does).
-async fn columns_ready(st: &AppState) -> bool {
+pub(super) async fn columns_ready(st: &AppState) -> bool {
     for _ in 0..200 {
         if st.columns.read().expect("not poisoned").ready() {
             return true;
@@ -1083,7 +1083,7 @@ async fn members_csv(
 // --- a rule in words -------------------------------------------------------------------------
 
 /// A number as typed: whole numbers with separators, others with up to two decimals.
-fn plain(v: f64) -> String {
+pub(super) fn plain(v: f64) -> String {
     if v.fract() == 0.0 {
         i18n::number(v, 0)
     } else {

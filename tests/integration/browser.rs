@@ -627,6 +627,30 @@ async fn segment_builder_builds_a_nested_rule_with_a_live_count() {
             .await?;
         wait_path(&c, &format!("/customers/{}", ids["a"])).await?;
 
+        // A coupon for the segment: choosing the segment previews how many get it (the select
+        // sends its form), then Issue gives each a code.
+        let coupon: Value = app
+            .admin(Method::POST, "/coupons")
+            .json(&json!({"name": "재구매 10%", "discount": {"type": "percent", "percent": 10, "cap": 5000},
+                          "min_order": 30000, "valid_days": 14, "segments": [segment_id]}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        c.goto(&format!("{base}/coupons/{}", coupon["id"])).await?;
+        find(&c, &format!("#issue-segment option[value='{segment_id}']"))
+            .await?
+            .click()
+            .await?;
+        let count = find(&c, "#issue-count").await?.text().await?;
+        anyhow::ensure!(count.contains("3명이 받습니다"), "{count}");
+        find(&c, "#prefix").await?.send_keys("re-").await?;
+        find(&c, "#issue-submit").await?.click().await?;
+        let done = find(&c, "#issued-now").await?.text().await?;
+        anyhow::ensure!(done.contains("3명에게 발급"), "{done}");
+        c.execute("window.scrollTo(0, 0)", vec![]).await?;
+        save_screenshot(&c, "coupons.png").await?;
+
         // The list shows the day's count and who entered.
         c.goto(&format!("{base}/segments")).await?;
         let row = find(&c, "#segments tbody tr").await?.text().await?;

@@ -431,3 +431,37 @@ async fn orders_record_uses_refunds_give_them_back_and_segments_see_holdings() {
         3
     );
 }
+
+#[tokio::test]
+async fn a_sign_up_coupon_is_issued_at_the_first_sign_up() {
+    let app = TestApp::spawn().await;
+    let c = create(
+        &app,
+        json!({"name": "Welcome", "discount": {"type": "fixed", "amount": 3000}, "issue_on_sign_up": true,
+               "prefix": "hi-", "valid_days": 7}),
+    )
+    .await;
+    let id = c["id"].as_u64().unwrap();
+    for _ in 0..2 {
+        let res = app
+            .send(
+                "/v1/track",
+                json!({"type": "track", "userId": "new", "event": "Signed Up"}),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+    }
+    let c = app.get(&format!("/coupons/{id}")).await;
+    assert_eq!(c["issued"], 1, "once, at the first sign-up");
+    assert_eq!(
+        preview(&app, json!({"attr": "coupon_codes", "op": "contains", "value": "HI-"})).await,
+        1
+    );
+    let res = app
+        .admin(Method::POST, "/coupons")
+        .json(&json!({"name": "x", "discount": {"type": "fixed", "amount": 1}, "prefix": "no spaces"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap()["error"]["field"], "prefix");
+}

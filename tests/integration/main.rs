@@ -6,6 +6,7 @@ mod browser;
 mod clients;
 mod common;
 mod console;
+mod console_coupons;
 mod console_search;
 mod console_shop;
 mod coupons;
