@@ -653,6 +653,8 @@ async fn show_page(
         ),
         (t.get("coupons.per_customer_limit"), c.per_customer_limit.to_string()),
         (t.get("coupons.stackable"), yes_no(c.stackable)),
+        (t.get("coupons.issue_on_sign_up_label"), yes_no(c.issue_on_sign_up)),
+        (t.get("coupons.keep_use_on_refund_label"), yes_no(c.keep_use_on_refund)),
         (t.get("coupons.tags_title"), list_or_none(&c.tags)),
         (t.get("coupons.created"), i18n::datetime(c.created_at, tz)),
     ];
