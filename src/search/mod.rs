@@ -86,6 +86,9 @@ pub struct Search {
     /// moment ago is found.
     catalog: std::sync::Mutex<Option<tokio::sync::watch::Receiver<u64>>>,
     synced: std::sync::atomic::AtomicU64,
+    /// Keys a sync made by [`fresh`](Search::fresh) rewrote: their customers' interest documents
+    /// are for the follower to redo.
+    rewritten: std::sync::Mutex<Vec<String>>,
     /// The last trending lists, (computed at, hours, limit, lists): they change slowly and cost a
     /// read of the hours' events.
     trending: std::sync::Mutex<Option<(i64, u32, usize, trending::Trending)>>,
@@ -106,6 +109,7 @@ impl Search {
             catalog: std::sync::Mutex::new(None),
             synced: std::sync::atomic::AtomicU64::new(u64::MAX),
             trending: std::sync::Mutex::new(None),
+            rewritten: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -131,7 +135,10 @@ impl Search {
             None => return Ok(()),
         };
         if self.synced.load(Ordering::Acquire) != current {
-            self.products.sync(read)?;
+            // Held across the sync, so that the follower, which syncs and then takes these, cannot
+            // take them between this sync and their arrival.
+            let mut rewritten = self.rewritten.lock().expect("not poisoned");
+            rewritten.extend(self.products.sync(read)?.rewritten);
             self.synced.store(current, Ordering::Release);
         }
         Ok(())
@@ -283,7 +290,9 @@ fn sync_products(store: &Store, search: &Search, columns: &Shared) -> Result<Has
         );
     }
     search.products_ready.store(true, Ordering::Release);
-    Ok(customers_of(&read, columns, &synced.rewritten)?)
+    let mut rewritten = synced.rewritten;
+    rewritten.append(&mut search.rewritten.lock().expect("not poisoned"));
+    Ok(customers_of(&read, columns, &rewritten)?)
 }
 
 /// Keeps both indexes in step with the store until `stop` turns true.
