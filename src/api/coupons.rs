@@ -171,13 +171,7 @@ pub async fn issue(
     Path(id): Path<u64>,
     ApiJson(req): ApiJson<IssueRequest>,
 ) -> ApiResult<Json<IssueResponse>> {
-    let Ok(prefix) = coupon::prefix(&req.prefix) else {
-        return Err(ApiError::new(
-            ErrorCode::InvalidField,
-            "`prefix` must be up to 16 letters, digits, - or _",
-        )
-        .field("prefix"));
-    };
+    let prefix = coupon::prefix(&req.prefix)?;
     let mut customers = req.customers.clone();
     let source = if let Some(seg) = req.segment {
         let members = segment_members(&st, seg).await?;

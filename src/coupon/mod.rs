@@ -891,14 +891,7 @@ impl CouponInput {
         if self.per_customer_limit == Some(0) {
             return Err(bad("per_customer_limit", "must be at least 1"));
         }
-        let prefix = normalise(&self.prefix);
-        if prefix.len() > 16
-            || !prefix
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(bad("prefix", "must be up to 16 letters, digits, - or _"));
-        }
+        let prefix = prefix(&self.prefix)?;
         let code = match self.code.as_deref().map(normalise) {
             Some(c)
                 if c.is_empty()
