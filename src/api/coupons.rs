@@ -22,7 +22,7 @@ use crate::store::{self, ReadTx};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/coupons", get(list).post(create))
-        .route("/coupons/{id}", get(describe))
+        .route("/coupons/{id}", get(describe).put(update))
         .route("/coupons/{id}/issue", post(issue))
 }
 
@@ -135,6 +135,18 @@ pub async fn describe(State(st): State<AppState>, Path(id): Path<u64>) -> ApiRes
         })
         .await?;
     Ok(Json(out))
+}
+
+/// Replaces a coupon's terms (the whole input, as on create); counts, issued codes and holds stay.
+#[utoipa::path(put, path = "/api/v1/coupons/{id}", params(("id" = u64, Path)), request_body = CouponInput, responses((status = 200, body = CouponResponse), (status = 400), (status = 404), (status = 409)), security(("bearer" = [])))]
+pub async fn update(
+    State(st): State<AppState>,
+    Path(id): Path<u64>,
+    ApiJson(input): ApiJson<CouponInput>,
+) -> ApiResult<Json<CouponResponse>> {
+    let now = st.jobs.now_ms();
+    st.store.write(move |tx| coupon::update(tx, id, &input, now)).await?;
+    describe(State(st), Path(id)).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -70,6 +70,7 @@ impl Modify for BearerAuth {
         coupons::create,
         coupons::list,
         coupons::describe,
+        coupons::update,
         coupons::issue,
     ),
     modifiers(&BearerAuth)

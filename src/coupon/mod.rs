@@ -958,6 +958,38 @@ pub fn create(tx: &mut Tx, input: &CouponInput, now: i64) -> Result<u64, CouponE
     Ok(id)
 }
 
+/// Replaces a coupon's terms; its counts, issued codes and holds stay. A new shared code takes the
+/// old one's place (the old code stops working).
+pub fn update(tx: &mut Tx, id: u64, input: &CouponInput, now: i64) -> Result<(), CouponError> {
+    let old = tx.coupon::<CouponRecord>(id)?.ok_or(CouponError::NotFound(id))?;
+    let mut rec = input.record(now)?;
+    if rec.code != old.code {
+        if let Some(code) = &rec.code
+            && tx.coupon_code::<CodeRecord>(code)?.is_some()
+        {
+            return Err(CouponError::CodeTaken(code.clone()));
+        }
+        if let Some(code) = &old.code {
+            tx.delete_coupon_code(code)?;
+        }
+        if let Some(code) = &rec.code {
+            tx.put_coupon_code(
+                code,
+                &CodeRecord {
+                    coupon: id,
+                    ..CodeRecord::default()
+                },
+            )?;
+        }
+    }
+    rec.used = old.used;
+    rec.issued = old.issued;
+    rec.revenue = old.revenue;
+    rec.created_at = old.created_at;
+    tx.put_coupon(id, &rec)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -561,6 +561,10 @@ impl<'t> Tx<'t> {
         Ok(())
     }
 
+    pub fn delete_coupon_code(&mut self, code: &str) -> Result<bool, Error> {
+        Ok(self.txn.open_table(COUPON_CODES)?.remove(code)?.is_some())
+    }
+
     pub fn coupon_hold<V: DeserializeOwned>(&self, customer: u64, coupon: u64) -> Result<Option<V>, Error> {
         let t = self.txn.open_table(COUPON_HOLDS)?;
         match t.get((customer, coupon))? {

@@ -110,6 +110,41 @@ async fn a_shared_code_validates_redeems_once_per_order_and_per_customer() {
     .await;
     assert_eq!(r["reason"]["code"], "customer_limit_reached");
 
+    // Changing the terms keeps the counts; a new shared code replaces the old one.
+    let res = app
+        .admin(Method::PUT, &format!("/coupons/{id}"))
+        .json(&json!({"name": "Welcome 15", "code": "WELCOME15", "discount": {"type": "percent", "percent": 15}, "min_order": 30000}))
+        .send()
+        .await
+        .unwrap();
+    let c: Value = res.json().await.unwrap();
+    assert_eq!(
+        (c["name"].clone(), c["code"].clone(), c["used"].clone()),
+        (json!("Welcome 15"), json!("WELCOME15"), json!(1)),
+        "{c}"
+    );
+    let v = storefront(
+        &app,
+        "/v1/coupons/validate",
+        json!({"code": "WELCOME10", "anonymousId": "x", "lines": cart(40000.0)}),
+    )
+    .await;
+    assert_eq!(v["reason"]["code"], "unknown_code");
+    let v = storefront(
+        &app,
+        "/v1/coupons/validate",
+        json!({"code": "WELCOME15", "anonymousId": "x", "lines": cart(40000.0)}),
+    )
+    .await;
+    assert_eq!(v["discount"], 6000.0);
+    let res = app
+        .admin(Method::PUT, "/coupons/999")
+        .json(&json!({"name": "x", "discount": {"type": "fixed", "amount": 1}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+
     // Bad input names the field; no write key is refused.
     for (body, field) in [
         (json!({"code": "", "userId": "u1"}), "code"),
@@ -141,7 +176,7 @@ async fn a_shared_code_validates_redeems_once_per_order_and_per_customer() {
     // A taken code and a wrong discount are refused on create, naming the field.
     let res = app
         .admin(Method::POST, "/coupons")
-        .json(&json!({"name": "again", "code": "WELCOME10", "discount": {"type": "fixed", "amount": 1000}}))
+        .json(&json!({"name": "again", "code": "WELCOME15", "discount": {"type": "fixed", "amount": 1000}}))
         .send()
         .await
         .unwrap();
