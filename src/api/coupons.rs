@@ -14,8 +14,7 @@ use utoipa::ToSchema;
 use super::{ApiError, ApiJson, ApiResult, AppState, Page};
 use crate::coupon::{self, CouponInput, CouponRecord, Discount, Line, Membership, Redeemed, Refusal};
 use crate::error::ErrorCode;
-use crate::segment::Rule;
-use crate::segment::saved::{self, SegmentDay, SegmentError, SegmentRecord};
+use crate::segment::saved::{self, SegmentError};
 use crate::store::{self, ReadTx};
 
 /// Admin routes, merged under `/api/v1`.
@@ -256,31 +255,24 @@ impl Membership for Known {
 
 /// Which of a coupon's segments `customer` is in now.
 fn memberships(st: &AppState, read: &ReadTx, coupon: &CouponRecord, customer: u64) -> Result<Known, ApiError> {
+    let cols = st.columns.read().expect("not poisoned");
+    let env = crate::segment::eval::Env {
+        cols: &cols,
+        read,
+        tz: st.tz,
+        now: st.jobs.now_ms(),
+        days: &st.segment_days,
+        search: Some(&st.search),
+    };
     let mut out = HashSet::new();
-    let (tz, now) = (st.tz, st.jobs.now_ms());
     for &id in &coupon.segments {
-        let Some(rec) = read.segment::<SegmentRecord>(id)? else {
-            continue;
-        };
-        let member = if rec.live {
-            let Ok(rule) = Rule::parse(&rec.rule) else { continue };
-            let cols = st.columns.read().expect("not poisoned");
-            let env = crate::segment::eval::Env {
-                cols: &cols,
-                read,
-                tz,
-                now,
-                days: &st.segment_days,
-                search: Some(&st.search),
-            };
-            let rows = crate::segment::eval::evaluate(&rule, &env)?;
-            cols.rows.get(&customer).is_some_and(|r| rows.contains(*r))
-        } else {
-            read.segment_day_on_or_before::<SegmentDay>(id, crate::analysis::local_day(now, tz))?
-                .is_some_and(|(_, d)| d.member_ids().contains(customer))
-        };
-        if member {
-            out.insert(id);
+        // A segment deleted or with a rule that no longer parses admits nobody.
+        match saved::current_members(&env, id) {
+            Ok(members) if members.contains(customer) => {
+                out.insert(id);
+            }
+            Ok(_) | Err(SegmentError::NotFound(_) | SegmentError::Rule(_)) => {}
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(Known(out))
