@@ -213,33 +213,19 @@ pub async fn issue(
 
 /// A segment's members: a live segment's rule evaluated now, a nightly one's latest day.
 async fn segment_members(st: &AppState, id: u64) -> Result<Vec<u64>, ApiError> {
-    let (columns, days, search, tz, now) = (
-        st.columns.clone(),
-        st.segment_days.clone(),
-        st.search.clone(),
-        st.tz,
-        st.jobs.now_ms(),
-    );
-    st.store
+    let st = st.clone();
+    st.clone()
+        .store
         .call(move |s| -> Result<_, ApiError> {
             let read = s.read()?;
-            let cols = columns.read().expect("not poisoned");
-            let env = crate::segment::eval::Env {
-                cols: &cols,
-                read: &read,
-                tz,
-                now,
-                days: &days,
-                search: Some(&search),
-            };
-            match saved::current_members(&env, id) {
+            st.with_env(&read, |env| match saved::current_members(env, id) {
                 Ok(members) => Ok(members.iter().collect()),
                 Err(SegmentError::NotFound(_)) => {
                     Err(ApiError::new(ErrorCode::NotFound, format!("no segment {id}")).field("segment"))
                 }
                 Err(SegmentError::Rule(e)) => Err(ApiError::new(ErrorCode::InvalidRule, format!("segment {id}: {e}"))),
                 Err(e) => Err(e.into()),
-            }
+            })
         })
         .await
 }
@@ -255,27 +241,20 @@ impl Membership for Known {
 
 /// Which of a coupon's segments `customer` is in now.
 fn memberships(st: &AppState, read: &ReadTx, coupon: &CouponRecord, customer: u64) -> Result<Known, ApiError> {
-    let cols = st.columns.read().expect("not poisoned");
-    let env = crate::segment::eval::Env {
-        cols: &cols,
-        read,
-        tz: st.tz,
-        now: st.jobs.now_ms(),
-        days: &st.segment_days,
-        search: Some(&st.search),
-    };
-    let mut out = HashSet::new();
-    for &id in &coupon.segments {
-        // A segment deleted or with a rule that no longer parses admits nobody.
-        match saved::current_members(&env, id) {
-            Ok(members) if members.contains(customer) => {
-                out.insert(id);
+    st.with_env(read, |env| {
+        let mut out = HashSet::new();
+        for &id in &coupon.segments {
+            // A segment deleted or with a rule that no longer parses admits nobody.
+            match saved::current_members(env, id) {
+                Ok(members) if members.contains(customer) => {
+                    out.insert(id);
+                }
+                Ok(_) | Err(SegmentError::NotFound(_) | SegmentError::Rule(_)) => {}
+                Err(e) => return Err(e.into()),
             }
-            Ok(_) | Err(SegmentError::NotFound(_) | SegmentError::Rule(_)) => {}
-            Err(e) => return Err(e.into()),
         }
-    }
-    Ok(Known(out))
+        Ok(Known(out))
+    })
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

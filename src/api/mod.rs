@@ -44,6 +44,22 @@ pub struct AppState {
     pub search: Arc<crate::search::Search>,
 }
 
+impl AppState {
+    /// Runs `f` with what evaluating a segment rule needs: the customer columns (read-locked for
+    /// the call), `read`, the shop's zone and the jobs' clock, the analysis days and the indexes.
+    pub fn with_env<R>(&self, read: &crate::store::ReadTx, f: impl FnOnce(&crate::segment::eval::Env) -> R) -> R {
+        let cols = self.columns.read().expect("not poisoned");
+        f(&crate::segment::eval::Env {
+            cols: &cols,
+            read,
+            tz: self.tz,
+            now: self.jobs.now_ms(),
+            days: &self.segment_days,
+            search: Some(&self.search),
+        })
+    }
+}
+
 tokio::task_local! {
     static REQUEST_ID: String;
 }

@@ -58,32 +58,20 @@ pub async fn preview(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let (columns, days, tz, now) = (st.columns.clone(), st.segment_days.clone(), st.tz, st.jobs.now_ms());
-    let search = st.search.clone();
+    let state = st.clone();
     let out = st
         .store
         .call(move |s| -> Result<_, ApiError> {
-            let cols = columns.read().expect("not poisoned");
-            if !cols.ready() {
-                return Err(ApiError::new(
-                    ErrorCode::Conflict,
-                    "the customer columns are still being built after the start: try again in a few seconds",
-                ));
-            }
             let read = s.read()?;
-            let p = segment::preview(
-                &rule,
-                &segment::eval::Env {
-                    cols: &cols,
-                    read: &read,
-                    tz,
-                    now,
-                    days: &days,
-                    search: Some(&search),
-                },
-                sample,
-            )?;
-            drop(cols);
+            let p = state.with_env(&read, |env| {
+                if !env.cols.ready() {
+                    return Err(ApiError::new(
+                        ErrorCode::Conflict,
+                        "the customer columns are still being built after the start: try again in a few seconds",
+                    ));
+                }
+                Ok(segment::preview(&rule, env, sample)?)
+            })?;
             let mut customers = Vec::new();
             for id in p.sample {
                 if let Some(rec) = read.customer(id)? {
@@ -385,8 +373,7 @@ pub async fn is_member(
     State(st): State<AppState>,
     Path((id, customer)): Path<(u64, u64)>,
 ) -> ApiResult<Json<MembershipAnswer>> {
-    let (columns, days, tz, now) = (st.columns.clone(), st.segment_days.clone(), st.tz, st.jobs.now_ms());
-    let search = st.search.clone();
+    let state = st.clone();
     let out = st
         .store
         .call(move |s| -> Result<_, ApiError> {
@@ -396,28 +383,21 @@ pub async fn is_member(
                 .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no segment {id}")))?;
             if rec.live {
                 let rule = Rule::parse(&rec.rule).map_err(rule_error)?;
-                let cols = columns.read().expect("not poisoned");
-                if !cols.ready() {
-                    return Err(ApiError::new(
-                        ErrorCode::Conflict,
-                        "the customer columns are still being built",
-                    ));
-                }
-                let env = segment::eval::Env {
-                    cols: &cols,
-                    read: &read,
-                    tz,
-                    now,
-                    days: &days,
-                    search: Some(&search),
-                };
-                let rows = segment::eval::evaluate(&rule, &env)?;
-                let member = cols.rows.get(&customer).is_some_and(|r| rows.contains(*r));
-                return Ok(MembershipAnswer {
-                    member,
-                    as_of: "now".into(),
+                return state.with_env(&read, |env| {
+                    if !env.cols.ready() {
+                        return Err(ApiError::new(
+                            ErrorCode::Conflict,
+                            "the customer columns are still being built",
+                        ));
+                    }
+                    let rows = segment::eval::evaluate(&rule, env)?;
+                    Ok(MembershipAnswer {
+                        member: env.cols.rows.get(&customer).is_some_and(|r| rows.contains(*r)),
+                        as_of: "now".into(),
+                    })
                 });
             }
+            let (tz, now) = (state.tz, state.jobs.now_ms());
             let (day, d) = read
                 .segment_day_on_or_before::<SegmentDay>(id, local_day(now, tz))?
                 .ok_or_else(|| no_members(id))?;
