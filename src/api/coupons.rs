@@ -267,6 +267,9 @@ pub struct StorefrontCoupon {
     pub anonymous_id: Option<String>,
     #[serde(default)]
     pub lines: Vec<Line>,
+    /// For validate: the other codes already applied to this cart (stacking is checked against them).
+    #[serde(default)]
+    pub applied: Vec<String>,
     /// For redeem: the order, which makes the call idempotent.
     #[serde(default, alias = "order_id")]
     pub order_id: Option<String>,
@@ -367,7 +370,13 @@ pub async fn validate(
             };
             let now = state.jobs.now_ms();
             Ok(answer(coupon::check(
-                &read, &segments, &code, customer, &req.lines, now,
+                &read,
+                &segments,
+                &code,
+                customer,
+                &req.lines,
+                &req.applied,
+                now,
             )?))
         })
         .await?;

@@ -210,6 +210,7 @@ pub fn check(
     code: &str,
     customer: Option<u64>,
     lines: &[Line],
+    applied: &[String],
     now: i64,
 ) -> Result<Result<Accepted, Refusal>, store::Error> {
     let code = normalise(code);
@@ -227,7 +228,7 @@ pub fn check(
         Some(id) => read.customer(id)?.map(|r| r.tags).unwrap_or_default(),
         None => Vec::new(),
     };
-    decide(
+    let decided = decide(
         &coupon,
         c.coupon,
         &code,
@@ -239,7 +240,99 @@ pub fn check(
         lines,
         now,
         &|id| read.product(id).map(|p| p.and_then(|p| p.category)),
-    )
+    )?;
+    let Ok(accepted) = decided else {
+        return Ok(decided);
+    };
+    // The other codes on the cart, as they would be redeemed with this one.
+    let mut others = Vec::new();
+    for other in applied.iter().map(|a| normalise(a)).filter(|a| !a.is_empty() && *a != code) {
+        if let Some(oc) = read.coupon_code::<CodeRecord>(&other)?
+            && let Some(o) = read.coupon::<CouponRecord>(oc.coupon)?
+        {
+            others.push((other, oc.coupon, o.stackable));
+        }
+    }
+    Ok(match stacks(&accepted, &others) {
+        Some(refusal) => Err(refusal),
+        None => Ok(accepted),
+    })
+}
+
+/// Whether `accepted` may go on one order with `others` (code, coupon, stackable): a coupon once
+/// per order, and more than one coupon only when every one of them is stackable.
+fn stacks(accepted: &Accepted, others: &[(String, u64, bool)]) -> Option<Refusal> {
+    if let Some((other, _, _)) = others.iter().find(|(_, coupon, _)| *coupon == accepted.coupon) {
+        return Some(refuse(
+            "already_applied",
+            format!("{} is the same coupon as {other}, which is already applied.", accepted.code),
+        ));
+    }
+    if others.is_empty() {
+        return None;
+    }
+    if !accepted.stackable {
+        return Some(refuse(
+            "not_stackable",
+            format!("{} cannot be combined with other coupons.", accepted.code),
+        ));
+    }
+    let (other, _, _) = others.iter().find(|(_, _, stackable)| !stackable)?;
+    Some(refuse(
+        "not_stackable",
+        format!("{other} is already applied and cannot be combined with other coupons."),
+    ))
+}
+
+/// The stored uses of one order: a list (one per code), or one use as written before stacking.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum OrderUses {
+    Many(Vec<Redemption>),
+    One(Redemption),
+}
+
+/// The coupons `order_id` used, one redemption per code.
+pub fn order_uses(tx: &Tx, order_id: &str) -> Result<Vec<Redemption>, store::Error> {
+    Ok(match tx.coupon_redemption::<OrderUses>(order_id)? {
+        None => Vec::new(),
+        Some(OrderUses::Many(v)) => v,
+        Some(OrderUses::One(r)) => vec![r],
+    })
+}
+
+fn put_order_uses(tx: &mut Tx, order_id: &str, uses: Vec<Redemption>) -> Result<(), store::Error> {
+    tx.put_coupon_redemption(order_id, &OrderUses::Many(uses))
+}
+
+/// Counts one use of `code` (coupon `c.coupon`) by `customer` for an order worth `total`: the
+/// coupon's uses and revenue, a unique code spent, the customer's hold.
+fn count_use(
+    tx: &mut Tx,
+    code: &str,
+    c: &mut CodeRecord,
+    coupon: &mut CouponRecord,
+    customer: u64,
+    total: f64,
+    now: i64,
+) -> Result<(), store::Error> {
+    coupon.used += 1;
+    coupon.revenue += total;
+    tx.put_coupon(c.coupon, coupon)?;
+    if c.unique {
+        c.used = true;
+        tx.put_coupon_code(code, c)?;
+    }
+    let mut hold = tx.coupon_hold::<Hold>(customer, c.coupon)?.unwrap_or_else(|| Hold {
+        issued_at: now,
+        source: "order".into(),
+        ..Hold::default()
+    });
+    hold.uses += 1;
+    if !hold.codes.iter().any(|h| h == code) {
+        hold.codes.push(code.to_string());
+    }
+    tx.put_coupon_hold(customer, c.coupon, &hold)
 }
 
 /// The rules, in the order a customer would want to hear them.
@@ -378,21 +471,15 @@ pub fn redeem(
     now: i64,
 ) -> Result<Redeemed, store::Error> {
     let code = normalise(code);
-    if let Some(r) = tx.coupon_redemption::<Redemption>(order_id)? {
+    let mut uses = order_uses(tx, order_id)?;
+    if let Some(r) = uses.iter().find(|r| r.code == code) {
         let stackable = tx.coupon::<CouponRecord>(r.coupon)?.is_some_and(|c| c.stackable);
-        return Ok(if r.code == code {
-            Redeemed::Again(Accepted {
-                coupon: r.coupon,
-                code: r.code,
-                discount: r.discount,
-                stackable,
-            })
-        } else {
-            Redeemed::Refused(refuse(
-                "order_already_redeemed",
-                format!("Order {order_id} already used the code {}.", r.code),
-            ))
-        });
+        return Ok(Redeemed::Again(Accepted {
+            coupon: r.coupon,
+            code: r.code.clone(),
+            discount: r.discount,
+            stackable,
+        }));
     }
     let Some(mut c) = tx.coupon_code::<CodeRecord>(&code)? else {
         return Ok(Redeemed::Refused(refuse(
@@ -406,7 +493,7 @@ pub fn redeem(
             format!("There is no coupon code {code}."),
         )));
     };
-    let mut hold = tx.coupon_hold::<Hold>(customer, c.coupon)?;
+    let hold = tx.coupon_hold::<Hold>(customer, c.coupon)?;
     let tags = tx.customer(customer)?.map(|r| r.tags).unwrap_or_default();
     let decided = {
         let category_of =
@@ -429,43 +516,34 @@ pub fn redeem(
         Ok(a) => a,
         Err(r) => return Ok(Redeemed::Refused(r)),
     };
+    let mut others = Vec::with_capacity(uses.len());
+    for r in uses.iter().filter(|r| !r.refunded) {
+        let stackable = tx.coupon::<CouponRecord>(r.coupon)?.is_some_and(|o| o.stackable);
+        others.push((r.code.clone(), r.coupon, stackable));
+    }
+    if let Some(refusal) = stacks(&accepted, &others) {
+        return Ok(Redeemed::Refused(refusal));
+    }
     let total =
         order_total.unwrap_or_else(|| lines.iter().map(|l| l.price * l.quantity).sum::<f64>() - accepted.discount);
-    coupon.used += 1;
-    coupon.revenue += total;
-    tx.put_coupon(c.coupon, &coupon)?;
-    if c.unique {
-        c.used = true;
-        tx.put_coupon_code(&code, &c)?;
-    }
-    let h = hold.get_or_insert_with(|| Hold {
-        issued_at: now,
-        source: "order".into(),
-        ..Hold::default()
+    count_use(tx, &code, &mut c, &mut coupon, customer, total, now)?;
+    uses.push(Redemption {
+        coupon: c.coupon,
+        code: code.clone(),
+        customer,
+        discount: accepted.discount,
+        order_total: total,
+        at: now,
+        refunded: false,
     });
-    h.uses += 1;
-    if !h.codes.contains(&code) {
-        h.codes.push(code.clone());
-    }
-    tx.put_coupon_hold(customer, c.coupon, h)?;
-    tx.put_coupon_redemption(
-        order_id,
-        &Redemption {
-            coupon: c.coupon,
-            code: code.clone(),
-            customer,
-            discount: accepted.discount,
-            order_total: total,
-            at: now,
-            refunded: false,
-        },
-    )?;
+    put_order_uses(tx, order_id, uses)?;
     Ok(Redeemed::Applied(accepted))
 }
 
 /// Records an `Order Completed` that names a `coupon` (one code, or several separated by commas):
 /// each known code's use is counted for the order's customer, as a redemption would (the order
-/// has happened: its conditions are not checked again). An order already redeemed is left alone.
+/// has happened: its conditions are not checked again). Codes the order already redeemed are
+/// left alone; the order's discount not yet accounted for is split evenly over the codes added.
 pub fn record_order(
     tx: &mut Tx,
     codes: &str,
@@ -475,82 +553,75 @@ pub fn record_order(
     total: f64,
     at: i64,
 ) -> Result<(), store::Error> {
-    if tx.coupon_redemption::<Redemption>(order_id)?.is_some() {
-        return Ok(());
-    }
-    // The first known code is the order's redemption; the order's discount is split no further.
+    let mut uses = order_uses(tx, order_id)?;
+    let mut found = Vec::new();
     for code in codes.split(',').map(normalise).filter(|c| !c.is_empty()) {
-        let Some(mut c) = tx.coupon_code::<CodeRecord>(&code)? else {
+        if uses.iter().any(|r| r.code == code) || found.iter().any(|(c, _, _): &(String, _, _)| *c == code) {
+            continue;
+        }
+        let Some(c) = tx.coupon_code::<CodeRecord>(&code)? else {
             continue;
         };
-        let Some(mut coupon) = tx.coupon::<CouponRecord>(c.coupon)? else {
+        let Some(coupon) = tx.coupon::<CouponRecord>(c.coupon)? else {
             continue;
         };
-        coupon.used += 1;
-        coupon.revenue += total;
-        tx.put_coupon(c.coupon, &coupon)?;
-        if c.unique {
-            c.used = true;
-            tx.put_coupon_code(&code, &c)?;
+        if uses.iter().any(|r| r.coupon == c.coupon) || found.iter().any(|(_, f, _): &(_, CodeRecord, _)| f.coupon == c.coupon) {
+            continue;
         }
-        let mut hold = tx.coupon_hold::<Hold>(customer, c.coupon)?.unwrap_or_else(|| Hold {
-            issued_at: at,
-            source: "order".into(),
-            ..Hold::default()
-        });
-        hold.uses += 1;
-        if !hold.codes.contains(&code) {
-            hold.codes.push(code.clone());
-        }
-        tx.put_coupon_hold(customer, c.coupon, &hold)?;
-        tx.put_coupon_redemption(
-            order_id,
-            &Redemption {
-                coupon: c.coupon,
-                code: code.clone(),
-                customer,
-                discount,
-                order_total: total,
-                at,
-                refunded: false,
-            },
-        )?;
+        found.push((code, c, coupon));
+    }
+    if found.is_empty() {
         return Ok(());
     }
-    Ok(())
+    let accounted: f64 = uses.iter().map(|r| r.discount).sum();
+    let share = ((discount - accounted).max(0.0) / found.len() as f64 * 100.0).round() / 100.0;
+    for (code, mut c, mut coupon) in found {
+        count_use(tx, &code, &mut c, &mut coupon, customer, total, at)?;
+        uses.push(Redemption {
+            coupon: c.coupon,
+            code,
+            customer,
+            discount: share,
+            order_total: total,
+            at,
+            refunded: false,
+        });
+    }
+    put_order_uses(tx, order_id, uses)
 }
 
-/// A fully refunded order gives its coupon use back (the coupon's count, the customer's, a unique
-/// code's), unless the coupon says a refund keeps it used.
+/// A fully refunded order gives its coupon uses back (each coupon's count, the customer's, a
+/// unique code's), except for coupons that say a refund keeps the use. True if any came back.
 pub fn give_back(tx: &mut Tx, order_id: &str) -> Result<bool, store::Error> {
-    let Some(mut r) = tx.coupon_redemption::<Redemption>(order_id)? else {
-        return Ok(false);
-    };
-    if r.refunded {
-        return Ok(false);
+    let mut uses = order_uses(tx, order_id)?;
+    let mut any = false;
+    for r in uses.iter_mut().filter(|r| !r.refunded) {
+        let Some(mut coupon) = tx.coupon::<CouponRecord>(r.coupon)? else {
+            continue;
+        };
+        if coupon.keep_use_on_refund {
+            continue;
+        }
+        coupon.used = coupon.used.saturating_sub(1);
+        coupon.revenue -= r.order_total;
+        tx.put_coupon(r.coupon, &coupon)?;
+        if let Some(mut c) = tx.coupon_code::<CodeRecord>(&r.code)?
+            && c.unique
+        {
+            c.used = false;
+            tx.put_coupon_code(&r.code, &c)?;
+        }
+        if let Some(mut hold) = tx.coupon_hold::<Hold>(r.customer, r.coupon)? {
+            hold.uses = hold.uses.saturating_sub(1);
+            tx.put_coupon_hold(r.customer, r.coupon, &hold)?;
+        }
+        r.refunded = true;
+        any = true;
     }
-    let Some(mut coupon) = tx.coupon::<CouponRecord>(r.coupon)? else {
-        return Ok(false);
-    };
-    if coupon.keep_use_on_refund {
-        return Ok(false);
+    if any {
+        put_order_uses(tx, order_id, uses)?;
     }
-    coupon.used = coupon.used.saturating_sub(1);
-    coupon.revenue -= r.order_total;
-    tx.put_coupon(r.coupon, &coupon)?;
-    if let Some(mut c) = tx.coupon_code::<CodeRecord>(&r.code)?
-        && c.unique
-    {
-        c.used = false;
-        tx.put_coupon_code(&r.code, &c)?;
-    }
-    if let Some(mut hold) = tx.coupon_hold::<Hold>(r.customer, r.coupon)? {
-        hold.uses = hold.uses.saturating_sub(1);
-        tx.put_coupon_hold(r.customer, r.coupon, &hold)?;
-    }
-    r.refunded = true;
-    tx.put_coupon_redemption(order_id, &r)?;
-    Ok(true)
+    Ok(any)
 }
 
 /// What each customer holds: how many coupons they can use now (issued or used before, not
@@ -1155,6 +1226,40 @@ mod tests {
         assert_eq!(hold_expires(&coupon, &hold(0, Some(9_000))), Some(5_000));
         assert_eq!(prefix(" wb-").unwrap(), "WB-");
         assert!(prefix("a b").is_err() && prefix(&"x".repeat(17)).is_err());
+    }
+
+    #[test]
+    fn an_order_written_before_stacking_reads_as_one_use() {
+        let r = Redemption {
+            coupon: 3,
+            code: "A".into(),
+            customer: 7,
+            discount: 1000.0,
+            order_total: 9000.0,
+            at: 5,
+            refunded: false,
+        };
+        let one: OrderUses = store::codec::decode("t", "k", &store::codec::encode(&r)).unwrap();
+        assert!(matches!(one, OrderUses::One(ref x) if x.code == "A" && x.coupon == 3));
+        let many: OrderUses =
+            store::codec::decode("t", "k", &store::codec::encode(&OrderUses::Many(vec![r.clone(), r]))).unwrap();
+        assert!(matches!(many, OrderUses::Many(ref v) if v.len() == 2));
+    }
+
+    #[test]
+    fn stacking_needs_every_coupon_stackable_and_a_coupon_once() {
+        let a = |stackable| Accepted {
+            coupon: 1,
+            code: "NEW".into(),
+            discount: 1.0,
+            stackable,
+        };
+        assert_eq!(stacks(&a(false), &[]), None);
+        assert_eq!(stacks(&a(true), &[("B".into(), 2, true)]), None);
+        assert_eq!(stacks(&a(false), &[("B".into(), 2, true)]).unwrap().code, "not_stackable");
+        let r = stacks(&a(true), &[("B".into(), 2, true), ("C".into(), 3, false)]).unwrap();
+        assert!(r.message.starts_with("C is already applied"), "{}", r.message);
+        assert_eq!(stacks(&a(true), &[("OTHER".into(), 1, true)]).unwrap().code, "already_applied");
     }
 
     #[test]

@@ -500,3 +500,86 @@ async fn a_sign_up_coupon_is_issued_at_the_first_sign_up() {
         .unwrap();
     assert_eq!(res.json::<Value>().await.unwrap()["error"]["field"], "prefix");
 }
+
+#[tokio::test]
+async fn stackable_coupons_combine_on_one_order_and_the_others_refuse() {
+    let app = TestApp::spawn().await;
+    identify(&app, &["s1"]).await;
+    let mut ids = Vec::new();
+    for (name, code, stackable) in [
+        ("Free shipping", "SHIP", true),
+        ("Member 5%", "MEMBER5", true),
+        ("Summer sale", "SUMMER", false),
+    ] {
+        let c = create(
+            &app,
+            json!({"name": name, "code": code, "stackable": stackable,
+                   "discount": {"type": "fixed", "amount": 3000}}),
+        )
+        .await;
+        ids.push(c["id"].as_u64().unwrap());
+    }
+    // Validate against the codes already on the cart.
+    let v = storefront(
+        &app,
+        "/v1/coupons/validate",
+        json!({"code": "MEMBER5", "userId": "s1", "lines": cart(40000.0), "applied": ["ship"]}),
+    )
+    .await;
+    assert_eq!(v["valid"], true, "{v}");
+    let v = storefront(
+        &app,
+        "/v1/coupons/validate",
+        json!({"code": "SUMMER", "userId": "s1", "lines": cart(40000.0), "applied": ["SHIP"]}),
+    )
+    .await;
+    assert_eq!(v["reason"]["code"], "not_stackable", "{v}");
+    assert!(v["reason"]["message"].as_str().unwrap().contains("SUMMER"), "{v}");
+    let v = storefront(
+        &app,
+        "/v1/coupons/validate",
+        json!({"code": "SHIP", "userId": "s1", "lines": cart(40000.0), "applied": ["SUMMER", "SHIP"]}),
+    )
+    .await;
+    assert_eq!(v["reason"]["code"], "not_stackable", "{v}");
+    assert!(v["reason"]["message"].as_str().unwrap().contains("SUMMER is already applied"), "{v}");
+
+    // Redeem two stackable codes on one order; the third, not stackable, is refused; repeats answer
+    // as before.
+    let redeem = |code: &str| {
+        json!({"code": code, "userId": "s1", "order_id": "s1-1", "lines": cart(40000.0), "total": 34000})
+    };
+    assert_eq!(storefront(&app, "/v1/coupons/redeem", redeem("SHIP")).await["valid"], true);
+    let r = storefront(&app, "/v1/coupons/redeem", redeem("MEMBER5")).await;
+    assert_eq!((r["valid"].clone(), r["repeated"].clone()), (json!(true), Value::Null), "{r}");
+    let r = storefront(&app, "/v1/coupons/redeem", redeem("SUMMER")).await;
+    assert_eq!(r["reason"]["code"], "not_stackable", "{r}");
+    let r = storefront(&app, "/v1/coupons/redeem", redeem("SHIP")).await;
+    assert_eq!(r["repeated"], true, "{r}");
+    let used = |c: &Value| (c["used"].as_u64().unwrap(), c["revenue"].as_f64().unwrap());
+    assert_eq!(used(&app.get(&format!("/coupons/{}", ids[0])).await), (1, 34000.0));
+    assert_eq!(used(&app.get(&format!("/coupons/{}", ids[1])).await), (1, 34000.0));
+    assert_eq!(used(&app.get(&format!("/coupons/{}", ids[2])).await), (0, 0.0));
+
+    // An order that names two codes counts both; its refund gives both back.
+    let res = app
+        .send(
+            "/v1/track",
+            json!({"type": "track", "userId": "s1", "event": "Order Completed",
+                   "properties": {"order_id": "s1-2", "total": 20000, "discount": 6000, "coupon": "summer, ship",
+                                  "products": [{"product_id": "P1", "price": 26000, "quantity": 1}]}}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(used(&app.get(&format!("/coupons/{}", ids[0])).await), (2, 54000.0));
+    assert_eq!(used(&app.get(&format!("/coupons/{}", ids[2])).await), (1, 20000.0));
+    let res = app
+        .send(
+            "/v1/track",
+            json!({"type": "track", "userId": "s1", "event": "Order Refunded", "properties": {"order_id": "s1-2"}}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(used(&app.get(&format!("/coupons/{}", ids[0])).await), (1, 34000.0));
+    assert_eq!(used(&app.get(&format!("/coupons/{}", ids[2])).await), (0, 0.0));
+}
