@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/coupons", get(list))
         .route("/coupons/new", get(new_page).post(create_submit))
         .route("/coupons/{id}", get(show))
+        .route("/coupons/{id}/edit", get(edit_page).post(edit_submit))
         .route("/coupons/{id}/issue", post(issue_submit))
         .route("/coupons/{id}/codes.csv", get(codes_csv))
 }
@@ -241,6 +242,49 @@ impl Draft {
         }
     }
 
+    /// A stored coupon as the form shows it (times in the shop's zone).
+    fn from_record(c: &CouponRecord, tz: chrono_tz::Tz) -> Draft {
+        let number = |v: f64| v.to_string();
+        let local = |ms: Option<i64>| {
+            ms.and_then(|ms| tz.timestamp_millis_opt(ms).single())
+                .map(|t| t.format("%Y-%m-%dT%H:%M").to_string())
+                .unwrap_or_default()
+        };
+        let (discount_type, amount, percent, cap) = match &c.discount {
+            Discount::Fixed { amount } => ("fixed", number(*amount), String::new(), String::new()),
+            Discount::Percent { percent, cap } => (
+                "percent",
+                String::new(),
+                number(*percent),
+                cap.map(number).unwrap_or_default(),
+            ),
+        };
+        Draft {
+            csrf: String::new(),
+            name: c.name.clone(),
+            discount_type: discount_type.into(),
+            amount,
+            percent,
+            cap,
+            min_order: if c.min_order > 0.0 { number(c.min_order) } else { String::new() },
+            products: c.products.join(", "),
+            categories: c.categories.join(", "),
+            starts_at: local(c.starts_at),
+            ends_at: local(c.ends_at),
+            valid_days: c.valid_days.map(|d| d.to_string()).unwrap_or_default(),
+            total_limit: c.total_limit.map(|d| d.to_string()).unwrap_or_default(),
+            per_customer_limit: c.per_customer_limit.to_string(),
+            stackable: c.stackable,
+            keep_use_on_refund: c.keep_use_on_refund,
+            issue_on_sign_up: c.issue_on_sign_up,
+            prefix: c.prefix.clone(),
+            segments: c.segments.clone(),
+            tags: c.tags.join(", "),
+            code_kind: if c.code.is_some() { "shared" } else { "unique" }.into(),
+            code: c.code.clone().unwrap_or_default(),
+        }
+    }
+
     /// From the posted pairs (the segment checkboxes repeat their name).
     fn from_pairs(pairs: Vec<(String, String)>) -> Draft {
         let mut d = Draft::default();
@@ -372,6 +416,8 @@ struct NewPage {
     /// The wrong field (as the form names it) and what is wrong with it.
     error: Option<(String, String)>,
     tz: String,
+    /// The coupon being changed (None: a new one).
+    editing: Option<u64>,
 }
 
 impl NewPage {
@@ -388,7 +434,13 @@ impl NewPage {
     }
 }
 
-async fn form_page(st: &AppState, staff: &Staff, d: Draft, error: Option<(String, String)>) -> Response {
+async fn form_page(
+    st: &AppState,
+    staff: &Staff,
+    d: Draft,
+    error: Option<(String, String)>,
+    editing: Option<u64>,
+) -> Response {
     let segments = match st
         .store
         .call(|s| -> Result<_, store::Error> {
@@ -414,6 +466,7 @@ async fn form_page(st: &AppState, staff: &Staff, d: Draft, error: Option<(String
         segments,
         error,
         tz: st.tz.name().to_string(),
+        editing,
     };
     (status, render(&page)).into_response()
 }
@@ -426,7 +479,7 @@ async fn new_page(State(st): State<AppState>, staff: Staff) -> Response {
     if let Some(r) = refuse_viewer(&staff) {
         return r;
     }
-    form_page(&st, &staff, Draft::new(), None).await
+    form_page(&st, &staff, Draft::new(), None, None).await
 }
 
 /// The message for a wrong field: the catalogue's sentence for it, else the domain's words.
@@ -439,6 +492,36 @@ fn field_message(t: &Catalog, field: &str, fallback: &str) -> String {
 /// Creates the coupon as the API does, then shows its page; a wrong field comes back to the form
 /// with the message next to it.
 async fn create_submit(State(st): State<AppState>, staff: Staff, Form(pairs): Form<Vec<(String, String)>>) -> Response {
+    save(st, staff, pairs, None).await
+}
+
+/// The form of a coupon's terms, filled in; its counts, codes and holds stay as they are.
+async fn edit_page(State(st): State<AppState>, staff: Staff, Path(id): Path<u64>) -> Response {
+    if let Some(r) = refuse_viewer(&staff) {
+        return r;
+    }
+    match st
+        .store
+        .call(move |s| s.read()?.coupon::<CouponRecord>(id))
+        .await
+    {
+        Ok(Some(c)) => form_page(&st, &staff, Draft::from_record(&c, st.tz), None, Some(id)).await,
+        Ok(None) => not_found(&staff),
+        Err(e) => internal(staff.lang, e),
+    }
+}
+
+/// Replaces a coupon's terms as `PUT /api/v1/coupons/{id}` does.
+async fn edit_submit(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<u64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    save(st, staff, pairs, Some(id)).await
+}
+
+async fn save(st: AppState, staff: Staff, pairs: Vec<(String, String)>, editing: Option<u64>) -> Response {
     let d = Draft::from_pairs(pairs);
     if let Some(r) = refuse_change(&staff, &d.csrf) {
         return r;
@@ -448,21 +531,29 @@ async fn create_submit(State(st): State<AppState>, staff: Staff, Form(pairs): Fo
         Ok(i) => i,
         Err((field, key)) => {
             let message = t.get(key).to_string();
-            return form_page(&st, &staff, d, Some((field.to_string(), message))).await;
+            return form_page(&st, &staff, d, Some((field.to_string(), message)), editing).await;
         }
     };
     let now = st.jobs.now_ms();
-    match st.store.write(move |tx| coupon::create(tx, &input, now)).await {
+    let saved = st
+        .store
+        .write(move |tx| match editing {
+            Some(id) => coupon::update(tx, id, &input, now).map(|()| id),
+            None => coupon::create(tx, &input, now),
+        })
+        .await;
+    match saved {
         Ok(id) => Redirect::to(&format!("/coupons/{id}")).into_response(),
         Err(CouponError::Field { field, message }) => {
             let field = form_field(field);
             let message = field_message(t, field, &message);
-            form_page(&st, &staff, d, Some((field.to_string(), message))).await
+            form_page(&st, &staff, d, Some((field.to_string(), message)), editing).await
         }
         Err(CouponError::CodeTaken(code)) => {
             let message = t.get("coupons.error.code_taken").replace("{code}", &code);
-            form_page(&st, &staff, d, Some(("code".into(), message))).await
+            form_page(&st, &staff, d, Some(("code".into(), message)), editing).await
         }
+        Err(CouponError::NotFound(_)) => not_found(&staff),
         Err(e) => internal(staff.lang, e),
     }
 }

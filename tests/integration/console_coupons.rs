@@ -385,3 +385,124 @@ async fn coupons_are_made_listed_issued_to_a_segment_exported_and_shown_on_custo
     assert_eq!(res.status(), 403);
     assert_eq!(app.get("/coupons").await["items"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn a_coupon_is_edited_in_its_form_and_keeps_its_counts() {
+    let app = TestApp::spawn().await;
+    assert_eq!(
+        app.send("/v1/identify", json!({"userId": "e1"})).await.status(),
+        200
+    );
+    let c = app
+        .admin(Method::POST, "/coupons")
+        .json(&json!({"name": "Spring", "discount": {"type": "percent", "percent": 10, "cap": 5000},
+                      "min_order": 20000, "starts_at": "2026-03-01T00:00:00+09:00", "valid_days": 7,
+                      "categories": ["식품/초콜릿"], "tags": ["vip"], "stackable": true}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let id = c["id"].as_u64().unwrap();
+    let e1 = app.customer("user_id", "e1").await["id"].as_u64().unwrap();
+    let issued = app
+        .admin(Method::POST, &format!("/coupons/{id}/issue"))
+        .json(&json!({"customers": [e1]}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let code = issued["codes"][0]["code"].as_str().unwrap().to_string();
+
+    let owner = console_cookie(&app, "admin", "test-admin-password").await;
+    let (_, show) = page(&app, &owner, &format!("/coupons/{id}")).await;
+    assert!(show.contains(&format!("href=\"/coupons/{id}/edit\"")), "an Edit button");
+    let (status, form) = page(&app, &owner, &format!("/coupons/{id}/edit")).await;
+    assert_eq!(status, 200);
+    for want in [
+        "value=\"Spring\"",
+        "value=\"10\"",
+        "value=\"5000\"",
+        "value=\"20000\"",
+        "value=\"2026-03-01T00:00\"",
+        "value=\"7\"",
+        "value=\"식품/초콜릿\"",
+        "value=\"vip\"",
+        "id=\"stackable\" checked",
+        &format!("action=\"/coupons/{id}/edit\""),
+    ] {
+        assert!(form.contains(want), "{want} in the filled form");
+    }
+    let csrf = csrf_of(&form);
+    let edit_path = format!("/coupons/{id}/edit");
+    let terms = |percent: &'static str| {
+        body(&[
+            ("csrf", &csrf),
+            ("name", "Spring 15"),
+            ("discount_type", "percent"),
+            ("percent", percent),
+            ("min_order", "20000"),
+            ("starts_at", "2026-03-01T00:00"),
+            ("valid_days", "7"),
+            ("per_customer_limit", "2"),
+            ("code_kind", "unique"),
+        ])
+    };
+    let res = post_form(&app, &owner, &edit_path, terms("0")).await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("id=\"error-percent\"") && html.contains(&format!("action=\"{edit_path}\"")));
+    let res = post_form(&app, &owner, &edit_path, terms("15")).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], format!("/coupons/{id}").as_str());
+    let c = app.get(&format!("/coupons/{id}")).await;
+    assert_eq!(
+        (
+            c["name"].clone(),
+            c["discount"].clone(),
+            c["per_customer_limit"].clone(),
+            c["stackable"].clone(),
+            c["tags"].clone(),
+            c["issued"].clone()
+        ),
+        (
+            json!("Spring 15"),
+            json!({"type": "percent", "percent": 15.0, "cap": null}),
+            json!(2),
+            json!(false),
+            json!([]),
+            json!(1)
+        ),
+        "{c}"
+    );
+    // The code issued before still works, on the new terms.
+    let v = app
+        .track("/v1/coupons/validate")
+        .json(&json!({"code": code, "userId": "e1", "lines": [{"product_id": "P1", "price": 40000, "quantity": 1}]}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(v["discount"], 6000.0, "{v}");
+
+    assert_eq!(page(&app, &owner, "/coupons/999/edit").await.0, 404);
+    let res = app
+        .admin(Method::POST, "/users")
+        .json(&json!({"name": "viewer", "password": "viewer-password", "role": "viewer"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let viewer = console_cookie(&app, "viewer", "viewer-password").await;
+    assert_eq!(page(&app, &viewer, &edit_path).await.0, 403);
+    let (_, show) = page(&app, &viewer, &format!("/coupons/{id}")).await;
+    assert!(!show.contains(&edit_path), "no Edit button for a viewer");
+    let res = post_form(&app, &viewer, &edit_path, terms("50")).await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(app.get(&format!("/coupons/{id}")).await["discount"]["percent"], 15.0);
+}
