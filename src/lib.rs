@@ -96,12 +96,18 @@ pub async fn serve(
         None => Arc::new(jobs::SystemClock),
     };
     let segment_days: Arc<segment::eval::AnalysisDays> = Default::default();
+    let holds = Arc::new(coupon::Holdings::new(store.clone()));
     let runner = {
         let (store, tz) = (store.clone(), config.store.timezone);
         // In this order: the segments' nightly recompute reads the night's analysis.
         let jobs = vec![
             analysis::job(),
-            segment::saved::job(columns.clone(), segment_days.clone(), Some(search.clone())),
+            segment::saved::job(
+                columns.clone(),
+                segment_days.clone(),
+                Some(search.clone()),
+                Some(holds.clone()),
+            ),
         ];
         tokio::task::spawn_blocking(move || jobs::Runner::new(store, tz, clock, jobs)).await??
     };
@@ -115,6 +121,7 @@ pub async fn serve(
         jobs: runner,
         segment_days,
         search,
+        holds,
     };
     let app = api::router(state);
     tracing::info!(addr = %listener.local_addr()?, data_dir = %config.store.data_dir.display(), "dangol is serving");

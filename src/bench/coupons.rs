@@ -114,11 +114,12 @@ pub async fn run(opts: CouponOptions) -> anyhow::Result<()> {
     );
     anyhow::ensure!(!codes.is_empty(), "no codes were issued: {issued}");
     let mut times = Vec::with_capacity(opts.validations);
+    let mut at_server = Vec::with_capacity(opts.validations);
     let mut valid = 0;
     for i in 0..opts.validations {
         let (user, code) = &codes[(i * 7919) % codes.len()];
         let t = Instant::now();
-        let body: Value = client
+        let res = client
             .post(format!("{base}/v1/coupons/validate"))
             .basic_auth("test-write-key", Some(""))
             .json(
@@ -126,21 +127,49 @@ pub async fn run(opts: CouponOptions) -> anyhow::Result<()> {
             )
             .send()
             .await?
-            .error_for_status()?
-            .json()
-            .await?;
+            .error_for_status()?;
+        at_server.extend(super::server_ms(&res));
+        let body: Value = res.json().await?;
         times.push(t.elapsed().as_secs_f64() * 1000.0);
         valid += usize::from(body["valid"] == true);
     }
     times.sort_by(f64::total_cmp);
-    let p = |q: f64| times[((times.len() as f64 * q).ceil() as usize).clamp(1, times.len()) - 1];
+    at_server.sort_by(f64::total_cmp);
+    let p = super::quantile;
     println!(
-        "validate (segment-restricted coupon, unique code, one line): p50 {:.2} ms, p99 {:.2} ms over {} calls ({} valid)",
-        p(0.5),
-        p(0.99),
+        "validate (segment-restricted coupon, unique code, one line), {} calls ({} valid): server p50 {:.2} ms, p99 {:.2} ms; client p50 {:.2} ms, p99 {:.2} ms",
         times.len(),
-        valid
+        valid,
+        p(&at_server, 0.5),
+        p(&at_server, 0.99),
+        p(&times, 0.5),
+        p(&times, 0.99),
     );
+    // The segment attributes read from the holds: every one of the N customers holds a code.
+    for rule in [
+        json!({"attr": "orders_count", "op": "=", "value": 0}),
+        json!({"attr": "available_coupons", "op": ">=", "value": 1}),
+        json!({"all": [{"attr": "available_coupons", "op": ">=", "value": 1},
+                       {"not": {"attr": "orders_count", "op": ">=", "value": 1, "days": 7}}]}),
+        json!({"attr": "coupon_codes", "op": "contains", "value": "WB-"}),
+    ] {
+        let mut took = Vec::new();
+        let mut count = Value::Null;
+        for _ in 0..20 {
+            let res = admin(reqwest::Method::POST, "/segments/preview")
+                .json(&json!({"rule": rule, "sample": 0}))
+                .send()
+                .await?
+                .error_for_status()?;
+            took.extend(super::server_ms(&res));
+            count = res.json::<Value>().await?["count"].clone();
+        }
+        took.sort_by(f64::total_cmp);
+        println!(
+            "segment preview {rule}: {count} members, server p50 {:.1} ms",
+            p(&took, 0.5)
+        );
+    }
     let _ = stop_tx.send(());
     server.await??;
     Ok(())

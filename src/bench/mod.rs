@@ -552,3 +552,23 @@ fn tempfile_dir(given: &Option<std::path::PathBuf>) -> anyhow::Result<BenchDir> 
         }
     }
 }
+
+/// The server's own time for a response, from its `Server-Timing: app;dur=MS` header.
+pub fn server_ms(res: &reqwest::Response) -> Option<f64> {
+    res.headers()
+        .get("server-timing")?
+        .to_str()
+        .ok()?
+        .split(';')
+        .find_map(|p| p.trim().strip_prefix("dur="))?
+        .parse()
+        .ok()
+}
+
+/// The q-quantile (0..=1) of sorted values.
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1]
+}

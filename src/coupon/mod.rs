@@ -5,12 +5,15 @@
 //! ([`redeem`]) checks again inside the writer's transaction, so that of many concurrent
 //! redemptions of a last use exactly one wins, and is idempotent per order id.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::store::{self, ReadTx, Tx};
+
+mod holdings;
+pub use holdings::{HoldIndex, Holdings};
 
 /// Unique codes use these: no 0/O, 1/I/L, so that a code read aloud or typed from paper works.
 const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
@@ -622,26 +625,6 @@ pub fn give_back(tx: &mut Tx, order_id: &str) -> Result<bool, store::Error> {
         put_order_uses(tx, order_id, uses)?;
     }
     Ok(any)
-}
-
-/// What each customer holds: how many coupons they can use now (issued or used before, not
-/// expired, not used up, the coupon running) and the codes they hold. Customers holding nothing
-/// are absent. For the segment attributes `available_coupons` and `coupon_codes`.
-pub fn holdings(read: &ReadTx, now: i64) -> Result<HashMap<u64, (u32, Vec<String>)>, store::Error> {
-    let coupons: HashMap<u64, CouponRecord> = read.coupons::<CouponRecord>()?.into_iter().collect();
-    let mut out: HashMap<u64, (u32, Vec<String>)> = HashMap::new();
-    read.for_each_coupon_hold::<Hold>(|customer, coupon, hold| {
-        let entry = out.entry(customer).or_default();
-        entry.1.extend(hold.codes.iter().cloned());
-        let Some(c) = coupons.get(&coupon) else { return };
-        let running = c.starts_at.is_none_or(|s| s <= now) && c.ends_at.is_none_or(|e| now <= e);
-        let fresh = hold.expires_at.is_none_or(|e| now <= e);
-        let left = hold.uses < c.per_customer_limit && c.total_limit.is_none_or(|n| c.used < n);
-        if running && fresh && left {
-            entry.0 += 1;
-        }
-    })?;
-    Ok(out)
 }
 
 /// A customer's first sign-up: the coupons issued on sign-up (and running now) are issued to them.

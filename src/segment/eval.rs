@@ -27,6 +27,18 @@ pub struct Env<'a> {
     pub days: &'a AnalysisDays,
     /// The product index, for `interest` conditions (None: match words in the catalogue directly).
     pub search: Option<&'a crate::search::Search>,
+    /// What customers hold, kept in memory, for the coupon attributes (None: read every hold).
+    pub holds: Option<&'a crate::coupon::Holdings>,
+}
+
+impl Env<'_> {
+    /// Every customer's coupon holds: the kept copy, or one read now.
+    fn hold_index(&self) -> Result<std::sync::Arc<crate::coupon::HoldIndex>, store::Error> {
+        match self.holds {
+            Some(h) => h.current(),
+            None => crate::coupon::HoldIndex::build(self.read).map(std::sync::Arc::new),
+        }
+    }
 }
 
 /// The rows of `rule`'s members.
@@ -100,6 +112,13 @@ fn recency(times: &[i64], r: Recency, env: &Env) -> RoaringBitmap {
     })
 }
 
+/// A bitmap of rows in any order (sorted first: roaring builds fastest from sorted rows).
+fn rows_bitmap(mut rows: Vec<u32>) -> RoaringBitmap {
+    rows.sort_unstable();
+    rows.dedup();
+    RoaringBitmap::from_sorted_iter(rows).expect("sorted and deduplicated")
+}
+
 fn condition(c: &Condition, env: &Env) -> Result<RoaringBitmap, store::Error> {
     let cols = env.cols;
     Ok(match c {
@@ -118,33 +137,25 @@ fn condition(c: &Condition, env: &Env) -> Result<RoaringBitmap, store::Error> {
         }
         Condition::AvailableCoupons(cmp) => {
             // Everyone holding nothing has 0; the holders by their count.
-            let mut out = if cmp.matches(0.0) {
-                cols.live.clone()
-            } else {
-                RoaringBitmap::new()
-            };
-            for (customer, (n, _)) in crate::coupon::holdings(env.read, env.now)? {
+            let coupons: HashMap<u64, crate::coupon::CouponRecord> = env.read.coupons()?.into_iter().collect();
+            let holds = env.hold_index()?;
+            let (mut matching, mut other) = (Vec::new(), Vec::new());
+            for (customer, n) in holds.available(&coupons, env.now) {
                 if let Some(&row) = cols.rows.get(&customer) {
-                    if cmp.matches(f64::from(n)) {
-                        out.insert(row);
-                    } else {
-                        out.remove(row);
-                    }
+                    if cmp.matches(f64::from(n)) { &mut matching } else { &mut other }.push(row);
                 }
             }
-            out & &cols.live
+            if cmp.matches(0.0) {
+                &cols.live - rows_bitmap(other)
+            } else {
+                rows_bitmap(matching) & &cols.live
+            }
         }
         Condition::CouponCode(text) => {
             let needle = crate::coupon::normalise(text);
-            let mut out = RoaringBitmap::new();
-            for (customer, (_, codes)) in crate::coupon::holdings(env.read, env.now)? {
-                if codes.iter().any(|c| c.contains(&needle))
-                    && let Some(&row) = cols.rows.get(&customer)
-                {
-                    out.insert(row);
-                }
-            }
-            out & &cols.live
+            let holds = env.hold_index()?;
+            let rows = holds.with_code(&needle).filter_map(|c| cols.rows.get(&c).copied());
+            rows_bitmap(rows.collect()) & &cols.live
         }
         Condition::TagsHas(tag) => cols.tags.get(tag).map(|b| b & &cols.live).unwrap_or_default(),
         Condition::TagsHasAny(tags) => {

@@ -215,12 +215,19 @@ pub async fn delete(store: &Store, id: u64) -> Result<(), SegmentError> {
 }
 
 /// The nightly recompute, registered after the analysis job.
-pub fn job(columns: Shared, days: Arc<AnalysisDays>, search: Option<Arc<crate::search::Search>>) -> crate::jobs::Job {
+pub fn job(
+    columns: Shared,
+    days: Arc<AnalysisDays>,
+    search: Option<Arc<crate::search::Search>>,
+    holds: Option<Arc<crate::coupon::Holdings>>,
+) -> crate::jobs::Job {
     crate::jobs::Job {
         name: JOB,
         about: "every saved segment's members, kept per date with who entered and left",
         schedule: crate::jobs::Schedule::DailyAt(chrono::NaiveTime::MIN),
-        body: Arc::new(move |store, ctx| recompute(store, &columns, &days, search.as_deref(), ctx)),
+        body: Arc::new(move |store, ctx| {
+            recompute(store, &columns, &days, search.as_deref(), holds.as_deref(), ctx)
+        }),
     }
 }
 
@@ -230,6 +237,7 @@ fn recompute(
     columns: &Shared,
     days: &AnalysisDays,
     search: Option<&crate::search::Search>,
+    holds: Option<&crate::coupon::Holdings>,
     ctx: &crate::jobs::JobContext,
 ) -> anyhow::Result<crate::jobs::Finish> {
     let (now, tz) = (ctx.now, ctx.tz);
@@ -272,6 +280,7 @@ fn recompute(
                 now,
                 days,
                 search,
+                holds,
             };
             let rows = super::eval::evaluate(&rule, &env)?;
             let tagged = match rec.auto_tag.as_deref().and_then(|t| cols.tags.get(t)) {

@@ -167,6 +167,11 @@ impl Store {
         self.inner.writer.catalog.subscribe()
     }
 
+    /// Counts the commits that wrote coupon holds since the store was opened.
+    pub fn hold_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.writer.holds.subscribe()
+    }
+
     /// Size of the redb file in bytes.
     pub fn file_size(&self) -> u64 {
         std::fs::metadata(self.inner.dir.join("dangol.redb"))

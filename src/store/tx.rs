@@ -106,6 +106,8 @@ pub struct Tx<'t> {
     pub(super) touched: Vec<CustomerRow>,
     /// Whether this transaction wrote or deleted a product (the product index follows).
     pub(super) catalog_changed: bool,
+    /// Whether this transaction wrote a coupon hold (the holdings index follows).
+    pub(super) holds_changed: bool,
 }
 
 impl<'t> Tx<'t> {
@@ -148,6 +150,7 @@ impl<'t> Tx<'t> {
             last_seq: None,
             touched: Vec::new(),
             catalog_changed: false,
+            holds_changed: false,
         })
     }
 
@@ -574,6 +577,7 @@ impl<'t> Tx<'t> {
     }
 
     pub fn put_coupon_hold<V: Serialize>(&mut self, customer: u64, coupon: u64, rec: &V) -> Result<(), Error> {
+        self.holds_changed = true;
         self.txn
             .open_table(COUPON_HOLDS)?
             .insert((customer, coupon), codec::encode(rec).as_slice())?;

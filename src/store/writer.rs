@@ -79,6 +79,8 @@ pub(super) struct Handle {
     pub(super) changes: broadcast::Sender<Arc<Vec<CustomerRow>>>,
     /// Counts the commits that changed the catalogue since the start (the product index follows).
     pub(super) catalog: watch::Sender<u64>,
+    /// Counts the commits that wrote coupon holds (the holdings index follows).
+    pub(super) holds: watch::Sender<u64>,
 }
 
 impl Handle {
@@ -87,12 +89,14 @@ impl Handle {
         let (committed, _) = watch::channel(last);
         let (changes, _) = broadcast::channel(4096);
         let (catalog, _) = watch::channel(0);
+        let (holds, _) = watch::channel(0);
         let (queue, rx) = mpsc::channel::<Box<dyn Job>>(16_384);
         let lock = Arc::new(Mutex::new(()));
         let notify = Notify {
             committed: committed.clone(),
             changes: changes.clone(),
             catalog: catalog.clone(),
+            holds: holds.clone(),
         };
         let (db2, lock2) = (db.clone(), lock.clone());
         let thread = std::thread::Builder::new()
@@ -106,6 +110,7 @@ impl Handle {
             committed,
             changes,
             catalog,
+            holds,
         })
     }
 
@@ -166,6 +171,7 @@ impl Handle {
                     last_seq: tx.last_seq,
                     touched: std::mem::take(&mut tx.touched),
                     catalog_changed: tx.catalog_changed,
+                    holds_changed: tx.holds_changed,
                 },
             )
         };
@@ -174,6 +180,7 @@ impl Handle {
             committed: self.committed.clone(),
             changes: self.changes.clone(),
             catalog: self.catalog.clone(),
+            holds: self.holds.clone(),
         }
         .tell(done);
         Ok(r)
@@ -196,12 +203,14 @@ struct Committed {
     last_seq: Option<u64>,
     touched: Vec<CustomerRow>,
     catalog_changed: bool,
+    holds_changed: bool,
 }
 
 struct Notify {
     committed: watch::Sender<u64>,
     changes: broadcast::Sender<Arc<Vec<CustomerRow>>>,
     catalog: watch::Sender<u64>,
+    holds: watch::Sender<u64>,
 }
 
 impl Notify {
@@ -215,6 +224,9 @@ impl Notify {
         }
         if done.catalog_changed {
             self.catalog.send_modify(|n| *n += 1);
+        }
+        if done.holds_changed {
+            self.holds.send_modify(|n| *n += 1);
         }
     }
 }
@@ -261,6 +273,7 @@ fn apply_group(db: &redb::Database, notify: &Notify, mut group: Vec<Box<dyn Job>
                     last_seq: tx.last_seq,
                     touched: std::mem::take(&mut tx.touched),
                     catalog_changed: tx.catalog_changed,
+                    holds_changed: tx.holds_changed,
                 }
             };
             txn.commit()?;

@@ -614,31 +614,14 @@ struct ShowQuery {
 /// of them who already hold the coupon; None when there is no such segment.
 async fn preview(st: &AppState, coupon_id: u64, segment: u64) -> Result<Option<(Vec<u64>, u64)>, SegmentError> {
     super::segments::columns_ready(st).await;
-    let (columns, days, search, tz, now) = (
-        st.columns.clone(),
-        st.segment_days.clone(),
-        st.search.clone(),
-        st.tz,
-        st.jobs.now_ms(),
-    );
+    let state = st.clone();
     st.store
         .call(move |s| -> Result<_, SegmentError> {
             let read = s.read()?;
-            let members = {
-                let cols = columns.read().expect("not poisoned");
-                let env = crate::segment::eval::Env {
-                    cols: &cols,
-                    read: &read,
-                    tz,
-                    now,
-                    days: &days,
-                    search: Some(&search),
-                };
-                match saved::current_members(&env, segment) {
-                    Ok(m) => m,
-                    Err(SegmentError::NotFound(_)) => return Ok(None),
-                    Err(e) => return Err(e),
-                }
+            let members = match state.with_env(&read, |env| saved::current_members(env, segment)) {
+                Ok(m) => m,
+                Err(SegmentError::NotFound(_)) => return Ok(None),
+                Err(e) => return Err(e),
             };
             let mut on_record = Vec::new();
             let mut holding = 0;

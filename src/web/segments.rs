@@ -477,33 +477,12 @@ async fn preview(State(st): State<AppState>, staff: Staff, headers: HeaderMap, b
     if !columns_ready(&st).await {
         return json_error(StatusCode::CONFLICT, t.get("segments.columns_building"), json!({}));
     }
-    let (columns, days, tz, now, lang) = (
-        st.columns.clone(),
-        st.segment_days.clone(),
-        st.tz,
-        st.jobs.now_ms(),
-        staff.lang,
-    );
-    let search = st.search.clone();
+    let (state, tz, lang) = (st.clone(), st.tz, staff.lang);
     let res = st
         .store
         .call(move |s| -> Result<_, store::Error> {
             let read = s.read()?;
-            let p = {
-                let cols = columns.read().expect("not poisoned");
-                segment::preview(
-                    &rule,
-                    &segment::eval::Env {
-                        cols: &cols,
-                        read: &read,
-                        tz,
-                        now,
-                        days: &days,
-                        search: Some(&search),
-                    },
-                    PREVIEW_SAMPLE,
-                )?
-            };
+            let p = state.with_env(&read, |env| segment::preview(&rule, env, PREVIEW_SAMPLE))?;
             let mut sample = Vec::new();
             for id in p.sample {
                 if let Some(rec) = read.customer(id)? {
@@ -839,7 +818,6 @@ enum Asked {
 
 async fn show(State(st): State<AppState>, staff: Staff, Path(id): Path<u64>, Query(q): Query<ShowQuery>) -> Response {
     let (tz, lang, t) = (st.tz, staff.lang, staff.t);
-    let now = st.jobs.now_ms();
     let loaded = st
         .store
         .call(move |s| -> Result<_, store::Error> {
@@ -879,26 +857,12 @@ async fn show(State(st): State<AppState>, staff: Staff, Path(id): Path<u64>, Que
                 None
             }
             Ok(rule) => {
-                let (rule, columns, days) = (rule.clone(), st.columns.clone(), st.segment_days.clone());
-                let search = st.search.clone();
+                let (rule, state) = (rule.clone(), st.clone());
                 let res = st
                     .store
                     .call(move |s| -> Result<_, store::Error> {
                         let read = s.read()?;
-                        let ids = {
-                            let cols = columns.read().expect("not poisoned");
-                            segment::members_now(
-                                &rule,
-                                &segment::eval::Env {
-                                    cols: &cols,
-                                    read: &read,
-                                    tz,
-                                    now,
-                                    days: &days,
-                                    search: Some(&search),
-                                },
-                            )?
-                        };
+                        let ids = state.with_env(&read, |env| segment::members_now(&rule, env))?;
                         let page = member_page(&read, &ids, after, tz, lang, t)?;
                         Ok((ids.len(), page))
                     })
@@ -1026,7 +990,7 @@ async fn members_csv(
             staff.t.get("segments.columns_building"),
         );
     }
-    let (columns, days, search) = (st.columns.clone(), st.segment_days.clone(), st.search.clone());
+    let state = st.clone();
     let res = st
         .store
         .call(move |s| -> Result<_, store::Error> {
@@ -1039,20 +1003,9 @@ async fn members_csv(
                     let Ok(rule) = Rule::parse(&rec.rule) else {
                         return Ok(None);
                     };
-                    let cols = columns.read().expect("not poisoned");
                     (
                         "now".to_string(),
-                        segment::members_now(
-                            &rule,
-                            &segment::eval::Env {
-                                cols: &cols,
-                                read: &read,
-                                tz,
-                                now,
-                                days: &days,
-                                search: Some(&search),
-                            },
-                        )?,
+                        state.with_env(&read, |env| segment::members_now(&rule, env))?,
                     )
                 }
                 Asked::Day(day) => match read.segment_day_on_or_before::<SegmentDay>(id, day)? {
