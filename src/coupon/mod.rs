@@ -249,7 +249,11 @@ pub fn check(
     };
     // The other codes on the cart, as they would be redeemed with this one.
     let mut others = Vec::new();
-    for other in applied.iter().map(|a| normalise(a)).filter(|a| !a.is_empty() && *a != code) {
+    for other in applied
+        .iter()
+        .map(|a| normalise(a))
+        .filter(|a| !a.is_empty() && *a != code)
+    {
         if let Some(oc) = read.coupon_code::<CodeRecord>(&other)?
             && let Some(o) = read.coupon::<CouponRecord>(oc.coupon)?
         {
@@ -268,7 +272,10 @@ fn stacks(accepted: &Accepted, others: &[(String, u64, bool)]) -> Option<Refusal
     if let Some((other, _, _)) = others.iter().find(|(_, coupon, _)| *coupon == accepted.coupon) {
         return Some(refuse(
             "already_applied",
-            format!("{} is the same coupon as {other}, which is already applied.", accepted.code),
+            format!(
+                "{} is the same coupon as {other}, which is already applied.",
+                accepted.code
+            ),
         ));
     }
     if others.is_empty() {
@@ -568,7 +575,9 @@ pub fn record_order(
         let Some(coupon) = tx.coupon::<CouponRecord>(c.coupon)? else {
             continue;
         };
-        if uses.iter().any(|r| r.coupon == c.coupon) || found.iter().any(|(_, f, _): &(_, CodeRecord, _)| f.coupon == c.coupon) {
+        if uses.iter().any(|r| r.coupon == c.coupon)
+            || found.iter().any(|(_, f, _): &(_, CodeRecord, _)| f.coupon == c.coupon)
+        {
             continue;
         }
         found.push((code, c, coupon));
@@ -1239,10 +1248,16 @@ mod tests {
         };
         assert_eq!(stacks(&a(false), &[]), None);
         assert_eq!(stacks(&a(true), &[("B".into(), 2, true)]), None);
-        assert_eq!(stacks(&a(false), &[("B".into(), 2, true)]).unwrap().code, "not_stackable");
+        assert_eq!(
+            stacks(&a(false), &[("B".into(), 2, true)]).unwrap().code,
+            "not_stackable"
+        );
         let r = stacks(&a(true), &[("B".into(), 2, true), ("C".into(), 3, false)]).unwrap();
         assert!(r.message.starts_with("C is already applied"), "{}", r.message);
-        assert_eq!(stacks(&a(true), &[("OTHER".into(), 1, true)]).unwrap().code, "already_applied");
+        assert_eq!(
+            stacks(&a(true), &[("OTHER".into(), 1, true)]).unwrap().code,
+            "already_applied"
+        );
     }
 
     #[test]

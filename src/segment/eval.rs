@@ -142,7 +142,12 @@ fn condition(c: &Condition, env: &Env) -> Result<RoaringBitmap, store::Error> {
             let (mut matching, mut other) = (Vec::new(), Vec::new());
             for (customer, n) in holds.available(&coupons, env.now) {
                 if let Some(&row) = cols.rows.get(&customer) {
-                    if cmp.matches(f64::from(n)) { &mut matching } else { &mut other }.push(row);
+                    if cmp.matches(f64::from(n)) {
+                        &mut matching
+                    } else {
+                        &mut other
+                    }
+                    .push(row);
                 }
             }
             if cmp.matches(0.0) {

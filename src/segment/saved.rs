@@ -225,9 +225,7 @@ pub fn job(
         name: JOB,
         about: "every saved segment's members, kept per date with who entered and left",
         schedule: crate::jobs::Schedule::DailyAt(chrono::NaiveTime::MIN),
-        body: Arc::new(move |store, ctx| {
-            recompute(store, &columns, &days, search.as_deref(), holds.as_deref(), ctx)
-        }),
+        body: Arc::new(move |store, ctx| recompute(store, &columns, &days, search.as_deref(), holds.as_deref(), ctx)),
     }
 }
 

@@ -266,7 +266,11 @@ impl Draft {
             amount,
             percent,
             cap,
-            min_order: if c.min_order > 0.0 { number(c.min_order) } else { String::new() },
+            min_order: if c.min_order > 0.0 {
+                number(c.min_order)
+            } else {
+                String::new()
+            },
             products: c.products.join(", "),
             categories: c.categories.join(", "),
             starts_at: local(c.starts_at),
@@ -500,11 +504,7 @@ async fn edit_page(State(st): State<AppState>, staff: Staff, Path(id): Path<u64>
     if let Some(r) = refuse_viewer(&staff) {
         return r;
     }
-    match st
-        .store
-        .call(move |s| s.read()?.coupon::<CouponRecord>(id))
-        .await
-    {
+    match st.store.call(move |s| s.read()?.coupon::<CouponRecord>(id)).await {
         Ok(Some(c)) => form_page(&st, &staff, Draft::from_record(&c, st.tz), None, Some(id)).await,
         Ok(None) => not_found(&staff),
         Err(e) => internal(staff.lang, e),

@@ -389,15 +389,14 @@ async fn coupons_are_made_listed_issued_to_a_segment_exported_and_shown_on_custo
 #[tokio::test]
 async fn a_coupon_is_edited_in_its_form_and_keeps_its_counts() {
     let app = TestApp::spawn().await;
-    assert_eq!(
-        app.send("/v1/identify", json!({"userId": "e1"})).await.status(),
-        200
-    );
+    assert_eq!(app.send("/v1/identify", json!({"userId": "e1"})).await.status(), 200);
     let c = app
         .admin(Method::POST, "/coupons")
-        .json(&json!({"name": "Spring", "discount": {"type": "percent", "percent": 10, "cap": 5000},
+        .json(
+            &json!({"name": "Spring", "discount": {"type": "percent", "percent": 10, "cap": 5000},
                       "min_order": 20000, "starts_at": "2026-03-01T00:00:00+09:00", "valid_days": 7,
-                      "categories": ["식품/초콜릿"], "tags": ["vip"], "stackable": true}))
+                      "categories": ["식품/초콜릿"], "tags": ["vip"], "stackable": true}),
+        )
         .send()
         .await
         .unwrap()

@@ -173,6 +173,16 @@ async fn a_shared_code_validates_redeems_once_per_order_and_per_customer() {
         .await
         .unwrap();
     assert_eq!(res.status(), 401);
+    // Every answer says how long the server took (W3C Server-Timing).
+    let res = app
+        .track("/v1/coupons/validate")
+        .json(&json!({"code": "WELCOME15", "userId": "u1", "lines": cart(40000.0)}))
+        .send()
+        .await
+        .unwrap();
+    let timing = res.headers()["server-timing"].to_str().unwrap().to_string();
+    let ms: f64 = timing.strip_prefix("app;dur=").unwrap().parse().unwrap();
+    assert!(ms > 0.0, "{timing}");
     // A taken code and a wrong discount are refused on create, naming the field.
     let res = app
         .admin(Method::POST, "/coupons")
@@ -542,16 +552,28 @@ async fn stackable_coupons_combine_on_one_order_and_the_others_refuse() {
     )
     .await;
     assert_eq!(v["reason"]["code"], "not_stackable", "{v}");
-    assert!(v["reason"]["message"].as_str().unwrap().contains("SUMMER is already applied"), "{v}");
+    assert!(
+        v["reason"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("SUMMER is already applied"),
+        "{v}"
+    );
 
     // Redeem two stackable codes on one order; the third, not stackable, is refused; repeats answer
     // as before.
-    let redeem = |code: &str| {
-        json!({"code": code, "userId": "s1", "order_id": "s1-1", "lines": cart(40000.0), "total": 34000})
-    };
-    assert_eq!(storefront(&app, "/v1/coupons/redeem", redeem("SHIP")).await["valid"], true);
+    let redeem =
+        |code: &str| json!({"code": code, "userId": "s1", "order_id": "s1-1", "lines": cart(40000.0), "total": 34000});
+    assert_eq!(
+        storefront(&app, "/v1/coupons/redeem", redeem("SHIP")).await["valid"],
+        true
+    );
     let r = storefront(&app, "/v1/coupons/redeem", redeem("MEMBER5")).await;
-    assert_eq!((r["valid"].clone(), r["repeated"].clone()), (json!(true), Value::Null), "{r}");
+    assert_eq!(
+        (r["valid"].clone(), r["repeated"].clone()),
+        (json!(true), Value::Null),
+        "{r}"
+    );
     let r = storefront(&app, "/v1/coupons/redeem", redeem("SUMMER")).await;
     assert_eq!(r["reason"]["code"], "not_stackable", "{r}");
     let r = storefront(&app, "/v1/coupons/redeem", redeem("SHIP")).await;
