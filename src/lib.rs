@@ -15,6 +15,7 @@ pub mod import;
 pub mod jobs;
 pub mod load;
 pub mod order;
+pub mod recommend;
 pub mod search;
 pub mod segment;
 pub mod store;

@@ -120,6 +120,7 @@ pub fn complete(
         refunds: Vec::new(),
         seq,
     };
+    tx.note_order(customer, order.lines.iter().map(|l| l.product_id.clone()).collect());
     if let Some(codes) = order.coupon.as_deref() {
         crate::coupon::record_order(tx, codes, customer, &order.order_id, discount, total, at)?;
     }
@@ -196,6 +197,7 @@ pub fn touch(
 ) -> Result<(), store::Error> {
     let first = tx.bump_interest(customer, kind, &format!("p:{product_id}"), at)?;
     tx.bump_product_stats(product_id, kind, first)?;
+    tx.bump_product_day(product_id, kind, at);
     if let Some(c) = category {
         for level in catalog::category_levels(c) {
             tx.bump_interest(customer, kind, &format!("c:{level}"), at)?;

@@ -59,6 +59,8 @@ pub(super) fn run(db: &redb::Database) -> Result<(), Error> {
         txn.open_table(COUPON_CODES)?;
         txn.open_table(COUPON_HOLDS)?;
         txn.open_table(COUPON_REDEMPTIONS)?;
+        txn.open_table(PRODUCT_DAYS)?;
+        txn.open_table(RECOMMEND)?;
         // Numbered migrations: `if found < N { mNNN_…(&txn)?; }`; the version is written below.
         if found.is_some_and(|v| v < 2) {
             m002_order_amounts(&txn)?;
@@ -68,6 +70,9 @@ pub(super) fn run(db: &redb::Database) -> Result<(), Error> {
         }
         if found.is_some_and(|v| v < 4) {
             m004_orders_by_time_amounts(&txn)?;
+        }
+        if found.is_some_and(|v| v < 5) {
+            m005_product_days(&txn)?;
         }
         if found != Some(SCHEMA_VERSION) {
             meta.insert("schema_version", codec::encode(&SCHEMA_VERSION).as_slice())?;
@@ -129,6 +134,39 @@ fn m004_orders_by_time_amounts(txn: &redb::WriteTransaction) -> Result<(), Error
         index.insert((order.placed_at, order.order_id.as_str()), (order.customer, net))?;
     }
     txn.delete_table(ORDERS_BY_TIME_V1)?;
+    Ok(())
+}
+
+/// 5: `product-days-1` counts each product's touches per day. Purchases of the last 31 days are
+/// counted from the orders; views, carts and checkouts count from this version on (telling them
+/// from the event log's names is the tracking module's business, not the store's).
+fn m005_product_days(txn: &redb::WriteTransaction) -> Result<(), Error> {
+    use std::collections::HashMap;
+
+    use redb::ReadableTable;
+    let now = chrono::Utc::now().timestamp_millis();
+    let from = now - 31 * super::DAY_MS;
+    let by_time = txn.open_table(ORDERS_BY_TIME)?;
+    let orders = txn.open_table(ORDERS)?;
+    let mut counts: HashMap<(i32, String), u32> = HashMap::new();
+    for r in by_time.range((from, "")..)? {
+        let (k, _) = r?;
+        let (_, id) = k.value();
+        let Some(v) = orders.get(id)? else { continue };
+        let order: super::records::OrderRecord = codec::decode("orders", id, v.value())?;
+        let day = super::utc_day(order.placed_at);
+        for line in &order.lines {
+            *counts.entry((day, line.product_id.clone())).or_default() += 1;
+        }
+    }
+    let mut days = txn.open_table(PRODUCT_DAYS)?;
+    for ((day, product), n) in counts {
+        let (v, c, k, p) = days
+            .get((day, product.as_str()))?
+            .map(|v| v.value())
+            .unwrap_or_default();
+        days.insert((day, product.as_str()), (v, c, k, p + n))?;
+    }
     Ok(())
 }
 

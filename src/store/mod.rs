@@ -16,7 +16,15 @@ pub use tx::{CustomerPage, InterestRow, ROLLUP_BUCKET_MS, ReadTx, Touch, Tx};
 pub use writer::WriteError;
 
 /// The schema version this build writes. A data dir with a newer one is refused.
-pub const SCHEMA_VERSION: u64 = 4;
+pub const SCHEMA_VERSION: u64 = 5;
+
+/// A day in milliseconds.
+pub const DAY_MS: i64 = 86_400_000;
+
+/// The UTC day (days since 1970-01-01) of a unix-millis instant: the key of `product-days-1`.
+pub fn utc_day(at: i64) -> i32 {
+    at.div_euclid(DAY_MS) as i32
+}
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {

@@ -432,6 +432,9 @@ pub struct CustomerRow {
     /// Every view, cart and checkout touch this commit counted, with its time and the sequence of
     /// the event it came from: (kind, item, unix millis, seq). Empty outside the writer's notices.
     pub touches: Vec<(u8, String, i64, u64)>,
+    /// The orders this commit completed for the customer: (the event's sequence, its product
+    /// ids). Empty outside the writer's notices.
+    pub bought: Vec<(u64, Vec<String>)>,
     /// The customer this one was merged into, if it was.
     pub merged_into: Option<u64>,
 }
@@ -465,6 +468,7 @@ impl CustomerRow {
                 .filter(|c| !c.is_empty()),
             new_touches: Vec::new(),
             touches: Vec::new(),
+            bought: Vec::new(),
             merged_into: rec.merged_into,
             search: format!(
                 "{}\u{1}{}\u{1}{}\u{1}{}",

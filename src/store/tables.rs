@@ -90,6 +90,15 @@ pub const ROLLUPS: TableDefinition<i64, &[u8]> = TableDefinition::new("rollups-1
 /// Key: product id; Value: `ProductStats`.
 pub const PRODUCT_STATS: TableDefinition<&str, &[u8]> = TableDefinition::new("product-stats-1");
 
+/// Table: product_days — per UTC day and product, touches of each kind (viewed, carted, checkout,
+/// purchased), kept at write time; bestsellers and most viewed over 1, 7 and 30 days read it.
+/// Key: (days since 1970-01-01 UTC, product id); Value: (viewed, carted, checkout, purchased).
+pub const PRODUCT_DAYS: TableDefinition<(i32, &str), (u32, u32, u32, u32)> = TableDefinition::new("product-days-1");
+
+/// Table: recommend — the recommender's model as of its last nightly build (derived: rebuilt from
+/// orders and interests). Key: `"model"`; Value: `recommend::ModelFile` (compact).
+pub const RECOMMEND: TableDefinition<&str, &[u8]> = TableDefinition::new("recommend-1");
+
 /// Table: jobs — the job runner's jobs: when each is next due and how its last run went.
 /// Key: job name (`"analysis"`); Value: `JobRecord`.
 pub const JOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("jobs-1");

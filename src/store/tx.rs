@@ -87,6 +87,8 @@ pub struct Tx<'t> {
     dirty_rollups: HashMap<i64, Rollup>,
     product_stats: redb::Table<'t, &'static str, &'static [u8]>,
     dirty_product_stats: HashMap<String, ProductStats>,
+    product_days: redb::Table<'t, (i32, &'static str), (u32, u32, u32, u32)>,
+    dirty_product_days: HashMap<(i32, String), [u32; 4]>,
     /// Products known to exist in this transaction: most events of a group name the same few.
     known_products: std::collections::HashSet<String>,
     /// Catalogue categories looked up in this transaction (for lines that name none).
@@ -100,6 +102,8 @@ pub struct Tx<'t> {
     /// Views, carts and checkouts counted in this transaction (kind, item, time, event seq), told
     /// to followers.
     recent_touches: HashMap<u64, Vec<(u8, String, i64, u64)>>,
+    /// Orders completed in this transaction (event seq, product ids), told to followers.
+    new_orders: HashMap<u64, Vec<(u64, Vec<String>)>>,
     /// Highest sequence appended in this transaction.
     pub(super) last_seq: Option<u64>,
     /// Customers written in this transaction, told to followers after the commit.
@@ -139,6 +143,8 @@ impl<'t> Tx<'t> {
             dirty_rollups: HashMap::new(),
             product_stats: txn.open_table(PRODUCT_STATS)?,
             dirty_product_stats: HashMap::new(),
+            product_days: txn.open_table(PRODUCT_DAYS)?,
+            dirty_product_days: HashMap::new(),
             known_products: std::collections::HashSet::new(),
             product_categories: HashMap::new(),
             next_seq,
@@ -147,6 +153,7 @@ impl<'t> Tx<'t> {
             dirty_interests: HashMap::new(),
             new_touches: HashMap::new(),
             recent_touches: HashMap::new(),
+            new_orders: HashMap::new(),
             last_seq: None,
             touched: Vec::new(),
             catalog_changed: false,
@@ -162,6 +169,7 @@ impl<'t> Tx<'t> {
             let mut row = CustomerRow::of(id, &rec);
             row.new_touches = self.new_touches.remove(&id).unwrap_or_default();
             row.touches = self.recent_touches.remove(&id).unwrap_or_default();
+            row.bought = self.new_orders.remove(&id).unwrap_or_default();
             self.touched.push(row);
         }
         // Touches of customers whose record this transaction did not change.
@@ -169,6 +177,7 @@ impl<'t> Tx<'t> {
             .new_touches
             .keys()
             .chain(self.recent_touches.keys())
+            .chain(self.new_orders.keys())
             .copied()
             .collect();
         ids.sort_unstable();
@@ -178,11 +187,13 @@ impl<'t> Tx<'t> {
                 let mut row = CustomerRow::of(id, &rec);
                 row.new_touches = self.new_touches.remove(&id).unwrap_or_default();
                 row.touches = self.recent_touches.remove(&id).unwrap_or_default();
+                row.bought = self.new_orders.remove(&id).unwrap_or_default();
                 self.touched.push(row);
             }
         }
         self.new_touches.clear();
         self.recent_touches.clear();
+        self.new_orders.clear();
         for ((c, t, item), v) in self.dirty_interests.drain() {
             self.interests.insert((c, t as u8, item.as_str()), v)?;
         }
@@ -191,6 +202,15 @@ impl<'t> Tx<'t> {
         }
         for (id, st) in self.dirty_product_stats.drain() {
             self.product_stats.insert(id.as_str(), codec::encode(&st).as_slice())?;
+        }
+        for ((day, id), n) in self.dirty_product_days.drain() {
+            let (v, c, k, p) = self
+                .product_days
+                .get((day, id.as_str()))?
+                .map(|v| v.value())
+                .unwrap_or_default();
+            self.product_days
+                .insert((day, id.as_str()), (v + n[0], c + n[1], k + n[2], p + n[3]))?;
         }
         Ok(())
     }
@@ -329,6 +349,18 @@ impl<'t> Tx<'t> {
         st.touches[touch as usize] += 1;
         st.customers[touch as usize] += u64::from(first);
         Ok(())
+    }
+
+    /// Tells followers (after the commit) that `customer` completed an order of these products.
+    pub fn note_order(&mut self, customer: u64, products: Vec<String>) {
+        let seq = self.last_seq.unwrap_or(0);
+        self.new_orders.entry(customer).or_default().push((seq, products));
+    }
+
+    /// Counts one touch of a product on its UTC day (bestsellers and most viewed by window).
+    pub fn bump_product_day(&mut self, product_id: &str, touch: Touch, at: i64) {
+        let key = (super::utc_day(at), product_id.to_string());
+        self.dirty_product_days.entry(key).or_default()[touch as usize] += 1;
     }
 
     /// Adds one touch of an item to a customer's interest counts. Returns true when it is the
@@ -474,6 +506,14 @@ impl<'t> Tx<'t> {
     }
 
     /// Stores an order and keeps its two indexes in step (also when its customer changes).
+    /// Writes a record of the recommender's table (compact encoding).
+    pub fn put_recommend_record<V: Serialize>(&mut self, key: &str, rec: &V) -> Result<(), Error> {
+        self.txn
+            .open_table(RECOMMEND)?
+            .insert(key, codec::encode_compact(rec).as_slice())?;
+        Ok(())
+    }
+
     pub fn put_order(&mut self, rec: &OrderRecord) -> Result<(), Error> {
         if let Some(old) = self.order(&rec.order_id)? {
             self.customer_orders
@@ -1212,6 +1252,57 @@ impl ReadTx {
 
     /// Every order placed in [from, to]: `f(customer, placed at, amount less refunds)`, read from
     /// the time index alone.
+    /// Every order, decoded as `V` (a slim view of `OrderRecord`: serde skips what it lacks).
+    pub fn for_each_order_as<V: DeserializeOwned>(&self, mut f: impl FnMut(V)) -> Result<(), Error> {
+        for r in self.orders.iter()? {
+            let (k, v) = r?;
+            f(codec::decode("orders", k.value(), v.value())?);
+        }
+        Ok(())
+    }
+
+    /// Each product's touches per UTC day for days `from..=to`: (day, product, [viewed, carted,
+    /// checkout, purchased]).
+    pub fn for_each_product_day(
+        &self,
+        from: i32,
+        to: i32,
+        mut f: impl FnMut(i32, &str, [u32; 4]),
+    ) -> Result<(), Error> {
+        for r in self.txn.open_table(PRODUCT_DAYS)?.range((from, "")..)? {
+            let (k, v) = r?;
+            let (day, product) = k.value();
+            if day > to {
+                break;
+            }
+            let (a, b, c, d) = v.value();
+            f(day, product, [a, b, c, d]);
+        }
+        Ok(())
+    }
+
+    /// The times of a customer's latest events, newest first (the keys only).
+    pub fn customer_event_times_back(&self, customer: u64, limit: usize) -> Result<Vec<i64>, Error> {
+        let mut out = Vec::new();
+        for r in self
+            .customer_events
+            .range((customer, i64::MIN, 0)..=(customer, i64::MAX, u64::MAX))?
+            .rev()
+            .take(limit)
+        {
+            out.push(r?.0.value().1);
+        }
+        Ok(out)
+    }
+
+    /// A record of the recommender's table (compact encoding).
+    pub fn recommend_record<V: DeserializeOwned>(&self, key: &str) -> Result<Option<V>, Error> {
+        match self.txn.open_table(RECOMMEND)?.get(key)? {
+            Some(v) => Ok(Some(codec::decode_compact("recommend", key, v.value())?)),
+            None => Ok(None),
+        }
+    }
+
     pub fn for_each_order_between(&self, from: i64, to: i64, mut f: impl FnMut(u64, i64, f64)) -> Result<(), Error> {
         for r in self.orders_by_time.range((from, "")..)? {
             let (k, v) = r?;
