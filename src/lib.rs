@@ -98,6 +98,16 @@ pub async fn serve(
     };
     let segment_days: Arc<segment::eval::AnalysisDays> = Default::default();
     let holds = Arc::new(coupon::Holdings::new(store.clone()));
+    let recommender = {
+        let (store, now) = (store.clone(), clock.now_ms());
+        Arc::new(tokio::task::spawn_blocking(move || recommend::Engine::load(&store.read()?, now)).await??)
+    };
+    let recommend_follower = tokio::spawn(recommend::follow(
+        recommender.clone(),
+        store.clone(),
+        clock.clone(),
+        stopped.clone(),
+    ));
     let runner = {
         let (store, tz) = (store.clone(), config.store.timezone);
         // In this order: the segments' nightly recompute reads the night's analysis.
@@ -109,9 +119,20 @@ pub async fn serve(
                 Some(search.clone()),
                 Some(holds.clone()),
             ),
+            recommend::job(recommender.clone()),
         ];
         tokio::task::spawn_blocking(move || jobs::Runner::new(store, tz, clock, jobs)).await??
     };
+    if !recommender.has_model() && store.read()?.orders_count()? > 0 {
+        // A store with orders and no model yet (first start after an upgrade): build it now, in
+        // the background, rather than at midnight.
+        let runner = runner.clone();
+        tokio::spawn(async move {
+            if let Err(e) = runner.run_now(recommend::JOB).await {
+                tracing::warn!(error = %e, "the first recommendations model was not built");
+            }
+        });
+    }
     let scheduler = tokio::spawn(runner.clone().run_loop(stopped));
     let state = api::AppState {
         columns,
@@ -123,6 +144,7 @@ pub async fn serve(
         segment_days,
         search,
         holds,
+        recommend: recommender,
     };
     let app = api::router(state);
     tracing::info!(addr = %listener.local_addr()?, data_dir = %config.store.data_dir.display(), "dangol is serving");
@@ -131,6 +153,7 @@ pub async fn serve(
     let _ = stop_follower.send(true);
     let _ = follower.await;
     let _ = indexer.await;
+    let _ = recommend_follower.await;
     let _ = scheduler.await;
     tracing::info!("stopped");
     Ok(())

@@ -47,6 +47,7 @@ pub fn routes() -> Router<AppState> {
         .merge(super::segments::routes())
         .merge(super::search::routes())
         .merge(super::coupons::routes())
+        .merge(super::recommend::routes())
 }
 
 /// RFC 3339 in UTC with milliseconds.

@@ -7,6 +7,7 @@ pub mod analysis;
 pub mod coupons;
 pub mod import;
 pub mod openapi;
+pub mod recommend;
 pub mod search;
 pub mod segments;
 pub mod tracking;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub search: Arc<crate::search::Search>,
     /// What customers hold of coupons, kept in memory for the coupon attributes of segments.
     pub holds: Arc<crate::coupon::Holdings>,
+    /// The recommender: its model, the catalogue and popular lists in memory.
+    pub recommend: Arc<crate::recommend::Engine>,
 }
 
 impl AppState {
@@ -238,6 +241,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .merge(tracking::routes())
         .merge(coupons::storefront_routes())
+        .merge(recommend::storefront_routes())
         .merge(crate::web::routes())
         .nest("/api/v1", admin)
         .fallback(not_found)

@@ -8,6 +8,7 @@ use super::admin;
 use super::analysis;
 use super::coupons;
 use super::import;
+use super::recommend;
 use super::search;
 use super::segments;
 
@@ -72,6 +73,8 @@ impl Modify for BearerAuth {
         coupons::describe,
         coupons::update,
         coupons::issue,
+        recommend::for_customer,
+        recommend::related,
     ),
     modifiers(&BearerAuth)
 )]

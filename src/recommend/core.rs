@@ -383,6 +383,17 @@ pub fn recommend(data: &Data, ask: &Ask) -> Vec<Pick> {
                 .map(|t| t.item),
         );
     }
+    if ask.strategy == Strategy::RecentlyViewed
+        && let Some(start) = h.visit_start
+    {
+        // What is on screen in this visit is not "recently viewed", nor its fallback.
+        excluded.extend(
+            h.touched
+                .iter()
+                .filter(|t| t.kind == 0 && t.last >= start)
+                .map(|t| t.item),
+        );
+    }
     let mut list = List {
         data,
         excluded,

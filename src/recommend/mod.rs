@@ -165,6 +165,10 @@ impl Inner {
 pub struct Engine {
     inner: RwLock<Inner>,
     popular: RwLock<Arc<Popular>>,
+    /// What the popular lists were made from: the last event sequence and when (unix millis).
+    popular_made: std::sync::Mutex<(u64, i64)>,
+    /// The catalogue version (the store's count of catalogue commits) last read.
+    catalogue_seen: std::sync::atomic::AtomicU64,
     pub rules: Rules,
 }
 
@@ -173,10 +177,15 @@ impl Default for Engine {
         Engine {
             inner: RwLock::new(Inner::new(ModelFile::default())),
             popular: RwLock::new(Arc::new(Popular::default())),
+            popular_made: std::sync::Mutex::new((0, 0)),
+            catalogue_seen: Default::default(),
             rules: Rules::default(),
         }
     }
 }
+
+/// The popular lists are made again at most this often while events keep arriving.
+const POPULAR_EVERY_MS: i64 = 1_000;
 
 /// Where an answer's products came from: the model's age and how many orders it counted.
 #[derive(Debug, Clone, Serialize)]
@@ -199,6 +208,25 @@ impl Engine {
         Ok(engine)
     }
 
+    /// Brings the catalogue and the popular lists up to `read` before an answer: the catalogue if
+    /// it changed since last read (`catalogue` is the store's count of catalogue commits), the
+    /// popular lists if events arrived since they were made and a second has passed (or they are
+    /// empty). A quiet shop pays nothing; a busy one, one refresh a second.
+    pub fn fresh(&self, read: &ReadTx, catalogue: u64, now: i64) -> Result<(), store::Error> {
+        use std::sync::atomic::Ordering;
+        if self.catalogue_seen.load(Ordering::Acquire) < catalogue {
+            self.refresh_catalogue(read)?;
+            self.catalogue_seen.fetch_max(catalogue, Ordering::AcqRel);
+        }
+        let seq = read.last_seq()?;
+        let (made_seq, made_at) = *self.popular_made.lock().expect("not poisoned");
+        let empty = self.popular.read().expect("not poisoned").bought[2].is_empty();
+        if seq > made_seq && (empty || now - made_at >= POPULAR_EVERY_MS) {
+            self.refresh_popular(read, now)?;
+        }
+        Ok(())
+    }
+
     pub fn has_model(&self) -> bool {
         self.inner.read().expect("not poisoned").built_at.is_some()
     }
@@ -212,16 +240,23 @@ impl Engine {
         }
     }
 
-    /// Takes a newly built model; the orders noticed since its read count on top of it.
+    /// Takes a newly built model; the orders noticed since its read count on top of it. The
+    /// model's products are numbered as the engine numbers them already, so the popular lists
+    /// made before stay right.
     pub fn swap(&self, file: ModelFile, read: &ReadTx) -> Result<(), store::Error> {
-        let mut next = Inner::new(file);
         {
-            let inner = self.inner.read().expect("not poisoned");
-            for (seq, products) in &inner.log {
-                next.count_order(*seq, products);
+            let mut inner = self.inner.write().expect("not poisoned");
+            let map: Vec<Item> = file.ids.iter().map(|id| inner.products.intern(id)).collect();
+            inner.basket_cap = file.model.params.basket_cap;
+            inner.model = Arc::new(file.model.remap(&map));
+            inner.model_seq = file.seq;
+            inner.built_at = Some(file.built_at);
+            inner.delta = Delta::default();
+            let log = std::mem::take(&mut inner.log);
+            for (seq, products) in &log {
+                inner.count_order(*seq, products);
             }
         }
-        *self.inner.write().expect("not poisoned") = next;
         self.refresh_catalogue(read)
     }
 
@@ -310,6 +345,7 @@ impl Engine {
         );
         drop(inner);
         *self.popular.write().expect("not poisoned") = Arc::new(popular);
+        *self.popular_made.lock().expect("not poisoned") = (read.last_seq()?, now);
         Ok(())
     }
 

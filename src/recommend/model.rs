@@ -195,6 +195,24 @@ impl Delta {
 }
 
 impl Model {
+    /// The same model over another numbering of the products: `map[i]` is item `i`'s new number.
+    pub fn remap(self, map: &[Item]) -> Model {
+        let size = map.iter().map(|&i| i as usize + 1).max().unwrap_or(0);
+        let mut n = vec![0.0; size];
+        let mut neighbours = vec![Vec::new(); size];
+        for (old, list) in self.neighbours.into_iter().enumerate() {
+            let new = map[old] as usize;
+            n[new] = self.n[old];
+            neighbours[new] = list.into_iter().map(|(b, co)| (map[b as usize], co)).collect();
+        }
+        Model {
+            params: self.params,
+            n,
+            baskets: self.baskets,
+            neighbours,
+        }
+    }
+
     fn count(&self, item: Item, delta: &Delta) -> f32 {
         self.n.get(item as usize).copied().unwrap_or(0.0) + delta.n.get(&item).copied().unwrap_or(0.0)
     }
@@ -270,6 +288,18 @@ mod tests {
         );
         d.add(&[0, 5], 40);
         assert_eq!(m.related(0, &d).len(), 2);
+    }
+
+    #[test]
+    fn a_renumbered_model_answers_the_same() {
+        let mut c = Counter::new();
+        c.add(&[0, 1], 1.0, 40);
+        c.add(&[0, 1], 1.0, 40);
+        let m = c.finish(&Params::default());
+        let before = m.related(0, &Delta::default());
+        let m = m.remap(&[7, 3]);
+        assert_eq!(m.related(7, &Delta::default()), vec![(3, before[0].1, 2.0)]);
+        assert!(m.related(0, &Delta::default()).is_empty());
     }
 
     #[test]

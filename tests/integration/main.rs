@@ -15,6 +15,7 @@ mod demo;
 mod identity;
 mod import;
 mod orders;
+mod recommend;
 mod search;
 mod segments;
 mod track;

@@ -1,0 +1,291 @@
+//! Recommendations on the admin API (`GET /api/v1/customers/{id}/recommendations`,
+//! `GET /api/v1/products/{id}/related`, bearer) and for the storefront
+//! (`GET /v1/recommendations`, write key, CORS open, cache headers).
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use tower_http::cors::CorsLayer;
+use utoipa::{IntoParams, ToSchema};
+
+use super::{ApiError, ApiResult, AppState};
+use crate::error::ErrorCode;
+use crate::recommend::{Pick, Request, Source, Strategy};
+use crate::store::ReadTx;
+
+/// Admin routes, merged under `/api/v1`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/customers/{id}/recommendations", get(for_customer))
+        .route("/products/{id}/related", get(related))
+}
+
+/// Storefront routes (write key).
+pub fn storefront_routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/recommendations", get(storefront))
+        .layer(CorsLayer::very_permissive())
+}
+
+/// The most a list may hold.
+const MAX_LIMIT: usize = 50;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+pub struct RecommendQuery {
+    /// `for_you` (default), `recently_viewed`, `recently_carted`, `recently_purchased`,
+    /// `cross_sell`, `bought_together`, `bestsellers`, `most_viewed`.
+    #[serde(default)]
+    pub strategy: Option<String>,
+    /// The product on screen: excluded, and the seed of `bought_together`.
+    #[serde(default, alias = "product_id")]
+    pub product_id: Option<String>,
+    /// For bestsellers and most viewed: this category (any level of a path).
+    #[serde(default)]
+    pub category: Option<String>,
+    /// 1, 7 or 30 (default) days, for bestsellers and most viewed.
+    #[serde(default)]
+    pub days: Option<u32>,
+    /// 1 to 50 (default 10).
+    #[serde(default)]
+    pub limit: Option<usize>,
+    /// Storefront: who is asking (else a brand-new visitor).
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default)]
+    pub anonymous_id: Option<String>,
+    #[serde(default)]
+    pub write_key: Option<String>,
+}
+
+impl RecommendQuery {
+    fn request(&self) -> Result<Request, ApiError> {
+        let strategy = match self.strategy.as_deref().filter(|s| !s.is_empty()) {
+            None => Strategy::ForYou,
+            Some(s) => Strategy::parse(s).ok_or_else(|| {
+                let names: Vec<&str> = Strategy::ALL.iter().map(|s| s.as_str()).collect();
+                ApiError::new(
+                    ErrorCode::InvalidField,
+                    format!("`strategy` must be one of {}", names.join(", ")),
+                )
+                .field("strategy")
+            })?,
+        };
+        let days = self.days.unwrap_or(30);
+        if ![1, 7, 30].contains(&days) {
+            return Err(ApiError::new(ErrorCode::InvalidField, "`days` must be 1, 7 or 30").field("days"));
+        }
+        let limit = self.limit.unwrap_or(10);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(
+                ApiError::new(ErrorCode::InvalidField, format!("`limit` must be 1 to {MAX_LIMIT}")).field("limit"),
+            );
+        }
+        Ok(Request {
+            strategy,
+            product: self.product_id.clone().filter(|p| !p.is_empty()),
+            category: self.category.clone().filter(|c| !c.is_empty()),
+            days,
+            limit,
+        })
+    }
+}
+
+/// A recommended product as the storefront shows it: the catalogue's current name, price, sale
+/// price, image and URL, with the score and where it came from.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductCard {
+    pub product_id: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sale_price: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    pub score: f32,
+    /// The strategy's own source, or the fallback step: `recently_viewed`, `recently_carted`,
+    /// `recently_purchased`, `cross_sell`, `bought_together`, `category_bestsellers`,
+    /// `bestsellers`, `most_viewed`, `newest`.
+    #[schema(value_type = String)]
+    pub source: Source,
+    /// For bought-together: the (weighted) orders holding both products.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub support: Option<f32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecommendResponse {
+    #[schema(value_type = String)]
+    pub strategy: Strategy,
+    pub items: Vec<ProductCard>,
+}
+
+/// Product cards for picks, from the catalogue as it is now.
+fn cards(read: &ReadTx, picks: Vec<(String, Pick)>) -> Result<Vec<ProductCard>, crate::store::Error> {
+    let mut out = Vec::with_capacity(picks.len());
+    for (id, pick) in picks {
+        let Some(p) = read.product(&id)? else { continue };
+        out.push(ProductCard {
+            product_id: p.id,
+            name: p.name,
+            price: p.price,
+            sale_price: p.sale_price,
+            currency: p.currency,
+            image_url: p.image_url,
+            url: p.url,
+            category: p.category,
+            score: (pick.score * 1000.0).round() / 1000.0,
+            source: pick.source,
+            support: None,
+        });
+    }
+    Ok(out)
+}
+
+/// What the engine recommends for `customer` (None: a visitor the store does not know).
+fn answer(st: &AppState, read: &ReadTx, customer: Option<u64>, req: &Request) -> Result<RecommendResponse, ApiError> {
+    let now = st.jobs.now_ms();
+    st.recommend.fresh(read, *st.store.catalog_changes().borrow(), now)?;
+    let history = match customer {
+        Some(id) => st.recommend.history(read, id, now)?,
+        None => Default::default(),
+    };
+    let picks = st.recommend.recommend(req, &history, now);
+    Ok(RecommendResponse {
+        strategy: req.strategy,
+        items: cards(read, picks)?,
+    })
+}
+
+/// Recommendations for a customer, with the score and source of each product.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/recommendations", params(("id" = u64, Path), RecommendQuery), responses((status = 200, body = RecommendResponse), (status = 400), (status = 404)), security(("bearer" = [])))]
+pub async fn for_customer(
+    State(st): State<AppState>,
+    Path(id): Path<u64>,
+    Query(q): Query<RecommendQuery>,
+) -> ApiResult<Json<RecommendResponse>> {
+    let req = q.request()?;
+    let state = st.clone();
+    let out = st
+        .store
+        .call(move |s| -> Result<_, ApiError> {
+            let read = s.read()?;
+            let (id, _) = crate::customer::get(&read, id)?;
+            answer(&state, &read, Some(id), &req)
+        })
+        .await?;
+    Ok(Json(out))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct RelatedQuery {
+    /// 1 to 50 (default 10).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// The products bought together with a product (then the fallback), with scores and the orders
+/// holding both.
+#[utoipa::path(get, path = "/api/v1/products/{id}/related", params(("id" = String, Path), RelatedQuery), responses((status = 200, body = RecommendResponse), (status = 400), (status = 404)), security(("bearer" = [])))]
+pub async fn related(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<RelatedQuery>,
+) -> ApiResult<Json<RecommendResponse>> {
+    let req = RecommendQuery {
+        strategy: Some("bought_together".into()),
+        product_id: Some(id.clone()),
+        category: None,
+        days: None,
+        limit: q.limit,
+        user_id: None,
+        anonymous_id: None,
+        write_key: None,
+    }
+    .request()?;
+    let state = st.clone();
+    let out = st
+        .store
+        .call(move |s| -> Result<_, ApiError> {
+            let read = s.read()?;
+            if read.product(&id)?.is_none() {
+                return Err(ApiError::new(
+                    ErrorCode::ProductNotFound,
+                    format!("no product has the id {id:?}"),
+                ));
+            }
+            let mut out = answer(&state, &read, None, &req)?;
+            let support: std::collections::HashMap<String, f32> = state
+                .recommend
+                .related(&id, MAX_LIMIT * 2)
+                .into_iter()
+                .map(|(p, _, co)| (p, co))
+                .collect();
+            for card in &mut out.items {
+                if card.source == Source::BoughtTogether {
+                    card.support = support.get(&card.product_id).copied();
+                }
+            }
+            Ok(out)
+        })
+        .await?;
+    Ok(Json(out))
+}
+
+/// Recommendations for the storefront's widgets, popups and emails: product cards for a visitor
+/// (`userId` or `anonymousId`; neither, or one the store has not seen, is a new visitor).
+/// Personal lists may be cached by the browser for a minute, the others by anyone for five.
+#[utoipa::path(get, path = "/v1/recommendations", params(RecommendQuery), responses((status = 200, body = RecommendResponse), (status = 400), (status = 401)))]
+pub async fn storefront(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<RecommendQuery>,
+) -> ApiResult<Response> {
+    super::tracking::authorize(&st, &headers, q.write_key.as_deref())?;
+    let req = q.request()?;
+    let personal = !matches!(req.strategy, Strategy::Bestsellers | Strategy::MostViewed)
+        || q.user_id.is_some()
+        || q.anonymous_id.is_some();
+    let state = st.clone();
+    let out = st
+        .store
+        .call(move |s| -> Result<_, ApiError> {
+            let read = s.read()?;
+            let key = match (&q.user_id, &q.anonymous_id) {
+                (Some(u), _) if !u.is_empty() => Some(crate::customer::user_key(u)),
+                (_, Some(a)) if !a.is_empty() => Some(crate::customer::anon_key(a)),
+                _ => None,
+            };
+            let customer = match key {
+                Some(k) => read
+                    .identity(&k)?
+                    .and_then(|id| crate::customer::get(&read, id).ok())
+                    .map(|(id, _)| id),
+                None => None,
+            };
+            answer(&state, &read, customer, &req)
+        })
+        .await?;
+    let mut res = Json(out).into_response();
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(if personal {
+            "private, max-age=60"
+        } else {
+            "public, max-age=300"
+        }),
+    );
+    res.headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Authorization"));
+    Ok(res)
+}
