@@ -163,4 +163,8 @@ pub enum BenchWhat {
     Search(crate::bench::search::SearchOptions),
     /// Issuing unique coupon codes to a segment of N customers, then validating them.
     Coupons(crate::bench::coupons::CouponOptions),
+    /// Recommendations: the offline evaluation (hit rate and NDCG at 10 per strategy against
+    /// bestsellers) on a store, Complete Journey or an orders CSV; request latency; the nightly
+    /// build over N orders.
+    Recommend(crate::bench::recommend::RecommendOptions),
 }

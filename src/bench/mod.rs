@@ -14,6 +14,7 @@ use crate::config::{BenchArgs, BenchWhat, Config};
 
 pub mod analyze;
 pub mod coupons;
+pub mod recommend;
 pub mod search;
 pub mod segments;
 
@@ -49,6 +50,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchWhat::Segments(opts) => segments::run(opts).await,
         BenchWhat::Search(opts) => search::run(opts).await,
         BenchWhat::Coupons(opts) => coupons::run(opts).await,
+        BenchWhat::Recommend(opts) => recommend::run(opts).await,
         BenchWhat::Analyze(opts) => tokio::task::spawn_blocking(move || analyze::run(&opts)).await?,
     }
 }

@@ -90,6 +90,9 @@ pub struct Popular {
     pub viewed_in: [HashMap<u32, Vec<(Item, f32)>>; 3],
     pub all_time: Vec<(Item, f32)>,
     pub newest: Vec<Item>,
+    /// Each product's sales over 30 days (else all time) as a share of the bestseller's: the
+    /// popularity prior that breaks near-ties between complements.
+    pub share: HashMap<Item, f32>,
 }
 
 impl Popular {
@@ -120,7 +123,11 @@ impl Popular {
             }
             out
         };
+        let base = if bought[2].is_empty() { &all_time } else { &bought[2] };
+        let top = base.values().copied().fold(0.0f32, f32::max);
+        let share = base.iter().filter(|_| top > 0.0).map(|(&i, &n)| (i, n / top)).collect();
         Popular {
+            share,
             bought_in: [
                 by_category(&bought[0]),
                 by_category(&bought[1]),
@@ -241,6 +248,12 @@ pub struct Rules {
     pub bought_recently_days: u32,
     /// Interests fade with this half-life in days.
     pub half_life_days: f32,
+    /// How much a complement's popularity adds to its score (0: none).
+    pub prior: f32,
+    /// The weights of "for you"'s parts, each scaled to its best first: complements, the
+    /// bestsellers of the person's categories, the shop's bestsellers. Chosen with
+    /// `dangol bench recommend` on the demo shop and Complete Journey.
+    pub for_you: [f32; 3],
 }
 
 impl Default for Rules {
@@ -248,6 +261,8 @@ impl Default for Rules {
         Rules {
             bought_recently_days: 30,
             half_life_days: 14.0,
+            prior: 0.6,
+            for_you: [1.0, 0.3, 0.3],
         }
     }
 }
@@ -328,6 +343,10 @@ impl Data<'_> {
                 *scores.entry(b).or_default() += w * s / top;
             }
         }
+        let total: f32 = seeds.iter().map(|s| s.1).sum::<f32>().max(f32::EPSILON);
+        for (b, s) in scores.iter_mut() {
+            *s += self.rules.prior * total * self.popular.share.get(b).copied().unwrap_or(0.0);
+        }
         sorted(scores)
     }
 
@@ -337,7 +356,7 @@ impl Data<'_> {
         for t in &h.touched {
             if let Some(&(_, k)) = kinds.iter().find(|(kind, _)| *kind == t.kind) {
                 let e = w.entry(t.item).or_default();
-                *e = e.max(k * self.fade(t.last, now));
+                *e = e.max(k * self.fade(t.last, now) * (1.0 + (t.count.max(1) as f32).ln()));
             }
         }
         let mut v = sorted(w);
@@ -466,16 +485,24 @@ pub fn recommend(data: &Data, ask: &Ask) -> Vec<Pick> {
             if let Some(c) = ask.current {
                 seeds.push((c, 1.0));
             }
-            for (item, s) in data.together(&seeds).into_iter().take(100) {
-                add(item, 0.8 * s, Source::BoughtTogether);
+            // Each part scaled to its best, then weighted: complements, the bestsellers of the
+            // person's categories, the shop's bestsellers.
+            let together = data.together(&seeds);
+            let best = together.first().map_or(1.0, |t| t.1.max(f32::EPSILON));
+            for (item, s) in together.into_iter().take(100) {
+                add(item, data.rules.for_you[0] * s / best, Source::BoughtTogether);
             }
             for c in data.categories_of(h, now) {
                 if let Some(best) = data.popular.bought_in[2].get(&c) {
                     let top = best.first().map_or(1.0, |b| b.1);
                     for &(item, n) in best.iter().take(20) {
-                        add(item, 0.3 * n / top, Source::CategoryBestsellers);
+                        add(item, data.rules.for_you[1] * n / top, Source::CategoryBestsellers);
                     }
                 }
+            }
+            for &(item, _) in data.popular.bought[2].iter().take(50) {
+                let share = data.popular.share.get(&item).copied().unwrap_or(0.0);
+                add(item, data.rules.for_you[2] * share, Source::Bestsellers);
             }
             let mut v: Vec<(Item, f32, Source)> = scores.into_iter().map(|(i, (s, src))| (i, s, src)).collect();
             v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));

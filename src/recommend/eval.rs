@@ -74,7 +74,7 @@ fn ndcg(list: &[Item], wanted: &[Item]) -> (bool, f64) {
 
 /// Runs the evaluation on `orders`, with `categories` (product id → category path) when known,
 /// over at most `max_tests` hidden orders (an even sample of the buyers).
-pub fn evaluate(orders: &[Order], categories: &HashMap<String, String>, max_tests: usize) -> Report {
+pub fn evaluate(orders: &[Order], categories: &HashMap<String, String>, max_tests: usize, rules: Rules) -> Report {
     let mut products = Products::default();
     let mut by_customer: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, o) in orders.iter().enumerate() {
@@ -177,7 +177,7 @@ pub fn evaluate(orders: &[Order], categories: &HashMap<String, String>, max_test
             model,
             delta: &delta,
             popular: &popular,
-            rules: Rules::default(),
+            rules,
         };
         let (mut hits, mut gain) = (0usize, 0.0f64);
         let mut seen = std::collections::HashSet::new();
@@ -205,7 +205,12 @@ pub fn evaluate(orders: &[Order], categories: &HashMap<String, String>, max_test
             distinct: seen.len(),
         });
     };
-    let default_model = &models[2].1;
+    // The served strategies use the default model.
+    let default_model = &models
+        .iter()
+        .find(|(_, m)| m.params == Params::default())
+        .expect("the default is among the variants")
+        .1;
     run("bestsellers (baseline)".into(), Strategy::Bestsellers, default_model);
     for (name, model) in &models {
         run(format!("bought_together, {name}"), Strategy::BoughtTogether, model);
@@ -259,7 +264,7 @@ mod tests {
                 products: vec![a.into(), b.into()],
             });
         }
-        let report = evaluate(&orders, &HashMap::new(), 1000);
+        let report = evaluate(&orders, &HashMap::new(), 1000, Rules::default());
         assert_eq!(report.tests, 60, "each c-customer's second order is hidden");
         let get = |name: &str| report.rows.iter().find(|r| r.name.starts_with(name)).unwrap().clone();
         // Five products and ten places: every list hits, so the order decides.

@@ -43,7 +43,7 @@ pub struct Params {
 impl Default for Params {
     fn default() -> Params {
         Params {
-            measure: Measure::Cosine { alpha: 0.7 },
+            measure: Measure::Cosine { alpha: 0.5 },
             min_support: 2.0,
             shrink: 3.0,
             keep: 60,
