@@ -32,6 +32,10 @@ pub fn storefront_routes() -> Router<AppState> {
 
 /// The most a list may hold.
 const MAX_LIMIT: usize = 50;
+/// A list's length when the request does not say.
+pub(crate) const DEFAULT_LIMIT: usize = 10;
+/// The window of bestsellers and most viewed when the request does not say.
+pub(crate) const DEFAULT_DAYS: u32 = 30;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
@@ -74,11 +78,11 @@ impl RecommendQuery {
                 .field("strategy")
             })?,
         };
-        let days = self.days.unwrap_or(30);
+        let days = self.days.unwrap_or(DEFAULT_DAYS);
         if ![1, 7, 30].contains(&days) {
             return Err(ApiError::new(ErrorCode::InvalidField, "`days` must be 1, 7 or 30").field("days"));
         }
-        let limit = self.limit.unwrap_or(10);
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(
                 ApiError::new(ErrorCode::InvalidField, format!("`limit` must be 1 to {MAX_LIMIT}")).field("limit"),
@@ -152,8 +156,14 @@ fn cards(read: &ReadTx, picks: Vec<(String, Pick)>) -> Result<Vec<ProductCard>, 
     Ok(out)
 }
 
-/// What the engine recommends for `customer` (None: a visitor the store does not know).
-fn answer(st: &AppState, read: &ReadTx, customer: Option<u64>, req: &Request) -> Result<RecommendResponse, ApiError> {
+/// What the engine recommends for `customer` (None: a visitor the store does not know). The
+/// console's customer page shows the same answer, so the two never disagree.
+pub(crate) fn answer(
+    st: &AppState,
+    read: &ReadTx,
+    customer: Option<u64>,
+    req: &Request,
+) -> Result<RecommendResponse, crate::store::Error> {
     let now = st.jobs.now_ms();
     st.recommend.fresh(read, *st.store.catalog_changes().borrow(), now)?;
     let history = match customer {
@@ -181,7 +191,7 @@ pub async fn for_customer(
         .call(move |s| -> Result<_, ApiError> {
             let read = s.read()?;
             let (id, _) = crate::customer::get(&read, id)?;
-            answer(&state, &read, Some(id), &req)
+            Ok(answer(&state, &read, Some(id), &req)?)
         })
         .await?;
     Ok(Json(out))
@@ -224,22 +234,40 @@ pub async fn related(
                     format!("no product has the id {id:?}"),
                 ));
             }
-            let mut out = answer(&state, &read, None, &req)?;
-            let support: std::collections::HashMap<String, f32> = state
-                .recommend
-                .related(&id, MAX_LIMIT * 2)
-                .into_iter()
-                .map(|(p, _, co)| (p, co))
-                .collect();
-            for card in &mut out.items {
-                if card.source == Source::BoughtTogether {
-                    card.support = support.get(&card.product_id).copied();
-                }
-            }
-            Ok(out)
+            Ok(related_answer(&state, &read, &id, req.limit)?)
         })
         .await?;
     Ok(Json(out))
+}
+
+/// The products bought together with `product` (then the fallback), each bought-together card
+/// with the (weighted) orders holding both. The console's product page shows the same answer.
+pub(crate) fn related_answer(
+    st: &AppState,
+    read: &ReadTx,
+    product: &str,
+    limit: usize,
+) -> Result<RecommendResponse, crate::store::Error> {
+    let req = Request {
+        strategy: Strategy::BoughtTogether,
+        product: Some(product.to_string()),
+        category: None,
+        days: DEFAULT_DAYS,
+        limit,
+    };
+    let mut out = answer(st, read, None, &req)?;
+    let support: std::collections::HashMap<String, f32> = st
+        .recommend
+        .related(product, MAX_LIMIT * 2)
+        .into_iter()
+        .map(|(p, _, co)| (p, co))
+        .collect();
+    for card in &mut out.items {
+        if card.source == Source::BoughtTogether {
+            card.support = support.get(&card.product_id).copied();
+        }
+    }
+    Ok(out)
 }
 
 /// Recommendations for the storefront's widgets, popups and emails: product cards for a visitor
@@ -273,7 +301,7 @@ pub async fn storefront(
                     .map(|(id, _)| id),
                 None => None,
             };
-            answer(&state, &read, customer, &req)
+            Ok(answer(&state, &read, customer, &req)?)
         })
         .await?;
     let mut res = Json(out).into_response();

@@ -50,7 +50,7 @@ pub struct RecommendOptions {
     /// The popularity prior of complements to evaluate with (default: the served one).
     #[arg(long)]
     pub prior: Option<f32>,
-    /// The weights of "for you" to evaluate with: complements,categories,bestsellers.
+    /// The weights of "for you" to evaluate with: complements,categories,bestsellers,bought-before.
     #[arg(long)]
     pub for_you: Option<String>,
 }
@@ -62,10 +62,10 @@ pub async fn run(opts: RecommendOptions) -> anyhow::Result<()> {
             Some(w) => {
                 let w: Vec<f32> = w.split(',').filter_map(|x| x.trim().parse().ok()).collect();
                 anyhow::ensure!(
-                    w.len() == 3,
-                    "--for-you takes three weights: complements,categories,bestsellers"
+                    w.len() == 4,
+                    "--for-you takes four weights: complements,categories,bestsellers,bought-before"
                 );
-                [w[0], w[1], w[2]]
+                [w[0], w[1], w[2], w[3]]
             }
             None => crate::recommend::Rules::default().for_you,
         },

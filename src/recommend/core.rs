@@ -58,6 +58,29 @@ impl Strategy {
     pub fn parse(s: &str) -> Option<Strategy> {
         Strategy::ALL.into_iter().find(|x| x.as_str() == s)
     }
+
+    /// Whether an item from `source` is this strategy's own answer rather than a step of the
+    /// fallback chain: "for you" blends the cart, earlier views, the complements and the
+    /// person's category bestsellers; the others each have one source.
+    pub fn owns(self, source: Source) -> bool {
+        match self {
+            Strategy::ForYou => matches!(
+                source,
+                Source::RecentlyCarted
+                    | Source::RecentlyViewed
+                    | Source::BoughtTogether
+                    | Source::CategoryBestsellers
+                    | Source::Bestsellers
+            ),
+            Strategy::RecentlyViewed => source == Source::RecentlyViewed,
+            Strategy::RecentlyCarted => source == Source::RecentlyCarted,
+            Strategy::RecentlyPurchased => source == Source::RecentlyPurchased,
+            Strategy::CrossSell => source == Source::CrossSell,
+            Strategy::BoughtTogether => source == Source::BoughtTogether,
+            Strategy::Bestsellers => source == Source::Bestsellers,
+            Strategy::MostViewed => source == Source::MostViewed,
+        }
+    }
 }
 
 /// Where an item of a list came from: the strategy asked for, or a step of the fallback chain.
@@ -75,6 +98,35 @@ pub enum Source {
     MostViewed,
     /// A shop with no sales or views yet: its newest products.
     Newest,
+}
+
+impl Source {
+    pub const ALL: [Source; 9] = [
+        Source::RecentlyViewed,
+        Source::RecentlyCarted,
+        Source::RecentlyPurchased,
+        Source::CrossSell,
+        Source::BoughtTogether,
+        Source::CategoryBestsellers,
+        Source::Bestsellers,
+        Source::MostViewed,
+        Source::Newest,
+    ];
+
+    /// The name as the APIs write it (and the console's labels and styles are keyed by).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::RecentlyViewed => "recently_viewed",
+            Source::RecentlyCarted => "recently_carted",
+            Source::RecentlyPurchased => "recently_purchased",
+            Source::CrossSell => "cross_sell",
+            Source::BoughtTogether => "bought_together",
+            Source::CategoryBestsellers => "category_bestsellers",
+            Source::Bestsellers => "bestsellers",
+            Source::MostViewed => "most_viewed",
+            Source::Newest => "newest",
+        }
+    }
 }
 
 /// The days a window of bestsellers or most viewed covers.
@@ -251,9 +303,9 @@ pub struct Rules {
     /// How much a complement's popularity adds to its score (0: none).
     pub prior: f32,
     /// The weights of "for you"'s parts, each scaled to its best first: complements, the
-    /// bestsellers of the person's categories, the shop's bestsellers. Chosen with
+    /// bestsellers of the person's categories, the shop's bestsellers, what was bought before (not lately). Chosen with
     /// `dangol bench recommend` on the demo shop and Complete Journey.
-    pub for_you: [f32; 3],
+    pub for_you: [f32; 4],
 }
 
 impl Default for Rules {
@@ -262,7 +314,7 @@ impl Default for Rules {
             bought_recently_days: 30,
             half_life_days: 14.0,
             prior: 0.6,
-            for_you: [1.0, 0.3, 0.3],
+            for_you: [1.0, 0.3, 0.3, 1.0],
         }
     }
 }
@@ -481,6 +533,14 @@ pub fn recommend(data: &Data, ask: &Ask) -> Vec<Pick> {
                     add(t.item, 0.5 * recency(&t), Source::RecentlyViewed);
                 }
             }
+            // Buy again: what was bought before (not in the last 30 days: the rules leave those
+            // out), the more often the stronger.
+            let bought = h.of_kind(3);
+            let most = bought.iter().map(|t| t.count).max().unwrap_or(1).max(1) as f32;
+            for t in &bought {
+                let s = (1.0 + (t.count.max(1) as f32).ln()) / (1.0 + most.ln());
+                add(t.item, data.rules.for_you[3] * s, Source::RecentlyPurchased);
+            }
             let mut seeds = data.seeds(h, now, &[(3, 1.0), (2, 0.9), (1, 0.9), (0, 0.5)]);
             if let Some(c) = ask.current {
                 seeds.push((c, 1.0));
@@ -633,6 +693,25 @@ mod tests {
     }
 
     #[test]
+    fn names_are_the_apis_and_each_strategy_owns_its_source() {
+        let all = Source::ALL;
+        for s in all {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        assert!(!Strategy::ForYou.owns(Source::Newest) && !Strategy::ForYou.owns(Source::MostViewed));
+        assert!(
+            Strategy::ForYou.owns(Source::Bestsellers),
+            "the shop's bestsellers are part of the blend"
+        );
+        assert!(Strategy::ForYou.owns(Source::RecentlyCarted) && Strategy::ForYou.owns(Source::CategoryBestsellers));
+        for s in Strategy::ALL.into_iter().filter(|s| *s != Strategy::ForYou) {
+            let own: Vec<Source> = all.into_iter().filter(|x| s.owns(*x)).collect();
+            assert_eq!(own.len(), 1, "{s:?}");
+            assert_eq!(own[0].as_str(), s.as_str(), "a single source is named as its strategy");
+        }
+    }
+
+    #[test]
     fn a_product_page_gets_its_complements_never_itself_nor_what_is_unavailable() {
         let (p, m, pop) = shop();
         let data = Data {
@@ -751,7 +830,12 @@ mod tests {
             visit_start: None,
         };
         let got = items(&p, &recommend(&data, &ask(Strategy::ForYou, &h)));
-        assert_eq!(got[0], ("lamp".to_string(), Source::RecentlyCarted));
+        // The cart, buying again what was bought 40 days ago, and the complements.
+        assert!(got.contains(&("lamp".to_string(), Source::RecentlyCarted)), "{got:?}");
+        assert!(
+            got.contains(&("tent".to_string(), Source::RecentlyPurchased)),
+            "{got:?}"
+        );
         assert!(got.iter().any(|g| g.0 == "pegs"), "{got:?}");
         assert!(!got.iter().any(|g| g.0 == "stove"));
     }

@@ -210,18 +210,21 @@ impl Engine {
 
     /// Brings the catalogue and the popular lists up to `read` before an answer: the catalogue if
     /// it changed since last read (`catalogue` is the store's count of catalogue commits), the
-    /// popular lists if events arrived since they were made and a second has passed (or they are
-    /// empty). A quiet shop pays nothing; a busy one, one refresh a second.
+    /// popular lists if events arrived or the catalogue changed since they were made (the newest
+    /// products come from the catalogue: a shop without orders recommends nothing else) and a
+    /// second has passed (or they are empty). A quiet shop pays nothing; a busy one, one refresh
+    /// a second.
     pub fn fresh(&self, read: &ReadTx, catalogue: u64, now: i64) -> Result<(), store::Error> {
         use std::sync::atomic::Ordering;
-        if self.catalogue_seen.load(Ordering::Acquire) < catalogue {
+        let catalogue_changed = self.catalogue_seen.load(Ordering::Acquire) < catalogue;
+        if catalogue_changed {
             self.refresh_catalogue(read)?;
             self.catalogue_seen.fetch_max(catalogue, Ordering::AcqRel);
         }
         let seq = read.last_seq()?;
         let (made_seq, made_at) = *self.popular_made.lock().expect("not poisoned");
         let empty = self.popular.read().expect("not poisoned").bought[2].is_empty();
-        if seq > made_seq && (empty || now - made_at >= POPULAR_EVERY_MS) {
+        if (seq > made_seq || catalogue_changed) && (empty || now - made_at >= POPULAR_EVERY_MS) {
             self.refresh_popular(read, now)?;
         }
         Ok(())

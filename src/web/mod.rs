@@ -7,6 +7,7 @@ mod coupons;
 pub mod i18n;
 mod import;
 mod pages;
+mod recommend;
 mod search;
 mod segments;
 mod settings;

@@ -385,13 +385,29 @@ struct CustomerPage {
     orders: Vec<OrderRow>,
     analysis: CustomerCard,
     coupons: Vec<super::coupons::HeldCoupon>,
+    /// The Recommendations card: the strategy switcher and what the chosen one recommends.
+    rec_links: Vec<super::recommend::StrategyLink>,
+    recommended: Vec<super::recommend::Recommended>,
+}
+
+#[derive(Deserialize)]
+pub struct CustomerQuery {
+    /// The strategy of the Recommendations card (`for_you` when missing or unknown).
+    rec: Option<String>,
 }
 
 /// Events shown on a profile, newest first.
 const TIMELINE_EVENTS: usize = 200;
 
-pub async fn customer(State(st): State<AppState>, staff: Staff, Path(id): Path<u64>) -> Response {
+pub async fn customer(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<u64>,
+    Query(q): Query<CustomerQuery>,
+) -> Response {
     let (tz, lang, t, now) = (st.tz, staff.lang, staff.t, st.jobs.now_ms());
+    let strategy = super::recommend::strategy(q.rec.as_deref());
+    let state = st.clone();
     let res = st
         .store
         .call(move |s| -> Result<_, customer::Error> {
@@ -405,10 +421,11 @@ pub async fn customer(State(st): State<AppState>, staff: Staff, Path(id): Path<u
             }
             let analysis = crate::analysis::view::customer_analysis(&read, id, tz, lang)?;
             let coupons = super::coupons::held_coupons(&read, id, now, tz, t, lang)?;
-            Ok((id, rec, keys, events, orders, analysis, coupons))
+            let recommended = super::recommend::for_customer(&state, &read, id, strategy, t, lang)?;
+            Ok((id, rec, keys, events, orders, analysis, coupons, recommended))
         })
         .await;
-    let (id, rec, keys, events, orders, analysis, coupons) = match res {
+    let (id, rec, keys, events, orders, analysis, coupons, recommended) = match res {
         Ok(r) => r,
         Err(customer::Error::NotFound(_) | customer::Error::Erased(_)) => {
             return error_page(lang, StatusCode::NOT_FOUND, staff.t.get("error.not_found"));
@@ -507,6 +524,8 @@ pub async fn customer(State(st): State<AppState>, staff: Staff, Path(id): Path<u
         orders,
         analysis: CustomerCard::new(analysis, t, lang),
         coupons,
+        rec_links: super::recommend::strategy_links(id, strategy, t),
+        recommended,
     };
     render(&page)
 }

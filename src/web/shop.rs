@@ -50,7 +50,7 @@ fn not_found(staff: &Staff) -> Response {
 
 /// A link target from shop data, only when it is a web address: a `javascript:` URL in a
 /// catalogue must not become a link.
-fn web_url(url: Option<&str>) -> Option<String> {
+pub(super) fn web_url(url: Option<&str>) -> Option<String> {
     url.filter(|u| u.starts_with("https://") || u.starts_with("http://"))
         .map(str::to_string)
 }
@@ -222,10 +222,13 @@ struct ProductShowPage {
     extra: Vec<(String, String)>,
     /// Label and value of each sales figure.
     sales: Vec<(&'static str, String)>,
+    /// What is bought with it (then the fallback), as the related API answers.
+    recommended: Vec<super::recommend::Recommended>,
 }
 
 async fn product_show(State(st): State<AppState>, staff: Staff, Path(id): Path<String>) -> Response {
-    let (tz, lang) = (st.tz, staff.lang);
+    let (tz, lang, t) = (st.tz, staff.lang, staff.t);
+    let state = st.clone();
     let res = st
         .store
         .call(move |s| -> Result<_, catalog::Error> {
@@ -233,15 +236,15 @@ async fn product_show(State(st): State<AppState>, staff: Staff, Path(id): Path<S
             let product = catalog::get(&read, &id)?;
             let sales = recent_sales(&read, &id)?;
             let stats = read.product_stats(&id)?;
-            Ok((product, sales, stats))
+            let recommended = super::recommend::related(&state, &read, &product.id, t, lang)?;
+            Ok((product, sales, stats, recommended))
         })
         .await;
-    let (p, sales, stats) = match res {
+    let (p, sales, stats, recommended) = match res {
         Ok(r) => r,
         Err(catalog::Error::NotFound(_)) => return not_found(&staff),
         Err(e) => return internal(lang, e),
     };
-    let t = staff.t;
     let currency = p.currency.as_deref();
     let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".into());
     let when = |ms: i64| if ms > 0 { i18n::datetime(ms, tz) } else { "—".into() };
@@ -312,6 +315,7 @@ async fn product_show(State(st): State<AppState>, staff: Staff, Path(id): Path<S
         tags: p.tags,
         extra,
         sales,
+        recommended,
         name: p.name,
         id: p.id,
     })

@@ -801,3 +801,94 @@ async fn interest_search_runs_from_a_trending_chip() {
     .await;
     c.close().await.unwrap();
 }
+
+/// Recommendations in the browser: a loyal demo member's page opens on "for you" with scores and
+/// source badges, the switcher changes the strategy, and a recommended product's name leads to
+/// its page, whose Bought together card lists products too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recommendations_switch_strategy_and_lead_to_a_product() {
+    let app = TestApp::spawn_demo(300).await;
+    let loyal = app.get("/customers?limit=200").await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["traits"]["demo_persona"] == "loyal")
+        .and_then(|c| c["id"].as_u64())
+        .expect("a loyal demo member");
+
+    let driver = driver().await;
+    let c = browser(&driver).await;
+    let base = app.base.clone();
+    run("recommendations", &c, async {
+        sign_in(&c, &base, "admin", "test-admin-password").await?;
+        c.goto(&format!("{base}/customers/{loyal}")).await?;
+        let card = find(&c, "#customer-recommendations").await?;
+        let text = card.text().await?;
+        anyhow::ensure!(text.contains("추천 상품") && text.contains("맞춤 추천"), "{text}");
+        let current = find(&c, "#customer-recommendations nav.pills a[aria-current]").await?;
+        anyhow::ensure!(current.attr("data-strategy").await?.as_deref() == Some("for_you"));
+        let rows = c
+            .find_all(Locator::Css("#customer-recommendations tr[data-product]"))
+            .await?;
+        anyhow::ensure!((1..=10).contains(&rows.len()), "{} rows", rows.len());
+        anyhow::ensure!(
+            c.find_all(Locator::Css("#customer-recommendations .badge.src"))
+                .await?
+                .len()
+                == rows.len(),
+            "a source badge on every row"
+        );
+
+        // The switcher: bestsellers, then back to "for you" for the picture.
+        find(&c, "#customer-recommendations a[data-strategy='bestsellers']")
+            .await?
+            .click()
+            .await?;
+        for _ in 0..200 {
+            if c.current_url().await?.query() == Some("rec=bestsellers") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let current = find(&c, "#customer-recommendations nav.pills a[aria-current]").await?;
+        anyhow::ensure!(current.text().await? == "베스트셀러", "{}", current.text().await?);
+        anyhow::ensure!(
+            !c.find_all(Locator::Css("#customer-recommendations tr[data-product]"))
+                .await?
+                .is_empty()
+        );
+        find(&c, "#customer-recommendations a[data-strategy='for_you']")
+            .await?
+            .click()
+            .await?;
+        for _ in 0..200 {
+            if c.current_url().await?.query() == Some("rec=for_you") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        c.execute(
+            "document.getElementById('customer-recommendations').scrollIntoView(); window.scrollBy(0, -16)",
+            vec![],
+        )
+        .await?;
+        save_screenshot(&c, "recommendations.png").await?;
+
+        // A recommended product's page has its own card.
+        let link = find(&c, "#customer-recommendations tr[data-product] a").await?;
+        let href = link.attr("href").await?.unwrap_or_default();
+        link.click().await?;
+        wait_path(&c, &href).await?;
+        let related = find(&c, "#product-related").await?.text().await?;
+        anyhow::ensure!(related.contains("함께 구매한 상품"), "{related}");
+        anyhow::ensure!(
+            !c.find_all(Locator::Css("#product-related tr[data-product]"))
+                .await?
+                .is_empty(),
+            "{related}"
+        );
+        Ok(())
+    })
+    .await;
+    c.close().await.unwrap();
+}

@@ -7,6 +7,7 @@ mod clients;
 mod common;
 mod console;
 mod console_coupons;
+mod console_recommend;
 mod console_search;
 mod console_shop;
 mod coupons;
