@@ -184,8 +184,10 @@ impl Default for Engine {
     }
 }
 
-/// The popular lists are made again at most this often while events keep arriving.
-const POPULAR_EVERY_MS: i64 = 1_000;
+/// The popular lists are made again this long after an order (at most this often), and every
+/// minute for the views.
+const POPULAR_AFTER_ORDER: std::time::Duration = std::time::Duration::from_secs(1);
+const POPULAR_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Where an answer's products came from: the model's age and how many orders it counted.
 #[derive(Debug, Clone, Serialize)]
@@ -208,12 +210,11 @@ impl Engine {
         Ok(engine)
     }
 
-    /// Brings the catalogue and the popular lists up to `read` before an answer: the catalogue if
-    /// it changed since last read (`catalogue` is the store's count of catalogue commits), the
-    /// popular lists if events arrived or the catalogue changed since they were made (the newest
-    /// products come from the catalogue: a shop without orders recommends nothing else) and a
-    /// second has passed (or they are empty). A quiet shop pays nothing; a busy one, one refresh
-    /// a second.
+    /// Brings the catalogue and the popular lists up to `read` before an answer, when that is
+    /// cheap and needed: the catalogue if it changed since last read (`catalogue` is the store's
+    /// count of catalogue commits; the newest products come from it, so the popular lists are made
+    /// again too), and the popular lists if they are empty and events arrived (a new shop). A shop
+    /// with sales has its lists kept by [`follow`] in the background, so answers never wait on them.
     pub fn fresh(&self, read: &ReadTx, catalogue: u64, now: i64) -> Result<(), store::Error> {
         use std::sync::atomic::Ordering;
         let catalogue_changed = self.catalogue_seen.load(Ordering::Acquire) < catalogue;
@@ -221,10 +222,12 @@ impl Engine {
             self.refresh_catalogue(read)?;
             self.catalogue_seen.fetch_max(catalogue, Ordering::AcqRel);
         }
-        let seq = read.last_seq()?;
-        let (made_seq, made_at) = *self.popular_made.lock().expect("not poisoned");
-        let empty = self.popular.read().expect("not poisoned").bought[2].is_empty();
-        if (seq > made_seq || catalogue_changed) && (empty || now - made_at >= POPULAR_EVERY_MS) {
+        let empty = {
+            let p = self.popular.read().expect("not poisoned");
+            p.bought[2].is_empty() && p.all_time.is_empty()
+        };
+        let behind = empty && read.last_seq()? > self.popular_made.lock().expect("not poisoned").0;
+        if catalogue_changed || behind {
             self.refresh_popular(read, now)?;
         }
         Ok(())
@@ -477,7 +480,7 @@ pub fn job(engine: Arc<Engine>) -> crate::jobs::Job {
 }
 
 /// Follows the writer: new orders count at once, the catalogue is re-read when it changes, the
-/// popular lists every minute. Ends when `stop` turns true.
+/// popular lists a second after orders and every minute. Ends when `stop` turns true.
 pub async fn follow(
     engine: Arc<Engine>,
     store: Store,
@@ -486,8 +489,10 @@ pub async fn follow(
 ) {
     let mut changes = store.customer_changes();
     let mut catalog = store.catalog_changes();
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    let mut tick = tokio::time::interval(POPULAR_AFTER_ORDER);
     tick.tick().await;
+    let mut ordered = false;
+    let mut made = std::time::Instant::now();
     loop {
         tokio::select! {
             _ = stop.changed() => return,
@@ -495,6 +500,7 @@ pub async fn follow(
                 Ok(rows) => {
                     let orders: Vec<(u64, Vec<String>)> =
                         rows.iter().flat_map(|r| r.bought.iter().cloned()).collect();
+                    ordered |= !orders.is_empty();
                     engine.count_orders(&orders);
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
@@ -511,6 +517,10 @@ pub async fn follow(
                 .await;
             }
             _ = tick.tick() => {
+                if !ordered && made.elapsed() < POPULAR_EVERY {
+                    continue;
+                }
+                (ordered, made) = (false, std::time::Instant::now());
                 let (engine, store, now) = (engine.clone(), store.clone(), clock.now_ms());
                 let _ = tokio::task::spawn_blocking(move || {
                     let read = store.read()?;
