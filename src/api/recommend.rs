@@ -102,6 +102,8 @@ impl RecommendQuery {
 /// price, image and URL, with the score and where it came from.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProductCard {
+    /// The product's id (CONTRACT §5 names it `id`).
+    #[serde(rename = "id")]
     pub product_id: String,
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -72,7 +72,7 @@ fn ids(v: &Value) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|i| i["product_id"].as_str().unwrap().to_string())
+        .map(|i| i["id"].as_str().unwrap().to_string())
         .collect()
 }
 
@@ -175,16 +175,12 @@ async fn strategies_obey_the_rules_fall_back_and_survive_a_restart() {
     assert_eq!(res.headers()["cache-control"], "private, max-age=60");
     let v: Value = res.json().await.unwrap();
     obeys_the_rules(&v);
-    let pegs = v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["product_id"] == "pegs");
+    let pegs = v["items"].as_array().unwrap().iter().find(|i| i["id"] == "pegs");
     assert!(pegs.is_none(), "u1 bought the pegs three days ago: {v}");
     let lamp = &v["items"][0];
     assert_eq!(
         (
-            lamp["product_id"].clone(),
+            lamp["id"].clone(),
             lamp["name"].clone(),
             lamp["price"].clone(),
             lamp["category"].clone()
