@@ -71,6 +71,7 @@ impl Strategy {
                     | Source::BoughtTogether
                     | Source::CategoryBestsellers
                     | Source::Bestsellers
+                    | Source::RecentlyPurchased
             ),
             Strategy::RecentlyViewed => source == Source::RecentlyViewed,
             Strategy::RecentlyCarted => source == Source::RecentlyCarted,
@@ -702,6 +703,10 @@ mod tests {
         assert!(
             Strategy::ForYou.owns(Source::Bestsellers),
             "the shop's bestsellers are part of the blend"
+        );
+        assert!(
+            Strategy::ForYou.owns(Source::RecentlyPurchased),
+            "and so is buying again"
         );
         assert!(Strategy::ForYou.owns(Source::RecentlyCarted) && Strategy::ForYou.owns(Source::CategoryBestsellers));
         for s in Strategy::ALL.into_iter().filter(|s| *s != Strategy::ForYou) {
