@@ -13,7 +13,6 @@ use std::time::Instant;
 
 use clap::Args;
 use rand::{Rng, SeedableRng};
-use serde::Deserialize;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
@@ -120,26 +119,12 @@ fn print_report(what: &str, r: &Report) {
     }
 }
 
-#[derive(Deserialize)]
-struct SlimOrder {
-    customer: u64,
-    placed_at: i64,
-    status: store::records::OrderStatus,
-    #[serde(default)]
-    lines: Vec<SlimLine>,
-}
-
-#[derive(Deserialize)]
-struct SlimLine {
-    product_id: String,
-}
-
 /// A store's orders (fully refunded ones left out) and its products' categories.
 fn store_orders(dir: &std::path::Path) -> anyhow::Result<(Vec<Order>, HashMap<String, String>)> {
     let store = Store::open(dir)?;
     let read = store.read()?;
     let mut orders = Vec::new();
-    read.for_each_order_as::<SlimOrder>(|o| {
+    read.for_each_order_as::<crate::recommend::SlimOrder>(|o| {
         if o.status != store::records::OrderStatus::Refunded && !o.lines.is_empty() {
             orders.push(Order {
                 customer: o.customer.to_string(),
@@ -149,17 +134,11 @@ fn store_orders(dir: &std::path::Path) -> anyhow::Result<(Vec<Order>, HashMap<St
         }
     })?;
     let mut categories = HashMap::new();
-    let mut after = String::new();
-    loop {
-        let page = read.products_after(&after, 1000)?;
-        let Some(last) = page.last() else { break };
-        after = last.id.clone();
-        for p in page {
-            if let Some(c) = p.category {
-                categories.insert(p.id, c);
-            }
+    read.for_each_product(|p| {
+        if let Some(c) = p.category {
+            categories.insert(p.id, c);
         }
-    }
+    })?;
     Ok((orders, categories))
 }
 

@@ -665,6 +665,18 @@ mod tests {
         (p, model, popular)
     }
 
+    /// What a request is answered from in the test shop: no orders since the model was built.
+    fn data<'a>(p: &'a Products, m: &'a Model, pop: &'a Popular) -> Data<'a> {
+        static NO_DELTA: std::sync::LazyLock<Delta> = std::sync::LazyLock::new(Delta::default);
+        Data {
+            products: p,
+            model: m,
+            delta: &NO_DELTA,
+            popular: pop,
+            rules: Rules::default(),
+        }
+    }
+
     fn ask(strategy: Strategy, h: &History) -> Ask<'_> {
         Ask {
             strategy,
@@ -719,13 +731,7 @@ mod tests {
     #[test]
     fn a_product_page_gets_its_complements_never_itself_nor_what_is_unavailable() {
         let (p, m, pop) = shop();
-        let data = Data {
-            products: &p,
-            model: &m,
-            delta: &Delta::default(),
-            popular: &pop,
-            rules: Rules::default(),
-        };
+        let data = data(&p, &m, &pop);
         let h = History::default();
         let mut a = ask(Strategy::BoughtTogether, &h);
         a.current = Some(0);
@@ -742,13 +748,7 @@ mod tests {
     #[test]
     fn a_brand_new_visitor_gets_bestsellers_and_an_empty_shop_its_newest() {
         let (p, m, pop) = shop();
-        let data = Data {
-            products: &p,
-            model: &m,
-            delta: &Delta::default(),
-            popular: &pop,
-            rules: Rules::default(),
-        };
+        let data = data(&p, &m, &pop);
         let h = History::default();
         for s in Strategy::ALL {
             let got = recommend(&data, &ask(s, &h));
@@ -780,13 +780,7 @@ mod tests {
     #[test]
     fn recently_viewed_leaves_out_the_current_visit_and_what_was_bought() {
         let (p, m, pop) = shop();
-        let data = Data {
-            products: &p,
-            model: &m,
-            delta: &Delta::default(),
-            popular: &pop,
-            rules: Rules::default(),
-        };
+        let data = data(&p, &m, &pop);
         let h = History {
             touched: vec![
                 touched(0, 0, 0),   // the tent, viewed now
@@ -823,13 +817,7 @@ mod tests {
     #[test]
     fn for_you_blends_the_cart_the_complements_and_the_categories() {
         let (p, m, pop) = shop();
-        let data = Data {
-            products: &p,
-            model: &m,
-            delta: &Delta::default(),
-            popular: &pop,
-            rules: Rules::default(),
-        };
+        let data = data(&p, &m, &pop);
         let h = History {
             touched: vec![touched(2, 1, 5), touched(0, 3, 24 * 40)],
             visit_start: None,

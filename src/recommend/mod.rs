@@ -44,17 +44,19 @@ pub struct ModelFile {
     pub took_ms: u64,
 }
 
-/// An order as the build reads it (the rest of the record is skipped).
+/// An order as the build and the offline evaluation read it (the rest of the record is skipped).
 #[derive(Deserialize)]
-struct SlimOrder {
-    status: store::records::OrderStatus,
+pub struct SlimOrder {
+    pub customer: u64,
+    pub placed_at: i64,
+    pub status: store::records::OrderStatus,
     #[serde(default)]
-    lines: Vec<SlimLine>,
+    pub lines: Vec<SlimLine>,
 }
 
 #[derive(Deserialize)]
-struct SlimLine {
-    product_id: String,
+pub struct SlimLine {
+    pub product_id: String,
 }
 
 /// Builds the model from every order (a fully refunded one does not count) and every visit's
@@ -280,13 +282,7 @@ impl Engine {
     /// Re-reads which products may be recommended and their categories.
     pub fn refresh_catalogue(&self, read: &ReadTx) -> Result<(), store::Error> {
         let mut all = Vec::new();
-        let mut after = String::new();
-        loop {
-            let page = read.products_after(&after, 1000)?;
-            let Some(last) = page.last() else { break };
-            after = last.id.clone();
-            all.extend(page);
-        }
+        read.for_each_product(|p| all.push(p))?;
         let mut inner = self.inner.write().expect("not poisoned");
         for a in inner.products.available.iter_mut() {
             *a = false;
@@ -325,22 +321,19 @@ impl Engine {
             }
         })?;
         let mut all_time = HashMap::new();
-        let mut newest: Vec<(i64, Item)> = Vec::new();
-        let mut after = String::new();
-        loop {
-            let page = read.products_after(&after, 1000)?;
-            let Some(last) = page.last() else { break };
-            after = last.id.clone();
-            for p in page {
-                if let Some(item) = products.get(&p.id) {
-                    let sold = read.product_stats(&p.id)?.touches[3];
-                    if sold > 0 {
-                        all_time.insert(item, sold as f32);
-                    }
-                    newest.push((p.created_at, item));
-                }
+        read.for_each_product_stats(|id, stats| {
+            if let Some(item) = products.get(id)
+                && stats.touches[3] > 0
+            {
+                all_time.insert(item, stats.touches[3] as f32);
             }
-        }
+        })?;
+        let mut newest: Vec<(i64, Item)> = Vec::new();
+        read.for_each_product(|p| {
+            if let Some(item) = products.get(&p.id) {
+                newest.push((p.created_at, item));
+            }
+        })?;
         newest.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         let popular = Popular::from_counts(
             bought,
@@ -509,12 +502,11 @@ pub async fn follow(
                 Err(_) => return,
             },
             Ok(()) = catalog.changed() => {
-                let (engine, store) = (engine.clone(), store.clone());
-                let _ = tokio::task::spawn_blocking(move || {
-                    let read = store.read()?;
-                    engine.refresh_catalogue(&read)
-                })
-                .await;
+                // Through `fresh`, which records the version read, so that no answer reads the
+                // catalogue again for the same change.
+                let version = *catalog.borrow_and_update();
+                let (engine, store, now) = (engine.clone(), store.clone(), clock.now_ms());
+                let _ = tokio::task::spawn_blocking(move || engine.fresh(&store.read()?, version, now)).await;
             }
             _ = tick.tick() => {
                 if !ordered && made.elapsed() < POPULAR_EVERY {

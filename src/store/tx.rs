@@ -1197,6 +1197,24 @@ impl ReadTx {
         get_rec(&self.orders, "orders", id)
     }
 
+    /// Every product of the catalogue, in id order.
+    pub fn for_each_product(&self, mut f: impl FnMut(ProductRecord)) -> Result<(), Error> {
+        for r in self.products.iter()? {
+            let (k, v) = r?;
+            f(codec::decode("products", k.value(), v.value())?);
+        }
+        Ok(())
+    }
+
+    /// Every product's touch counts, in one pass over the table.
+    pub fn for_each_product_stats(&self, mut f: impl FnMut(&str, ProductStats)) -> Result<(), Error> {
+        for r in self.product_stats.iter()? {
+            let (k, v) = r?;
+            f(k.value(), codec::decode("product_stats", k.value(), v.value())?);
+        }
+        Ok(())
+    }
+
     pub fn orders_count(&self) -> Result<u64, Error> {
         Ok(self.orders.len()?)
     }
