@@ -5,6 +5,7 @@ pub mod analysis;
 pub mod api;
 pub mod auth;
 pub mod bench;
+pub mod campaign;
 pub mod catalog;
 pub mod config;
 pub mod coupon;
@@ -92,8 +93,12 @@ pub async fn serve(
         columns.clone(),
         stopped.clone(),
     ));
-    let clock: Arc<dyn jobs::Clock> = match config.now {
-        Some(at) => Arc::new(jobs::ShiftedClock::starting_at(at.to_utc())),
+    // With DANGOL_NOW the clock starts there and tests may move it (POST /api/v1/clock).
+    let test_clock = config
+        .now
+        .map(|at| Arc::new(jobs::ShiftedClock::starting_at(at.to_utc())));
+    let clock: Arc<dyn jobs::Clock> = match &test_clock {
+        Some(c) => c.clone(),
         None => Arc::new(jobs::SystemClock),
     };
     let segment_days: Arc<segment::eval::AnalysisDays> = Default::default();
@@ -133,6 +138,18 @@ pub async fn serve(
             }
         });
     }
+    let campaigns = {
+        let parts = campaign::send::Parts {
+            columns: columns.clone(),
+            segment_days: segment_days.clone(),
+            search: Some(search.clone()),
+            holds: Some(holds.clone()),
+            recommend: recommender.clone(),
+        };
+        let (store, tz, clock) = (store.clone(), config.store.timezone, runner.clock());
+        tokio::task::spawn_blocking(move || campaign::send::Sender::new(store, tz, clock, parts)).await??
+    };
+    let sender = tokio::spawn(campaigns.clone().run(stopped.clone()));
     let scheduler = tokio::spawn(runner.clone().run_loop(stopped));
     let state = api::AppState {
         columns,
@@ -145,6 +162,8 @@ pub async fn serve(
         search,
         holds,
         recommend: recommender,
+        campaigns,
+        test_clock,
     };
     let app = api::router(state);
     tracing::info!(addr = %listener.local_addr()?, data_dir = %config.store.data_dir.display(), "dangol is serving");
@@ -155,6 +174,7 @@ pub async fn serve(
     let _ = indexer.await;
     let _ = recommend_follower.await;
     let _ = scheduler.await;
+    let _ = sender.await;
     tracing::info!("stopped");
     Ok(())
 }

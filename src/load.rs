@@ -122,7 +122,7 @@ fn apply(
             let items = &items[range];
             let mut dup = 0;
             for m in items {
-                if let track::Outcome::Duplicate { .. } = track::apply(tx, m, now)? {
+                if let track::Outcome::Duplicate { .. } = track::apply_from(tx, m, now, "import")? {
                     dup += 1;
                 }
             }
@@ -321,7 +321,7 @@ pub fn demo(store: &Store, opts: &demo::DemoOptions) -> anyhow::Result<LoadRepor
     for msgs in ready {
         store.bulk(true, |tx| {
             for m in &msgs {
-                track::apply(tx, m, now)?;
+                track::apply_from(tx, m, now, "demo")?;
             }
             Ok::<_, store::Error>(())
         })?;

@@ -81,3 +81,35 @@ pub fn full_name(first: Option<&str>, last: Option<&str>) -> Option<String> {
         (one, other) => one.or(other).map(str::to_string),
     }
 }
+
+/// What to call someone by: a Korean full name without its family name ("김민준" → "민준"),
+/// else the first word ("Jane Doe" → "Jane").
+pub fn given_name(full: &str) -> String {
+    let full = full.trim();
+    if has_hangul(full) && !full.contains(char::is_whitespace) && full.chars().count() >= 3 {
+        return full.chars().skip(1).collect();
+    }
+    full.split_whitespace().next().unwrap_or("").to_string()
+}
+
+/// 1234567 → "1,234,567".
+pub fn group_digits(n: f64, decimals: usize) -> String {
+    let s = format!("{:.*}", decimals, n.abs());
+    let (int, frac) = s.split_once('.').map_or((s.as_str(), None), |(i, f)| (i, Some(f)));
+    let mut out = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if let Some(f) = frac {
+        out.push('.');
+        out.push_str(f);
+    }
+    if n < 0.0 && n.abs() >= 0.5 / 10f64.powi(decimals as i32) {
+        format!("-{out}")
+    } else {
+        out
+    }
+}

@@ -303,6 +303,14 @@ pub struct AnalysisRun {
     pub timings: Vec<(String, u64)>,
 }
 
+/// The shop-local date of `ms` as YYYY-MM-DD.
+pub fn local_date(ms: i64, tz: Tz) -> String {
+    tz.timestamp_millis_opt(ms)
+        .single()
+        .map(|t| t.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
 /// Days since 1970-01-01 of the shop-local date of `ms`.
 pub fn local_day(ms: i64, tz: Tz) -> i32 {
     let date = tz

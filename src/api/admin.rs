@@ -48,6 +48,7 @@ pub fn routes() -> Router<AppState> {
         .merge(super::search::routes())
         .merge(super::coupons::routes())
         .merge(super::recommend::routes())
+        .merge(super::campaigns::routes())
 }
 
 /// RFC 3339 in UTC with milliseconds.

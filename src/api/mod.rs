@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod analysis;
+pub mod campaigns;
 pub mod coupons;
 pub mod import;
 pub mod openapi;
@@ -47,6 +48,10 @@ pub struct AppState {
     pub holds: Arc<crate::coupon::Holdings>,
     /// The recommender: its model, the catalogue and popular lists in memory.
     pub recommend: Arc<crate::recommend::Engine>,
+    /// The campaign scheduler and outbox.
+    pub campaigns: Arc<crate::campaign::send::Sender>,
+    /// The clock tests may move (only on a server started with `DANGOL_NOW`).
+    pub test_clock: Option<Arc<crate::jobs::ShiftedClock>>,
 }
 
 impl AppState {
@@ -242,6 +247,7 @@ pub fn router(state: AppState) -> Router {
         .merge(tracking::routes())
         .merge(coupons::storefront_routes())
         .merge(recommend::storefront_routes())
+        .merge(campaigns::message_routes())
         .merge(crate::web::routes())
         .nest("/api/v1", admin)
         .fallback(not_found)

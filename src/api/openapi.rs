@@ -6,6 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::admin;
 use super::analysis;
+use super::campaigns;
 use super::coupons;
 use super::import;
 use super::recommend;
@@ -75,6 +76,18 @@ impl Modify for BearerAuth {
         coupons::issue,
         recommend::for_customer,
         recommend::related,
+        campaigns::list,
+        campaigns::create,
+        campaigns::list_templates,
+        campaigns::describe,
+        campaigns::update,
+        campaigns::launch,
+        campaigns::pause,
+        campaigns::preview,
+        campaigns::test_send,
+        campaigns::estimate,
+        campaigns::estimate_input,
+        campaigns::campaign_report,
     ),
     modifiers(&BearerAuth)
 )]

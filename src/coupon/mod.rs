@@ -39,6 +39,26 @@ impl Default for Discount {
     }
 }
 
+/// A discount in Korean words for messages: "3,000원 할인", "10% 할인 (최대 5,000원)".
+pub fn discount_words(d: &Discount) -> String {
+    let won = |v: f64| format!("{}원", crate::value::group_digits(v, 0));
+    let pct = |p: f64| {
+        if p.fract() == 0.0 {
+            format!("{p:.0}")
+        } else {
+            format!("{p}")
+        }
+    };
+    match d {
+        Discount::Fixed { amount } => format!("{} 할인", won(*amount)),
+        Discount::Percent { percent, cap: None } => format!("{}% 할인", pct(*percent)),
+        Discount::Percent {
+            percent,
+            cap: Some(cap),
+        } => format!("{}% 할인 (최대 {})", pct(*percent), won(*cap)),
+    }
+}
+
 /// A coupon as stored.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct CouponRecord {

@@ -7,7 +7,7 @@ pub mod recent;
 
 use serde_json::{Map, Value};
 
-use crate::store::records::{Consent, CustomerRecord, CustomerStats};
+use crate::store::records::{Consent, ConsentChange, ConsentChannel, Consents, CustomerRecord, CustomerStats};
 use crate::store::{self, ReadTx, Tx};
 use crate::value::{is_email, normalize_email, parse_time};
 
@@ -156,6 +156,7 @@ pub fn merge(tx: &mut Tx, a: u64, b: u64, now: i64) -> Result<u64, store::Error>
     };
     tx.move_events(gone, keep)?;
     tx.move_interests(gone, keep)?;
+    tx.move_consent_log(gone, Some(keep))?;
     for order_id in tx.order_ids_of(gone)? {
         if let Some(mut order) = tx.order(&order_id)? {
             order.customer = keep;
@@ -252,7 +253,7 @@ pub fn record_activity(rec: &mut CustomerRecord, at: i64, is_activity: bool) {
 }
 
 /// Traits with a meaning of their own (CONTRACT §2); all others are kept in `traits`.
-const KNOWN_TRAITS: [&str; 15] = [
+const KNOWN_TRAITS: [&str; 16] = [
     "email",
     "name",
     "first_name",
@@ -268,6 +269,7 @@ const KNOWN_TRAITS: [&str; 15] = [
     "email_consent",
     "sms_consent",
     "kakao_consent",
+    "night_consent",
 ];
 
 /// Applies identify traits to a profile. Consents are recorded with time and source when they
@@ -332,19 +334,9 @@ pub fn apply_traits(rec: &mut CustomerRecord, traits: &Map<String, Value>, at: i
         }
         _ => {}
     }
-    for (key, slot) in [
-        ("email_consent", &mut rec.consents.email),
-        ("sms_consent", &mut rec.consents.sms),
-        ("kakao_consent", &mut rec.consents.kakao),
-    ] {
-        if let Some(granted) = traits.get(key).and_then(Value::as_bool)
-            && slot.as_ref().is_none_or(|c| c.granted != granted)
-        {
-            *slot = Some(Consent {
-                granted,
-                at,
-                source: source.to_string(),
-            });
+    for ch in ConsentChannel::ALL {
+        if let Some(granted) = traits.get(&format!("{}_consent", ch.as_str())).and_then(Value::as_bool) {
+            set_consent(rec, ch, granted, at, source);
         }
     }
     for (k, v) in traits {
@@ -355,10 +347,60 @@ pub fn apply_traits(rec: &mut CustomerRecord, traits: &Map<String, Value>, at: i
     rec.updated_at = rec.updated_at.max(at);
 }
 
+/// Sets a consent if it changes; returns whether it did. The caller logs the change
+/// ([`log_consents`]).
+pub fn set_consent(rec: &mut CustomerRecord, ch: ConsentChannel, granted: bool, at: i64, source: &str) -> bool {
+    let slot = rec.consents.slot(ch);
+    if slot.as_ref().is_some_and(|c| c.granted == granted) {
+        return false;
+    }
+    *slot = Some(Consent {
+        granted,
+        at,
+        source: source.to_string(),
+    });
+    true
+}
+
+/// Writes to the consent log every consent of `customer` that differs from `before`.
+pub fn log_consents(tx: &mut Tx, customer: u64, before: &Consents, campaign: Option<u64>) -> Result<(), store::Error> {
+    let Some(rec) = tx.customer(customer)? else {
+        return Ok(());
+    };
+    for ch in ConsentChannel::ALL {
+        if let Some(c) = rec.consents.get(ch)
+            && before.get(ch) != Some(c)
+        {
+            let change = ConsentChange {
+                granted: c.granted,
+                source: c.source.clone(),
+                campaign,
+            };
+            tx.log_consent(customer, c.at, ch, &change)?;
+        }
+    }
+    Ok(())
+}
+
 fn parse_date(s: &str) -> Option<i64> {
     chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
         .ok()
         .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_millis())
+}
+
+/// In the writer: the live customer `id` is now (following merges), or None if erased or unknown.
+pub fn get_in(tx: &Tx, id: u64) -> Option<(u64, CustomerRecord)> {
+    let mut id = id;
+    for _ in 0..16 {
+        match tx.customer(id).ok()?? {
+            rec if rec.erased_at.is_some() => return None,
+            rec => match rec.merged_into {
+                Some(next) => id = next,
+                None => return Some((id, rec)),
+            },
+        }
+    }
+    None
 }
 
 /// A customer by id, following merge redirects. Returns the id it ended at.
@@ -418,6 +460,7 @@ pub fn erase(tx: &mut Tx, id: u64, now: i64) -> Result<Erased, Error> {
     };
     report.events = tx.delete_events_of(id)?;
     report.interests = tx.delete_interests_of(id)?;
+    tx.move_consent_log(id, None)?;
     for key in tx.identities_of(id)? {
         tx.delete_identity(&key)?;
         report.identities += 1;

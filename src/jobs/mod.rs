@@ -30,22 +30,29 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that started at a chosen instant and runs at the machine's pace from there.
+/// A clock that started at a chosen instant and runs at the machine's pace from there; tests can
+/// move it (`POST /api/v1/clock` on a server started with `DANGOL_NOW`).
 pub struct ShiftedClock {
-    shift_ms: i64,
+    shift_ms: std::sync::atomic::AtomicI64,
 }
 
 impl ShiftedClock {
     pub fn starting_at(at: DateTime<Utc>) -> ShiftedClock {
         ShiftedClock {
-            shift_ms: at.timestamp_millis() - store::now_ms(),
+            shift_ms: (at.timestamp_millis() - store::now_ms()).into(),
         }
+    }
+
+    /// From now on the clock reads `at` and runs on from there.
+    pub fn set(&self, at: i64) {
+        self.shift_ms
+            .store(at - store::now_ms(), std::sync::atomic::Ordering::SeqCst);
     }
 }
 
 impl Clock for ShiftedClock {
     fn now_ms(&self) -> i64 {
-        store::now_ms() + self.shift_ms
+        store::now_ms() + self.shift_ms.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 
@@ -260,6 +267,15 @@ impl Runner {
 
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
+    /// Wakes the loop to look at due times again (the test clock moved).
+    pub fn wake(&self) {
+        self.wake.notify_one();
     }
 
     pub fn tz(&self) -> Tz {
@@ -483,7 +499,8 @@ impl Runner {
     }
 }
 
-fn local_rfc3339(ms: i64, tz: Tz) -> String {
+/// RFC 3339 in the shop's time zone, to the second.
+pub fn local_rfc3339(ms: i64, tz: Tz) -> String {
     tz.timestamp_millis_opt(ms)
         .single()
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))

@@ -61,6 +61,14 @@ pub(super) fn run(db: &redb::Database) -> Result<(), Error> {
         txn.open_table(COUPON_REDEMPTIONS)?;
         txn.open_table(PRODUCT_DAYS)?;
         txn.open_table(RECOMMEND)?;
+        txn.open_table(CAMPAIGNS)?;
+        txn.open_table(CAMPAIGN_SENDS)?;
+        txn.open_table(SEND_QUEUE)?;
+        txn.open_table(CAMPAIGN_RECIPIENTS)?;
+        txn.open_table(CUSTOMER_MESSAGES)?;
+        txn.open_table(CAMPAIGN_TRIGGERS)?;
+        txn.open_table(CAMPAIGN_DAYS)?;
+        txn.open_table(CONSENT_LOG)?;
         // Numbered migrations: `if found < N { mNNN_…(&txn)?; }`; the version is written below.
         if found.is_some_and(|v| v < 2) {
             m002_order_amounts(&txn)?;
@@ -73,6 +81,9 @@ pub(super) fn run(db: &redb::Database) -> Result<(), Error> {
         }
         if found.is_some_and(|v| v < 5) {
             m005_product_days(&txn)?;
+        }
+        if found.is_some_and(|v| v < 6) {
+            m006_consent_log(&txn)?;
         }
         if found != Some(SCHEMA_VERSION) {
             meta.insert("schema_version", codec::encode(&SCHEMA_VERSION).as_slice())?;
@@ -166,6 +177,31 @@ fn m005_product_days(txn: &redb::WriteTransaction) -> Result<(), Error> {
             .map(|v| v.value())
             .unwrap_or_default();
         days.insert((day, product.as_str()), (v, c, k, p + n))?;
+    }
+    Ok(())
+}
+
+/// The consent log starts with each customer's consents as the record held them: one entry per
+/// channel with the time and source it was given or withdrawn.
+fn m006_consent_log(txn: &redb::WriteTransaction) -> Result<(), Error> {
+    use redb::ReadableTable;
+
+    use super::records::{ConsentChange, ConsentChannel, CustomerRecord};
+    let customers = txn.open_table(CUSTOMERS)?;
+    let mut log = txn.open_table(CONSENT_LOG)?;
+    for r in customers.iter()? {
+        let (k, v) = r?;
+        let rec: CustomerRecord = codec::decode("customers", k.value(), v.value())?;
+        for ch in ConsentChannel::ALL {
+            if let Some(c) = rec.consents.get(ch) {
+                let change = ConsentChange {
+                    granted: c.granted,
+                    source: c.source.clone(),
+                    campaign: None,
+                };
+                log.insert((k.value(), c.at, ch as u8), codec::encode(&change).as_slice())?;
+            }
+        }
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! [`Store::write`], which hands them a [`Tx`]; nobody else touches redb.
 
 pub mod codec;
+mod messaging;
 mod migrate;
 pub mod records;
 pub mod tables;
@@ -12,11 +13,12 @@ mod writer;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use messaging::SendKey;
 pub use tx::{CustomerPage, InterestRow, ROLLUP_BUCKET_MS, ReadTx, Touch, Tx};
 pub use writer::WriteError;
 
 /// The schema version this build writes. A data dir with a newer one is refused.
-pub const SCHEMA_VERSION: u64 = 5;
+pub const SCHEMA_VERSION: u64 = 6;
 
 /// A day in milliseconds.
 pub const DAY_MS: i64 = 86_400_000;

@@ -122,6 +122,76 @@ pub struct Consents {
     pub sms: Option<Consent>,
     #[serde(default)]
     pub kakao: Option<Consent>,
+    /// The separate consent to advertising between 21:00 and 08:00 (정보통신망법 §50③).
+    #[serde(default)]
+    pub night: Option<Consent>,
+}
+
+/// A consent channel as the consent log numbers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentChannel {
+    Email = 0,
+    Sms = 1,
+    Kakao = 2,
+    Night = 3,
+}
+
+impl ConsentChannel {
+    pub const ALL: [ConsentChannel; 4] = [Self::Email, Self::Sms, Self::Kakao, Self::Night];
+
+    pub fn from_u8(v: u8) -> Option<Self> {
+        Self::ALL.get(v as usize).copied()
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Sms => "sms",
+            Self::Kakao => "kakao",
+            Self::Night => "night",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+impl Consents {
+    pub fn get(&self, ch: ConsentChannel) -> Option<&Consent> {
+        match ch {
+            ConsentChannel::Email => self.email.as_ref(),
+            ConsentChannel::Sms => self.sms.as_ref(),
+            ConsentChannel::Kakao => self.kakao.as_ref(),
+            ConsentChannel::Night => self.night.as_ref(),
+        }
+    }
+
+    pub fn slot(&mut self, ch: ConsentChannel) -> &mut Option<Consent> {
+        match ch {
+            ConsentChannel::Email => &mut self.email,
+            ConsentChannel::Sms => &mut self.sms,
+            ConsentChannel::Kakao => &mut self.kakao,
+            ConsentChannel::Night => &mut self.night,
+        }
+    }
+
+    /// Whether consent on `ch` stands (absent means no).
+    pub fn granted(&self, ch: ConsentChannel) -> bool {
+        self.get(ch).is_some_and(|c| c.granted)
+    }
+}
+
+/// One entry of the consent log: a consent given or withdrawn.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConsentChange {
+    pub granted: bool,
+    /// How we learned it: `identify`, `import`, `api`, `link` (an unsubscribe link), `console`.
+    pub source: String,
+    /// The campaign whose unsubscribe link was used, if any.
+    #[serde(default)]
+    pub campaign: Option<u64>,
 }
 
 /// Profile aggregates, kept in the same transaction as the events that change them.

@@ -146,3 +146,41 @@ pub const COUPON_HOLDS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::ne
 /// Table: coupon_redemptions — one row per order that used a coupon (redeem is idempotent by it).
 /// Key: order id; Value: `Redemption` (coupon module).
 pub const COUPON_REDEMPTIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("coupon-redemptions-1");
+
+/// Table: campaigns — campaign definitions, state and counters.
+/// Key: campaign id; Value: `CampaignRecord` (campaign module).
+pub const CAMPAIGNS: TableDefinition<u64, &[u8]> = TableDefinition::new("campaigns-1");
+
+/// Table: campaign_sends — the outbox: one row per (campaign, occurrence, customer), written before
+/// the message is handed to a channel and marked after, so a crash repeats at most the messages in
+/// hand and a restart never sends an occurrence twice.
+/// Key: (campaign id, occurrence in unix millis, CustomerId); Value: `Send` (campaign module).
+pub const CAMPAIGN_SENDS: TableDefinition<(u64, i64, u64), &[u8]> = TableDefinition::new("campaign-sends-1");
+
+/// Table: send_queue — the outbox rows still to be sent (or held until later), by when they are due.
+/// Key: (due unix millis, campaign id, occurrence, CustomerId); Value: ().
+pub const SEND_QUEUE: TableDefinition<(i64, u64, i64, u64), ()> = TableDefinition::new("send-queue-1");
+
+/// Table: campaign_recipients — per campaign and customer: messages sent, the last, and a pending
+/// behaviour trigger; what "never twice" and "once a day" are checked against.
+/// Key: (campaign id, CustomerId); Value: `Recipient` (campaign module).
+pub const CAMPAIGN_RECIPIENTS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("campaign-recipients-1");
+
+/// Table: customer_messages — every message a customer was sent, in time order: the frequency cap
+/// and attribution read it.
+/// Key: (CustomerId, sent at unix millis, campaign id); Value: `Delivered` (campaign module).
+pub const CUSTOMER_MESSAGES: TableDefinition<(u64, i64, u64), &[u8]> = TableDefinition::new("customer-messages-1");
+
+/// Table: campaign_triggers — behaviour triggers waiting out their delay.
+/// Key: (due unix millis, campaign id, CustomerId); Value: `Triggered` (campaign module).
+pub const CAMPAIGN_TRIGGERS: TableDefinition<(i64, u64, u64), &[u8]> = TableDefinition::new("campaign-triggers-1");
+
+/// Table: campaign_days — a campaign's counts per shop-local day (targeted, held by reason, sent,
+/// failed, opened, clicked, unsubscribed).
+/// Key: (campaign id, shop-local day); Value: `DayCounts` (campaign module).
+pub const CAMPAIGN_DAYS: TableDefinition<(u64, i32), &[u8]> = TableDefinition::new("campaign-days-1");
+
+/// Table: consent_log — every consent given or withdrawn, by channel, with its source: the record
+/// the law asks for (the customer record keeps only the current state).
+/// Key: (CustomerId, unix millis, channel: 0 email | 1 SMS | 2 Kakao | 3 night); Value: `ConsentChange`.
+pub const CONSENT_LOG: TableDefinition<(u64, i64, u8), &[u8]> = TableDefinition::new("consent-log-1");

@@ -65,7 +65,7 @@ where
 /// The writer's transaction. Only the writer makes one.
 pub struct Tx<'t> {
     /// For the tables a few jobs use, opened when asked for rather than on every commit.
-    txn: &'t redb::WriteTransaction,
+    pub(super) txn: &'t redb::WriteTransaction,
     events: redb::Table<'t, u64, &'static [u8]>,
     customer_events: redb::Table<'t, (u64, i64, u64), ()>,
     message_ids: redb::Table<'t, &'static str, u64>,
@@ -244,6 +244,11 @@ impl<'t> Tx<'t> {
         Ok(seq)
     }
 
+    /// The sequence of the last event appended, in this transaction or before (0: none).
+    pub fn last_event_seq(&self) -> u64 {
+        self.next_seq - 1
+    }
+
     pub fn event(&self, seq: u64) -> Result<Option<EventRecord>, Error> {
         get_rec(&self.events, "events", seq)
     }
@@ -361,6 +366,17 @@ impl<'t> Tx<'t> {
     pub fn bump_product_day(&mut self, product_id: &str, touch: Touch, at: i64) {
         let key = (super::utc_day(at), product_id.to_string());
         self.dirty_product_days.entry(key).or_default()[touch as usize] += 1;
+    }
+
+    /// How often a customer touched an item this way (this transaction's counts included).
+    pub fn interest_count(&self, customer: u64, touch: Touch, item: &str) -> Result<u32, Error> {
+        if let Some(v) = self.dirty_interests.get(&(customer, touch, item.to_string())) {
+            return Ok(v.0);
+        }
+        Ok(self
+            .interests
+            .get((customer, touch as u8, item))?
+            .map_or(0, |v| v.value().0))
     }
 
     /// Adds one touch of an item to a customer's interest counts. Returns true when it is the
@@ -970,7 +986,7 @@ pub type CustomerPage = (Vec<(u64, CustomerRecord)>, Option<u64>);
 /// A read snapshot.
 pub struct ReadTx {
     /// For the tables a few readers use, opened when asked for.
-    txn: redb::ReadTransaction,
+    pub(super) txn: redb::ReadTransaction,
     events: redb::ReadOnlyTable<u64, &'static [u8]>,
     customer_events: redb::ReadOnlyTable<(u64, i64, u64), ()>,
     message_ids: redb::ReadOnlyTable<&'static str, u64>,

@@ -19,7 +19,14 @@ pub enum Outcome {
 }
 
 /// Applies one message. `received_at` is when the request arrived (the default event time).
+/// Consents it carries are logged with the source `api`.
 pub fn apply(tx: &mut Tx, msg: &Message, received_at: i64) -> Result<Outcome, store::Error> {
+    apply_from(tx, msg, received_at, "api")
+}
+
+/// [`apply`] for a message from elsewhere: `source` (`import`, `demo`) is what the consent log
+/// records for consents it carries.
+pub fn apply_from(tx: &mut Tx, msg: &Message, received_at: i64, source: &str) -> Result<Outcome, store::Error> {
     if let Some(id) = &msg.message_id
         && let Some(seq) = tx.message_seq(id)?
     {
@@ -67,12 +74,19 @@ pub fn apply(tx: &mut Tx, msg: &Message, received_at: i64) -> Result<Outcome, st
     let seq = tx.append_event(&record)?;
     tx.bump_rollup(at, |r| r.events += 1)?;
     let is_activity = matches!(msg.kind, EventKind::Track | EventKind::Page | EventKind::Screen);
-    {
+    let consents_before = {
         let rec = tx.customer_mut(customer)?.expect("resolved customer exists");
         customer::record_activity(rec, at, is_activity);
         if msg.kind == EventKind::Identify {
-            customer::apply_traits(rec, &msg.traits, at, "identify");
+            let before = rec.consents.clone();
+            customer::apply_traits(rec, &msg.traits, at, source);
+            (before != rec.consents).then_some(before)
+        } else {
+            None
         }
+    };
+    if let Some(before) = consents_before {
+        customer::log_consents(tx, customer, &before, None)?;
     }
     if msg.kind == EventKind::Track {
         ecommerce(tx, msg, customer, seq, message_id, at)?;

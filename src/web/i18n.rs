@@ -115,27 +115,7 @@ impl Catalog {
     }
 }
 
-/// 1234567 → "1,234,567".
-pub fn number(n: f64, decimals: usize) -> String {
-    let s = format!("{:.*}", decimals, n.abs());
-    let (int, frac) = s.split_once('.').map_or((s.as_str(), None), |(i, f)| (i, Some(f)));
-    let mut out = String::new();
-    for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if let Some(f) = frac {
-        out.push('.');
-        out.push_str(f);
-    }
-    if n < 0.0 && n.abs() >= 0.5 / 10f64.powi(decimals as i32) {
-        format!("-{out}")
-    } else {
-        out
-    }
-}
+pub use crate::value::group_digits as number;
 
 /// Money in the shop's currency: KRW without decimals ("12,000원" in Korean, "₩12,000" in
 /// English); other currencies with two decimals and their code.

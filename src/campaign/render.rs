@@ -1,0 +1,370 @@
+//! Message templates (minijinja): `{{ customer.name }}`, `{{ coupon.code }}`, the recommended
+//! products as a block (`{{ product_cards(recommendations) }}` in HTML, `{{ product_lines(…) }}` in
+//! text), the cart, the product of interest. Every variable has a fallback, so no message says
+//! "Hello ," — the campaign's own, else the defaults below.
+
+use std::collections::BTreeMap;
+
+use minijinja::{AutoEscape, Environment, Value as JValue};
+use serde::Serialize;
+
+use super::Content;
+
+/// A product as a template sees it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ProductVars {
+    pub id: String,
+    pub name: String,
+    pub price: Option<f64>,
+    /// "12,900원".
+    pub price_text: String,
+    pub image_url: Option<String>,
+    /// The product's page, through the click tracker when the message is tracked.
+    pub url: Option<String>,
+    pub category: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CustomerVars {
+    pub id: u64,
+    pub name: String,
+    pub first_name: String,
+    pub email: String,
+    pub phone: String,
+    pub user_id: String,
+    pub city: String,
+    pub orders: u32,
+    pub total_spent: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CouponVars {
+    pub code: String,
+    pub name: String,
+    /// "3,000원 할인", "10% 할인 (최대 5,000원)".
+    pub discount: String,
+    /// YYYY-MM-DD in shop time, or empty.
+    pub expires: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ShopVars {
+    pub name: String,
+    pub url: String,
+    pub contact: String,
+}
+
+/// Everything one message's templates can use.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Vars {
+    pub customer: CustomerVars,
+    pub coupon: Option<CouponVars>,
+    pub recommendations: Vec<ProductVars>,
+    pub cart: Vec<ProductVars>,
+    pub product: Option<ProductVars>,
+    pub shop: ShopVars,
+    pub unsubscribe_url: String,
+}
+
+/// The fallbacks used when a campaign sets none for a variable.
+pub const DEFAULT_FALLBACKS: [(&str, &str); 4] = [
+    ("customer.name", "고객"),
+    ("customer.first_name", "고객"),
+    ("product.name", "관심 상품"),
+    ("coupon.code", "쿠폰"),
+];
+
+/// The rendered parts of one message.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rendered {
+    pub subject: Option<String>,
+    pub text: String,
+    pub html: Option<String>,
+}
+
+/// "12,900원" (KRW, the default) or "12.90 USD".
+pub fn price_text(amount: f64, currency: Option<&str>) -> String {
+    match currency.unwrap_or("KRW") {
+        "KRW" => format!("{}원", crate::value::group_digits(amount, 0)),
+        other => format!("{} {other}", crate::value::group_digits(amount, 2)),
+    }
+}
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The HTML body made from the text when a campaign gives none: escaped, line breaks kept.
+pub fn html_of_text(text: &str) -> String {
+    format!(
+        "<div style=\"font-family:sans-serif;line-height:1.6\">{}</div>",
+        escape(text).replace('\n', "<br>\n")
+    )
+}
+
+fn products_of(v: &JValue) -> Vec<ProductVars> {
+    let mut out = Vec::new();
+    if let Ok(iter) = v.try_iter() {
+        for item in iter {
+            let get = |k: &str| {
+                item.get_attr(k)
+                    .ok()
+                    .filter(|v| !v.is_undefined() && !v.is_none())
+                    .map(|v| v.to_string())
+            };
+            out.push(ProductVars {
+                id: get("id").unwrap_or_default(),
+                name: get("name").unwrap_or_default(),
+                price: None,
+                price_text: get("price_text").unwrap_or_default(),
+                image_url: get("image_url"),
+                url: get("url"),
+                category: get("category"),
+            });
+        }
+    }
+    out
+}
+
+/// `product_cards(list)`: the products as an HTML block of cards (image, name, price, link).
+fn product_cards(v: JValue) -> JValue {
+    let mut html = String::from(
+        "<table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\" style=\"width:100%;border-collapse:collapse\"><tr>",
+    );
+    for p in products_of(&v) {
+        let link = p.url.as_deref().unwrap_or("#");
+        html.push_str("<td style=\"padding:8px;vertical-align:top;text-align:center;width:25%\">");
+        html.push_str(&format!(
+            "<a href=\"{}\" style=\"text-decoration:none;color:#222\">",
+            escape(link)
+        ));
+        if let Some(img) = &p.image_url {
+            html.push_str(&format!(
+                "<img src=\"{}\" alt=\"{}\" width=\"120\" style=\"display:block;margin:0 auto 6px;max-width:100%\">",
+                escape(img),
+                escape(&p.name)
+            ));
+        }
+        html.push_str(&format!(
+            "<div style=\"font-size:14px\">{}</div><div style=\"font-weight:bold\">{}</div></a></td>",
+            escape(&p.name),
+            escape(&p.price_text)
+        ));
+    }
+    html.push_str("</tr></table>");
+    JValue::from_safe_string(html)
+}
+
+/// `product_lines(list)`: the products as text lines, "- name price link".
+fn product_lines(v: JValue) -> String {
+    products_of(&v)
+        .iter()
+        .map(|p| {
+            let mut line = format!("- {} {}", p.name, p.price_text);
+            if let Some(u) = &p.url {
+                line.push(' ');
+                line.push_str(u);
+            }
+            line
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    // HTML templates escape what they insert; subject and text do not.
+    env.set_auto_escape_callback(|name| {
+        if name == "html" {
+            AutoEscape::Html
+        } else {
+            AutoEscape::None
+        }
+    });
+    env.add_function("product_cards", product_cards);
+    env.add_function("product_lines", product_lines);
+    env
+}
+
+/// Whether `source` is a template that compiles; the error says where it is wrong.
+pub fn check_template(source: &str) -> Result<(), String> {
+    let mut env = environment();
+    env.add_template("check", source).map(|_| ()).map_err(|e| {
+        let mut m = e.to_string();
+        if let Some(line) = e.line() {
+            m = format!("{m} (line {line})");
+        }
+        m
+    })
+}
+
+/// A campaign's templates, compiled once.
+pub struct Renderer {
+    env: Environment<'static>,
+    has_subject: bool,
+    has_html: bool,
+    fallbacks: BTreeMap<String, String>,
+}
+
+impl Renderer {
+    pub fn new(content: &Content, fallbacks: &BTreeMap<String, String>) -> Result<Renderer, String> {
+        let mut env = environment();
+        if let Some(s) = &content.subject {
+            env.add_template_owned("subject", s.clone())
+                .map_err(|e| e.to_string())?;
+        }
+        env.add_template_owned("text", content.text.clone())
+            .map_err(|e| e.to_string())?;
+        if let Some(h) = &content.html {
+            env.add_template_owned("html", h.clone()).map_err(|e| e.to_string())?;
+        }
+        let mut all: BTreeMap<String, String> = DEFAULT_FALLBACKS
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        for (k, v) in fallbacks {
+            all.insert(k.clone(), v.clone());
+        }
+        Ok(Renderer {
+            env,
+            has_subject: content.subject.is_some(),
+            has_html: content.html.is_some(),
+            fallbacks: all,
+        })
+    }
+
+    /// Renders the message for `vars`, empty variables replaced by their fallbacks.
+    pub fn render(&self, vars: &Vars) -> Result<Rendered, String> {
+        let mut ctx = serde_json::to_value(vars).map_err(|e| e.to_string())?;
+        for (path, fallback) in &self.fallbacks {
+            fill(&mut ctx, path, fallback);
+        }
+        let ctx = JValue::from_serialize(&ctx);
+        let run = |name: &str| -> Result<String, String> {
+            self.env
+                .get_template(name)
+                .and_then(|t| t.render(&ctx))
+                .map_err(|e| format!("{name}: {e}"))
+        };
+        Ok(Rendered {
+            subject: if self.has_subject {
+                Some(run("subject")?.trim().to_string())
+            } else {
+                None
+            },
+            text: run("text")?,
+            html: if self.has_html { Some(run("html")?) } else { None },
+        })
+    }
+}
+
+/// Sets `path` (dot-separated) in `v` to `fallback` when it is missing, null or blank. A missing
+/// object on the way (no coupon) is made, so `{{ coupon.code }}` still shows its fallback.
+fn fill(v: &mut serde_json::Value, path: &str, fallback: &str) {
+    let mut at = v;
+    let parts: Vec<&str> = path.split('.').collect();
+    for (i, part) in parts.iter().enumerate() {
+        if !at.is_object() {
+            if at.is_null() {
+                *at = serde_json::Value::Object(Default::default());
+            } else {
+                return;
+            }
+        }
+        let obj = at.as_object_mut().expect("an object");
+        if i + 1 == parts.len() {
+            let blank = match obj.get(*part) {
+                None | Some(serde_json::Value::Null) => true,
+                Some(serde_json::Value::String(s)) => s.trim().is_empty(),
+                _ => false,
+            };
+            if blank {
+                obj.insert(part.to_string(), fallback.into());
+            }
+            return;
+        }
+        at = obj.entry(part.to_string()).or_insert(serde_json::Value::Null);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn content(subject: &str, text: &str, html: Option<&str>) -> Content {
+        Content {
+            subject: Some(subject.into()),
+            text: text.into(),
+            html: html.map(str::to_string),
+            template_code: None,
+        }
+    }
+
+    #[test]
+    fn variables_render_and_empty_ones_fall_back() {
+        let c = content(
+            "{{ customer.name }}님, {{ coupon.discount }}",
+            "안녕하세요 {{ customer.name }}님. 코드 {{ coupon.code }}\n{{ product_lines(recommendations) }}",
+            Some("<p>{{ customer.name }}</p>{{ product_cards(recommendations) }}"),
+        );
+        let mut fallbacks = BTreeMap::new();
+        fallbacks.insert("customer.name".to_string(), "단골".to_string());
+        let r = Renderer::new(&c, &fallbacks).unwrap();
+        let mut vars = Vars::default();
+        vars.recommendations.push(ProductVars {
+            id: "p1".into(),
+            name: "향초 <라벤더>".into(),
+            price: Some(12900.0),
+            price_text: price_text(12900.0, None),
+            image_url: Some("https://shop.example/p1.jpg".into()),
+            url: Some("https://shop.example/p/1".into()),
+            category: None,
+        });
+        let out = r.render(&vars).unwrap();
+        // No name: the campaign's fallback; no coupon: the default fallback.
+        assert_eq!(out.subject.as_deref(), Some("단골님,"));
+        assert!(
+            out.text
+                .starts_with("안녕하세요 단골님. 코드 쿠폰\n- 향초 <라벤더> 12,900원 https://shop.example/p/1")
+        );
+        let html = out.html.unwrap();
+        assert!(html.starts_with("<p>단골</p><table"));
+        assert!(html.contains("향초 &lt;라벤더&gt;"), "{html}");
+        assert!(html.contains("src=\"https://shop.example/p1.jpg\""));
+        assert!(html.contains("12,900원"));
+
+        vars.customer.name = "김민지 <b>".into();
+        vars.coupon = Some(CouponVars {
+            code: "WB-ABCDEFGHJK".into(),
+            discount: "3,000원 할인".into(),
+            ..Default::default()
+        });
+        let out = r.render(&vars).unwrap();
+        assert_eq!(out.subject.as_deref(), Some("김민지 <b>님, 3,000원 할인"));
+        assert!(out.text.contains("코드 WB-ABCDEFGHJK"));
+        // HTML escapes what it inserts.
+        assert!(out.html.unwrap().starts_with("<p>김민지 &lt;b&gt;</p>"));
+    }
+
+    #[test]
+    fn a_broken_template_is_named() {
+        let e = check_template("Hello {{ customer.name ").unwrap_err();
+        assert!(e.contains("line 1"), "{e}");
+        assert!(check_template("{% if coupon %}{{ coupon.code }}{% endif %}").is_ok());
+        assert_eq!(
+            html_of_text("a < b\nc"),
+            "<div style=\"font-family:sans-serif;line-height:1.6\">a &lt; b<br>\nc</div>"
+        );
+    }
+}

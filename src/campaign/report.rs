@@ -1,0 +1,137 @@
+//! A campaign's report: per day, targeted, held by quiet hours, skipped by reason, sent, failed,
+//! opened, clicked, unsubscribed, and the conversions attributed to it: a goal (an order, or any
+//! named event) within the attribution window after a message, when that message was the last one
+//! the person received before it (last touch, across campaigns).
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use super::CampaignRecord;
+use super::send::{DayCounts, Send};
+use crate::store::{self, ReadTx};
+
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct DayReport {
+    /// YYYY-MM-DD, shop time.
+    pub day: String,
+    #[serde(flatten)]
+    pub counts: DayCounts,
+    pub conversions: u64,
+    pub revenue: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct Report {
+    pub campaign: u64,
+    /// The goal event and its window in hours.
+    pub goal: String,
+    pub window_hours: u32,
+    pub totals: DayCounts,
+    /// Goals reached within the window after a message that was the person's last.
+    pub conversions: u64,
+    /// People with at least one conversion.
+    pub converted: u64,
+    /// `converted / sent`.
+    pub conversion_rate: f64,
+    /// The orders' worth (order goals).
+    pub revenue: f64,
+    pub days: Vec<DayReport>,
+}
+
+#[derive(Deserialize)]
+struct Named {
+    #[serde(default)]
+    event: Option<String>,
+    timestamp: i64,
+}
+
+/// Builds the report of campaign `id`.
+pub fn report(read: &ReadTx, id: u64, rec: &CampaignRecord, tz: Tz) -> Result<Report, store::Error> {
+    let window = rec.input.window_ms();
+    let goal = rec.input.goal.event.clone();
+    let mut days: BTreeMap<i32, DayReport> = BTreeMap::new();
+    let mut totals = DayCounts::default();
+    for (day, c) in read.campaign_days::<DayCounts>(id)? {
+        add(&mut totals, &c);
+        days.entry(day).or_default().counts = c;
+    }
+    let mut sends = Vec::new();
+    read.for_each_send_of::<Send>(id, |_, customer, s| {
+        if let Some(at) = s.sent_at {
+            sends.push((customer, at));
+        }
+        true
+    })?;
+    let mut seen: HashSet<(u64, i64)> = HashSet::new();
+    let mut converted: HashSet<u64> = HashSet::new();
+    let (mut conversions, mut revenue) = (0u64, 0.0);
+    for (customer, sent_at) in sends {
+        let Ok((customer, _)) = crate::customer::get(read, customer) else {
+            continue;
+        };
+        let end = sent_at + window;
+        let goals: Vec<(i64, f64)> = if goal == "Order Completed" {
+            read.purchases_of(customer)?
+                .into_iter()
+                .filter(|(t, _)| *t > sent_at && *t <= end)
+                .collect()
+        } else {
+            read.customer_events_between_as::<Named>(customer, sent_at + 1, end)?
+                .into_iter()
+                .filter(|e| e.event.as_deref() == Some(goal.as_str()))
+                .map(|e| (e.timestamp, 0.0))
+                .collect()
+        };
+        for (t, amount) in goals {
+            // Last touch: no other message reached the person between this one and the goal.
+            let later = read.customer_messages_between::<serde_json::Value>(customer, sent_at + 1, t)?;
+            if !later.is_empty() || !seen.insert((customer, t)) {
+                continue;
+            }
+            conversions += 1;
+            revenue += amount;
+            converted.insert(customer);
+            let d = days.entry(crate::analysis::local_day(t, tz)).or_default();
+            d.conversions += 1;
+            d.revenue += amount;
+        }
+    }
+    let days = days
+        .into_iter()
+        .map(|(day, mut d)| {
+            d.day = crate::analysis::local_date(i64::from(day) * store::DAY_MS + 12 * 3_600_000, chrono_tz::UTC);
+            d
+        })
+        .collect();
+    Ok(Report {
+        campaign: id,
+        goal,
+        window_hours: (window / 3_600_000) as u32,
+        conversion_rate: if totals.sent > 0 {
+            converted.len() as f64 / totals.sent as f64
+        } else {
+            0.0
+        },
+        totals,
+        conversions,
+        converted: converted.len() as u64,
+        revenue,
+        days,
+    })
+}
+
+fn add(a: &mut DayCounts, b: &DayCounts) {
+    a.targeted += b.targeted;
+    a.held += b.held;
+    for (k, v) in &b.skipped {
+        *a.skipped.entry(k.clone()).or_default() += v;
+    }
+    a.sent += b.sent;
+    a.failed += b.failed;
+    a.resent += b.resent;
+    a.opened += b.opened;
+    a.clicked += b.clicked;
+    a.unsubscribed += b.unsubscribed;
+}

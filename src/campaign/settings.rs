@@ -1,0 +1,316 @@
+//! The shop's messaging settings: who sends (name, contact, the free 080 number), the channels
+//! (SMTP; the SMS and Kakao providers' webhooks), quiet hours, the frequency cap and throttling.
+//! Kept in redb (`meta["messaging"]`), edited in the console or `PUT /api/v1/settings/messaging`.
+
+use serde::{Deserialize, Serialize};
+
+use super::{CampaignError, bad};
+use crate::store::{self, ReadTx, Tx};
+
+const KEY: &str = "messaging";
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Security {
+    /// STARTTLS on the submission port (587), required.
+    #[default]
+    Starttls,
+    /// TLS from the first byte (465).
+    Tls,
+    /// No encryption: a relay on this machine or the local network only.
+    Plain,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Smtp {
+    pub host: String,
+    #[serde(default)]
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub security: Security,
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Write-only: the API shows whether one is set, never the value.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// The From address.
+    pub from_email: String,
+    #[serde(default)]
+    pub reply_to: Option<String>,
+}
+
+/// An HTTP provider for texts or Kakao: dangol POSTs `body` (a JSON template) to `url`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Provider {
+    pub url: String,
+    /// The header that authenticates us, e.g. `Authorization`.
+    #[serde(default)]
+    pub auth_header: Option<String>,
+    /// Write-only, like the SMTP password.
+    #[serde(default)]
+    pub auth_value: Option<String>,
+    /// The request body, a JSON template with `{{ to }}`, `{{ from }}`, `{{ text }}`,
+    /// `{{ subject }}`, `{{ kind }}` (sms, lms, alimtalk, friendtalk), `{{ template_code }}`,
+    /// `{{ sender_key }}`, `{{ message_id }}`; each value is JSON-escaped.
+    #[serde(default = "default_body")]
+    pub body: String,
+    /// The sender number (texts) or the Kakao channel's sender key.
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default = "default_timeout")]
+    pub timeout_ms: u64,
+    /// Attempts after the first on a 5xx, 429 or a timeout, with backoff doubling from 1 s.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+}
+
+/// The provider body used when none is set.
+pub fn default_body() -> String {
+    r#"{"to": {{ to }}, "from": {{ from }}, "type": {{ kind }}, "subject": {{ subject }}, "text": {{ text }}, "template_code": {{ template_code }}, "message_id": {{ message_id }}}"#.into()
+}
+
+fn default_timeout() -> u64 {
+    10_000
+}
+
+fn default_retries() -> u32 {
+    3
+}
+
+/// Quiet hours (21:00–08:00 by default, shop time): ad texts, Kakao and push wait until the end.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct QuietHours {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Hour they start (0–23).
+    #[serde(default = "nine_pm")]
+    pub start: u32,
+    /// Hour they end.
+    #[serde(default = "eight_am")]
+    pub end: u32,
+    /// Hold ad email too (the decree exempts email, §61②; a shop may opt in).
+    #[serde(default)]
+    pub email: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+fn nine_pm() -> u32 {
+    21
+}
+fn eight_am() -> u32 {
+    8
+}
+
+impl Default for QuietHours {
+    fn default() -> Self {
+        QuietHours {
+            enabled: true,
+            start: 21,
+            end: 8,
+            email: false,
+        }
+    }
+}
+
+/// At most `messages` ad messages per person in `days` days, across campaigns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Cap {
+    pub messages: u32,
+    pub days: u32,
+}
+
+/// Messages per second, per channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Rates {
+    #[serde(default = "email_rate")]
+    pub email: u32,
+    #[serde(default = "text_rate")]
+    pub sms: u32,
+    #[serde(default = "text_rate")]
+    pub kakao: u32,
+}
+
+fn email_rate() -> u32 {
+    1000
+}
+fn text_rate() -> u32 {
+    50
+}
+
+impl Default for Rates {
+    fn default() -> Self {
+        Rates {
+            email: email_rate(),
+            sms: text_rate(),
+            kakao: text_rate(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Settings {
+    /// The sender's name, shown in ad messages as the law asks (and the email's From name).
+    #[serde(default)]
+    pub sender_name: String,
+    /// The sender's contact (phone or address), shown in ad messages.
+    #[serde(default)]
+    pub sender_contact: String,
+    /// The free number for refusing ad texts (무료 수신거부 080-…), added to ad SMS.
+    #[serde(default)]
+    pub unsubscribe_phone: Option<String>,
+    /// The address people reach this server at, for unsubscribe, open and click links.
+    #[serde(default = "default_url")]
+    pub public_url: String,
+    /// The shop's site, for `{{ shop.url }}`.
+    #[serde(default)]
+    pub shop_url: Option<String>,
+    #[serde(default)]
+    pub smtp: Option<Smtp>,
+    #[serde(default)]
+    pub sms: Option<Provider>,
+    #[serde(default)]
+    pub kakao: Option<Provider>,
+    #[serde(default)]
+    pub quiet_hours: QuietHours,
+    /// The shop-wide frequency cap on ad messages (default 2 per 7 days; null for none).
+    #[serde(default = "default_cap")]
+    pub cap: Option<Cap>,
+    #[serde(default)]
+    pub rates: Rates,
+    /// Messages in hand at once (parallel connections to the channels).
+    #[serde(default = "default_workers")]
+    pub workers: u32,
+}
+
+fn default_url() -> String {
+    "http://127.0.0.1:8080".into()
+}
+
+fn default_cap() -> Option<Cap> {
+    Some(Cap { messages: 2, days: 7 })
+}
+
+fn default_workers() -> u32 {
+    4
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            sender_name: String::new(),
+            sender_contact: String::new(),
+            unsubscribe_phone: None,
+            public_url: default_url(),
+            shop_url: None,
+            smtp: None,
+            sms: None,
+            kakao: None,
+            quiet_hours: QuietHours::default(),
+            cap: default_cap(),
+            rates: Rates::default(),
+            workers: default_workers(),
+        }
+    }
+}
+
+impl Settings {
+    pub fn load(read: &ReadTx) -> Result<Settings, store::Error> {
+        Ok(read.meta::<Settings>(KEY)?.unwrap_or_default())
+    }
+
+    pub fn load_tx(tx: &Tx) -> Result<Settings, store::Error> {
+        Ok(tx.meta::<Settings>(KEY)?.unwrap_or_default())
+    }
+
+    /// Checks and stores `new`. A password or auth value left out keeps the stored one.
+    pub fn save(tx: &mut Tx, mut new: Settings) -> Result<Settings, CampaignError> {
+        let old = Self::load_tx(tx)?;
+        if let (Some(n), Some(o)) = (&mut new.smtp, &old.smtp)
+            && n.password.is_none()
+        {
+            n.password.clone_from(&o.password);
+        }
+        for (n, o) in [(&mut new.sms, &old.sms), (&mut new.kakao, &old.kakao)] {
+            if let (Some(n), Some(o)) = (n, o)
+                && n.auth_value.is_none()
+            {
+                n.auth_value.clone_from(&o.auth_value);
+            }
+        }
+        new.check()?;
+        tx.put_meta(KEY, &new)?;
+        Ok(new)
+    }
+
+    pub fn check(&self) -> Result<(), CampaignError> {
+        let url = |field: &str, u: &str| -> Result<(), CampaignError> {
+            let parsed = reqwest::Url::parse(u).map_err(|e| bad(field, format!("{u:?} is not a URL: {e}")))?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                return Err(bad(field, "must be an http or https URL"));
+            }
+            Ok(())
+        };
+        url("public_url", &self.public_url)?;
+        if let Some(s) = &self.shop_url {
+            url("shop_url", s)?;
+        }
+        if let Some(s) = &self.smtp {
+            if s.host.trim().is_empty() {
+                return Err(bad("smtp.host", "is empty"));
+            }
+            if !crate::value::is_email(&s.from_email) {
+                return Err(bad(
+                    "smtp.from_email",
+                    format!("{:?} is not an email address", s.from_email),
+                ));
+            }
+        }
+        for (name, p) in [("sms", &self.sms), ("kakao", &self.kakao)] {
+            if let Some(p) = p {
+                url(&format!("{name}.url"), &p.url)?;
+                super::channel::check_body(&p.body).map_err(|e| bad(format!("{name}.body"), e))?;
+                if p.timeout_ms == 0 || p.timeout_ms > 120_000 {
+                    return Err(bad(format!("{name}.timeout_ms"), "must be 1 to 120000"));
+                }
+                if p.retries > 10 {
+                    return Err(bad(format!("{name}.retries"), "must be at most 10"));
+                }
+            }
+        }
+        let q = &self.quiet_hours;
+        if q.start > 23 || q.end > 23 {
+            return Err(bad("quiet_hours", "hours are 0 to 23"));
+        }
+        if let Some(c) = &self.cap
+            && (c.messages == 0 || c.days == 0 || c.days > 365)
+        {
+            return Err(bad("cap", "messages must be at least 1 and days 1 to 365"));
+        }
+        if self.rates.email == 0 || self.rates.sms == 0 || self.rates.kakao == 0 {
+            return Err(bad("rates", "every rate must be at least 1 message per second"));
+        }
+        if self.workers == 0 || self.workers > 64 {
+            return Err(bad("workers", "must be 1 to 64"));
+        }
+        Ok(())
+    }
+
+    /// The settings as the API shows them: secrets replaced by whether they are set.
+    pub fn redacted(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).expect("plain data");
+        if let Some(s) = &self.smtp {
+            v["smtp"]["password_set"] = s.password.is_some().into();
+            v["smtp"]["password"] = serde_json::Value::Null;
+        }
+        for (name, p) in [("sms", &self.sms), ("kakao", &self.kakao)] {
+            if let Some(p) = p {
+                v[name]["auth_value_set"] = p.auth_value.is_some().into();
+                v[name]["auth_value"] = serde_json::Value::Null;
+            }
+        }
+        v
+    }
+}

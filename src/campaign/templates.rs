@@ -1,0 +1,196 @@
+//! The eight ready-made remarketing campaigns of TasOn and ifdo, as drafts to adjust: each is a
+//! `CampaignInput` with a Korean message, a delay or schedule and the events that cancel it.
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::CampaignInput;
+
+/// A ready-made campaign: its key, names and the input it starts from.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Template {
+    pub key: &'static str,
+    pub name_ko: &'static str,
+    pub name_en: &'static str,
+    pub about: &'static str,
+    pub input: CampaignInput,
+}
+
+fn input(v: serde_json::Value) -> CampaignInput {
+    serde_json::from_value(v).expect("the ready-made campaigns are valid inputs")
+}
+
+/// Every ready-made campaign.
+pub fn all() -> Vec<Template> {
+    let email = |subject: &str, text: &str| {
+        json!({
+            "subject": subject,
+            "text": text,
+        })
+    };
+    vec![
+        Template {
+            key: "first_purchase",
+            name_ko: "첫 구매 유도",
+            name_en: "First-purchase nudge",
+            about: "3 days after sign-up, to members who have not ordered yet (cancelled by an order).",
+            input: input(json!({
+                "name": "첫 구매 유도",
+                "template": "first_purchase",
+                "channel": "email",
+                "when": {"kind": "trigger", "event": "Signed Up", "delay": {"amount": 3, "unit": "days"}, "cancel_on": ["Order Completed"]},
+                "content": email(
+                    "{{ customer.name }}님, 첫 주문을 기다리고 있어요",
+                    "{{ customer.name }}님, 가입해 주셔서 고맙습니다.\n{% if coupon %}첫 구매에 쓰실 수 있는 쿠폰을 드려요: {{ coupon.code }} ({{ coupon.discount }})\n{% endif %}\n많이 찾는 상품:\n{{ product_lines(recommendations) }}"
+                ),
+                "recommend": {"strategy": "bestsellers", "limit": 4},
+            })),
+        },
+        Template {
+            key: "win_back",
+            name_ko: "휴면 고객 재방문 유도",
+            name_en: "Win-back",
+            about: "Every day at 10:00, to customers who ordered before and have not visited in 60 days.",
+            input: input(json!({
+                "name": "휴면 고객 재방문 유도",
+                "template": "win_back",
+                "channel": "email",
+                "audience": {"rule": {"all": [
+                    {"attr": "orders_count", "op": ">=", "value": 1},
+                    {"attr": "last_seen_at", "op": "not_within_days", "value": 60}
+                ]}},
+                "when": {"kind": "daily", "time": "10:00"},
+                "content": email(
+                    "{{ customer.name }}님, 오랜만이에요",
+                    "{{ customer.name }}님, 그동안 새로 들어온 상품을 골라 봤어요.\n{{ product_lines(recommendations) }}"
+                ),
+                "recommend": {"strategy": "for_you", "limit": 4},
+            })),
+        },
+        Template {
+            key: "many_views",
+            name_ko: "여러 번 본 상품 구매 유도",
+            name_en: "Viewed many times",
+            about: "An hour after someone viewed the same product a third time (cancelled by an order).",
+            input: input(json!({
+                "name": "여러 번 본 상품 구매 유도",
+                "template": "many_views",
+                "channel": "email",
+                "when": {"kind": "trigger", "event": "Product Viewed", "min_count": 3, "delay": {"amount": 1, "unit": "hours"}, "cancel_on": ["Order Completed"]},
+                "content": email(
+                    "{{ product.name }}, 아직 고민 중이세요?",
+                    "{{ customer.name }}님이 여러 번 보신 {{ product.name }} ({{ product.price_text }})\n{{ product.url }}\n\n함께 많이 사는 상품:\n{{ product_lines(recommendations) }}"
+                ),
+                "recommend": {"strategy": "bought_together", "limit": 4},
+            })),
+        },
+        Template {
+            key: "cart_abandonment",
+            name_ko: "장바구니 이탈",
+            name_en: "Cart abandonment",
+            about: "An hour after a product is added to the cart, unless an order came first.",
+            input: input(json!({
+                "name": "장바구니 이탈",
+                "template": "cart_abandonment",
+                "channel": "email",
+                "when": {"kind": "trigger", "event": "Product Added", "delay": {"amount": 1, "unit": "hours"}, "cancel_on": ["Order Completed"]},
+                "content": email(
+                    "{{ customer.name }}님, 장바구니에 상품이 남아 있어요",
+                    "{{ customer.name }}님, 장바구니에 담아 두신 상품이에요.\n{{ product_lines(cart) }}\n\n함께 보면 좋은 상품:\n{{ product_lines(recommendations) }}"
+                ),
+                "recommend": {"strategy": "for_you", "limit": 4},
+            })),
+        },
+        Template {
+            key: "checkout_abandonment",
+            name_ko: "주문서 이탈",
+            name_en: "Checkout abandonment",
+            about: "30 minutes after checkout started, unless the order was completed.",
+            input: input(json!({
+                "name": "주문서 이탈",
+                "template": "checkout_abandonment",
+                "channel": "email",
+                "when": {"kind": "trigger", "event": "Checkout Started", "delay": {"amount": 30, "unit": "minutes"}, "cancel_on": ["Order Completed"]},
+                "content": email(
+                    "{{ customer.name }}님, 주문을 마저 끝내시겠어요?",
+                    "{{ customer.name }}님, 주문서 작성 중에 멈추셨어요.\n{{ product_lines(cart) }}"
+                ),
+            })),
+        },
+        Template {
+            key: "repeat_purchase",
+            name_ko: "재구매 유도",
+            name_en: "Repeat purchase",
+            about: "30 days after an order of 50,000원 or more, unless they ordered again.",
+            input: input(json!({
+                "name": "재구매 유도",
+                "template": "repeat_purchase",
+                "channel": "email",
+                "repeat": "daily",
+                "when": {"kind": "trigger", "event": "Order Completed", "where": [{"property": "total", "op": ">=", "value": 50000}], "delay": {"amount": 30, "unit": "days"}, "cancel_on": ["Order Completed"]},
+                "content": email(
+                    "{{ customer.name }}님, 다시 만나요",
+                    "{{ customer.name }}님, 지난번 주문은 마음에 드셨나요?\n{{ product_lines(recommendations) }}"
+                ),
+                "recommend": {"strategy": "for_you", "limit": 4},
+            })),
+        },
+        Template {
+            key: "review_request",
+            name_ko: "리뷰 작성 요청",
+            name_en: "Review request",
+            about: "7 days after an order, asking for a review.",
+            input: input(json!({
+                "name": "리뷰 작성 요청",
+                "template": "review_request",
+                "channel": "email",
+                "repeat": "daily",
+                "when": {"kind": "trigger", "event": "Order Completed", "delay": {"amount": 7, "unit": "days"}},
+                "content": email(
+                    "{{ customer.name }}님, 상품은 마음에 드셨나요?",
+                    "{{ customer.name }}님, 받아 보신 상품의 후기를 남겨 주세요.\n{{ shop.url }}"
+                ),
+            })),
+        },
+        Template {
+            key: "interest",
+            name_ko: "관심사 기반 전환 유도",
+            name_en: "Interest-based",
+            about: "A day after someone viewed a product of the chosen categories, unless they ordered (set the category in the trigger).",
+            input: input(json!({
+                "name": "관심사 기반 전환 유도",
+                "template": "interest",
+                "channel": "email",
+                "when": {"kind": "trigger", "event": "Product Viewed", "where": [{"property": "category", "op": "starts_with", "value": "리빙"}], "delay": {"amount": 1, "unit": "days"}, "cancel_on": ["Order Completed"]},
+                "content": email(
+                    "{{ customer.name }}님이 관심 있어 하신 상품",
+                    "{{ customer.name }}님, {{ product.name }}와 함께 많이 보는 상품이에요.\n{{ product_lines(recommendations) }}"
+                ),
+                "recommend": {"strategy": "bought_together", "limit": 4},
+            })),
+        },
+    ]
+}
+
+/// A ready-made campaign by key.
+pub fn get(key: &str) -> Option<Template> {
+    all().into_iter().find(|t| t.key == key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_is_a_valid_campaign() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(dir.path()).unwrap();
+        let read = store.read().unwrap();
+        let all = all();
+        assert_eq!(all.len(), 8);
+        for t in all {
+            t.input.check(&read).unwrap_or_else(|e| panic!("{}: {e}", t.key));
+            assert_eq!(t.input.template.as_deref(), Some(t.key));
+        }
+    }
+}
