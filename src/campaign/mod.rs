@@ -410,18 +410,15 @@ impl DailyPlan {
             if self.end.is_some_and(|e| day > e) {
                 return None;
             }
-            let at = crate::jobs::Schedule::DailyAt(self.time).next_after(
-                tz.from_local_datetime(&day.and_time(NaiveTime::MIN))
-                    .earliest()?
-                    .timestamp_millis()
-                    - 1,
-                tz,
-            );
+            // The time on `day`; a time skipped by a daylight-saving jump moves on an hour.
+            let local = day.and_time(self.time);
+            let at = tz
+                .from_local_datetime(&local)
+                .earliest()
+                .or_else(|| tz.from_local_datetime(&(local + chrono::Duration::hours(1))).earliest())?
+                .timestamp_millis();
             if at >= from {
-                return (!self
-                    .end
-                    .is_some_and(|e| tz.timestamp_millis_opt(at).single().is_none_or(|t| t.date_naive() > e)))
-                .then_some(at);
+                return Some(at);
             }
             day = day.succ_opt()?;
         }
@@ -693,4 +690,29 @@ pub fn pause(tx: &mut Tx, id: u64, now: i64) -> Result<CampaignRecord, CampaignE
         tx.put_campaign(id, &rec)?;
     }
     Ok(rec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_daily_plan_runs_from_its_start_to_its_end() {
+        let tz = chrono_tz::Asia::Seoul;
+        let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp_millis();
+        let plan = DailyPlan {
+            time: NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
+            start: NaiveDate::from_ymd_opt(2026, 11, 25),
+            end: NaiveDate::from_ymd_opt(2026, 11, 26),
+        };
+        assert_eq!(
+            plan.first_at_or_after(at("2026-11-23T09:00:00+09:00"), tz),
+            Some(at("2026-11-25T10:00:00+09:00"))
+        );
+        assert_eq!(
+            plan.first_at_or_after(at("2026-11-25T10:00:00.001+09:00"), tz),
+            Some(at("2026-11-26T10:00:00+09:00"))
+        );
+        assert_eq!(plan.first_at_or_after(at("2026-11-26T10:00:01+09:00"), tz), None);
+    }
 }
