@@ -87,6 +87,11 @@ impl TestApp {
         panic!("server did not become healthy");
     }
 
+    /// Keeps `tmp` (the data dir) alive as long as the app.
+    pub fn keep(&mut self, tmp: tempfile::TempDir) {
+        self._tmp = Some(tmp);
+    }
+
     /// Stops the server gracefully and waits until the store is closed; keeps the data dir.
     pub async fn stop(&mut self) -> Option<tempfile::TempDir> {
         if let Some(s) = self.stop.take() {

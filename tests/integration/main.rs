@@ -3,6 +3,7 @@
 mod analysis;
 mod api;
 mod browser;
+mod campaigns;
 mod clients;
 mod common;
 mod console;
