@@ -76,18 +76,21 @@ impl Drop for SmtpSink {
     }
 }
 
+/// What the provider received: each request's JSON body and headers.
+pub type Received = Arc<Mutex<Vec<(Value, Vec<(String, String)>)>>>;
+
 /// A local HTTP server standing in for an SMS/Kakao provider: records each request's JSON body
 /// and headers; answers 500 to the first `fail_first` requests.
 pub struct Provider {
     pub url: String,
-    pub received: Arc<Mutex<Vec<(Value, Vec<(String, String)>)>>>,
+    pub received: Received,
     pub fail_first: Arc<Mutex<u32>>,
 }
 
 impl Provider {
     pub async fn start() -> Provider {
         use axum::routing::post;
-        let received: Arc<Mutex<Vec<(Value, Vec<(String, String)>)>>> = Arc::default();
+        let received: Received = Arc::default();
         let fail_first = Arc::new(Mutex::new(0u32));
         let (r, f) = (received.clone(), fail_first.clone());
         let app = axum::Router::new().route(
