@@ -737,3 +737,166 @@ async fn a_daily_campaign_sends_each_day_in_its_period_once_a_day_or_never_twice
     assert_eq!(report(&app, once).await["totals"]["sent"], 1);
     assert_eq!(report(&app, once).await["totals"]["targeted"], 1);
 }
+
+fn start_process(dir: &std::path::Path, port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_dangol"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(dir)
+        .env("DANGOL_MASTER_KEY", crate::common::MASTER_KEY)
+        .env("DANGOL_WRITE_KEY", crate::common::WRITE_KEY)
+        .env("DANGOL_ADMIN_PASSWORD", "pw")
+        .env("DANGOL_NOW", "2026-11-23T10:00:00+09:00")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+async fn healthy(base: &str) {
+    for _ in 0..500 {
+        if reqwest::get(format!("{base}/healthz")).await.is_ok_and(|r| r.status() == 200) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{base} did not come up");
+}
+
+/// How many messages each recipient got, by address.
+fn per_recipient(smtp: &SmtpSink) -> std::collections::HashMap<String, Vec<String>> {
+    let mut out: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for m in smtp.messages() {
+        out.entry(m["rcpt_tos"][0].as_str().unwrap().to_string())
+            .or_default()
+            .push(m["message_id"].as_str().unwrap().to_string());
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_run_survives_sigterm_and_sigkill_skipping_no_one_and_repeating_only_messages_in_hand() {
+    const PEOPLE: usize = 300;
+    let tmp = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = start_process(tmp.path(), port);
+    healthy(&base).await;
+    let client = reqwest::Client::new();
+    let admin = |m: Method, p: &str| {
+        client
+            .request(m, format!("{base}/api/v1{p}"))
+            .bearer_auth(crate::common::MASTER_KEY)
+    };
+    let smtp = SmtpSink::start();
+    let settings = json!({
+        "sender_name": "단골상점", "sender_contact": "02-123-4567", "public_url": base, "cap": null,
+        "smtp": {"host": "127.0.0.1", "port": smtp.port, "security": "plain", "from_email": "shop@example.com"},
+        "rates": {"email": 40}, "workers": 4
+    });
+    assert_eq!(admin(Method::PUT, "/settings/messaging").json(&settings).send().await.unwrap().status(), 200);
+    let batch: Vec<Value> = (0..PEOPLE)
+        .map(|i| json!({"type": "identify", "userId": format!("u{i}"), "timestamp": "2026-11-23T09:00:00+09:00",
+                         "traits": {"email": format!("u{i}@example.com"), "email_consent": true}}))
+        .collect();
+    let res = client
+        .post(format!("{base}/v1/batch"))
+        .basic_auth(crate::common::WRITE_KEY, Some(""))
+        .json(&json!({ "batch": batch }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let campaign: Value = admin(Method::POST, "/campaigns")
+        .json(&json!({"name": "대량 발송", "channel": "email", "when": {"kind": "once"},
+                      "content": {"subject": "안녕하세요", "text": "{{ customer.email }}"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = campaign["id"].as_u64().unwrap();
+    assert_eq!(admin(Method::POST, &format!("/campaigns/{id}/launch")).send().await.unwrap().status(), 200);
+
+    let wait_for = |n: usize| {
+        let smtp = &smtp;
+        async move {
+            for _ in 0..600 {
+                if smtp.messages().len() >= n {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            panic!("the sink never reached {n} messages");
+        }
+    };
+    // SIGTERM in the middle: the messages in hand finish, nothing is repeated after the restart.
+    wait_for(60).await;
+    let term = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(term.success());
+    assert!(child.wait().unwrap().success(), "a clean stop");
+    let after_term = smtp.messages().len();
+    assert!(after_term < PEOPLE, "the run was stopped in the middle ({after_term})");
+    child = start_process(tmp.path(), port);
+    healthy(&base).await;
+    // SIGKILL in the middle: at most the messages in hand at that moment go out again.
+    wait_for(after_term + 60).await;
+    let before_kill = per_recipient(&smtp);
+    assert!(
+        before_kill.values().all(|ids| ids.len() == 1),
+        "a clean restart repeats nothing"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let after_kill = smtp.messages().len();
+    assert!(after_kill < PEOPLE + 4, "the run was killed in the middle ({after_kill})");
+    child = start_process(tmp.path(), port);
+    healthy(&base).await;
+    for _ in 0..800 {
+        if per_recipient(&smtp).len() >= PEOPLE {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    // Let anything still due show itself.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let got = per_recipient(&smtp);
+    assert_eq!(got.len(), PEOPLE, "no one due was skipped");
+    let twice: Vec<(&String, &Vec<String>)> = got.iter().filter(|(_, ids)| ids.len() > 1).collect();
+    // Those sent twice were in hand when the process died: at most the four workers' messages,
+    // each repeated with its Message-ID, so a receiver can tell it is the same message.
+    assert!(twice.len() <= 4, "{twice:?}");
+    for (_, ids) in &twice {
+        assert!(ids.iter().all(|i| i == &ids[0]), "{ids:?}");
+        assert_eq!(ids.len(), 2);
+    }
+    let sends: Value = admin(Method::GET, &format!("/campaigns/{id}/sends?limit=10000"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rows = sends["items"].as_array().unwrap();
+    assert_eq!(rows.len(), PEOPLE);
+    assert!(rows.iter().all(|r| r["state"] == "sent"), "every row is sent");
+    let resent: Vec<&str> = rows
+        .iter()
+        .filter(|r| r["resent"] == true)
+        .map(|r| r["address"].as_str().unwrap())
+        .collect();
+    for (address, _) in &twice {
+        assert!(resent.contains(&address.as_str()), "{address} was sent twice without being marked");
+    }
+    let report: Value = admin(Method::GET, &format!("/campaigns/{id}/report"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["totals"]["sent"], PEOPLE as u64);
+    assert_eq!(report["totals"]["targeted"], PEOPLE as u64);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
