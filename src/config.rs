@@ -167,4 +167,7 @@ pub enum BenchWhat {
     /// bestsellers) on a store, Complete Journey or an orders CSV; request latency; the nightly
     /// build over N orders.
     Recommend(crate::bench::recommend::RecommendOptions),
+    /// A one-off email campaign to N customers: personalised messages with recommendations
+    /// handed to an SMTP sink on loopback, the outbox's bookkeeping included (messages/s).
+    Send(crate::bench::send::SendOptions),
 }

@@ -17,6 +17,7 @@ pub mod coupons;
 pub mod recommend;
 pub mod search;
 pub mod segments;
+pub mod send;
 
 #[derive(Debug, Clone, Args)]
 pub struct IngestOptions {
@@ -51,6 +52,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchWhat::Search(opts) => search::run(opts).await,
         BenchWhat::Coupons(opts) => coupons::run(opts).await,
         BenchWhat::Recommend(opts) => recommend::run(opts).await,
+        BenchWhat::Send(opts) => send::run(opts).await,
         BenchWhat::Analyze(opts) => tokio::task::spawn_blocking(move || analyze::run(&opts)).await?,
     }
 }

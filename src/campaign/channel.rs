@@ -1,4 +1,4 @@
-//! The channels: email over SMTP (lettre, pooled connections, STARTTLS/TLS/plain as configured,
+//! The channels: email over SMTP (lettre, kept-open connections, STARTTLS/TLS/plain as configured,
 //! HTML and text parts, RFC 8058 one-click List-Unsubscribe), and texts and Kakao through an HTTP
 //! provider whose URL, auth header and JSON body are settings, retried with backoff on 5xx, 429
 //! and timeouts. Each channel is throttled to its messages per second.
@@ -6,12 +6,15 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
-use lettre::transport::smtp::PoolConfig;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
 
 use super::Channel;
 use super::settings::{Provider, Security, Settings};
@@ -63,10 +66,156 @@ impl Failure {
     }
 }
 
+/// An implicit-TLS stream (port 465) as lettre's connection takes it.
+#[derive(Debug)]
+struct ImplicitTls(tokio_rustls::client::TlsStream<tokio::net::TcpStream>);
+
+impl tokio::io::AsyncRead for ImplicitTls {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for ImplicitTls {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+impl AsyncTokioStream for ImplicitTls {
+    fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.0.get_ref().0.peer_addr()
+    }
+}
+
+/// SMTP connections kept open between messages. They are made here rather than by lettre's
+/// pool so that they carry TCP_NODELAY: lettre 0.11.23 writes a message's final `.` on its own,
+/// and with Nagle on, that waits for the server's delayed ACK: 40 ms a message (lettre/lettre#1159,
+/// merged upstream but not released).
+struct SmtpPool {
+    settings: super::settings::Smtp,
+    idle: Mutex<Vec<(AsyncSmtpConnection, Instant)>>,
+    hello: ClientId,
+}
+
+impl SmtpPool {
+    fn port(&self) -> u16 {
+        self.settings.port.unwrap_or(match self.settings.security {
+            Security::Starttls => 587,
+            Security::Tls => 465,
+            Security::Plain => 25,
+        })
+    }
+
+    async fn connect(&self) -> Result<AsyncSmtpConnection, Failure> {
+        let s = &self.settings;
+        let transient = |what: &str, e: &dyn std::fmt::Display| Failure {
+            transient: true,
+            message: format!("smtp {what}: {e}"),
+        };
+        let tcp = tokio::time::timeout(
+            Duration::from_secs(30),
+            tokio::net::TcpStream::connect((s.host.as_str(), self.port())),
+        )
+        .await
+        .map_err(|e| transient("connect", &e))?
+        .map_err(|e| transient("connect", &e))?;
+        let _ = tcp.set_nodelay(true);
+        let stream: Box<dyn AsyncTokioStream> = match s.security {
+            Security::Tls => {
+                let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+                roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+                let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(Arc::new(
+                    tokio_rustls::rustls::crypto::ring::default_provider(),
+                ))
+                .with_safe_default_protocol_versions()
+                .map_err(|e| transient("tls", &e))?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+                let name = tokio_rustls::rustls::pki_types::ServerName::try_from(s.host.clone())
+                    .map_err(|e| Failure::permanent(format!("smtp host: {e}")))?;
+                let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+                    .connect(name, tcp)
+                    .await
+                    .map_err(|e| transient("tls", &e))?;
+                Box::new(ImplicitTls(tls))
+            }
+            _ => Box::new(tcp),
+        };
+        let mut conn = AsyncSmtpConnection::connect_with_transport(stream, &self.hello)
+            .await
+            .map_err(smtp_failure)?;
+        if s.security == Security::Starttls {
+            let params = TlsParameters::new_rustls(s.host.clone()).map_err(smtp_failure)?;
+            conn.starttls(params, &self.hello).await.map_err(smtp_failure)?;
+        }
+        if let Some(user) = &s.username {
+            let creds = Credentials::new(user.clone(), s.password.clone().unwrap_or_default());
+            conn.auth(&[Mechanism::Plain, Mechanism::Login], &creds)
+                .await
+                .map_err(smtp_failure)?;
+        }
+        Ok(conn)
+    }
+
+    async fn send(&self, message: &lettre::Message) -> Result<String, Failure> {
+        let pooled = self.idle.lock().expect("not poisoned").pop();
+        let mut conn = match pooled {
+            // A connection idle for a while may have been closed by the server: ask first.
+            Some((mut c, since)) if since.elapsed() > Duration::from_secs(20) => {
+                if c.test_connected().await {
+                    c
+                } else {
+                    self.connect().await?
+                }
+            }
+            Some((c, _)) => c,
+            None => self.connect().await?,
+        };
+        let sent = conn.send(message.envelope(), &message.formatted()).await;
+        match sent {
+            Ok(r) => {
+                if !conn.has_broken() {
+                    self.idle.lock().expect("not poisoned").push((conn, Instant::now()));
+                }
+                Ok(format!("{} {}", r.code(), r.message().collect::<Vec<_>>().join(" ")))
+            }
+            Err(e) => Err(smtp_failure(e)),
+        }
+    }
+}
+
+fn smtp_failure(e: lettre::transport::smtp::Error) -> Failure {
+    Failure {
+        transient: e.is_transient() || e.is_timeout() || !e.is_permanent(),
+        message: format!("smtp: {e}"),
+    }
+}
+
 /// The configured channels, built from the settings (and rebuilt when they change).
 pub struct Channels {
     settings: Settings,
-    mailer: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    mailer: Option<SmtpPool>,
     http: reqwest::Client,
     email_rate: DefaultDirectRateLimiter,
     sms_rate: DefaultDirectRateLimiter,
@@ -80,30 +229,11 @@ fn limiter(per_second: u32) -> DefaultDirectRateLimiter {
 
 impl Channels {
     pub fn new(settings: &Settings) -> Result<Channels, String> {
-        let mailer = match &settings.smtp {
-            None => None,
-            Some(s) => {
-                let builder = match s.security {
-                    Security::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&s.host)
-                        .map_err(|e| format!("smtp: {e}"))?,
-                    Security::Tls => {
-                        AsyncSmtpTransport::<Tokio1Executor>::relay(&s.host).map_err(|e| format!("smtp: {e}"))?
-                    }
-                    Security::Plain => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.host),
-                };
-                let mut builder = builder
-                    .timeout(Some(Duration::from_secs(30)))
-                    .pool_config(PoolConfig::new().max_size(settings.workers.max(1)));
-                if let Some(port) = s.port {
-                    builder = builder.port(port);
-                }
-                if let Some(user) = &s.username {
-                    builder =
-                        builder.credentials(Credentials::new(user.clone(), s.password.clone().unwrap_or_default()));
-                }
-                Some(builder.build())
-            }
-        };
+        let mailer = settings.smtp.as_ref().map(|s| SmtpPool {
+            settings: s.clone(),
+            idle: Mutex::new(Vec::new()),
+            hello: ClientId::default(),
+        });
         Ok(Channels {
             settings: settings.clone(),
             mailer,
@@ -188,13 +318,7 @@ impl Channels {
         let message = b
             .multipart(MultiPart::alternative_plain_html(m.text.clone(), m.html.clone()))
             .map_err(|e| Failure::permanent(format!("message: {e}")))?;
-        match mailer.send(message).await {
-            Ok(r) => Ok(format!("{} {}", r.code(), r.message().collect::<Vec<_>>().join(" "))),
-            Err(e) => Err(Failure {
-                transient: e.is_transient() || e.is_timeout() || !e.is_permanent(),
-                message: format!("smtp: {e}"),
-            }),
-        }
+        mailer.send(&message).await
     }
 
     async fn send_text(&self, p: &Provider, t: &Text) -> Result<String, Failure> {

@@ -754,7 +754,10 @@ fn start_process(dir: &std::path::Path, port: u16) -> Child {
 
 async fn healthy(base: &str) {
     for _ in 0..500 {
-        if reqwest::get(format!("{base}/healthz")).await.is_ok_and(|r| r.status() == 200) {
+        if reqwest::get(format!("{base}/healthz"))
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
             return;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -777,7 +780,11 @@ fn per_recipient(smtp: &SmtpSink) -> std::collections::HashMap<String, Vec<Strin
 async fn a_send_run_survives_sigterm_and_sigkill_skipping_no_one_and_repeating_only_messages_in_hand() {
     const PEOPLE: usize = 300;
     let tmp = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let base = format!("http://127.0.0.1:{port}");
     let mut child = start_process(tmp.path(), port);
     healthy(&base).await;
@@ -793,10 +800,20 @@ async fn a_send_run_survives_sigterm_and_sigkill_skipping_no_one_and_repeating_o
         "smtp": {"host": "127.0.0.1", "port": smtp.port, "security": "plain", "from_email": "shop@example.com"},
         "rates": {"email": 40}, "workers": 4
     });
-    assert_eq!(admin(Method::PUT, "/settings/messaging").json(&settings).send().await.unwrap().status(), 200);
+    assert_eq!(
+        admin(Method::PUT, "/settings/messaging")
+            .json(&settings)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     let batch: Vec<Value> = (0..PEOPLE)
-        .map(|i| json!({"type": "identify", "userId": format!("u{i}"), "timestamp": "2026-11-23T09:00:00+09:00",
-                         "traits": {"email": format!("u{i}@example.com"), "email_consent": true}}))
+        .map(|i| {
+            json!({"type": "identify", "userId": format!("u{i}"), "timestamp": "2026-11-23T09:00:00+09:00",
+                         "traits": {"email": format!("u{i}@example.com"), "email_consent": true}})
+        })
         .collect();
     let res = client
         .post(format!("{base}/v1/batch"))
@@ -807,8 +824,10 @@ async fn a_send_run_survives_sigterm_and_sigkill_skipping_no_one_and_repeating_o
         .unwrap();
     assert_eq!(res.status(), 200);
     let campaign: Value = admin(Method::POST, "/campaigns")
-        .json(&json!({"name": "대량 발송", "channel": "email", "when": {"kind": "once"},
-                      "content": {"subject": "안녕하세요", "text": "{{ customer.email }}"}}))
+        .json(
+            &json!({"name": "대량 발송", "channel": "email", "when": {"kind": "once"},
+                      "content": {"subject": "안녕하세요", "text": "{{ customer.email }}"}}),
+        )
         .send()
         .await
         .unwrap()
@@ -816,7 +835,14 @@ async fn a_send_run_survives_sigterm_and_sigkill_skipping_no_one_and_repeating_o
         .await
         .unwrap();
     let id = campaign["id"].as_u64().unwrap();
-    assert_eq!(admin(Method::POST, &format!("/campaigns/{id}/launch")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        admin(Method::POST, &format!("/campaigns/{id}/launch"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 
     let wait_for = |n: usize| {
         let smtp = &smtp;
@@ -832,7 +858,10 @@ async fn a_send_run_survives_sigterm_and_sigkill_skipping_no_one_and_repeating_o
     };
     // SIGTERM in the middle: the messages in hand finish, nothing is repeated after the restart.
     wait_for(60).await;
-    let term = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(term.success());
     assert!(child.wait().unwrap().success(), "a clean stop");
     let after_term = smtp.messages().len();
@@ -849,7 +878,10 @@ async fn a_send_run_survives_sigterm_and_sigkill_skipping_no_one_and_repeating_o
     child.kill().unwrap();
     child.wait().unwrap();
     let after_kill = smtp.messages().len();
-    assert!(after_kill < PEOPLE + 4, "the run was killed in the middle ({after_kill})");
+    assert!(
+        after_kill < PEOPLE + 4,
+        "the run was killed in the middle ({after_kill})"
+    );
     child = start_process(tmp.path(), port);
     healthy(&base).await;
     for _ in 0..800 {
@@ -886,7 +918,10 @@ async fn a_send_run_survives_sigterm_and_sigkill_skipping_no_one_and_repeating_o
         .map(|r| r["address"].as_str().unwrap())
         .collect();
     for (address, _) in &twice {
-        assert!(resent.contains(&address.as_str()), "{address} was sent twice without being marked");
+        assert!(
+            resent.contains(&address.as_str()),
+            "{address} was sent twice without being marked"
+        );
     }
     let report: Value = admin(Method::GET, &format!("/campaigns/{id}/report"))
         .send()
