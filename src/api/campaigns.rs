@@ -489,6 +489,8 @@ pub async fn change_consent(
             Ok(())
         })
         .await?;
+    // The consent result notice follows the log.
+    st.campaigns.wake();
     consents(State(st), Path(id)).await
 }
 
@@ -562,11 +564,14 @@ pub async fn unsubscribe(State(st): State<AppState>, Path(token): Path<String>) 
         .write(move |tx| send::feedback(tx, key, Feedback::Unsubscribe, now, tz))
         .await
     {
-        Ok(true) => page(
+        Ok(true) => {
+            st.campaigns.wake();
+            page(
             "수신거부 완료",
             "<h1>수신거부되었습니다</h1><p>이제 이 채널로 광고 메시지를 보내지 않습니다. 처리 결과는 법에 따라 따로 알려 드립니다.<br>You are unsubscribed.</p>",
         )
-        .into_response(),
+        .into_response()
+        }
         Ok(false) => bad_link(),
         Err(e) => ApiError::from(e).into_response(),
     }

@@ -250,6 +250,8 @@ pub enum Repeat {
     Never,
     /// At most once a day.
     Daily,
+    /// Every occurrence (the law's notices: each consent change gets its own).
+    Each,
 }
 
 /// What happens to a send that fell due while the server was down.

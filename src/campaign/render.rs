@@ -54,6 +54,17 @@ pub struct ShopVars {
     pub contact: String,
 }
 
+/// A consent as the law's notices show it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ConsentVars {
+    /// 이메일, 문자(SMS), 카카오톡, 야간 광고.
+    pub channel: String,
+    /// 동의 or 거부.
+    pub result: String,
+    /// YYYY-MM-DD, shop time.
+    pub date: String,
+}
+
 /// Everything one message's templates can use.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Vars {
@@ -64,6 +75,10 @@ pub struct Vars {
     pub product: Option<ProductVars>,
     pub shop: ShopVars,
     pub unsubscribe_url: String,
+    /// The consent changes a result notice reports.
+    pub consent_changes: Vec<ConsentVars>,
+    /// The ad consents the person has given (the reconfirmation lists them).
+    pub consents: Vec<ConsentVars>,
 }
 
 /// The fallbacks used when a campaign sets none for a variable.

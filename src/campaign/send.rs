@@ -30,10 +30,10 @@ use super::law::{self, Skip, Verdict};
 use super::link::Links;
 use super::render::{self, CouponVars, CustomerVars, ProductVars, Renderer, ShopVars, Vars};
 use super::settings::Settings;
-use super::{Audience, CampaignRecord, Channel, Late, Occurrence, Purpose, Repeat, Status, When};
+use super::{Audience, CampaignRecord, Channel, Late, Occurrence, Purpose, Repeat, Status, When, templates};
 use crate::jobs::Clock;
 use crate::segment::rule::Rule;
-use crate::store::records::CustomerRecord;
+use crate::store::records::{ConsentChannel, CustomerRecord};
 use crate::store::{self, ReadTx, SendKey, Store, Touch, Tx};
 
 /// A send more than this late counts as late (for campaigns that skip late sends).
@@ -223,6 +223,7 @@ struct Claimed {
 impl Sender {
     pub fn new(store: Store, tz: Tz, clock: Arc<dyn Clock>, parts: Parts) -> Result<Arc<Sender>, store::Error> {
         let links = Links::load_or_create(&store)?;
+        ensure_system_campaigns(&store, clock.now_ms(), tz)?;
         Ok(Arc::new(Sender {
             store,
             tz,
@@ -361,6 +362,7 @@ impl Sender {
             }
         }
         done += self.scan_events(&campaigns)?;
+        done += self.scan_consents(&campaigns, now)?;
         done += self.fire_triggers(now)?;
         Ok(done)
     }
@@ -402,7 +404,11 @@ impl Sender {
         if !late {
             let ids: Vec<u64> = {
                 let read = self.store.read()?;
-                self.audience(&read, &c.input.audience, now)?.iter().collect()
+                if c.input.template.as_deref() == Some(templates::CONSENT_RECONFIRM) {
+                    reconfirm_due(&read, id, now)?
+                } else {
+                    self.audience(&read, &c.input.audience, now)?.iter().collect()
+                }
             };
             let repeat = c.input.repeat;
             let channel = c.input.channel;
@@ -458,7 +464,11 @@ impl Sender {
     fn scan_events(&self, campaigns: &[(u64, CampaignRecord)]) -> Result<u64, store::Error> {
         let triggered: Vec<(u64, CampaignRecord)> = campaigns
             .iter()
-            .filter(|(_, c)| c.status == Status::Active && matches!(c.input.when, When::Trigger { .. }))
+            .filter(|(_, c)| {
+                c.status == Status::Active
+                    && matches!(c.input.when, When::Trigger { .. })
+                    && c.input.template.as_deref() != Some(templates::CONSENT_RESULT)
+            })
             .cloned()
             .collect();
         let read = self.store.read()?;
@@ -543,6 +553,56 @@ impl Sender {
             Ok(n)
         })?;
         Ok(started.max(1))
+    }
+
+    /// Follows the consent log: each change not from an import or the demo starts the consent
+    /// result notice (one per person per pass, reporting the changes since the earliest).
+    fn scan_consents(&self, campaigns: &[(u64, CampaignRecord)], now: i64) -> Result<u64, store::Error> {
+        let read = self.store.read()?;
+        let cursor = read.meta::<u64>(CONSENT_CURSOR)?.unwrap_or(0);
+        let changes = read.consent_changes_after(cursor, 5_000)?;
+        drop(read);
+        let Some(&(upto, ..)) = changes.last() else {
+            return Ok(0);
+        };
+        let notice = campaigns
+            .iter()
+            .find(|(_, c)| c.status == Status::Active && c.input.template.as_deref() == Some(templates::CONSENT_RESULT))
+            .map(|(id, _)| *id);
+        let mut first: BTreeMap<u64, i64> = BTreeMap::new();
+        if notice.is_some() {
+            for (_, customer, at, _, entry) in &changes {
+                if entry
+                    .as_ref()
+                    .is_some_and(|e| e.source != "import" && e.source != "demo")
+                {
+                    let t = first.entry(*customer).or_insert(*at);
+                    *t = (*t).min(*at);
+                }
+            }
+        }
+        let n = first.len() as u64;
+        self.store.write_blocking(move |tx| {
+            if tx.meta::<u64>(CONSENT_CURSOR)?.unwrap_or(0) != cursor {
+                return Ok::<_, store::Error>(());
+            }
+            if let Some(id) = notice {
+                for (&customer, &at) in &first {
+                    tx.put_trigger(
+                        now,
+                        id,
+                        customer,
+                        &Triggered {
+                            at,
+                            seq: 0,
+                            product: None,
+                        },
+                    )?;
+                }
+            }
+            tx.put_meta(CONSENT_CURSOR, &upto)
+        })?;
+        Ok(n.max(1))
     }
 
     /// Turns due triggers into outbox rows, or drops them (cancelled, out of the audience, late).
@@ -1015,6 +1075,22 @@ impl Sender {
                 contact: settings.sender_contact.clone(),
             },
             unsubscribe_url: self.links.unsubscribe_url(&settings.public_url, key),
+            consent_changes: if campaign.input.template.as_deref() == Some(templates::CONSENT_RESULT) {
+                read.consent_log(customer_id)?
+                    .into_iter()
+                    .filter(|(at, _, _)| *at >= key.1)
+                    .map(|(at, ch, c)| consent_vars(ch, c.granted, at, self.tz))
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            consents: ConsentChannel::ALL
+                .into_iter()
+                .filter_map(|ch| {
+                    let c = customer.consents.get(ch)?;
+                    c.granted.then(|| consent_vars(ch, true, c.at, self.tz))
+                })
+                .collect(),
         })
     }
 
@@ -1089,6 +1165,83 @@ impl Sender {
 }
 
 const CURSOR: &str = "campaign-cursor";
+/// The consent log's sequence read up to.
+const CONSENT_CURSOR: &str = "consent-cursor";
+/// Two years, for the reconfirmation.
+const TWO_YEARS_MS: i64 = 730 * store::DAY_MS;
+
+/// Who is due the two-yearly reconfirmation now: an ad consent (email, SMS, Kakao) given two
+/// years ago or more and still standing, and no reconfirmation sent in the last two years.
+fn reconfirm_due(read: &ReadTx, campaign: u64, now: i64) -> Result<Vec<u64>, store::Error> {
+    #[derive(Deserialize)]
+    struct Slim {
+        #[serde(default)]
+        consents: store::records::Consents,
+        #[serde(default)]
+        merged_into: Option<u64>,
+        #[serde(default)]
+        erased_at: Option<i64>,
+    }
+    let mut due = Vec::new();
+    read.for_each_customer_as::<Slim>(|id, c| {
+        if c.merged_into.is_some() || c.erased_at.is_some() {
+            return;
+        }
+        let old_enough = [ConsentChannel::Email, ConsentChannel::Sms, ConsentChannel::Kakao]
+            .into_iter()
+            .filter_map(|ch| c.consents.get(ch))
+            .any(|c| c.granted && c.at <= now - TWO_YEARS_MS);
+        if old_enough {
+            due.push(id);
+        }
+    })?;
+    let mut out = Vec::with_capacity(due.len());
+    for id in due {
+        let r: Option<Recipient> = read.recipient(campaign, id)?;
+        if r.and_then(|r| r.last_queued).is_none_or(|t| t <= now - TWO_YEARS_MS) {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}
+
+fn consent_vars(ch: ConsentChannel, granted: bool, at: i64, tz: Tz) -> render::ConsentVars {
+    render::ConsentVars {
+        channel: match ch {
+            ConsentChannel::Email => "이메일",
+            ConsentChannel::Sms => "문자(SMS)",
+            ConsentChannel::Kakao => "카카오톡",
+            ConsentChannel::Night => "야간(21시~8시) 광고",
+        }
+        .into(),
+        result: if granted { "동의" } else { "거부" }.into(),
+        date: crate::analysis::local_date(at, tz),
+    }
+}
+
+/// Makes the law's notice campaigns on a store that has none yet, active.
+fn ensure_system_campaigns(store: &Store, now: i64, tz: Tz) -> Result<(), store::Error> {
+    store.write_blocking(move |tx| {
+        for t in templates::system() {
+            let key = format!("system-campaign:{}", t.key);
+            if tx.meta::<u64>(&key)?.is_some() {
+                continue;
+            }
+            let id = match super::create(tx, &t.input, now) {
+                Ok(id) => id,
+                Err(super::CampaignError::Store(e)) => return Err(e),
+                Err(e) => unreachable!("the notices are valid campaigns: {e}"),
+            };
+            match super::launch(tx, id, now, tz) {
+                Ok(_) => {}
+                Err(super::CampaignError::Store(e)) => return Err(e),
+                Err(e) => unreachable!("the notices launch: {e}"),
+            }
+            tx.put_meta(&key, &id)?;
+        }
+        Ok(())
+    })
+}
 
 /// A due trigger and what becomes of it: (due, campaign, customer, trigger, queue or skip).
 type Decided = (i64, u64, u64, Triggered, Result<(), Skip>);
@@ -1106,6 +1259,7 @@ fn may_queue(r: &Recipient, repeat: Repeat, at: i64, tz: Tz) -> bool {
         (_, None) => true,
         (Repeat::Never, Some(_)) => false,
         (Repeat::Daily, Some(last)) => crate::analysis::local_day(last, tz) < crate::analysis::local_day(at, tz),
+        (Repeat::Each, Some(_)) => true,
     }
 }
 
@@ -1466,10 +1620,28 @@ pub fn feedback(tx: &mut Tx, key: SendKey, what: Feedback, now: i64, tz: Tz) -> 
             }
         }
         Feedback::Unsubscribe => {
+            // The reconfirmation's link refuses every ad channel; a campaign's, its own channel.
+            let everything = tx
+                .campaign::<CampaignRecord>(campaign)?
+                .is_some_and(|c| c.input.template.as_deref() == Some(templates::CONSENT_RECONFIRM));
+            let channels: Vec<ConsentChannel> = if everything {
+                vec![
+                    ConsentChannel::Email,
+                    ConsentChannel::Sms,
+                    ConsentChannel::Kakao,
+                    ConsentChannel::Night,
+                ]
+            } else {
+                vec![row.channel.consent()]
+            };
             if let Some((customer, rec)) = crate::customer::get_in(tx, key.2) {
                 let before = rec.consents.clone();
                 let rec = tx.customer_mut(customer)?.expect("exists");
-                if crate::customer::set_consent(rec, row.channel.consent(), false, now, "link") {
+                let mut changed = false;
+                for ch in channels {
+                    changed |= crate::customer::set_consent(rec, ch, false, now, "link");
+                }
+                if changed {
                     rec.updated_at = rec.updated_at.max(now);
                     crate::customer::log_consents(tx, customer, &before, Some(campaign))?;
                 }

@@ -172,6 +172,60 @@ pub fn all() -> Vec<Template> {
     ]
 }
 
+/// The law's notices, made once per shop as informational email campaigns (active from the
+/// first start; their texts may be edited like any campaign's):
+/// - `consent_result`: the result of a consent given or withdrawn (정보통신망법 §50⑧), sent for
+///   every change that did not come from an import;
+/// - `consent_reconfirm`: every two years from the consent date, what the person agreed to and
+///   how to refuse (시행령 §62-3); silence keeps the consent.
+pub fn system() -> Vec<Template> {
+    vec![
+        Template {
+            key: CONSENT_RESULT,
+            name_ko: "수신동의 처리 결과 안내",
+            name_en: "Consent result notice",
+            about: "Sent after each consent given or withdrawn (not for imports), as the law asks.",
+            input: input(json!({
+                "name": "수신동의 처리 결과 안내",
+                "template": CONSENT_RESULT,
+                "channel": "email",
+                "purpose": "informational",
+                "repeat": "each",
+                "when": {"kind": "trigger", "event": "Consent Changed", "delay": {"amount": 0, "unit": "minutes"}},
+                "content": {
+                    "subject": "[{{ shop.name }}] 광고성 정보 수신 설정 처리 결과 안내",
+                    "text": "{{ customer.name }}님, 요청하신 광고성 정보 수신 설정을 아래와 같이 처리했습니다.\n{% for c in consent_changes %}- {{ c.channel }}: 수신 {{ c.result }} ({{ c.date }}, 처리 완료)\n{% endfor %}\n전송자: {{ shop.name }} {{ shop.contact }}\n이 메일은 정보통신망법 제50조 제8항에 따라 보내 드리는 안내입니다."
+                },
+                "fallbacks": {"shop.name": "쇼핑몰"}
+            })),
+        },
+        Template {
+            key: CONSENT_RECONFIRM,
+            name_ko: "수신동의 여부 확인 안내 (2년)",
+            name_en: "Consent reconfirmation (every 2 years)",
+            about: "Every day at 10:00, to those whose ad consent is two years old: what they agreed to and how to refuse.",
+            input: input(json!({
+                "name": "수신동의 여부 확인 안내 (2년)",
+                "template": CONSENT_RECONFIRM,
+                "channel": "email",
+                "purpose": "informational",
+                "repeat": "each",
+                "when": {"kind": "daily", "time": "10:00"},
+                "content": {
+                    "subject": "[{{ shop.name }}] 광고성 정보 수신동의 여부 확인 안내",
+                    "text": "{{ customer.name }}님은 아래와 같이 광고성 정보 수신에 동의하셨습니다.\n{% for c in consents %}- {{ c.channel }}: {{ c.date }} 동의\n{% endfor %}\n동의를 유지하시려면 아무것도 하지 않으셔도 됩니다.\n수신을 원하지 않으시면 여기에서 모든 광고 수신을 거부하실 수 있습니다: {{ unsubscribe_url }}\n전송자: {{ shop.name }} {{ shop.contact }}\n이 메일은 정보통신망법 시행령 제62조의3에 따라 2년마다 보내 드리는 안내입니다."
+                },
+                "fallbacks": {"shop.name": "쇼핑몰"}
+            })),
+        },
+    ]
+}
+
+/// The key of the consent result notice.
+pub const CONSENT_RESULT: &str = "consent_result";
+/// The key of the two-yearly reconfirmation.
+pub const CONSENT_RECONFIRM: &str = "consent_reconfirm";
+
 /// A ready-made campaign by key.
 pub fn get(key: &str) -> Option<Template> {
     all().into_iter().find(|t| t.key == key)
@@ -188,7 +242,7 @@ mod tests {
         let read = store.read().unwrap();
         let all = all();
         assert_eq!(all.len(), 8);
-        for t in all {
+        for t in all.into_iter().chain(system()) {
             t.input.check(&read).unwrap_or_else(|e| panic!("{}: {e}", t.key));
             assert_eq!(t.input.template.as_deref(), Some(t.key));
         }

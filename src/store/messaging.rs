@@ -12,6 +12,9 @@ use super::{Error, ReadTx, Tx, codec};
 /// An outbox row's key: (campaign, occurrence, customer).
 pub type SendKey = (u64, i64, u64);
 
+/// A row of [`ReadTx::consent_changes_after`].
+pub type ConsentChangeRow = (u64, u64, i64, ConsentChannel, Option<ConsentChange>);
+
 fn decode<V: DeserializeOwned>(table: &'static str, key: impl std::fmt::Debug, bytes: &[u8]) -> Result<V, Error> {
     codec::decode(table, format!("{key:?}"), bytes)
 }
@@ -148,6 +151,9 @@ impl Tx<'_> {
         self.txn
             .open_table(CONSENT_LOG)?
             .insert((customer, at, channel as u8), codec::encode(change).as_slice())?;
+        let mut changes = self.txn.open_table(CONSENT_CHANGES)?;
+        let seq = changes.last()?.map_or(1, |(k, _)| k.value() + 1);
+        changes.insert(seq, (customer, at, channel as u8))?;
         Ok(())
     }
 
@@ -280,6 +286,27 @@ impl ReadTx {
         for r in t.range((campaign, i32::MIN)..=(campaign, i32::MAX))? {
             let (k, v) = r?;
             out.push((k.value().1, decode("campaign_days", k.value(), v.value())?));
+        }
+        Ok(out)
+    }
+
+    /// Consent log entries written after sequence `after`, at most `limit`:
+    /// (seq, customer, at, channel, the entry; None if a merge or erasure moved it since).
+    pub fn consent_changes_after(&self, after: u64, limit: usize) -> Result<Vec<ConsentChangeRow>, Error> {
+        let changes = self.txn.open_table(CONSENT_CHANGES)?;
+        let log = self.txn.open_table(CONSENT_LOG)?;
+        let mut out = Vec::new();
+        for r in changes.range(after.saturating_add(1)..)?.take(limit) {
+            let (k, v) = r?;
+            let (customer, at, ch) = v.value();
+            let Some(channel) = ConsentChannel::from_u8(ch) else {
+                continue;
+            };
+            let entry = log
+                .get((customer, at, ch))?
+                .map(|e| decode::<ConsentChange>("consent_log", (customer, at, ch), e.value()))
+                .transpose()?;
+            out.push((k.value(), customer, at, channel, entry));
         }
         Ok(out)
     }

@@ -69,6 +69,7 @@ pub(super) fn run(db: &redb::Database) -> Result<(), Error> {
         txn.open_table(CAMPAIGN_TRIGGERS)?;
         txn.open_table(CAMPAIGN_DAYS)?;
         txn.open_table(CONSENT_LOG)?;
+        txn.open_table(CONSENT_CHANGES)?;
         // Numbered migrations: `if found < N { mNNN_…(&txn)?; }`; the version is written below.
         if found.is_some_and(|v| v < 2) {
             m002_order_amounts(&txn)?;

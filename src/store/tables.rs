@@ -184,3 +184,7 @@ pub const CAMPAIGN_DAYS: TableDefinition<(u64, i32), &[u8]> = TableDefinition::n
 /// the law asks for (the customer record keeps only the current state).
 /// Key: (CustomerId, unix millis, channel: 0 email | 1 SMS | 2 Kakao | 3 night); Value: `ConsentChange`.
 pub const CONSENT_LOG: TableDefinition<(u64, i64, u8), &[u8]> = TableDefinition::new("consent-log-1");
+
+/// Table: consent_changes — the consent log in the order it was written, for followers (the
+/// consent result notice). Key: sequence; Value: (CustomerId, unix millis, channel), the log's key.
+pub const CONSENT_CHANGES: TableDefinition<u64, (u64, i64, u8)> = TableDefinition::new("consent-changes-1");

@@ -184,6 +184,17 @@ pub async fn configure(app: &TestApp, smtp: Option<&SmtpSink>, provider: Option<
         s[k] = v.clone();
     }
     call(app, Method::PUT, "/settings/messaging", s).await;
+    pause_notices(app).await;
+}
+
+/// Pauses the law's notice campaigns (their own test checks them), so that a test sees only the
+/// messages of the campaigns it makes.
+pub async fn pause_notices(app: &TestApp) {
+    for c in app.get("/campaigns").await["items"].as_array().unwrap() {
+        if c["template"] == "consent_result" || c["template"] == "consent_reconfirm" {
+            call(app, Method::POST, &format!("/campaigns/{}/pause", c["id"]), json!({})).await;
+        }
+    }
 }
 
 /// Identifies people: (user id, traits), with the timestamp given.
@@ -809,6 +820,22 @@ async fn a_send_run_survives_sigterm_and_sigkill_skipping_no_one_and_repeating_o
             .status(),
         200
     );
+    let all: Value = admin(Method::GET, "/campaigns")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for c in all["items"].as_array().unwrap() {
+        if c["template"].as_str().is_some_and(|t| t.starts_with("consent_")) {
+            let res = admin(Method::POST, &format!("/campaigns/{}/pause", c["id"]))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+        }
+    }
     let batch: Vec<Value> = (0..PEOPLE)
         .map(|i| {
             json!({"type": "identify", "userId": format!("u{i}"), "timestamp": "2026-11-23T09:00:00+09:00",
@@ -934,4 +961,88 @@ async fn a_send_run_survives_sigterm_and_sigkill_skipping_no_one_and_repeating_o
     assert_eq!(report["totals"]["targeted"], PEOPLE as u64);
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_law_s_notices_report_each_consent_change_and_reconfirm_after_two_years() {
+    let app = spawn_at("2026-11-23T10:00:00+09:00").await;
+    let smtp = SmtpSink::start();
+    configure(&app, Some(&smtp), None, json!({})).await;
+    let notices = app.get("/campaigns").await;
+    let id_of_notice = |key: &str| {
+        notices["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["template"] == key)
+            .unwrap()["id"]
+            .as_u64()
+            .unwrap()
+    };
+    let (result, reconfirm) = (id_of_notice("consent_result"), id_of_notice("consent_reconfirm"));
+    // The notices are on for a shop; configure() paused them: on again.
+    launch(&app, result).await;
+    launch(&app, reconfirm).await;
+    people(
+        &app,
+        "2026-11-23T10:00:00+09:00",
+        &[(
+            "jin",
+            json!({"name": "박진", "email": "jin@example.com", "email_consent": true, "sms_consent": true}),
+        )],
+    )
+    .await;
+    wait_report(&app, result, "the first notice", |r| r["totals"]["sent"] == 1).await;
+    let m = &smtp.to("jin@example.com")[0];
+    assert_eq!(m["subject"], "[단골상점] 광고성 정보 수신 설정 처리 결과 안내");
+    let text = m["text"].as_str().unwrap();
+    assert!(text.contains("- 이메일: 수신 동의 (2026-11-23, 처리 완료)"), "{text}");
+    assert!(text.contains("- 문자(SMS): 수신 동의 (2026-11-23"), "{text}");
+    assert!(!text.contains("(광고)"), "informational: {text}");
+    // A withdrawal through the API: a second notice, of the refusal.
+    let jin = id_of(&app, "jin").await;
+    call(
+        &app,
+        Method::POST,
+        &format!("/customers/{jin}/consents"),
+        json!({"channel": "sms", "granted": false, "source": "form"}),
+    )
+    .await;
+    wait_report(&app, result, "the second notice", |r| r["totals"]["sent"] == 2).await;
+    let text = smtp.to("jin@example.com")[1]["text"].as_str().unwrap().to_string();
+    assert!(text.contains("- 문자(SMS): 수신 거부"), "{text}");
+    assert!(!text.contains("이메일"), "only what changed: {text}");
+    // An import changes consent without a notice (the shop's old system answered for it).
+    let res = app
+        .admin(Method::POST, "/imports/customers")
+        .body("user_id,email,email_consent\nimp,imp@example.com,true\n")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(smtp.to("imp@example.com").is_empty());
+
+    // Two years on, at 10:00: the reconfirmation, to whoever still consents.
+    set_clock(&app, "2028-11-23T10:00:05+09:00").await;
+    wait_report(&app, reconfirm, "the reconfirmation", |r| r["totals"]["sent"] == 2).await;
+    let m = smtp.to("jin@example.com").last().unwrap().clone();
+    assert_eq!(m["subject"], "[단골상점] 광고성 정보 수신동의 여부 확인 안내");
+    let text = m["text"].as_str().unwrap();
+    assert!(text.contains("- 이메일: 2026-11-23 동의"), "{text}");
+    assert!(!text.contains("문자"), "SMS was refused: {text}");
+    // Its link refuses every ad channel at once.
+    let url = text
+        .split_whitespace()
+        .find(|w| w.contains("/v1/m/u/"))
+        .unwrap()
+        .to_string();
+    let res = reqwest::Client::new().post(&url).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let after = app.customer("user_id", "jin").await;
+    assert_eq!(after["email_consent"]["granted"], false);
+    // The next day: nobody is due again.
+    set_clock(&app, "2028-11-24T10:00:05+09:00").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(report(&app, reconfirm).await["totals"]["sent"], 2);
 }
