@@ -44,6 +44,7 @@ pub fn message_routes() -> Router<AppState> {
         .route("/v1/m/u/{token}", get(unsubscribe_page).post(unsubscribe))
         .route("/v1/m/o/{token}", get(open_pixel))
         .route("/v1/m/c/{token}", get(click))
+        .route("/v1/m/r/{token}", post(receipt))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -335,6 +336,7 @@ pub struct SendResponse {
     /// When it is next due (queued or held).
     pub due: Option<String>,
     pub sent_at: Option<String>,
+    pub delivered_at: Option<String>,
     pub result: Option<String>,
     pub opened_at: Option<String>,
     pub clicked_at: Option<String>,
@@ -375,6 +377,7 @@ pub async fn sends(
                         queued_at: iso(r.queued_at),
                         due: waiting.then(|| iso(r.due)),
                         sent_at: r.sent_at.map(iso),
+                        delivered_at: r.delivered_at.map(iso),
                         result: r.result,
                         opened_at: r.opened_at.map(iso),
                         clicked_at: r.clicked_at.map(iso),
@@ -622,4 +625,32 @@ pub async fn click(State(st): State<AppState>, Path(token): Path<String>, Query(
         tracing::warn!(error = %e, "a click was not recorded");
     }
     Redirect::to(&q.u).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReceiptBody {
+    /// `delivered`, or anything else for a failure (`failed`, `undelivered`, a provider code).
+    pub status: String,
+}
+
+/// A provider's delivery receipt for one message (the URL it was given as `callback_url`).
+pub async fn receipt(
+    State(st): State<AppState>,
+    Path(token): Path<String>,
+    super::ApiJson(body): super::ApiJson<ReceiptBody>,
+) -> Response {
+    let Some(key) = st.campaigns.links.parse(&token) else {
+        return ApiError::new(ErrorCode::NotFound, "no such message").into_response();
+    };
+    let delivered = body.status.eq_ignore_ascii_case("delivered");
+    let (now, tz) = (st.jobs.now_ms(), st.tz);
+    match st
+        .store
+        .write(move |tx| send::feedback(tx, key, Feedback::Receipt(delivered), now, tz))
+        .await
+    {
+        Ok(true) => Json(serde_json::json!({"recorded": true})).into_response(),
+        Ok(false) => ApiError::new(ErrorCode::NotFound, "no such message").into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
 }

@@ -42,6 +42,8 @@ pub struct Text {
     pub text: String,
     pub template_code: Option<String>,
     pub message_id: String,
+    /// Where the provider may report delivery (`{{ callback_url }}`).
+    pub callback_url: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -383,6 +385,7 @@ pub fn render_body(template: &str, p: &Provider, t: &Text) -> Result<String, Str
         text => json(Some(&t.text)),
         template_code => json(t.template_code.as_deref()),
         message_id => json(Some(&t.message_id)),
+        callback_url => json(t.callback_url.as_deref()),
     };
     let body = env
         .get_template("body")
@@ -402,6 +405,7 @@ pub fn check_body(template: &str) -> Result<(), String> {
         text: "t \"quoted\"".into(),
         template_code: None,
         message_id: "m".into(),
+        callback_url: Some("http://h/v1/m/r/t".into()),
     };
     render_body(template, &Provider::default(), &t).map(|_| ())
 }
@@ -423,6 +427,7 @@ mod tests {
             text: "줄\n바꿈 {{ not a template }}".into(),
             template_code: None,
             message_id: "1.2.3".into(),
+            callback_url: None,
         };
         let body = render_body(&super::super::settings::default_body(), &p, &t).unwrap();
         let v: serde_json::Value = serde_json::from_str(&body).unwrap();

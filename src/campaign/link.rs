@@ -1,5 +1,6 @@
 //! Signed links in messages: unsubscribe (`/v1/m/u/TOKEN`, one click, no sign-in), the open
-//! pixel (`/v1/m/o/TOKEN.gif`) and tracked clicks (`/v1/m/c/TOKEN?u=URL&s=SIG`). A token names
+//! pixel (`/v1/m/o/TOKEN.gif`), tracked clicks (`/v1/m/c/TOKEN?u=URL&s=SIG`) and providers'
+//! delivery receipts (`/v1/m/r/TOKEN`). A token names
 //! one outbox row (campaign, occurrence, customer) and carries an HMAC-SHA256 under a secret kept
 //! in redb, so nobody can unsubscribe someone else or turn the redirect into an open one.
 
@@ -77,6 +78,11 @@ impl Links {
 
     pub fn unsubscribe_url(&self, base: &str, key: SendKey) -> String {
         format!("{}/v1/m/u/{}", base.trim_end_matches('/'), self.token(key))
+    }
+
+    /// Where a provider reports delivery (`{{ callback_url }}` in its body template).
+    pub fn receipt_url(&self, base: &str, key: SendKey) -> String {
+        format!("{}/v1/m/r/{}", base.trim_end_matches('/'), self.token(key))
     }
 
     pub fn open_url(&self, base: &str, key: SendKey) -> String {

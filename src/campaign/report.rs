@@ -130,6 +130,8 @@ fn add(a: &mut DayCounts, b: &DayCounts) {
     }
     a.sent += b.sent;
     a.failed += b.failed;
+    a.delivered += b.delivered;
+    a.undelivered += b.undelivered;
     a.resent += b.resent;
     a.opened += b.opened;
     a.clicked += b.clicked;

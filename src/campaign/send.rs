@@ -89,6 +89,9 @@ pub struct Send {
     pub product: Option<String>,
     #[serde(default)]
     pub coupon_code: Option<String>,
+    /// Accepted by the mail server (email), or reported delivered by the provider (texts).
+    #[serde(default)]
+    pub delivered_at: Option<i64>,
     #[serde(default)]
     pub opened_at: Option<i64>,
     #[serde(default)]
@@ -147,6 +150,13 @@ pub struct DayCounts {
     pub sent: u64,
     #[serde(default)]
     pub failed: u64,
+    /// Email accepted by the receiving server; texts and Kakao reported delivered by the
+    /// provider (`POST /v1/m/r/TOKEN`).
+    #[serde(default)]
+    pub delivered: u64,
+    /// Reported undelivered by the provider after it accepted the message.
+    #[serde(default)]
+    pub undelivered: u64,
     /// Sent again after a crash.
     #[serde(default)]
     pub resent: u64,
@@ -946,6 +956,7 @@ impl Sender {
                 text: rendered.text,
                 template_code: input.content.template_code.clone(),
                 message_id,
+                callback_url: Some(self.links.receipt_url(&settings.public_url, key)),
             }),
         })
     }
@@ -1117,6 +1128,11 @@ impl Sender {
                     row.state = SendState::Sent;
                     row.sent_at = Some(now);
                     row.result = Some(answer.clone());
+                    if channel == Channel::Email {
+                        // The receiving server took it: as far as SMTP can tell, delivered.
+                        row.delivered_at = Some(now);
+                        bump_day(tx, key.0, now, tz, |d| d.delivered += 1)?;
+                    }
                     let mut r: Recipient = tx.recipient(key.0, customer)?.unwrap_or_default();
                     r.sends += 1;
                     r.last_sent = Some(now);
@@ -1303,6 +1319,7 @@ fn queue_one(
             address: None,
             product,
             coupon_code: None,
+            delivered_at: None,
             opened_at: None,
             clicked_at: None,
             unsubscribed_at: None,
@@ -1479,6 +1496,7 @@ impl Sender {
             address: law::address(input.channel, &customer),
             product: latest_product(&read, customer_id)?,
             coupon_code,
+            delivered_at: None,
             opened_at: None,
             clicked_at: None,
             unsubscribed_at: None,
@@ -1565,6 +1583,7 @@ impl Sender {
                     text: format!("[테스트] {}", p.text),
                     template_code: rec.input.content.template_code.clone(),
                     message_id,
+                    callback_url: None,
                 })
             }
         };
@@ -1591,6 +1610,8 @@ pub enum Feedback {
     Unsubscribe,
     Open,
     Click,
+    /// A provider's receipt: delivered (true) or not (false).
+    Receipt(bool),
 }
 
 /// Records an unsubscribe, an open or a click of outbox row `key`. An unsubscribe withdraws the
@@ -1617,6 +1638,18 @@ pub fn feedback(tx: &mut Tx, key: SendKey, what: Feedback, now: i64, tz: Tz) -> 
             if row.clicked_at.is_none() {
                 row.clicked_at = Some(now);
                 bump_day(tx, campaign, now, tz, |d| d.clicked += 1)?;
+            }
+        }
+        Feedback::Receipt(delivered) => {
+            if row.delivered_at.is_none() && row.state == SendState::Sent {
+                if delivered {
+                    row.delivered_at = Some(now);
+                    bump_day(tx, campaign, now, tz, |d| d.delivered += 1)?;
+                } else {
+                    row.state = SendState::Failed;
+                    row.result = Some("the provider reported it undelivered".into());
+                    bump_day(tx, campaign, now, tz, |d| d.undelivered += 1)?;
+                }
             }
         }
         Feedback::Unsubscribe => {

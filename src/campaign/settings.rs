@@ -52,7 +52,8 @@ pub struct Provider {
     pub auth_value: Option<String>,
     /// The request body, a JSON template with `{{ to }}`, `{{ from }}`, `{{ text }}`,
     /// `{{ subject }}`, `{{ kind }}` (sms, lms, alimtalk, friendtalk), `{{ template_code }}`,
-    /// `{{ sender_key }}`, `{{ message_id }}`; each value is JSON-escaped.
+    /// `{{ sender_key }}`, `{{ message_id }}`, `{{ callback_url }}` (where to POST the delivery
+    /// result); each value is JSON-escaped.
     #[serde(default = "default_body")]
     pub body: String,
     /// The sender number (texts) or the Kakao channel's sender key.
@@ -67,7 +68,7 @@ pub struct Provider {
 
 /// The provider body used when none is set.
 pub fn default_body() -> String {
-    r#"{"to": {{ to }}, "from": {{ from }}, "type": {{ kind }}, "subject": {{ subject }}, "text": {{ text }}, "template_code": {{ template_code }}, "message_id": {{ message_id }}}"#.into()
+    r#"{"to": {{ to }}, "from": {{ from }}, "type": {{ kind }}, "subject": {{ subject }}, "text": {{ text }}, "template_code": {{ template_code }}, "message_id": {{ message_id }}, "callback_url": {{ callback_url }}}"#.into()
 }
 
 fn default_timeout() -> u64 {

@@ -521,6 +521,24 @@ async fn ad_texts_wait_out_quiet_hours_respect_the_cap_and_retry_the_provider() 
     let headers = provider.received.lock().unwrap()[0].1.clone();
     assert!(headers.contains(&("authorization".into(), "Bearer provider-key".into())));
     assert!(headers.iter().any(|(k, _)| k == "idempotency-key"));
+    // The provider reports delivery to the URL it was given; a forged one is refused.
+    let callback = bodies[0]["callback_url"].as_str().unwrap().to_string();
+    assert!(callback.starts_with(&format!("{}/v1/m/r/", app.base)));
+    let res = reqwest::Client::new()
+        .post(&callback)
+        .json(&json!({"status": "delivered"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = reqwest::Client::new()
+        .post(format!("{callback}x"))
+        .json(&json!({"status": "delivered"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(report(&app, first).await["totals"]["delivered"], 1);
     let held = app.get(&format!("/campaigns/{first}/sends?state=held")).await;
     assert_eq!(held["items"][0]["due"], "2026-11-23T23:00:00.000Z", "08:00 in Seoul");
 
