@@ -291,7 +291,16 @@ pub async fn get_customer(State(st): State<AppState>, Path(id): Path<u64>) -> Ap
 #[utoipa::path(delete, path = "/api/v1/customers/{id}", params(("id" = u64, Path)), responses((status = 200, body = customer::Erased), (status = 404)), security(("bearer" = [])))]
 pub async fn erase_customer(State(st): State<AppState>, Path(id): Path<u64>) -> ApiResult<Json<customer::Erased>> {
     let now = now_ms();
-    Ok(Json(st.store.write(move |tx| customer::erase(tx, id, now)).await?))
+    let erased = st
+        .store
+        .write(move |tx| -> Result<_, ApiError> {
+            let erased = customer::erase(tx, id, now)?;
+            // What was sent to the person goes too (the outbox keeps the row, not the address).
+            crate::campaign::send::forget(tx, id)?;
+            Ok(erased)
+        })
+        .await?;
+    Ok(Json(erased))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

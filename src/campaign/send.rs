@@ -950,7 +950,7 @@ impl Sender {
                 })
             }
             kind => Outgoing::Text(Text {
-                kind,
+                kind: text_kind(kind, &rendered.text),
                 to: address,
                 subject: rendered.subject,
                 text: rendered.text,
@@ -1434,6 +1434,14 @@ mod tests {
     }
 
     #[test]
+    fn a_long_sms_goes_as_lms() {
+        assert_eq!(text_kind(Channel::Sms, &"가".repeat(45)), Channel::Sms);
+        assert_eq!(text_kind(Channel::Sms, &"가".repeat(46)), Channel::Lms);
+        assert_eq!(text_kind(Channel::Sms, &"a".repeat(90)), Channel::Sms);
+        assert_eq!(text_kind(Channel::Friendtalk, &"가".repeat(500)), Channel::Friendtalk);
+    }
+
+    #[test]
     fn repeat_never_and_once_a_day() {
         let tz = chrono_tz::Asia::Seoul;
         let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp_millis();
@@ -1602,6 +1610,31 @@ fn latest_product(read: &ReadTx, customer: u64) -> Result<Option<String>, store:
         .filter(|r| r.item.starts_with("p:"))
         .max_by_key(|r| r.last)
         .and_then(|r| r.item.strip_prefix("p:").map(str::to_string)))
+}
+
+/// Forgets what was sent to an erased customer: their message rows, and the address kept on
+/// each outbox row that went out. Returns how many messages.
+pub fn forget(tx: &mut Tx, customer: u64) -> Result<u64, store::Error> {
+    let messages = tx.take_customer_messages::<Delivered>(customer)?;
+    for (_, campaign, d) in &messages {
+        let key = (*campaign, d.occurrence, customer);
+        if let Some(mut row) = tx.send_row::<Send>(key)? {
+            row.address = None;
+            tx.put_send_row(key, &row)?;
+        }
+    }
+    Ok(messages.len() as u64)
+}
+
+/// The kind a text goes out as: an SMS longer than 90 bytes (Korean characters count two, as
+/// the carriers count them) becomes an LMS.
+pub fn text_kind(channel: Channel, text: &str) -> Channel {
+    let bytes: usize = text.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum();
+    if channel == Channel::Sms && bytes > 90 {
+        Channel::Lms
+    } else {
+        channel
+    }
 }
 
 /// What a signed link did.

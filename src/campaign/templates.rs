@@ -1,5 +1,7 @@
 //! The eight ready-made remarketing campaigns of TasOn and ifdo, as drafts to adjust: each is a
-//! `CampaignInput` with a Korean message, a delay or schedule and the events that cancel it.
+//! `CampaignInput` with a Korean message, a delay or schedule and the events that cancel it. The
+//! interest-based one comes in its two forms (N days after each interest, or collected over the
+//! last N days), so the list has nine entries.
 
 use serde::Serialize;
 use serde_json::json;
@@ -169,6 +171,31 @@ pub fn all() -> Vec<Template> {
                 "recommend": {"strategy": "bought_together", "limit": 4},
             })),
         },
+        Template {
+            key: "interest_recent",
+            name_ko: "관심사 기반 전환 유도 (최근 N일 모아서)",
+            name_en: "Interest-based, collected over N days",
+            about: "The interest-based campaign's other form: every day at 10:00, to those who viewed, carted or checked out the chosen category in the last 7 days and did not buy it.",
+            input: input(json!({
+                "name": "관심사 기반 전환 유도 (최근 7일)",
+                "template": "interest_recent",
+                "channel": "email",
+                "audience": {"rule": {"all": [
+                    {"any": [
+                        {"attr": "viewed", "op": "category", "value": "리빙", "days": 7},
+                        {"attr": "carted", "op": "category", "value": "리빙", "days": 7},
+                        {"attr": "checkout", "op": "category", "value": "리빙", "days": 7}
+                    ]},
+                    {"not": {"attr": "purchased", "op": "category", "value": "리빙", "days": 7}}
+                ]}},
+                "when": {"kind": "daily", "time": "10:00"},
+                "content": email(
+                    "{{ customer.name }}님이 요즘 보신 상품",
+                    "{{ customer.name }}님, 최근 관심 있게 보신 상품과 함께 많이 보는 상품이에요.\n{{ product_lines(recommendations) }}"
+                ),
+                "recommend": {"strategy": "for_you", "limit": 4},
+            })),
+        },
     ]
 }
 
@@ -241,7 +268,7 @@ mod tests {
         let store = crate::store::Store::open(dir.path()).unwrap();
         let read = store.read().unwrap();
         let all = all();
-        assert_eq!(all.len(), 8);
+        assert_eq!(all.len(), 9, "eight campaigns, the interest-based one in two forms");
         for t in all.into_iter().chain(system()) {
             t.input.check(&read).unwrap_or_else(|e| panic!("{}: {e}", t.key));
             assert_eq!(t.input.template.as_deref(), Some(t.key));

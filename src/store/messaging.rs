@@ -110,6 +110,19 @@ impl Tx<'_> {
         Ok(out)
     }
 
+    /// Removes every message row of `customer` (an erasure); returns (at, campaign, value).
+    pub fn take_customer_messages<V: DeserializeOwned>(&mut self, customer: u64) -> Result<Vec<(i64, u64, V)>, Error> {
+        let mut t = self.txn.open_table(CUSTOMER_MESSAGES)?;
+        let mut out = Vec::new();
+        for r in t.range((customer, i64::MIN, 0)..=(customer, i64::MAX, u64::MAX))? {
+            let (k, v) = r?;
+            let (_, at, campaign) = k.value();
+            out.push((at, campaign, decode("customer_messages", k.value(), v.value())?));
+        }
+        t.retain_in((customer, i64::MIN, 0)..=(customer, i64::MAX, u64::MAX), |_, _| false)?;
+        Ok(out)
+    }
+
     pub fn put_trigger<V: Serialize>(&mut self, due: i64, campaign: u64, customer: u64, rec: &V) -> Result<(), Error> {
         self.txn
             .open_table(CAMPAIGN_TRIGGERS)?

@@ -401,6 +401,30 @@ async fn an_email_campaign_reaches_those_who_consented_once_labelled_and_one_cli
     assert_eq!(smtp.to("kim@example.com").len(), 1);
     assert_eq!(smtp.to("noname@example.com").len(), 2);
 
+    // An erasure takes the address off what was sent to the person.
+    let noname = id_of(&app, "noname").await;
+    let res = app
+        .admin(Method::DELETE, &format!("/customers/{noname}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let sends = app.get(&format!("/campaigns/{id}/sends?state=sent")).await;
+    let row = sends["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["customer_id"] == noname)
+        .unwrap()
+        .clone();
+    assert_eq!(row["address"], Value::Null);
+    assert!(
+        app.get(&format!("/campaigns/{id}/sends?state=sent"))
+            .await
+            .to_string()
+            .contains("kim@example.com")
+    );
+
     // A restart sends nothing again.
     let dir = app.dir.clone();
     let mut app = app;
