@@ -663,12 +663,19 @@ pub fn launch(tx: &mut Tx, id: u64, now: i64, tz: Tz) -> Result<CampaignRecord, 
         Status::Active => return Ok(rec),
         Status::Done => return Err(CampaignError::Conflict(format!("campaign {id} is done"))),
         Status::Paused => {
-            // Resuming: a daily campaign's missed days are not sent; a trigger resumes from now.
+            // Resuming: a daily campaign's missed days are not sent; a trigger resumes from now;
+            // a one-off whose occurrence was queued already goes on sending it.
             if matches!(rec.input.when, When::Daily { .. }) {
                 rec.next_due = first_due(&rec.input, now, tz)?;
             }
             if matches!(rec.input.when, When::Trigger { .. }) {
                 rec.since_seq = tx.last_event_seq();
+            }
+            if matches!(rec.input.when, When::Once { .. }) && rec.next_due.is_none() {
+                rec.status = Status::Done;
+                rec.updated_at = now;
+                tx.put_campaign(id, &rec)?;
+                return Ok(rec);
             }
         }
         Status::Draft => {
@@ -683,10 +690,11 @@ pub fn launch(tx: &mut Tx, id: u64, now: i64, tz: Tz) -> Result<CampaignRecord, 
     Ok(rec)
 }
 
-/// Pauses a campaign: nothing more is queued or sent until it is launched again.
+/// Pauses a campaign: nothing more is queued or sent until it is launched again (a one-off that
+/// has queued its occurrence — `done` — stops sending what is left of it).
 pub fn pause(tx: &mut Tx, id: u64, now: i64) -> Result<CampaignRecord, CampaignError> {
     let mut rec: CampaignRecord = tx.campaign(id)?.ok_or(CampaignError::NotFound(id))?;
-    if rec.status == Status::Active {
+    if matches!(rec.status, Status::Active | Status::Done) {
         rec.status = Status::Paused;
         rec.updated_at = now;
         tx.put_campaign(id, &rec)?;

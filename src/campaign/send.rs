@@ -710,9 +710,9 @@ impl Sender {
     /// rows it took up.
     async fn deliver_due(self: Arc<Self>, stop: &tokio::sync::watch::Receiver<bool>) -> Result<u64, String> {
         let now = self.clock.now_ms();
-        let (due, paused) = {
+        let due = {
             let read = self.store.read().map_err(|e| e.to_string())?;
-            let due = read.due_sends(now, 4_000).map_err(|e| e.to_string())?;
+            // A paused campaign's rows wait in the queue; the others' pass them by.
             let paused: HashSet<u64> = read
                 .campaigns::<CampaignRecord>()
                 .map_err(|e| e.to_string())?
@@ -720,9 +720,9 @@ impl Sender {
                 .filter(|(_, c)| c.status == Status::Paused || c.status == Status::Draft)
                 .map(|(id, _)| id)
                 .collect();
-            (due, paused)
+            read.due_sends(now, 4_000, |c| !paused.contains(&c))
+                .map_err(|e| e.to_string())?
         };
-        let due: Vec<(i64, SendKey)> = due.into_iter().filter(|(_, k)| !paused.contains(&k.0)).collect();
         if due.is_empty() {
             return Ok(0);
         }

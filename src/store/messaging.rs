@@ -229,13 +229,19 @@ impl ReadTx {
         Ok(())
     }
 
-    /// Queued outbox rows due at or before `now`, earliest first, at most `limit`: (due, key).
-    pub fn due_sends(&self, now: i64, limit: usize) -> Result<Vec<(i64, SendKey)>, Error> {
+    /// Queued outbox rows due at or before `now` whose campaign `keep` accepts, earliest first, at
+    /// most `limit`: (due, key).
+    pub fn due_sends(&self, now: i64, limit: usize, keep: impl Fn(u64) -> bool) -> Result<Vec<(i64, SendKey)>, Error> {
         let t = self.txn.open_table(SEND_QUEUE)?;
         let mut out = Vec::new();
-        for r in t.range(..=(now, u64::MAX, i64::MAX, u64::MAX))?.take(limit) {
+        for r in t.range(..=(now, u64::MAX, i64::MAX, u64::MAX))? {
             let (due, c, o, k) = r?.0.value();
-            out.push((due, (c, o, k)));
+            if keep(c) {
+                out.push((due, (c, o, k)));
+                if out.len() >= limit {
+                    break;
+                }
+            }
         }
         Ok(out)
     }

@@ -1088,3 +1088,58 @@ async fn the_law_s_notices_report_each_consent_change_and_reconfirm_after_two_ye
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(report(&app, reconfirm).await["totals"]["sent"], 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_campaign_keeps_its_queue_and_lets_others_pass() {
+    let app = spawn_at("2026-11-23T10:00:00+09:00").await;
+    let smtp = SmtpSink::start();
+    configure(&app, Some(&smtp), None, json!({"rates": {"email": 2}, "workers": 1})).await;
+    let list: Vec<(String, Value)> = (0..8)
+        .map(|i| {
+            (
+                format!("p{i}"),
+                json!({"email": format!("p{i}@example.com"), "email_consent": true}),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, Value)> = list.iter().map(|(u, t)| (u.as_str(), t.clone())).collect();
+    people(&app, "2026-11-23T09:00:00+09:00", &refs).await;
+    people(
+        &app,
+        "2026-11-23T09:00:00+09:00",
+        &[("solo", json!({"email": "solo@example.com", "email_consent": true}))],
+    )
+    .await;
+    let slow = create_campaign(
+        &app,
+        json!({"name": "느린", "channel": "email", "when": {"kind": "once"},
+               "content": {"subject": "느린", "text": "a"}}),
+    )
+    .await;
+    launch(&app, slow).await;
+    wait_report(&app, slow, "queued", |r| r["totals"]["targeted"] == 9).await;
+    call(&app, Method::POST, &format!("/campaigns/{slow}/pause"), json!({})).await;
+    let sent_when_paused = report(&app, slow).await["totals"]["sent"].as_u64().unwrap();
+    assert!(sent_when_paused < 9, "paused in the middle ({sent_when_paused})");
+    let quick = create_campaign(
+        &app,
+        json!({"name": "빠른", "channel": "email", "when": {"kind": "once"},
+               "content": {"subject": "빠른", "text": "b"}}),
+    )
+    .await;
+    launch(&app, quick).await;
+    wait_report(&app, quick, "all nine sent past the paused queue", |r| {
+        r["totals"]["sent"] == 9
+    })
+    .await;
+    let after = report(&app, slow).await["totals"]["sent"].as_u64().unwrap();
+    assert!(
+        after <= sent_when_paused + 1,
+        "the paused one waited ({sent_when_paused} → {after})"
+    );
+    launch(&app, slow).await;
+    wait_report(&app, slow, "resumed and done", |r| r["totals"]["sent"] == 9).await;
+    let per = per_recipient(&smtp);
+    assert_eq!(per.len(), 9);
+    assert!(per.values().all(|ids| ids.len() == 2), "each got one of each");
+}
