@@ -706,8 +706,9 @@ impl Sender {
         Ok(n)
     }
 
-    /// Step 3: hands every due outbox row to a worker, at most `workers` at once; returns how many
-    /// rows it took up.
+    /// Step 3: hands the first thousand due outbox rows to workers, at most `workers` at once;
+    /// returns how many rows it took up. (A thousand at a time, so that triggers and occurrences
+    /// are looked at between them even while a big campaign goes out at a slow rate.)
     async fn deliver_due(self: Arc<Self>, stop: &tokio::sync::watch::Receiver<bool>) -> Result<u64, String> {
         let now = self.clock.now_ms();
         let due = {
@@ -720,7 +721,7 @@ impl Sender {
                 .filter(|(_, c)| c.status == Status::Paused || c.status == Status::Draft)
                 .map(|(id, _)| id)
                 .collect();
-            read.due_sends(now, 4_000, |c| !paused.contains(&c))
+            read.due_sends(now, 1_000, |c| !paused.contains(&c))
                 .map_err(|e| e.to_string())?
         };
         if due.is_empty() {
