@@ -63,3 +63,17 @@ document.addEventListener('DOMContentLoaded', () => {
     }, 200);
   });
 });
+
+// The campaign form: show only the fields of the chosen schedule (once, daily, trigger).
+document.addEventListener('DOMContentLoaded', () => {
+  const form = document.getElementById('campaign-form');
+  if (!form) return;
+  const sync = () => {
+    const kind = form.querySelector('input[name=when_kind]:checked')?.value || 'once';
+    form.querySelectorAll('[data-when]').forEach((el) => {
+      el.hidden = el.dataset.when !== kind;
+    });
+  };
+  form.addEventListener('change', sync);
+  sync();
+});

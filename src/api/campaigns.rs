@@ -152,8 +152,9 @@ pub async fn update(
     Ok(Json(response(id, load(&st, id).await?)))
 }
 
-/// What the law and the channels need before a campaign may go out.
-fn ready_to_launch(settings: &Settings, input: &CampaignInput) -> Result<(), CampaignError> {
+/// What the law and the channels need before a campaign may go out (the console's Launch asks
+/// the same).
+pub(crate) fn ready_to_launch(settings: &Settings, input: &CampaignInput) -> Result<(), CampaignError> {
     let configured = match input.channel {
         Channel::Email => settings.smtp.is_some(),
         Channel::Sms | Channel::Lms => settings.sms.is_some(),

@@ -397,7 +397,7 @@ impl Draft {
 }
 
 /// A `datetime-local` value ("2026-05-01T10:00") in the shop's time zone as RFC 3339.
-fn local_to_rfc3339(s: &str, tz: chrono_tz::Tz) -> Option<String> {
+pub(super) fn local_to_rfc3339(s: &str, tz: chrono_tz::Tz) -> Option<String> {
     let s = s.trim();
     let naive = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M")
         .or_else(|_| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S"))

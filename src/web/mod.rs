@@ -3,9 +3,11 @@
 //! as the JSON API. Forms post back and redirect; JavaScript only enhances.
 
 mod analysis;
+mod campaigns;
 mod coupons;
 pub mod i18n;
 mod import;
+mod messaging;
 mod pages;
 mod recommend;
 mod search;
@@ -45,6 +47,8 @@ pub fn routes() -> Router<AppState> {
         .merge(analysis::routes())
         .merge(segments::routes())
         .merge(coupons::routes())
+        .merge(campaigns::routes())
+        .merge(messaging::routes())
         .merge(search::routes())
         .merge(settings::routes())
         .merge(import::routes())

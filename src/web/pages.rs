@@ -53,7 +53,7 @@ impl Frame {
             ("products", "/products", true),
             ("orders", "/orders", true),
             ("coupons", "/coupons", true),
-            ("campaigns", "/campaigns", false),
+            ("campaigns", "/campaigns", true),
             ("reports", "/reports", false),
             ("import", "/import", true),
             ("settings", "/settings", true),

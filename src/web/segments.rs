@@ -168,7 +168,7 @@ fn product_ids(rule: &Value, out: &mut BTreeSet<String>) {
     }
 }
 
-fn product_names(read: &ReadTx, rule: &Value) -> Result<HashMap<String, String>, store::Error> {
+pub(super) fn product_names(read: &ReadTx, rule: &Value) -> Result<HashMap<String, String>, store::Error> {
     let mut ids = BTreeSet::new();
     product_ids(rule, &mut ids);
     let mut names = HashMap::new();

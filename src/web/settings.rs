@@ -220,7 +220,7 @@ async fn show(State(st): State<AppState>, staff: Staff, Query(q): Query<ShowQuer
 }
 
 /// Owners only, with the session's form token.
-fn refuse(staff: &Staff, csrf: &str) -> Option<Response> {
+pub(super) fn refuse(staff: &Staff, csrf: &str) -> Option<Response> {
     refuse_change(staff, csrf).or_else(|| {
         (staff.user.role != Role::Owner)
             .then(|| error_page(staff.lang, StatusCode::FORBIDDEN, staff.t.get("settings.owners_only")))

@@ -892,3 +892,173 @@ async fn recommendations_switch_strategy_and_lead_to_a_product() {
     .await;
     c.close().await.unwrap();
 }
+
+/// Campaigns in the browser: messaging set up through the API with a real SMTP server, people
+/// with consent and a product in the cart; then Campaigns ▸ the cart-abandonment template, saved
+/// from its form, previewed for one customer, launched. Carts after the launch are sent an hour
+/// later and an order is attributed, so the page's report has a day to show.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_starts_from_a_template_is_previewed_and_launched() {
+    use crate::campaigns::{SmtpSink, configure, id_of, people, set_clock, spawn_at, track, wait_report};
+    let app = spawn_at("2026-11-23T10:00:00+09:00").await;
+    let smtp = SmtpSink::start();
+    configure(&app, Some(&smtp), None, json!({})).await;
+    let products: Vec<Value> = (1..=4)
+        .map(|i| {
+            json!({"id": format!("p{i}"), "name": format!("향초 {i}호"), "price": 10000 * i, "category": "리빙/향초",
+                         "url": format!("https://shop.example/p/{i}")})
+        })
+        .collect();
+    let res = app
+        .admin(Method::POST, "/products")
+        .json(&products)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    people(
+        &app,
+        "2026-11-23T09:00:00+09:00",
+        &[
+            (
+                "kim",
+                json!({"name": "김민지", "email": "kim@example.com", "email_consent": true}),
+            ),
+            (
+                "lee",
+                json!({"name": "이서준", "email": "lee@example.com", "email_consent": true}),
+            ),
+            ("park", json!({"name": "박하늘", "email": "park@example.com"})),
+        ],
+    )
+    .await;
+    let added = |p: &str| json!({"product_id": p, "name": "향초", "price": 10000, "quantity": 1});
+    track(&app, "kim", "Product Added", added("p2"), "2026-11-23T09:40:00+09:00").await;
+    let kim = id_of(&app, "kim").await;
+
+    let driver = driver().await;
+    let c = browser(&driver).await;
+    let base = app.base.clone();
+    let mut id = 0;
+    run("campaigns", &c, async {
+        sign_in(&c, &base, "admin", "test-admin-password").await?;
+        find(&c, "nav.side a[href='/campaigns']").await?.click().await?;
+        wait_path(&c, "/campaigns").await?;
+        // The law's two notices are there from the start.
+        let list = find(&c, "#campaigns").await?.text().await?;
+        anyhow::ensure!(
+            list.contains("수신동의 처리 결과 안내"),
+            "the notices are listed: {list}"
+        );
+        let card = find(&c, "article[data-template='cart_abandonment']")
+            .await?
+            .text()
+            .await?;
+        anyhow::ensure!(card.contains("장바구니 이탈"), "{card}");
+        find(&c, "#template-cart_abandonment").await?.click().await?;
+        wait_path(&c, "/campaigns/new").await?;
+        let name = find(&c, "#campaign-name")
+            .await?
+            .prop("value")
+            .await?
+            .unwrap_or_default();
+        anyhow::ensure!(name == "장바구니 이탈", "the form holds {name:?}");
+        // Only the trigger's fields show (the page's script); the others are there without it.
+        anyhow::ensure!(
+            find(&c, "#event").await?.is_displayed().await?,
+            "the trigger's fields are hidden"
+        );
+        anyhow::ensure!(!find(&c, "#time").await?.is_displayed().await?, "the daily fields show");
+        find(&c, "#save").await?.click().await?;
+        for _ in 0..400 {
+            let path = c.current_url().await?.path().to_string();
+            if let Some(n) = path.strip_prefix("/campaigns/").and_then(|s| s.parse::<u64>().ok()) {
+                id = n;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        anyhow::ensure!(id > 0, "saving did not open the campaign's page");
+        let status = find(&c, "#status").await?;
+        anyhow::ensure!(status.attr("data-status").await?.as_deref() == Some("draft"));
+        let settings = find(&c, "#settings").await?.text().await?;
+        anyhow::ensure!(settings.contains("“Product Added” 1시간 후"), "{settings}");
+
+        // The preview for one customer: the subject as it goes out, labelled as an ad.
+        find(&c, "#preview-customer").await?.send_keys(&kim.to_string()).await?;
+        find(&c, "#preview-submit").await?.click().await?;
+        let subject = find(&c, "#preview-subject").await?.text().await?;
+        anyhow::ensure!(subject == "(광고) 김민지님, 장바구니에 상품이 남아 있어요", "{subject}");
+        let text = find(&c, "#preview-text").await?.text().await?;
+        anyhow::ensure!(text.contains("향초 2호"), "the cart is not in the preview: {text}");
+        let verdict = find(&c, "#preview-verdict").await?.attr("data-verdict").await?;
+        anyhow::ensure!(verdict.as_deref() == Some("send"), "{verdict:?}");
+        let frame = find(&c, "iframe#preview-html").await?;
+        anyhow::ensure!(
+            frame.attr("sandbox").await?.as_deref() == Some(""),
+            "the HTML is not sandboxed"
+        );
+
+        // Launch: the status shows active.
+        find(&c, "#launch").await?.click().await?;
+        let status = find(&c, "#status[data-status='active']").await?.text().await?;
+        anyhow::ensure!(status == "진행 중", "{status}");
+        Ok(())
+    })
+    .await;
+    assert_eq!(app.get(&format!("/campaigns/{id}")).await["status"], "active");
+
+    // Carts after the launch: an hour later kim and lee get it; lee then orders (a conversion).
+    track(&app, "kim", "Product Added", added("p1"), "2026-11-23T10:01:00+09:00").await;
+    track(&app, "lee", "Product Added", added("p3"), "2026-11-23T10:02:00+09:00").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    set_clock(&app, "2026-11-23T11:05:00+09:00").await;
+    wait_report(&app, id, "two sent", |r| r["totals"]["sent"] == 2).await;
+    assert_eq!(smtp.to("kim@example.com").len(), 1);
+    track(
+        &app,
+        "lee",
+        "Order Completed",
+        json!({"order_id": "o-lee", "total": 30000, "products": [{"product_id": "p3", "price": 30000, "quantity": 1}]}),
+        "2026-11-23T12:00:00+09:00",
+    )
+    .await;
+    assert_eq!(crate::campaigns::report(&app, id).await["conversions"], 1);
+
+    run("campaign-report", &c, async {
+        c.goto(&format!("{base}/campaigns/{id}?preview_customer={kim}#preview"))
+            .await?;
+        let sent = find(&c, "#total-sent").await?.text().await?;
+        anyhow::ensure!(sent.ends_with('2'), "{sent}");
+        let conversions = find(&c, "#total-conversions").await?.text().await?;
+        anyhow::ensure!(conversions.ends_with('1'), "{conversions}");
+        anyhow::ensure!(
+            c.find_all(Locator::Css("#chart rect.bar-count")).await?.len() == 1,
+            "no bar for the day"
+        );
+        find(&c, "#preview-subject").await?;
+        // The whole page in one picture: the preview and the report are below the fold.
+        c.execute("window.scrollTo(0, 0)", vec![]).await?;
+        let size = c
+            .execute(
+                "return [document.documentElement.scrollHeight, window.outerHeight - window.innerHeight]",
+                vec![],
+            )
+            .await?;
+        let height = size[0].as_u64().unwrap_or(900) + size[1].as_u64().unwrap_or(0);
+        c.set_window_size(1280, height.clamp(900, 4000) as u32).await?;
+        save_screenshot(&c, "campaign.png").await?;
+        c.set_window_size(1280, 900).await?;
+
+        c.goto(&format!("{base}/campaigns")).await?;
+        let row = find(&c, &format!("#campaigns tr[data-campaign='{id}']"))
+            .await?
+            .text()
+            .await?;
+        anyhow::ensure!(row.contains("진행 중") && row.contains("2 / 2"), "{row}");
+        save_screenshot(&c, "campaigns.png").await?;
+        Ok(())
+    })
+    .await;
+    c.close().await.unwrap();
+}

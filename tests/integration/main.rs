@@ -7,6 +7,7 @@ mod campaigns;
 mod clients;
 mod common;
 mod console;
+mod console_campaigns;
 mod console_coupons;
 mod console_recommend;
 mod console_search;
