@@ -1143,3 +1143,68 @@ async fn a_paused_campaign_keeps_its_queue_and_lets_others_pass() {
     assert_eq!(per.len(), 9);
     assert!(per.values().all(|ids| ids.len() == 2), "each got one of each");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_off_waits_for_its_time_and_after_downtime_late_sends_go_once_or_are_skipped() {
+    let app = spawn_at("2026-11-23T09:00:00+09:00").await;
+    let smtp = SmtpSink::start();
+    configure(&app, Some(&smtp), None, json!({})).await;
+    people(
+        &app,
+        "2026-11-23T08:00:00+09:00",
+        &[("a", json!({"email": "a@example.com", "email_consent": true}))],
+    )
+    .await;
+    let at_three = create_campaign(
+        &app,
+        json!({"name": "세 시", "channel": "email", "when": {"kind": "once", "at": "2026-11-23T15:00:00+09:00"},
+               "content": {"subject": "세 시", "text": "a"}}),
+    )
+    .await;
+    let daily = |name: &str, late: &str| {
+        json!({"name": name, "channel": "email", "repeat": "daily", "late": late,
+               "when": {"kind": "daily", "time": "10:00"}, "content": {"subject": name, "text": "b"}})
+    };
+    let catch_up = create_campaign(&app, daily("늦어도 보냄", "send")).await;
+    let skip = create_campaign(&app, daily("늦으면 건너뜀", "skip")).await;
+    for id in [at_three, catch_up, skip] {
+        launch(&app, id).await;
+    }
+    set_clock(&app, "2026-11-23T10:00:01+09:00").await;
+    wait_report(&app, skip, "the first day", |r| r["totals"]["sent"] == 1).await;
+    wait_report(&app, catch_up, "the first day", |r| r["totals"]["sent"] == 1).await;
+    set_clock(&app, "2026-11-23T14:59:00+09:00").await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(
+        report(&app, at_three).await["totals"]["targeted"],
+        0,
+        "not before 15:00"
+    );
+    set_clock(&app, "2026-11-23T15:00:01+09:00").await;
+    wait_report(&app, at_three, "sent at its time", |r| r["totals"]["sent"] == 1).await;
+
+    // Down from before 10:00 on the 24th until the 26th at 18:00: three 10:00s missed.
+    let dir = app.dir.clone();
+    let mut app = app;
+    let tmp = app.stop().await;
+    let mut config = Config::for_tests(&dir);
+    config.now = Some(at("2026-11-26T18:00:00+09:00"));
+    let app = TestApp::spawn_with(config).await;
+    wait_report(&app, catch_up, "one catch-up send", |r| r["totals"]["sent"] == 2).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        report(&app, catch_up).await["totals"]["sent"],
+        2,
+        "one late send for the three days"
+    );
+    assert_eq!(report(&app, skip).await["totals"]["sent"], 1, "skipped, not sent late");
+    let c = app.get(&format!("/campaigns/{skip}")).await;
+    let last = c["occurrences"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["skipped_late"], true);
+    assert_eq!(c["next_due"], "2026-11-27T01:00:00.000Z", "on again tomorrow at 10:00");
+    assert_eq!(
+        app.get(&format!("/campaigns/{catch_up}")).await["next_due"],
+        "2026-11-27T01:00:00.000Z"
+    );
+    drop(tmp);
+}
