@@ -371,7 +371,7 @@ impl Sender {
                 done += self.queue_occurrence(*id, c, now)?;
             }
         }
-        done += self.scan_events(&campaigns)?;
+        done += self.scan_events(&campaigns, now)?;
         done += self.scan_consents(&campaigns, now)?;
         done += self.fire_triggers(now)?;
         Ok(done)
@@ -471,7 +471,7 @@ impl Sender {
     }
 
     /// Reads the events stored since the cursor and starts the triggers they match.
-    fn scan_events(&self, campaigns: &[(u64, CampaignRecord)]) -> Result<u64, store::Error> {
+    fn scan_events(&self, campaigns: &[(u64, CampaignRecord)], now: i64) -> Result<u64, store::Error> {
         let triggered: Vec<(u64, CampaignRecord)> = campaigns
             .iter()
             .filter(|(_, c)| {
@@ -510,6 +510,11 @@ impl Sender {
                     continue;
                 }
                 let Some(name) = ev.event.as_deref() else { continue };
+                // History loaded after the fact (an import of last year's orders) starts nothing:
+                // only what happened in the last day does.
+                if ev.timestamp < now - store::DAY_MS {
+                    continue;
+                }
                 for (id, c) in &triggered {
                     let When::Trigger {
                         event,

@@ -654,6 +654,8 @@ async fn cart_abandonment_waits_its_delay_is_cancelled_by_an_order_and_attribute
         "2026-11-23T10:05:00+09:00",
     )
     .await;
+    // A cart from three days ago, stored now (an import of history), starts nothing.
+    track(&app, "other", "Product Added", added("p6"), "2026-11-20T10:00:00+09:00").await;
     // The buyer orders within the hour: cancelled.
     let order = |id: &str, total: f64| json!({"order_id": id, "total": total, "products": [{"product_id": "p1", "price": total, "quantity": 1}]});
     track(
