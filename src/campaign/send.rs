@@ -329,9 +329,9 @@ impl Sender {
                 _ = tokio::time::sleep(std::time::Duration::from_millis(wait)) => {}
                 _ = self.wake.notified() => {}
                 _ = events.changed() => {
-                    // New events may trigger something: look after a short pause, so that a
-                    // burst of events is read in one pass.
-                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    // New events may trigger something (or carry a consent change): look after a
+                    // second, so that a busy shop's events are read in one pass a second.
+                    tokio::time::sleep(std::time::Duration::from_millis(1_000)).await;
                 }
                 _ = stop.changed() => {}
             }
@@ -488,10 +488,17 @@ impl Sender {
             return Ok(0);
         }
         if triggered.is_empty() {
-            self.store.write_blocking(move |tx| tx.put_meta(CURSOR, &last))?;
+            // Nothing listens: the cursor stays, and a campaign launched later starts at its own
+            // launch (below), not here.
             return Ok(0);
         }
-        let events = read.events_after(cursor, 5_000)?;
+        let from = triggered
+            .iter()
+            .map(|(_, c)| c.since_seq)
+            .min()
+            .unwrap_or(0)
+            .max(cursor);
+        let events = read.events_after(from, 5_000)?;
         drop(read);
         let Some(&(upto, _)) = events.last() else {
             return Ok(0);
