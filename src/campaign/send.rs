@@ -363,6 +363,12 @@ impl Sender {
         let mut done = 0;
         let now = self.clock.now_ms();
         let campaigns = self.store.read()?.campaigns::<CampaignRecord>()?;
+        // Audiences are read from the customer columns, built in the background after a start:
+        // until they are, nothing due is decided (it would find nobody).
+        let ready = self.parts.columns.read().expect("not poisoned").ready();
+        if !ready {
+            return self.scan_events(&campaigns, now);
+        }
         for (id, c) in &campaigns {
             if c.status == Status::Active
                 && c.next_due.is_some_and(|d| d <= now)
