@@ -379,7 +379,7 @@ impl Sender {
         }
         done += self.scan_events(&campaigns, now)?;
         done += self.scan_consents(&campaigns, now)?;
-        done += self.fire_triggers(now)?;
+        done += self.fire_triggers(&campaigns, now)?;
         Ok(done)
     }
 
@@ -634,9 +634,15 @@ impl Sender {
     }
 
     /// Turns due triggers into outbox rows, or drops them (cancelled, out of the audience, late).
-    fn fire_triggers(&self, now: i64) -> Result<u64, store::Error> {
+    fn fire_triggers(&self, all: &[(u64, CampaignRecord)], now: i64) -> Result<u64, store::Error> {
         let read = self.store.read()?;
-        let due: Vec<(i64, u64, u64, Triggered)> = read.due_triggers(now, 1_000)?;
+        // A paused campaign's triggers wait (until it resumes); the others' pass them by.
+        let paused: HashSet<u64> = all
+            .iter()
+            .filter(|(_, c)| c.status == Status::Paused)
+            .map(|(id, _)| *id)
+            .collect();
+        let due: Vec<(i64, u64, u64, Triggered)> = read.due_triggers(now, 1_000, |c| !paused.contains(&c))?;
         if due.is_empty() {
             return Ok(0);
         }
@@ -652,10 +658,6 @@ impl Sender {
                 decided.push((at, id, customer, t, Err(Skip::NotInAudience)));
                 continue;
             };
-            if c.status == Status::Paused {
-                // Waits for the campaign to resume (or to be edited).
-                continue;
-            }
             let When::Trigger { cancel_on, .. } = &c.input.when else {
                 decided.push((at, id, customer, t, Err(Skip::NotInAudience)));
                 continue;

@@ -280,15 +280,25 @@ impl ReadTx {
         Ok(out)
     }
 
-    /// Behaviour triggers due at or before `now`, earliest first, at most `limit`:
-    /// (due, campaign, customer, value).
-    pub fn due_triggers<V: DeserializeOwned>(&self, now: i64, limit: usize) -> Result<Vec<(i64, u64, u64, V)>, Error> {
+    /// Behaviour triggers due at or before `now` of the campaigns `keep` accepts, earliest first,
+    /// at most `limit`: (due, campaign, customer, value).
+    pub fn due_triggers<V: DeserializeOwned>(
+        &self,
+        now: i64,
+        limit: usize,
+        keep: impl Fn(u64) -> bool,
+    ) -> Result<Vec<(i64, u64, u64, V)>, Error> {
         let t = self.txn.open_table(CAMPAIGN_TRIGGERS)?;
         let mut out = Vec::new();
-        for r in t.range(..=(now, u64::MAX, u64::MAX))?.take(limit) {
+        for r in t.range(..=(now, u64::MAX, u64::MAX))? {
             let (k, v) = r?;
             let (due, c, customer) = k.value();
-            out.push((due, c, customer, decode("campaign_triggers", k.value(), v.value())?));
+            if keep(c) {
+                out.push((due, c, customer, decode("campaign_triggers", k.value(), v.value())?));
+                if out.len() >= limit {
+                    break;
+                }
+            }
         }
         Ok(out)
     }
