@@ -662,13 +662,15 @@ impl Sender {
                 decided.push((at, id, customer, t, Err(Skip::NotInAudience)));
                 continue;
             };
+            // The person may have been merged into another since the event: their events moved.
+            let current = crate::customer::get(&read, customer).map_or(customer, |(id, _)| id);
             let outcome = if c.status != Status::Active {
                 Err(Skip::NotInAudience)
             } else if now - at > LATE_MS && c.input.late == Late::Skip {
                 Err(Skip::Late)
             } else if !cancel_on.is_empty()
                 && read
-                    .customer_events_between_as::<Named>(customer, t.at + 1, now)?
+                    .customer_events_between_as::<Named>(current, t.at + 1, now)?
                     .iter()
                     .any(|e| e.event.as_deref().is_some_and(|n| cancel_on.iter().any(|c| c == n)))
             {
@@ -681,7 +683,7 @@ impl Sender {
                         .flatten()
                 });
                 match members {
-                    Some(m) if !m.contains(customer) => Err(Skip::NotInAudience),
+                    Some(m) if !m.contains(current) => Err(Skip::NotInAudience),
                     _ => Ok(()),
                 }
             };
