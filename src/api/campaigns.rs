@@ -193,8 +193,38 @@ pub(crate) fn ready_to_launch(settings: &Settings, input: &CampaignInput) -> Res
                 "ad texts must give a free number to refuse them (무료 수신거부 080)",
             ));
         }
+        // The unsubscribe link must work for the people who get the mail: a server known only
+        // as this machine's loopback address is fine for a relay on this machine, not for real mail.
+        if let Some(smtp) = &settings.smtp
+            && input.channel == Channel::Email
+            && is_loopback_url(&settings.public_url)
+            && !is_loopback_host(&smtp.host)
+        {
+            return Err(campaign::bad(
+                "settings.public_url",
+                format!(
+                    "{} is this machine's own address: recipients could not reach the unsubscribe link; set the address the shop's customers reach dangol at",
+                    settings.public_url
+                ),
+            ));
+        }
     }
     Ok(())
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim().trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
+}
+
+fn is_loopback_url(url: &str) -> bool {
+    reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(is_loopback_host))
+        .unwrap_or(false)
 }
 
 #[utoipa::path(post, path = "/api/v1/campaigns/{id}/launch", params(("id" = u64, Path)), responses((status = 200, body = CampaignResponse), (status = 400), (status = 404), (status = 409)), security(("bearer" = [])))]
@@ -653,5 +683,46 @@ pub async fn receipt(
         Ok(true) => Json(serde_json::json!({"recorded": true})).into_response(),
         Ok(false) => ApiError::new(ErrorCode::NotFound, "no such message").into_response(),
         Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::campaign::settings::{Security, Smtp};
+
+    #[test]
+    fn an_ad_mail_needs_a_public_address_for_its_unsubscribe_link() {
+        let input: CampaignInput = serde_json::from_value(serde_json::json!({
+            "name": "n", "channel": "email", "when": {"kind": "once"},
+            "content": {"subject": "s", "text": "t"}
+        }))
+        .unwrap();
+        let mut settings = Settings {
+            sender_name: "단골상점".into(),
+            sender_contact: "02-123-4567".into(),
+            smtp: Some(Smtp {
+                host: "smtp.example.com".into(),
+                port: Some(587),
+                security: Security::Starttls,
+                username: None,
+                password: None,
+                from_email: "shop@example.com".into(),
+                reply_to: None,
+            }),
+            ..Default::default()
+        };
+        let e = ready_to_launch(&settings, &input).unwrap_err();
+        assert!(
+            matches!(&e, CampaignError::Field { field, .. } if field == "settings.public_url"),
+            "{e}"
+        );
+        settings.public_url = "https://crm.shop.example".into();
+        assert!(ready_to_launch(&settings, &input).is_ok());
+        // A relay on this machine (and the tests' SMTP server) may go with a loopback address.
+        settings.public_url = "http://127.0.0.1:8080".into();
+        settings.smtp.as_mut().unwrap().host = "127.0.0.1".into();
+        assert!(ready_to_launch(&settings, &input).is_ok());
+        assert!(is_loopback_host("localhost") && is_loopback_host("[::1]") && !is_loopback_host("10.0.0.5"));
     }
 }
