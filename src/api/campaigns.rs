@@ -15,7 +15,7 @@ use crate::campaign::report::{self, Report};
 use crate::campaign::send::{self, Estimate, Feedback, Preview, SendState};
 use crate::campaign::settings::Settings;
 use crate::campaign::templates::{self, Template};
-use crate::campaign::{self, Audience, CampaignError, CampaignInput, CampaignRecord, Channel, Occurrence, Purpose};
+use crate::campaign::{self, Audience, CampaignInput, CampaignRecord, Channel, Occurrence, Purpose};
 use crate::error::ErrorCode;
 use crate::store::records::{ConsentChange, ConsentChannel};
 
@@ -152,89 +152,8 @@ pub async fn update(
     Ok(Json(response(id, load(&st, id).await?)))
 }
 
-/// What the law and the channels need before a campaign may go out (the console's Launch asks
-/// the same).
-pub(crate) fn ready_to_launch(settings: &Settings, input: &CampaignInput) -> Result<(), CampaignError> {
-    let configured = match input.channel {
-        Channel::Email => settings.smtp.is_some(),
-        Channel::Sms | Channel::Lms => settings.sms.is_some(),
-        Channel::Alimtalk | Channel::Friendtalk => settings.kakao.is_some(),
-    };
-    if !configured {
-        return Err(campaign::bad(
-            "channel",
-            format!(
-                "{} is not set up: add it in the messaging settings first",
-                input.channel.as_str()
-            ),
-        ));
-    }
-    if input.purpose == Purpose::Ad {
-        if settings.sender_name.trim().is_empty() {
-            return Err(campaign::bad(
-                "settings.sender_name",
-                "ad messages must name their sender (정보통신망법 §50④)",
-            ));
-        }
-        if settings.sender_contact.trim().is_empty() {
-            return Err(campaign::bad(
-                "settings.sender_contact",
-                "ad messages must give the sender's contact (정보통신망법 §50④)",
-            ));
-        }
-        if matches!(input.channel, Channel::Sms | Channel::Lms)
-            && settings
-                .unsubscribe_phone
-                .as_deref()
-                .is_none_or(|p| p.trim().is_empty())
-        {
-            return Err(campaign::bad(
-                "settings.unsubscribe_phone",
-                "ad texts must give a free number to refuse them (무료 수신거부 080)",
-            ));
-        }
-        // The unsubscribe link must work for the people who get the mail: a server known only
-        // as this machine's loopback address is fine for a relay on this machine, not for real mail.
-        if let Some(smtp) = &settings.smtp
-            && input.channel == Channel::Email
-            && is_loopback_url(&settings.public_url)
-            && !is_loopback_host(&smtp.host)
-        {
-            return Err(campaign::bad(
-                "settings.public_url",
-                format!(
-                    "{} is this machine's own address: recipients could not reach the unsubscribe link; set the address the shop's customers reach dangol at",
-                    settings.public_url
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn is_loopback_host(host: &str) -> bool {
-    let host = host.trim().trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
-}
-
-fn is_loopback_url(url: &str) -> bool {
-    reqwest::Url::parse(url)
-        .ok()
-        .and_then(|u| u.host_str().map(is_loopback_host))
-        .unwrap_or(false)
-}
-
 #[utoipa::path(post, path = "/api/v1/campaigns/{id}/launch", params(("id" = u64, Path)), responses((status = 200, body = CampaignResponse), (status = 400), (status = 404), (status = 409)), security(("bearer" = [])))]
 pub async fn launch(State(st): State<AppState>, Path(id): Path<u64>) -> ApiResult<Json<CampaignResponse>> {
-    let rec = load(&st, id).await?;
-    let settings = st
-        .store
-        .call(|s| -> Result<_, ApiError> { Ok(Settings::load(&s.read()?)?) })
-        .await?;
-    ready_to_launch(&settings, &rec.input)?;
     let (now, tz) = (st.jobs.now_ms(), st.tz);
     let rec = st.store.write(move |tx| campaign::launch(tx, id, now, tz)).await?;
     st.campaigns.wake();
@@ -683,46 +602,5 @@ pub async fn receipt(
         Ok(true) => Json(serde_json::json!({"recorded": true})).into_response(),
         Ok(false) => ApiError::new(ErrorCode::NotFound, "no such message").into_response(),
         Err(e) => ApiError::from(e).into_response(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::campaign::settings::{Security, Smtp};
-
-    #[test]
-    fn an_ad_mail_needs_a_public_address_for_its_unsubscribe_link() {
-        let input: CampaignInput = serde_json::from_value(serde_json::json!({
-            "name": "n", "channel": "email", "when": {"kind": "once"},
-            "content": {"subject": "s", "text": "t"}
-        }))
-        .unwrap();
-        let mut settings = Settings {
-            sender_name: "단골상점".into(),
-            sender_contact: "02-123-4567".into(),
-            smtp: Some(Smtp {
-                host: "smtp.example.com".into(),
-                port: Some(587),
-                security: Security::Starttls,
-                username: None,
-                password: None,
-                from_email: "shop@example.com".into(),
-                reply_to: None,
-            }),
-            ..Default::default()
-        };
-        let e = ready_to_launch(&settings, &input).unwrap_err();
-        assert!(
-            matches!(&e, CampaignError::Field { field, .. } if field == "settings.public_url"),
-            "{e}"
-        );
-        settings.public_url = "https://crm.shop.example".into();
-        assert!(ready_to_launch(&settings, &input).is_ok());
-        // A relay on this machine (and the tests' SMTP server) may go with a loopback address.
-        settings.public_url = "http://127.0.0.1:8080".into();
-        settings.smtp.as_mut().unwrap().host = "127.0.0.1".into();
-        assert!(ready_to_launch(&settings, &input).is_ok());
-        assert!(is_loopback_host("localhost") && is_loopback_host("[::1]") && !is_loopback_host("10.0.0.5"));
     }
 }

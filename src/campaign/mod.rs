@@ -656,8 +656,19 @@ fn first_due(input: &CampaignInput, now: i64, tz: Tz) -> Result<Option<i64>, Cam
     })
 }
 
-/// Launches (or resumes) a campaign: from now on it sends when due.
+/// Launches (or resumes) a campaign: from now on it sends when due. Refused, with the field
+/// named, while the messaging settings lack what the channel or the ad law needs.
 pub fn launch(tx: &mut Tx, id: u64, now: i64, tz: Tz) -> Result<CampaignRecord, CampaignError> {
+    let rec: CampaignRecord = tx.campaign(id)?.ok_or(CampaignError::NotFound(id))?;
+    if rec.status != Status::Active {
+        settings::Settings::load_tx(tx)?.ready_to_launch(&rec.input)?;
+    }
+    activate(tx, id, now, tz)
+}
+
+/// [`launch`] without the settings check: the law's notices are on from a store's first start,
+/// before any channel is set up (until one is, they are skipped as `no_channel`).
+pub(crate) fn activate(tx: &mut Tx, id: u64, now: i64, tz: Tz) -> Result<CampaignRecord, CampaignError> {
     let mut rec: CampaignRecord = tx.campaign(id)?.ok_or(CampaignError::NotFound(id))?;
     match rec.status {
         Status::Active => return Ok(rec),

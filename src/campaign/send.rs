@@ -100,6 +100,31 @@ pub struct Send {
     pub unsubscribed_at: Option<i64>,
 }
 
+impl Send {
+    /// A new row, queued at `now`.
+    fn queued(channel: Channel, now: i64, product: Option<String>) -> Send {
+        Send {
+            state: SendState::Queued,
+            channel,
+            queued_at: now,
+            due: now,
+            attempts: 0,
+            skip: None,
+            held: false,
+            resent: false,
+            sent_at: None,
+            result: None,
+            address: None,
+            product,
+            coupon_code: None,
+            delivered_at: None,
+            opened_at: None,
+            clicked_at: None,
+            unsubscribed_at: None,
+        }
+    }
+}
+
 /// Per campaign and customer: what "never twice" and "once a day" are checked against.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Recipient {
@@ -192,16 +217,6 @@ pub struct Parts {
     pub recommend: Arc<crate::recommend::Engine>,
 }
 
-/// Counts since start, for benchmarks and logs.
-#[derive(Debug, Default, Clone, Copy, Serialize)]
-pub struct Totals {
-    pub queued: u64,
-    pub sent: u64,
-    pub failed: u64,
-    pub skipped: u64,
-    pub held: u64,
-}
-
 /// The scheduler and its workers.
 pub struct Sender {
     store: Store,
@@ -213,7 +228,6 @@ pub struct Sender {
     channels: Mutex<Option<Arc<Channels>>>,
     renderers: Mutex<HashMap<u64, (i64, Arc<Renderer>)>>,
     in_flight: Mutex<HashSet<SendKey>>,
-    totals: Mutex<Totals>,
 }
 
 /// What a claim decided.
@@ -244,7 +258,6 @@ impl Sender {
             channels: Mutex::new(None),
             renderers: Mutex::new(HashMap::new()),
             in_flight: Mutex::new(HashSet::new()),
-            totals: Mutex::new(Totals::default()),
         }))
     }
 
@@ -263,10 +276,6 @@ impl Sender {
     /// Look at due work now (a campaign was launched, the clock moved, settings changed).
     pub fn wake(&self) {
         self.wake.notify_one();
-    }
-
-    pub fn totals(&self) -> Totals {
-        *self.totals.lock().expect("not poisoned")
     }
 
     /// The channels as the settings now say, rebuilt when they changed.
@@ -471,7 +480,6 @@ impl Sender {
             tx.put_campaign(id, &rec)?;
             Ok::<_, store::Error>(())
         })?;
-        self.totals.lock().expect("not poisoned").queued += queued;
         tracing::info!(campaign = id, queued, late, "campaign occurrence queued");
         Ok(queued.max(1))
     }
@@ -697,8 +705,7 @@ impl Sender {
             .filter_map(|(id, c)| c.as_ref().map(|c| (*id, (c.input.channel, c.input.repeat))))
             .collect();
         let decided = Arc::new(decided);
-        let queued = self.store.write_blocking(move |tx| {
-            let mut queued = 0;
+        self.store.write_blocking(move |tx| {
             for (at, id, customer, t, outcome) in decided.iter() {
                 if !tx.remove_trigger(*at, *id, *customer)? {
                     continue;
@@ -717,14 +724,12 @@ impl Sender {
                         };
                         if queue_one(tx, *id, t.at, *customer, channel, repeat, t.product.clone(), now, tz)? {
                             bump_day(tx, *id, now, tz, |d| d.targeted += 1)?;
-                            queued += 1;
                         }
                     }
                 }
             }
-            Ok::<_, store::Error>(queued)
+            Ok::<_, store::Error>(())
         })?;
-        self.totals.lock().expect("not poisoned").queued += queued;
         Ok(n)
     }
 
@@ -876,7 +881,7 @@ impl Sender {
                     tx.put_send_row(key, &row)?;
                     let reason = skip.as_str().to_string();
                     bump_day(tx, campaign_id, now, tz, |d| *d.skipped.entry(reason).or_default() += 1)?;
-                    Ok(Some(Err(false)))
+                    Ok(None)
                 }
                 Verdict::HoldUntil(until) => {
                     tx.unqueue_send(due, key)?;
@@ -889,7 +894,7 @@ impl Sender {
                     if first {
                         bump_day(tx, campaign_id, now, tz, |d| d.held += 1)?;
                     }
-                    Ok(Some(Err(true)))
+                    Ok(None)
                 }
                 Verdict::Send => {
                     if row.state == SendState::Sending {
@@ -907,27 +912,18 @@ impl Sender {
                         row.coupon_code = issue_coupon(tx, coupon, customer_id, now)?;
                     }
                     tx.put_send_row(key, &row)?;
-                    Ok(Some(Ok(Box::new(Claimed {
+                    Ok(Some(Box::new(Claimed {
                         campaign: campaign.clone(),
                         customer_id,
                         customer,
                         row: row.clone(),
-                    }))))
+                    })))
                 }
             }
         })?;
-        let mut totals = self.totals.lock().expect("not poisoned");
         Ok(match out {
+            Some(c) => Claim::Send(c),
             None => Claim::Nothing,
-            Some(Err(held)) => {
-                if held {
-                    totals.held += 1;
-                } else {
-                    totals.skipped += 1;
-                }
-                Claim::Nothing
-            }
-            Some(Ok(c)) => Claim::Send(c),
         })
     }
 
@@ -1141,9 +1137,9 @@ impl Sender {
         let now = self.clock.now_ms();
         let tz = self.tz;
         let ok = result.is_ok();
-        let outcome = self.store.write_blocking(move |tx| {
+        self.store.write_blocking(move |tx| {
             let Some(mut row) = tx.send_row::<Send>(key)? else {
-                return Ok::<_, store::Error>(None);
+                return Ok::<_, store::Error>(());
             };
             tx.unqueue_send(due, key)?;
             match &result {
@@ -1186,16 +1182,9 @@ impl Sender {
                     bump_day(tx, key.0, now, tz, |d| d.failed += 1)?;
                 }
             }
-            let state = row.state;
             tx.put_send_row(key, &row)?;
-            Ok(Some(state))
+            Ok::<_, store::Error>(())
         })?;
-        let mut totals = self.totals.lock().expect("not poisoned");
-        match outcome {
-            Some(SendState::Sent) => totals.sent += 1,
-            Some(SendState::Failed) => totals.failed += 1,
-            _ => {}
-        }
         if !ok {
             tracing::warn!(campaign = key.0, customer = key.2, "a message was not accepted");
         }
@@ -1260,6 +1249,15 @@ fn consent_vars(ch: ConsentChannel, granted: bool, at: i64, tz: Tz) -> render::C
 
 /// Makes the law's notice campaigns on a store that has none yet, active.
 fn ensure_system_campaigns(store: &Store, now: i64, tz: Tz) -> Result<(), store::Error> {
+    let read = store.read()?;
+    let mut missing = false;
+    for t in templates::system() {
+        missing |= read.meta::<u64>(&format!("system-campaign:{}", t.key))?.is_none();
+    }
+    if !missing {
+        // Every start after the first: no write.
+        return Ok(());
+    }
     store.write_blocking(move |tx| {
         for t in templates::system() {
             let key = format!("system-campaign:{}", t.key);
@@ -1271,7 +1269,7 @@ fn ensure_system_campaigns(store: &Store, now: i64, tz: Tz) -> Result<(), store:
                 Err(super::CampaignError::Store(e)) => return Err(e),
                 Err(e) => unreachable!("the notices are valid campaigns: {e}"),
             };
-            match super::launch(tx, id, now, tz) {
+            match super::activate(tx, id, now, tz) {
                 Ok(_) => {}
                 Err(super::CampaignError::Store(e)) => return Err(e),
                 Err(e) => unreachable!("the notices launch: {e}"),
@@ -1326,28 +1324,7 @@ fn queue_one(
     }
     r.last_queued = Some(now);
     tx.put_recipient(campaign, customer, &r)?;
-    tx.put_send_row(
-        key,
-        &Send {
-            state: SendState::Queued,
-            channel,
-            queued_at: now,
-            due: now,
-            attempts: 0,
-            skip: None,
-            held: false,
-            resent: false,
-            sent_at: None,
-            result: None,
-            address: None,
-            product,
-            coupon_code: None,
-            delivered_at: None,
-            opened_at: None,
-            clicked_at: None,
-            unsubscribed_at: None,
-        },
-    )?;
+    tx.put_send_row(key, &Send::queued(channel, now, product))?;
     tx.queue_send(now, key)?;
     Ok(true)
 }
@@ -1514,23 +1491,9 @@ impl Sender {
             None => None,
         };
         let row = Send {
-            state: SendState::Queued,
-            channel: input.channel,
-            queued_at: now,
-            due: now,
-            attempts: 0,
-            skip: None,
-            held: false,
-            resent: false,
-            sent_at: None,
-            result: None,
             address: law::address(input.channel, &customer),
-            product: latest_product(&read, customer_id)?,
             coupon_code,
-            delivered_at: None,
-            opened_at: None,
-            clicked_at: None,
-            unsubscribed_at: None,
+            ..Send::queued(input.channel, now, latest_product(&read, customer_id)?)
         };
         let key = (id, 0, customer_id);
         let vars = self.vars(&read, key, customer_id, &customer, rec, &row, &settings, false)?;

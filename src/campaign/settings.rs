@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{CampaignError, bad};
+use super::{CampaignError, CampaignInput, Channel, Purpose, bad};
 use crate::store::{self, ReadTx, Tx};
 
 const KEY: &str = "messaging";
@@ -299,6 +299,66 @@ impl Settings {
         Ok(())
     }
 
+    /// What the law and the channels need before a campaign may go out.
+    pub fn ready_to_launch(&self, input: &CampaignInput) -> Result<(), CampaignError> {
+        let settings = self;
+        let configured = match input.channel {
+            Channel::Email => settings.smtp.is_some(),
+            Channel::Sms | Channel::Lms => settings.sms.is_some(),
+            Channel::Alimtalk | Channel::Friendtalk => settings.kakao.is_some(),
+        };
+        if !configured {
+            return Err(bad(
+                "channel",
+                format!(
+                    "{} is not set up: add it in the messaging settings first",
+                    input.channel.as_str()
+                ),
+            ));
+        }
+        if input.purpose == Purpose::Ad {
+            if settings.sender_name.trim().is_empty() {
+                return Err(bad(
+                    "settings.sender_name",
+                    "ad messages must name their sender (정보통신망법 §50④)",
+                ));
+            }
+            if settings.sender_contact.trim().is_empty() {
+                return Err(bad(
+                    "settings.sender_contact",
+                    "ad messages must give the sender's contact (정보통신망법 §50④)",
+                ));
+            }
+            if matches!(input.channel, Channel::Sms | Channel::Lms)
+                && settings
+                    .unsubscribe_phone
+                    .as_deref()
+                    .is_none_or(|p| p.trim().is_empty())
+            {
+                return Err(bad(
+                    "settings.unsubscribe_phone",
+                    "ad texts must give a free number to refuse them (무료 수신거부 080)",
+                ));
+            }
+            // The unsubscribe link must work for the people who get the mail: a server known only
+            // as this machine's loopback address is fine for a relay on this machine, not for real mail.
+            if let Some(smtp) = &settings.smtp
+                && input.channel == Channel::Email
+                && is_loopback_url(&settings.public_url)
+                && !is_loopback_host(&smtp.host)
+            {
+                return Err(bad(
+                    "settings.public_url",
+                    format!(
+                        "{} is this machine's own address: recipients could not reach the unsubscribe link; set the address the shop's customers reach dangol at",
+                        settings.public_url
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The settings as the API shows them: secrets replaced by whether they are set.
     pub fn redacted(&self) -> serde_json::Value {
         let mut v = serde_json::to_value(self).expect("plain data");
@@ -313,5 +373,60 @@ impl Settings {
             }
         }
         v
+    }
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim().trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
+}
+
+fn is_loopback_url(url: &str) -> bool {
+    reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(is_loopback_host))
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ad_mail_needs_a_public_address_for_its_unsubscribe_link() {
+        let input: CampaignInput = serde_json::from_value(serde_json::json!({
+            "name": "n", "channel": "email", "when": {"kind": "once"},
+            "content": {"subject": "s", "text": "t"}
+        }))
+        .unwrap();
+        let mut settings = Settings {
+            sender_name: "단골상점".into(),
+            sender_contact: "02-123-4567".into(),
+            smtp: Some(Smtp {
+                host: "smtp.example.com".into(),
+                port: Some(587),
+                security: Security::Starttls,
+                username: None,
+                password: None,
+                from_email: "shop@example.com".into(),
+                reply_to: None,
+            }),
+            ..Default::default()
+        };
+        let e = settings.ready_to_launch(&input).unwrap_err();
+        assert!(
+            matches!(&e, CampaignError::Field { field, .. } if field == "settings.public_url"),
+            "{e}"
+        );
+        settings.public_url = "https://crm.shop.example".into();
+        assert!(settings.ready_to_launch(&input).is_ok());
+        // A relay on this machine (and the tests' SMTP server) may go with a loopback address.
+        settings.public_url = "http://127.0.0.1:8080".into();
+        settings.smtp.as_mut().unwrap().host = "127.0.0.1".into();
+        assert!(settings.ready_to_launch(&input).is_ok());
+        assert!(is_loopback_host("localhost") && is_loopback_host("[::1]") && !is_loopback_host("10.0.0.5"));
     }
 }

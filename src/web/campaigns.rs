@@ -4,7 +4,7 @@
 //! (예상규모), a linkable preview for one customer (`?preview_customer=`), a test send, Launch and
 //! Pause, and the report with a per-day chart. Everything goes through the domain functions the
 //! JSON API uses: `campaign::{create, update, launch, pause}`, `CampaignInput::check`,
-//! `api::campaigns::ready_to_launch`, `Sender::{estimate, preview, test_send}` and
+//! `Settings::ready_to_launch`, `Sender::{estimate, preview, test_send}` and
 //! `report::report`.
 
 use std::collections::BTreeMap;
@@ -1348,9 +1348,7 @@ async fn show_page(st: &AppState, staff: &Staff, id: u64, preview_q: Option<Stri
 
     let launchable = matches!(rec.status, Status::Draft | Status::Paused);
     let blocker = if launchable {
-        crate::api::campaigns::ready_to_launch(&l.settings, input)
-            .err()
-            .map(|e| e.to_string())
+        l.settings.ready_to_launch(input).err().map(|e| e.to_string())
     } else {
         None
     };
@@ -1409,20 +1407,8 @@ async fn launch_submit(
     if let Some(r) = refuse_change(&staff, &form.csrf) {
         return r;
     }
-    let rec = match load(&st, id).await {
-        Ok(Some(rec)) => rec,
-        Ok(None) => return not_found(&staff),
-        Err(e) => return internal(staff.lang, e),
-    };
-    let settings = match st.store.call(|s| Settings::load(&s.read()?)).await {
-        Ok(s) => s,
-        Err(e) => return internal(staff.lang, e),
-    };
     let (now, tz) = (st.jobs.now_ms(), st.tz);
-    let launched = match crate::api::campaigns::ready_to_launch(&settings, &rec.input) {
-        Ok(()) => st.store.write(move |tx| campaign::launch(tx, id, now, tz)).await,
-        Err(e) => Err(e),
-    };
+    let launched = st.store.write(move |tx| campaign::launch(tx, id, now, tz)).await;
     match launched {
         Ok(_) => {
             st.campaigns.wake();

@@ -237,6 +237,18 @@ pub async fn wait_report(app: &TestApp, id: u64, what: &str, done: impl Fn(&Valu
     panic!("campaign {id}: {what} never happened: {}", report(app, id).await);
 }
 
+/// The outbox row of a sent message to `customer`.
+pub async fn sent_row(app: &TestApp, campaign: u64, customer: u64) -> Value {
+    let sends = app.get(&format!("/campaigns/{campaign}/sends?state=sent")).await;
+    sends["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["customer_id"] == customer)
+        .unwrap_or_else(|| panic!("no sent row of {customer} in {sends}"))
+        .clone()
+}
+
 pub async fn create_campaign(app: &TestApp, body: Value) -> u64 {
     call(app, Method::POST, "/campaigns", body).await["id"]
         .as_u64()
@@ -336,15 +348,8 @@ async fn an_email_campaign_reaches_those_who_consented_once_labelled_and_one_cli
     assert!(html.contains("<img src=\"https://shop.example/p"), "{html}");
     assert!(html.contains("/v1/m/o/"), "the open pixel: {html}");
     // The code in the mail is the one issued to her.
-    let sends = app.get(&format!("/campaigns/{id}/sends?state=sent")).await;
     let kim_id = id_of(&app, "kim").await;
-    let row = sends["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["customer_id"] == kim_id)
-        .unwrap()
-        .clone();
+    let row = sent_row(&app, id, kim_id).await;
     let code = row["coupon_code"].as_str().unwrap();
     assert!(text.contains(code), "{code} in {text}");
     // Someone without a name gets the campaign's fallback.
@@ -409,15 +414,7 @@ async fn an_email_campaign_reaches_those_who_consented_once_labelled_and_one_cli
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let sends = app.get(&format!("/campaigns/{id}/sends?state=sent")).await;
-    let row = sends["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["customer_id"] == noname)
-        .unwrap()
-        .clone();
-    assert_eq!(row["address"], Value::Null);
+    assert_eq!(sent_row(&app, id, noname).await["address"], Value::Null);
     assert!(
         app.get(&format!("/campaigns/{id}/sends?state=sent"))
             .await
@@ -690,15 +687,7 @@ async fn cart_abandonment_waits_its_delay_is_cancelled_by_an_order_and_attribute
         let u = u.to_string();
         let app = &app;
         async move {
-            let cid = id_of(app, &u).await;
-            let sends = app.get(&format!("/campaigns/{id}/sends?state=sent")).await;
-            let row = sends["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|s| s["customer_id"] == cid)
-                .unwrap()
-                .clone();
+            let row = sent_row(app, id, id_of(app, &u).await).await;
             DateTime::parse_from_rfc3339(row["sent_at"].as_str().unwrap()).unwrap()
         }
     };
