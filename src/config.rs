@@ -1,45 +1,9 @@
-//! Command line and environment. Every flag has a `DANGOL_*` twin (CONTRACT §1).
+//! What the server is configured with: `dangol serve`'s flags, each with a `DANGOL_*` twin
+//! (CONTRACT §1). The other commands' arguments are `cli`'s.
 
 use std::path::{Path, PathBuf};
 
-use clap::{Args, Parser, Subcommand};
-
-#[derive(Debug, Parser)]
-#[command(
-    name = "dangol",
-    version,
-    about = "Customer analysis and marketing automation for a small online shop"
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Run the HTTP server, the scheduler and the indexes in one process.
-    Serve(Config),
-    /// Import a CSV file (our columns or a Shopify export) into the store. The server must be stopped.
-    Import(ImportArgs),
-    /// Write the demo shop into a data directory.
-    Demo(DemoArgs),
-    /// Run the nightly customer analysis now on a data dir. The server must be stopped.
-    Analyze(AnalyzeArgs),
-    /// Rebuild the search indexes (products, customer interests) from the store. The server must
-    /// be stopped.
-    Reindex(StoreArgs),
-    /// Measure dangol on this machine.
-    Bench(BenchArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct AnalyzeArgs {
-    #[command(flatten)]
-    pub store: StoreArgs,
-    /// Analyse as of this instant (RFC 3339) instead of now.
-    #[arg(long)]
-    pub now: Option<chrono::DateTime<chrono::FixedOffset>>,
-}
+use clap::Args;
 
 /// A secret read from the environment or a flag. Debug never prints it.
 #[derive(Clone)]
@@ -97,6 +61,16 @@ pub struct Config {
 }
 
 impl Config {
+    /// The secrets given (the rest are made up on first start).
+    pub fn secrets(&self) -> crate::auth::Secrets {
+        let given = |s: &Option<Secret>| s.as_ref().map(|s| s.0.clone());
+        crate::auth::Secrets {
+            master_key: given(&self.master_key),
+            write_key: given(&self.write_key),
+            admin_password: given(&self.admin_password),
+        }
+    }
+
     /// A configuration for tests: a data dir of the test's own, fixed keys, UTC+9.
     pub fn for_tests(dir: &Path) -> Config {
         Config {
@@ -113,61 +87,4 @@ impl Config {
             now: None,
         }
     }
-}
-
-#[derive(Debug, Args)]
-pub struct ImportArgs {
-    #[command(flatten)]
-    pub store: StoreArgs,
-    /// What the file holds.
-    #[arg(value_parser = ["products", "customers", "orders"])]
-    pub kind: String,
-    /// The CSV file.
-    pub file: PathBuf,
-    /// Import nothing if any row has an error (default: import the valid rows, report the rest).
-    #[arg(long)]
-    pub strict: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct DemoArgs {
-    #[command(flatten)]
-    pub store: StoreArgs,
-    /// How many customers the demo shop has.
-    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
-    pub customers: u64,
-    /// Seed of the generator: the same seed writes the same shop.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-}
-
-#[derive(Debug, Args)]
-pub struct BenchArgs {
-    #[command(subcommand)]
-    pub what: BenchWhat,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum BenchWhat {
-    /// Events/s and latency of /v1/batch and /v1/track against a server started on loopback.
-    Ingest(crate::bench::IngestOptions),
-    /// Time from start to serving on an existing store (e.g. the 1,000,000-customer demo shop),
-    /// with the store's size and the server's resident memory.
-    Startup(crate::bench::StartupOptions),
-    /// The nightly analysis on a generated shop of N customers and M orders: time and peak memory.
-    Analyze(crate::bench::analyze::AnalyzeOptions),
-    /// The live count of five typical segment rules on an existing store (e.g. the demo shop).
-    Segments(crate::bench::segments::SegmentsOptions),
-    /// Search quality on the judged Korean/English test set (recall, precision) and, with
-    /// `--data-dir`, the speed of interest search on that store.
-    Search(crate::bench::search::SearchOptions),
-    /// Issuing unique coupon codes to a segment of N customers, then validating them.
-    Coupons(crate::bench::coupons::CouponOptions),
-    /// Recommendations: the offline evaluation (hit rate and NDCG at 10 per strategy against
-    /// bestsellers) on a store, Complete Journey or an orders CSV; request latency; the nightly
-    /// build over N orders.
-    Recommend(crate::bench::recommend::RecommendOptions),
-    /// A one-off email campaign to N customers: personalised messages with recommendations
-    /// handed to an SMTP sink on loopback, the outbox's bookkeeping included (messages/s).
-    Send(crate::bench::send::SendOptions),
 }

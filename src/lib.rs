@@ -1,17 +1,22 @@
 //! dangol: customer analysis and marketing automation for one small online shop, in one process.
-//! `run` starts everything; `serve` is the same on a given listener (tests use it).
+//! The layers, top to bottom: `cli` (commands, bench) → `server` (wiring, router) → the edges `web`
+//! (console) and `api` (JSON), side by side → `app` (what both share) → the domain folders →
+//! `store` → leaves (`error`, `value`, `clock`, `i18n`). ARCHITECTURE.md maps them.
 
 pub mod analysis;
 pub mod api;
+pub mod app;
 pub mod auth;
-pub mod bench;
 pub mod campaign;
 pub mod catalog;
+pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod coupon;
 pub mod customer;
 pub mod demo;
 pub mod error;
+pub mod i18n;
 pub mod import;
 pub mod jobs;
 pub mod load;
@@ -19,187 +24,10 @@ pub mod order;
 pub mod recommend;
 pub mod search;
 pub mod segment;
+pub mod server;
 pub mod store;
 pub mod track;
 pub mod value;
 pub mod web;
 
-use std::future::Future;
-use std::sync::Arc;
-
-use anyhow::Context;
-use tokio::net::TcpListener;
-
-use crate::config::Config;
-use crate::store::Store;
-
-/// Binds the configured address and serves until SIGTERM or Ctrl-C.
-pub async fn run(config: Config) -> anyhow::Result<()> {
-    let shutdown = shutdown_signal();
-    let listener = TcpListener::bind(&config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
-    serve(config, listener, shutdown).await
-}
-
-/// Opens the store, bootstraps keys, loads the demo shop if asked, and serves HTTP on `listener`
-/// until `shutdown` completes; then finishes in-flight requests and returns. Everything that was
-/// acknowledged is committed by then.
-pub async fn serve(
-    config: Config,
-    listener: TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    let dir = config.store.data_dir.clone();
-    let cfg = config.clone();
-    let (store, boot) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-        let store = Store::open(&dir).with_context(|| format!("cannot open the store in {}", dir.display()))?;
-        let boot = auth::bootstrap(&store, &cfg)?;
-        if cfg.demo && store.read()?.customers_count()? == 0 {
-            let started = std::time::Instant::now();
-            let report = load::demo(&store, &demo::DemoOptions::new(cfg.demo_customers, chrono::Utc::now()))?;
-            tracing::info!(
-                customers = cfg.demo_customers,
-                messages = report.messages,
-                seconds = started.elapsed().as_secs_f64(),
-                "demo shop loaded"
-            );
-        }
-        Ok((store, boot))
-    })
-    .await??;
-    for line in &boot.announce {
-        // Printed once, on first start: these secrets are stored only as hashes.
-        println!("{line}");
-    }
-    let columns = customer::columns::Shared::default();
-    let (stop_follower, stopped) = tokio::sync::watch::channel(false);
-    let follower = tokio::spawn(customer::columns::follow(
-        store.clone(),
-        columns.clone(),
-        stopped.clone(),
-    ));
-    let search = {
-        let dir = config.store.data_dir.clone();
-        Arc::new(
-            tokio::task::spawn_blocking(move || search::Search::open(&dir))
-                .await?
-                .context("cannot open the search indexes")?,
-        )
-    };
-    let indexer = tokio::spawn(search::follow(
-        store.clone(),
-        search.clone(),
-        columns.clone(),
-        stopped.clone(),
-    ));
-    // With DANGOL_NOW the clock starts there and tests may move it (POST /api/v1/clock).
-    let test_clock = config
-        .now
-        .map(|at| Arc::new(jobs::ShiftedClock::starting_at(at.to_utc())));
-    let clock: Arc<dyn jobs::Clock> = match &test_clock {
-        Some(c) => c.clone(),
-        None => Arc::new(jobs::SystemClock),
-    };
-    let segment_days: Arc<segment::eval::AnalysisDays> = Default::default();
-    let holds = Arc::new(coupon::Holdings::new(store.clone()));
-    let recommender = {
-        let (store, now) = (store.clone(), clock.now_ms());
-        Arc::new(tokio::task::spawn_blocking(move || recommend::Engine::load(&store.read()?, now)).await??)
-    };
-    let recommend_follower = tokio::spawn(recommend::follow(
-        recommender.clone(),
-        store.clone(),
-        clock.clone(),
-        stopped.clone(),
-    ));
-    let runner = {
-        let (store, tz) = (store.clone(), config.store.timezone);
-        // In this order: the segments' nightly recompute reads the night's analysis.
-        let jobs = vec![
-            analysis::job(),
-            segment::saved::job(
-                columns.clone(),
-                segment_days.clone(),
-                Some(search.clone()),
-                Some(holds.clone()),
-            ),
-            recommend::job(recommender.clone()),
-        ];
-        tokio::task::spawn_blocking(move || jobs::Runner::new(store, tz, clock, jobs)).await??
-    };
-    if !recommender.has_model() && store.read()?.orders_count()? > 0 {
-        // A store with orders and no model yet (first start after an upgrade): build it now, in
-        // the background, rather than at midnight.
-        let runner = runner.clone();
-        tokio::spawn(async move {
-            if let Err(e) = runner.run_now(recommend::JOB).await {
-                tracing::warn!(error = %e, "the first recommendations model was not built");
-            }
-        });
-    }
-    let campaigns = {
-        let parts = campaign::send::Parts {
-            columns: columns.clone(),
-            segment_days: segment_days.clone(),
-            search: Some(search.clone()),
-            holds: Some(holds.clone()),
-            recommend: recommender.clone(),
-        };
-        let (store, tz, clock) = (store.clone(), config.store.timezone, runner.clock());
-        tokio::task::spawn_blocking(move || campaign::send::Sender::new(store, tz, clock, parts)).await??
-    };
-    let sender = tokio::spawn(campaigns.clone().run(stopped.clone()));
-    let scheduler = tokio::spawn(runner.clone().run_loop(stopped));
-    let state = api::AppState {
-        columns,
-        imports: Default::default(),
-        store: store.clone(),
-        keys: Arc::new(boot.keys),
-        tz: config.store.timezone,
-        jobs: runner,
-        segment_days,
-        search,
-        holds,
-        recommend: recommender,
-        campaigns,
-        test_clock,
-    };
-    let app = api::router(state);
-    tracing::info!(addr = %listener.local_addr()?, data_dir = %config.store.data_dir.display(), "dangol is serving");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
-    // The follower holds the store; it lets go first, so that the store closes when we return.
-    let _ = stop_follower.send(true);
-    let _ = follower.await;
-    let _ = indexer.await;
-    let _ = recommend_follower.await;
-    let _ = scheduler.await;
-    let _ = sender.await;
-    tracing::info!("stopped");
-    Ok(())
-}
-
-/// Completes on SIGTERM or Ctrl-C. The handlers are installed when this is called, not when the
-/// future is first polled: a SIGTERM that arrives while the server is still starting (or before the
-/// HTTP server's own task polls the future) must stop it cleanly, not kill it.
-pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
-    #[cfg(unix)]
-    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    async move {
-        let ctrl_c = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
-        #[cfg(unix)]
-        let term = async move {
-            match term {
-                Some(mut s) => {
-                    s.recv().await;
-                }
-                None => std::future::pending::<()>().await,
-            }
-        };
-        #[cfg(not(unix))]
-        let term = std::future::pending::<()>();
-        tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    }
-}
+pub use server::{run, serve, shutdown_signal};

@@ -5,14 +5,12 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::config::{DemoArgs, ImportArgs};
 use crate::import::{self, Kind, RowError};
-use crate::store::{self, Store, Tx, now_ms};
+use crate::store::{self, Store, Tx};
 use crate::track::{self, Message};
 use crate::{catalog, demo};
 
@@ -197,7 +195,7 @@ async fn import_with(
     let total = prepared.len();
     progress.total.store(total, Ordering::Relaxed);
     let prepared = Arc::new(prepared);
-    let now = now_ms();
+    let now = store.now_ms();
     for start in (0..total).step_by(chunk) {
         let range = start..start.saturating_add(chunk).min(total);
         let (p, r) = (prepared.clone(), range.clone());
@@ -209,56 +207,25 @@ async fn import_with(
     Ok(report)
 }
 
-/// `dangol import KIND FILE`: the same, on a stopped server's data dir.
-pub fn import_command(args: &ImportArgs) -> anyhow::Result<()> {
-    let kind: Kind = args.kind.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let file = std::fs::File::open(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
-    let (prepared, mut report) = prepare(kind, std::io::BufReader::new(file), args.store.timezone)?;
-    if !args.strict || report.errors.is_empty() {
-        let store = open_for_command(&args.store.data_dir)?;
-        let now = now_ms();
-        let (imported, duplicates) = store.write_blocking(move |tx| apply(tx, &prepared, None, now))?;
-        report.imported = imported;
-        report.duplicates = duplicates;
-    } else {
+/// Imports a CSV file into a store no server holds (`dangol import`): every row checked, then
+/// the accepted ones applied in one transaction; with `strict`, nothing when any row has an error.
+pub fn import_file(
+    store: &Store,
+    kind: Kind,
+    input: impl std::io::Read,
+    strict: bool,
+    tz: chrono_tz::Tz,
+) -> Result<ImportReport, import::Error> {
+    let (prepared, mut report) = prepare(kind, input, tz)?;
+    if strict && !report.errors.is_empty() {
         report.rejected = true;
+        return Ok(report);
     }
-    for e in &report.errors {
-        eprintln!(
-            "row {}{}: {}",
-            e.row,
-            e.column.as_deref().map(|c| format!(" ({c})")).unwrap_or_default(),
-            e.message
-        );
-    }
-    println!(
-        "{} rows read, {} imported, {} already present, {} skipped, {} errors{}",
-        report.rows,
-        report.imported,
-        report.duplicates,
-        report.skipped,
-        report.errors.len(),
-        if report.rejected {
-            " — nothing imported (--strict)"
-        } else {
-            ""
-        }
-    );
-    if report.rejected {
-        anyhow::bail!("import rejected");
-    }
-    Ok(())
-}
-
-fn open_for_command(dir: &std::path::Path) -> anyhow::Result<Store> {
-    Store::open(dir).map_err(|e| {
-        let hint = if e.to_string().contains("lock") || e.to_string().contains("already open") {
-            " (is `dangol serve` running on it? stop it, or POST the file to /api/v1/imports/KIND)"
-        } else {
-            ""
-        };
-        anyhow::anyhow!("cannot open the store in {}: {e}{hint}", dir.display())
-    })
+    let now = store.now_ms();
+    let (imported, duplicates) = store.write_blocking(move |tx| apply(tx, &prepared, None, now))?;
+    report.imported = imported;
+    report.duplicates = duplicates;
+    Ok(report)
 }
 
 #[derive(Debug, Default)]
@@ -283,7 +250,7 @@ pub fn demo(store: &Store, opts: &demo::DemoOptions) -> anyhow::Result<LoadRepor
         .collect::<Result<_, _>>()
         .context("demo products do not parse")?;
     report.products = products.len();
-    let now = now_ms();
+    let now = store.now_ms();
     store
         .bulk(true, |tx| catalog::upsert(tx, &products, "import", now))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -332,29 +299,4 @@ pub fn demo(store: &Store, opts: &demo::DemoOptions) -> anyhow::Result<LoadRepor
     report.messages = messages;
     report.rejected = rejected;
     Ok(report)
-}
-
-/// `dangol demo`: writes the demo shop into a data dir.
-pub fn demo_command(args: &DemoArgs) -> anyhow::Result<()> {
-    let store = open_for_command(&args.store.data_dir)?;
-    if store.read()?.customers_count()? > 0 {
-        anyhow::bail!(
-            "{} already holds customers: the demo shop goes into an empty store",
-            args.store.data_dir.display()
-        );
-    }
-    let started = Instant::now();
-    let mut opts = demo::DemoOptions::new(args.customers as usize, chrono::Utc::now());
-    opts.seed = args.seed;
-    let report = demo(&store, &opts)?;
-    println!(
-        "demo shop written to {}: {} products, {} customers, {} messages in {:.1} s; store {} MB",
-        args.store.data_dir.display(),
-        report.products,
-        args.customers,
-        report.messages,
-        started.elapsed().as_secs_f64(),
-        store.file_size() / 1_000_000,
-    );
-    Ok(())
 }

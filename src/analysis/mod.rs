@@ -369,36 +369,6 @@ pub fn erase(tx: &mut crate::store::Tx, customer: u64) -> Result<(), crate::stor
     Ok(())
 }
 
-/// `dangol analyze`: runs the analysis job now on a stopped server's data dir, records it like
-/// the scheduler does, and prints what it found.
-pub fn command(args: &crate::config::AnalyzeArgs) -> anyhow::Result<()> {
-    use anyhow::Context;
-    let store = crate::store::Store::open(&args.store.data_dir)
-        .with_context(|| format!("cannot open the store in {}", args.store.data_dir.display()))?;
-    let clock: std::sync::Arc<dyn crate::jobs::Clock> = match args.now {
-        Some(at) => std::sync::Arc::new(crate::jobs::ShiftedClock::starting_at(at.to_utc())),
-        None => std::sync::Arc::new(crate::jobs::SystemClock),
-    };
-    let runner = crate::jobs::Runner::new(store.clone(), args.store.timezone, clock, vec![job()])?;
-    let run = runner.run_blocking(JOB, crate::jobs::Trigger::Manual)?;
-    println!(
-        "{:?} in {:.2} s: {}",
-        run.outcome,
-        run.duration_ms as f64 / 1000.0,
-        run.message
-    );
-    let read = store.read()?;
-    if let Some((_, summary)) = read.analysis_run_on_or_before::<AnalysisRun>(i32::MAX)? {
-        let phases: Vec<String> = summary.timings.iter().map(|(k, ms)| format!("{k} {ms} ms")).collect();
-        println!("phases: {}", phases.join(", "));
-    }
-    if let Some(peak) = crate::bench::peak_resident_bytes() {
-        println!("peak resident memory: {} MB", peak >> 20);
-    }
-    anyhow::ensure!(run.outcome == crate::jobs::Outcome::Ok, "the analysis failed");
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

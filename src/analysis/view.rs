@@ -6,8 +6,8 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use super::*;
+use crate::i18n::{self, Catalog, Lang};
 use crate::store::{self, ReadTx};
-use crate::web::i18n::{self, Catalog, Lang};
 
 /// A figure with its one-line explanation.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -1,19 +1,20 @@
 //! The analysis and the job runner on the admin API: `GET /jobs`, `POST /jobs/{name}/run`,
 //! `GET /customers/{id}/analysis`, `GET /reports/rfm`.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
-use axum::{Json, Router};
 
+use super::routes::Routes;
 use super::{ApiError, ApiResult, AppState, Page};
 use crate::analysis::view::{self, CustomerAnalysis, RfmReport};
 use crate::error::ErrorCode;
+use crate::i18n::Lang;
 use crate::jobs::{JobRun, JobView};
-use crate::web::i18n::Lang;
 use crate::{customer, store};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/jobs", get(list_jobs))
         .route("/jobs/{name}/run", post(run_job))
         .route("/customers/{id}/analysis", get(customer_analysis))

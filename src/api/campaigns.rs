@@ -2,14 +2,15 @@
 //! the test clock, and the links in messages (`/v1/m/…`: unsubscribe without sign-in, the open
 //! pixel, tracked clicks).
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
+use super::routes::Routes;
 use super::{ApiError, ApiJson, ApiResult, AppState, Page};
 use crate::campaign::report::{self, Report};
 use crate::campaign::send::{self, Estimate, Feedback, Preview, SendState};
@@ -20,8 +21,8 @@ use crate::error::ErrorCode;
 use crate::store::records::{ConsentChange, ConsentChannel};
 
 /// Admin routes, merged under `/api/v1`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/campaigns", get(list).post(create))
         .route("/campaigns/templates", get(list_templates))
         .route("/campaigns/estimate", post(estimate_input))
@@ -39,8 +40,8 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The links in messages: no key; each carries its own signature.
-pub fn message_routes() -> Router<AppState> {
-    Router::new()
+pub fn message_routes() -> Routes {
+    Routes::new()
         .route("/v1/m/u/{token}", get(unsubscribe_page).post(unsubscribe))
         .route("/v1/m/o/{token}", get(open_pixel))
         .route("/v1/m/c/{token}", get(click))
@@ -63,7 +64,7 @@ pub struct CampaignResponse {
 }
 
 fn response(id: u64, c: CampaignRecord) -> CampaignResponse {
-    let iso = super::admin::iso;
+    let iso = super::iso;
     CampaignResponse {
         id,
         status: c.status.as_str().into(),
@@ -121,7 +122,7 @@ pub async fn create(
     ApiJson(input): ApiJson<CampaignInput>,
 ) -> ApiResult<(StatusCode, Json<CampaignResponse>)> {
     let input = checked(&st, input).await?;
-    let now = st.jobs.now_ms();
+    let now = st.now_ms();
     let id = st.store.write(move |tx| campaign::create(tx, &input, now)).await?;
     Ok((StatusCode::CREATED, Json(response(id, load(&st, id).await?))))
 }
@@ -144,7 +145,7 @@ pub async fn update(
 ) -> ApiResult<Json<CampaignResponse>> {
     load(&st, id).await?;
     let input = checked(&st, input).await?;
-    let (now, tz) = (st.jobs.now_ms(), st.tz);
+    let (now, tz) = (st.now_ms(), st.tz);
     st.store
         .write(move |tx| campaign::update(tx, id, &input, now, tz))
         .await?;
@@ -154,7 +155,7 @@ pub async fn update(
 
 #[utoipa::path(post, path = "/api/v1/campaigns/{id}/launch", params(("id" = u64, Path)), responses((status = 200, body = CampaignResponse), (status = 400), (status = 404), (status = 409)), security(("bearer" = [])))]
 pub async fn launch(State(st): State<AppState>, Path(id): Path<u64>) -> ApiResult<Json<CampaignResponse>> {
-    let (now, tz) = (st.jobs.now_ms(), st.tz);
+    let (now, tz) = (st.now_ms(), st.tz);
     let rec = st.store.write(move |tx| campaign::launch(tx, id, now, tz)).await?;
     st.campaigns.wake();
     Ok(Json(response(id, rec)))
@@ -162,7 +163,7 @@ pub async fn launch(State(st): State<AppState>, Path(id): Path<u64>) -> ApiResul
 
 #[utoipa::path(post, path = "/api/v1/campaigns/{id}/pause", params(("id" = u64, Path)), responses((status = 200, body = CampaignResponse), (status = 404)), security(("bearer" = [])))]
 pub async fn pause(State(st): State<AppState>, Path(id): Path<u64>) -> ApiResult<Json<CampaignResponse>> {
-    let now = st.jobs.now_ms();
+    let now = st.now_ms();
     let rec = st.store.write(move |tx| campaign::pause(tx, id, now)).await?;
     Ok(Json(response(id, rec)))
 }
@@ -260,7 +261,7 @@ pub async fn campaign_report(State(st): State<AppState>, Path(id): Path<u64>) ->
     Ok(Json(r))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 pub struct SendsQuery {
     #[serde(default)]
     pub state: Option<String>,
@@ -294,6 +295,7 @@ pub struct SendResponse {
 }
 
 /// A campaign's outbox, oldest occurrence first (`?state=sent`, `?limit=`, at most 10,000).
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/sends", params(("id" = u64, Path), SendsQuery), responses((status = 200, body = Page<SendResponse>), (status = 404)), security(("bearer" = [])))]
 pub async fn sends(
     State(st): State<AppState>,
     Path(id): Path<u64>,
@@ -305,7 +307,7 @@ pub async fn sends(
     let items = st
         .store
         .call(move |s| -> Result<_, ApiError> {
-            let iso = super::admin::iso;
+            let iso = super::iso;
             let mut out = Vec::new();
             s.read()?.for_each_send_of::<send::Send>(id, |occ, customer, r| {
                 let state = serde_json::to_value(r.state)
@@ -346,6 +348,7 @@ pub async fn sends(
 }
 
 /// The messaging settings, secrets left out (`password_set`, `auth_value_set` say whether set).
+#[utoipa::path(get, path = "/api/v1/settings/messaging", responses((status = 200, body = Settings, description = "the settings without their secrets; `password_set` and `auth_value_set` say whether each is set")), security(("bearer" = [])))]
 pub async fn get_settings(State(st): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
     let s = st
         .store
@@ -355,6 +358,7 @@ pub async fn get_settings(State(st): State<AppState>) -> ApiResult<Json<serde_js
 }
 
 /// Replaces the messaging settings; a password or auth value left out keeps the stored one.
+#[utoipa::path(put, path = "/api/v1/settings/messaging", request_body = Settings, responses((status = 200, body = Settings, description = "the settings as saved, without their secrets"), (status = 400)), security(("bearer" = [])))]
 pub async fn put_settings(
     State(st): State<AppState>,
     ApiJson(new): ApiJson<Settings>,
@@ -374,6 +378,7 @@ pub struct ConsentEntry {
 }
 
 /// A customer's consent log, oldest first.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/consents", params(("id" = u64, Path)), responses((status = 200, body = Page<ConsentEntry>), (status = 404)), security(("bearer" = [])))]
 pub async fn consents(State(st): State<AppState>, Path(id): Path<u64>) -> ApiResult<Json<Page<ConsentEntry>>> {
     let items = st
         .store
@@ -387,7 +392,7 @@ pub async fn consents(State(st): State<AppState>, Path(id): Path<u64>) -> ApiRes
                 .map(|(at, ch, c): (i64, ConsentChannel, ConsentChange)| ConsentEntry {
                     channel: ch.as_str().into(),
                     granted: c.granted,
-                    at: super::admin::iso(at),
+                    at: super::iso(at),
                     source: c.source,
                     campaign: c.campaign,
                 })
@@ -411,6 +416,7 @@ pub struct ConsentRequest {
 }
 
 /// Records a consent given or withdrawn; it takes effect at once.
+#[utoipa::path(post, path = "/api/v1/customers/{id}/consents", params(("id" = u64, Path)), request_body = ConsentRequest, responses((status = 200, body = Page<ConsentEntry>), (status = 400), (status = 404)), security(("bearer" = [])))]
 pub async fn change_consent(
     State(st): State<AppState>,
     Path(id): Path<u64>,
@@ -427,7 +433,7 @@ pub async fn change_consent(
         )
         .field("source"));
     }
-    let now = st.jobs.now_ms();
+    let now = st.now_ms();
     let granted = req.granted;
     st.store
         .write(move |tx| -> Result<(), ApiError> {
@@ -447,26 +453,27 @@ pub async fn change_consent(
     consents(State(st), Path(id)).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct ClockRequest {
     /// RFC 3339.
     pub now: String,
 }
 
 /// Moves the test clock (only on a server started with `DANGOL_NOW`; 404 otherwise).
+#[utoipa::path(post, path = "/api/v1/clock", request_body = ClockRequest, responses((status = 200, description = "`{\"now\": RFC 3339}`"), (status = 400), (status = 404, description = "the server was not started with `DANGOL_NOW`")), security(("bearer" = [])))]
 pub async fn set_clock(
     State(st): State<AppState>,
     ApiJson(req): ApiJson<ClockRequest>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let Some(clock) = &st.test_clock else {
+    if !st.store.clock().is_settable() {
         return Err(ApiError::new(ErrorCode::NotFound, "no such route"));
-    };
+    }
     let at = crate::value::parse_time(&req.now)
         .ok_or_else(|| ApiError::new(ErrorCode::InvalidField, "now must be an RFC 3339 time").field("now"))?;
-    clock.set(at);
+    st.store.clock().set(at);
     st.jobs.wake();
     st.campaigns.wake();
-    Ok(Json(serde_json::json!({"now": super::admin::iso(at)})))
+    Ok(Json(serde_json::json!({"now": super::iso(at)})))
 }
 
 // --- the links in messages ------------------------------------------------------------------
@@ -491,6 +498,7 @@ fn bad_link() -> Response {
 
 /// The page an unsubscribe link opens: one button (a GET never unsubscribes, since mail
 /// scanners follow links).
+#[utoipa::path(get, path = "/v1/m/u/{token}", params(("token" = String, Path, description = "signed, from the message")), responses((status = 200, description = "a page with one button", content_type = "text/html"), (status = 404, description = "not a link dangol signed")))]
 pub async fn unsubscribe_page(State(st): State<AppState>, Path(token): Path<String>) -> Response {
     if st.campaigns.links.parse(&token).is_none() {
         return bad_link();
@@ -507,11 +515,12 @@ pub async fn unsubscribe_page(State(st): State<AppState>, Path(token): Path<Stri
 
 /// Unsubscribes: the button of the page, or a mail client's one-click POST (RFC 8058, body
 /// `List-Unsubscribe=One-Click`). No sign-in; takes effect at once.
+#[utoipa::path(post, path = "/v1/m/u/{token}", params(("token" = String, Path, description = "signed, from the message")), responses((status = 200, description = "unsubscribed", content_type = "text/html"), (status = 404, description = "not a link dangol signed")))]
 pub async fn unsubscribe(State(st): State<AppState>, Path(token): Path<String>) -> Response {
     let Some(key) = st.campaigns.links.parse(&token) else {
         return bad_link();
     };
-    let (now, tz) = (st.jobs.now_ms(), st.tz);
+    let (now, tz) = (st.now_ms(), st.tz);
     match st
         .store
         .write(move |tx| send::feedback(tx, key, Feedback::Unsubscribe, now, tz))
@@ -538,9 +547,10 @@ const PIXEL: &[u8] = &[
 ];
 
 /// The open pixel: records the first open, answers a GIF whatever happens.
+#[utoipa::path(get, path = "/v1/m/o/{token}", params(("token" = String, Path)), responses((status = 200, description = "a 1×1 GIF", content_type = "image/gif")))]
 pub async fn open_pixel(State(st): State<AppState>, Path(token): Path<String>) -> Response {
     if let Some(key) = st.campaigns.links.parse(&token) {
-        let (now, tz) = (st.jobs.now_ms(), st.tz);
+        let (now, tz) = (st.now_ms(), st.tz);
         if let Err(e) = st
             .store
             .write(move |tx| send::feedback(tx, key, Feedback::Open, now, tz))
@@ -555,18 +565,21 @@ pub async fn open_pixel(State(st): State<AppState>, Path(token): Path<String>) -
     (headers, PIXEL).into_response()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 pub struct ClickQuery {
+    /// The target, as signed into the message.
     pub u: String,
+    /// The target's signature.
     pub s: String,
 }
 
 /// A tracked click: records it and redirects to the signed target (never to another).
+#[utoipa::path(get, path = "/v1/m/c/{token}", params(("token" = String, Path), ClickQuery), responses((status = 303, description = "to the signed target"), (status = 404, description = "not a link dangol signed")))]
 pub async fn click(State(st): State<AppState>, Path(token): Path<String>, Query(q): Query<ClickQuery>) -> Response {
     let Some(key) = st.campaigns.links.check_click(&token, &q.u, &q.s) else {
         return bad_link();
     };
-    let (now, tz) = (st.jobs.now_ms(), st.tz);
+    let (now, tz) = (st.now_ms(), st.tz);
     if let Err(e) = st
         .store
         .write(move |tx| send::feedback(tx, key, Feedback::Click, now, tz))
@@ -577,13 +590,14 @@ pub async fn click(State(st): State<AppState>, Path(token): Path<String>, Query(
     Redirect::to(&q.u).into_response()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct ReceiptBody {
     /// `delivered`, or anything else for a failure (`failed`, `undelivered`, a provider code).
     pub status: String,
 }
 
 /// A provider's delivery receipt for one message (the URL it was given as `callback_url`).
+#[utoipa::path(post, path = "/v1/m/r/{token}", params(("token" = String, Path)), request_body = ReceiptBody, responses((status = 200), (status = 404, description = "not a message dangol sent")))]
 pub async fn receipt(
     State(st): State<AppState>,
     Path(token): Path<String>,
@@ -593,7 +607,7 @@ pub async fn receipt(
         return ApiError::new(ErrorCode::NotFound, "no such message").into_response();
     };
     let delivered = body.status.eq_ignore_ascii_case("delivered");
-    let (now, tz) = (st.jobs.now_ms(), st.tz);
+    let (now, tz) = (st.now_ms(), st.tz);
     match st
         .store
         .write(move |tx| send::feedback(tx, key, Feedback::Receipt(delivered), now, tz))

@@ -3,14 +3,15 @@
 
 use std::collections::HashSet;
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tower_http::cors::CorsLayer;
 use utoipa::ToSchema;
 
+use super::routes::Routes;
 use super::{ApiError, ApiJson, ApiResult, AppState, Page};
 use crate::coupon::{self, CouponInput, CouponRecord, Discount, Line, Membership, Redeemed, Refusal};
 use crate::error::ErrorCode;
@@ -18,16 +19,16 @@ use crate::segment::saved::{self, SegmentError};
 use crate::store::{self, ReadTx};
 
 /// Admin routes, merged under `/api/v1`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/coupons", get(list).post(create))
         .route("/coupons/{id}", get(describe).put(update))
         .route("/coupons/{id}/issue", post(issue))
 }
 
 /// Storefront routes (write key).
-pub fn storefront_routes() -> Router<AppState> {
-    Router::new()
+pub fn storefront_routes() -> Routes {
+    Routes::new()
         .route("/v1/coupons/validate", post(validate))
         .route("/v1/coupons/redeem", post(redeem))
         .layer(CorsLayer::very_permissive())
@@ -59,7 +60,7 @@ pub struct CouponResponse {
 }
 
 fn response(id: u64, c: CouponRecord) -> CouponResponse {
-    let iso = super::admin::iso;
+    let iso = super::iso;
     CouponResponse {
         id,
         name: c.name,
@@ -89,7 +90,7 @@ pub async fn create(
     State(st): State<AppState>,
     ApiJson(input): ApiJson<CouponInput>,
 ) -> ApiResult<(StatusCode, Json<CouponResponse>)> {
-    let now = st.jobs.now_ms();
+    let now = st.now_ms();
     let id = st.store.write(move |tx| coupon::create(tx, &input, now)).await?;
     let out = st
         .store
@@ -143,7 +144,7 @@ pub async fn update(
     Path(id): Path<u64>,
     ApiJson(input): ApiJson<CouponInput>,
 ) -> ApiResult<Json<CouponResponse>> {
-    let now = st.jobs.now_ms();
+    let now = st.now_ms();
     st.store.write(move |tx| coupon::update(tx, id, &input, now)).await?;
     describe(State(st), Path(id)).await
 }
@@ -193,7 +194,7 @@ pub async fn issue(
     };
     let mut seen = HashSet::new();
     customers.retain(|c| seen.insert(*c));
-    let now = st.jobs.now_ms();
+    let now = st.now_ms();
     let issued = st
         .store
         .write(move |tx| -> Result<_, ApiError> {
@@ -368,7 +369,7 @@ pub async fn validate(
                 },
                 _ => Known(HashSet::new()),
             };
-            let now = state.jobs.now_ms();
+            let now = state.now_ms();
             Ok(answer(coupon::check(
                 &read,
                 &segments,
@@ -421,7 +422,7 @@ pub async fn redeem(
             })
             .await?
     };
-    let now = st.jobs.now_ms();
+    let now = st.now_ms();
     let outcome = st
         .store
         .write(move |tx| coupon::redeem(tx, &segments, &code, customer, &order_id, &lines, total, now))

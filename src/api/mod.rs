@@ -2,83 +2,35 @@
 //! (`/api/v1/*`, bearer key). Handlers parse, check who is asking, call domain functions through
 //! the store and turn records into responses. Only this module and `web` import axum.
 
-pub mod admin;
+pub mod access;
 pub mod analysis;
 pub mod campaigns;
+pub mod catalog;
 pub mod coupons;
+pub mod customers;
 pub mod import;
 pub mod openapi;
 pub mod recommend;
+mod routes;
 pub mod search;
 pub mod segments;
 pub mod tracking;
 
-use std::sync::Arc;
-
 use axum::extract::{FromRequest, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router, routing::get};
-use serde::Serialize;
+use base64::Engine;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::IntoParams;
 
-use crate::auth::KeyRing;
+use self::routes::Routes;
+use crate::app::AppState;
 use crate::error::{ErrorCode, HasCode};
-use crate::store::Store;
 use crate::store::records::KeyKind;
-
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Store,
-    /// The in-memory customer columns (sorted and filtered lists), followed from the store.
-    pub columns: crate::customer::columns::Shared,
-    /// Console imports running or finished, with their progress.
-    pub imports: crate::load::ImportJobs,
-    pub keys: Arc<KeyRing>,
-    pub tz: chrono_tz::Tz,
-    /// The job runner (the nightly analysis, later the campaign scheduler).
-    pub jobs: Arc<crate::jobs::Runner>,
-    /// Analysed days as columns, for segment rules on the analysis fields.
-    pub segment_days: Arc<crate::segment::eval::AnalysisDays>,
-    /// The product and customer-interest indexes (tantivy), followed from the store.
-    pub search: Arc<crate::search::Search>,
-    /// What customers hold of coupons, kept in memory for the coupon attributes of segments.
-    pub holds: Arc<crate::coupon::Holdings>,
-    /// The recommender: its model, the catalogue and popular lists in memory.
-    pub recommend: Arc<crate::recommend::Engine>,
-    /// The campaign scheduler and outbox.
-    pub campaigns: Arc<crate::campaign::send::Sender>,
-    /// The clock tests may move (only on a server started with `DANGOL_NOW`).
-    pub test_clock: Option<Arc<crate::jobs::ShiftedClock>>,
-}
-
-impl AppState {
-    /// Runs `f` with what evaluating a segment rule needs: the customer columns (read-locked for
-    /// the call), `read`, the shop's zone and the jobs' clock, the analysis days and the indexes.
-    pub fn with_env<R>(&self, read: &crate::store::ReadTx, f: impl FnOnce(&crate::segment::eval::Env) -> R) -> R {
-        let cols = self.columns.read().expect("not poisoned");
-        f(&crate::segment::eval::Env {
-            cols: &cols,
-            read,
-            tz: self.tz,
-            now: self.jobs.now_ms(),
-            days: &self.segment_days,
-            search: Some(&self.search),
-            holds: Some(&self.holds),
-        })
-    }
-}
-
-tokio::task_local! {
-    static REQUEST_ID: String;
-}
-
-/// The id of the request being handled (empty outside a request).
-pub fn current_request_id() -> String {
-    REQUEST_ID.try_with(Clone::clone).unwrap_or_default()
-}
 
 /// An error on its way to the client: `{"error":{"code","message","field","request_id"}}`.
 #[derive(Debug)]
@@ -117,7 +69,7 @@ impl<E: HasCode + std::error::Error> From<E> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let request_id = REQUEST_ID.try_with(Clone::clone).unwrap_or_default();
+        let request_id = crate::app::current_request_id();
         let message = if self.code == ErrorCode::Internal {
             tracing::error!(request_id, error = %self.message, "internal error");
             "internal error".to_string()
@@ -185,32 +137,6 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
-/// Gives each request an id (or keeps the caller's `X-Request-Id`), logs it at debug, and
-/// returns it in the response header.
-async fn request_id(req: Request, next: Next) -> Response {
-    let id = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| v.len() <= 64)
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("{:016x}", rand::random::<u64>()));
-    let (method, uri) = (req.method().clone(), req.uri().path().to_string());
-    let started = std::time::Instant::now();
-    let mut res = REQUEST_ID.scope(id.clone(), next.run(req)).await;
-    let took = started.elapsed();
-    tracing::debug!(request_id = %id, %method, path = %uri, status = res.status().as_u16(), micros = took.as_micros() as u64, "request");
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        res.headers_mut().insert("x-request-id", v);
-    }
-    // The server's own time for the answer (W3C Server-Timing: browsers' devtools show it, and
-    // the benchmarks read it to tell the server's share from the client's).
-    if let Ok(v) = HeaderValue::from_str(&format!("app;dur={:.3}", took.as_secs_f64() * 1000.0)) {
-        res.headers_mut().insert("server-timing", v);
-    }
-    res
-}
-
 /// The admin API's guard: `Authorization: Bearer KEY` with the master key or an admin key.
 async fn require_admin(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let key = req
@@ -230,29 +156,95 @@ async fn require_admin(State(state): State<AppState>, req: Request, next: Next) 
     }
 }
 
-async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({"status": "ok"}))
+/// RFC 3339 in UTC with milliseconds.
+pub fn iso(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-async fn not_found() -> ApiError {
-    ApiError::new(ErrorCode::NotFound, "no such route")
+pub(crate) fn iso_opt(ms: Option<i64>) -> Option<String> {
+    ms.map(iso)
 }
 
-pub fn router(state: AppState) -> Router {
-    let admin = admin::routes()
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), require_admin))
-        .route("/openapi.json", get(openapi::document));
-    Router::new()
-        .route("/healthz", get(healthz))
+pub(crate) fn b64(s: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
+}
+
+pub(crate) fn unb64(s: &str) -> Result<String, ApiError> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| {
+            ApiError::new(ErrorCode::InvalidField, "`cursor` is not a cursor this API gave out").field("cursor")
+        })
+}
+
+/// A page size: 1–500, 50 when not given.
+pub(crate) fn limit(q: Option<usize>) -> Result<usize, ApiError> {
+    match q {
+        None => Ok(50),
+        Some(n @ 1..=500) => Ok(n),
+        Some(_) => Err(ApiError::new(ErrorCode::InvalidField, "`limit` must be between 1 and 500").field("limit")),
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PageQuery {
+    pub limit: Option<usize>,
+    pub cursor: Option<String>,
+}
+
+/// The storefront's side: the tracking API, coupons and recommendations (write key), and the
+/// signed links in messages.
+fn public_routes() -> Routes {
+    Routes::new()
         .merge(tracking::routes())
         .merge(coupons::storefront_routes())
         .merge(recommend::storefront_routes())
         .merge(campaigns::message_routes())
-        .merge(crate::web::routes())
-        .nest("/api/v1", admin)
-        .fallback(not_found)
-        .layer(axum::middleware::from_fn(request_id))
-        .with_state(state)
+}
+
+/// The admin API, mounted under `/api/v1` behind the bearer-key guard.
+fn admin_routes() -> Routes {
+    Routes::new()
+        .merge(customers::routes())
+        .merge(catalog::routes())
+        .merge(access::routes())
+        .route("/imports/{kind}", axum::routing::post(import::upload))
+        .merge(analysis::routes())
+        .merge(segments::routes())
+        .merge(search::routes())
+        .merge(coupons::routes())
+        .merge(recommend::routes())
+        .merge(campaigns::routes())
+}
+
+/// Where the OpenAPI document is served (it needs no key).
+pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
+
+/// The API's routes. The server mounts them beside the console's.
+pub fn routes(state: AppState) -> Router<AppState> {
+    let admin = admin_routes()
+        .into_router()
+        .route_layer(axum::middleware::from_fn_with_state(state, require_admin))
+        .route("/openapi.json", get(openapi::document));
+    public_routes().into_router().nest("/api/v1", admin)
+}
+
+/// The path of every route of the API (`{id}` for parameters), the OpenAPI document's own
+/// included: what the document must describe.
+pub fn paths() -> Vec<String> {
+    let mut out = public_routes().paths("");
+    out.extend(admin_routes().paths("/api/v1"));
+    out.push(OPENAPI_PATH.to_string());
+    out
+}
+
+/// The answer to a path no route has, in the API's error shape.
+pub async fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "no such route")
 }
 
 /// `StatusCode` helper for handlers that answer 201.

@@ -1,57 +1,84 @@
-//! The OpenAPI 3 document of the admin API, generated from the handlers' annotations.
+//! The OpenAPI 3 document of every API route (the tracking API, the storefront's calls, the links
+//! in messages and the admin API), generated from the handlers' annotations. A test holds it
+//! against the router's own list of routes.
 
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::admin;
+use super::access;
 use super::analysis;
 use super::campaigns;
+use super::catalog;
 use super::coupons;
+use super::customers;
 use super::import;
 use super::recommend;
 use super::search;
 use super::segments;
+use super::tracking;
 
-struct BearerAuth;
+struct Security;
 
-impl Modify for BearerAuth {
+impl Modify for Security {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+        // Segment's clients send the write key as the user name of HTTP Basic.
+        components.add_security_scheme(
+            "write_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
+        );
+    }
+}
+
+/// The short paths of the tracking API, each the same operation as its long path.
+struct ShortPaths;
+
+impl Modify for ShortPaths {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (short, long) in tracking::doc::ALIASES {
+            if let Some(mut item) = openapi.paths.paths.get(long).cloned() {
+                // Operation ids are unique in a document: the short path's is its own.
+                if let Some(op) = item.post.as_mut() {
+                    op.operation_id = Some(format!("post{}", short.replace('/', "_")));
+                }
+                openapi.paths.paths.insert(short.to_string(), item);
+            }
+        }
     }
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "dangol admin API", description = "Customers, catalogue, orders and keys of one shop. Bearer key: the master key or an admin key."),
+    info(title = "dangol API", description = "One shop's tracking API (Segment-compatible, `/v1/*`, the write key as HTTP Basic user name), its storefront calls (coupons and recommendations, the write key), the signed links in its messages (`/v1/m/*`), and its admin API (`/api/v1/*`, bearer: the master key or an admin key)."),
     paths(
-        admin::list_customers,
-        admin::lookup_customer,
-        admin::get_customer,
-        admin::erase_customer,
-        admin::export_customer,
-        admin::change_tags,
-        admin::customer_events,
-        admin::customer_orders,
-        admin::customer_interests,
-        admin::list_products,
-        admin::upsert_products,
-        admin::get_product,
-        admin::put_product,
-        admin::delete_product,
-        admin::list_orders,
-        admin::get_order,
-        admin::list_keys,
-        admin::create_key,
-        admin::revoke_key,
-        admin::stats,
-        admin::list_users,
-        admin::create_user,
-        admin::delete_user,
+        customers::list_customers,
+        customers::lookup_customer,
+        customers::get_customer,
+        customers::erase_customer,
+        customers::export_customer,
+        customers::change_tags,
+        customers::customer_events,
+        customers::customer_orders,
+        customers::customer_interests,
+        catalog::list_products,
+        catalog::upsert_products,
+        catalog::get_product,
+        catalog::put_product,
+        catalog::delete_product,
+        catalog::list_orders,
+        catalog::get_order,
+        access::list_keys,
+        access::create_key,
+        access::revoke_key,
+        access::stats,
+        access::list_users,
+        access::create_user,
+        access::delete_user,
         import::upload,
         analysis::list_jobs,
         analysis::run_job,
@@ -76,6 +103,9 @@ impl Modify for BearerAuth {
         coupons::issue,
         recommend::for_customer,
         recommend::related,
+        recommend::storefront,
+        coupons::validate,
+        coupons::redeem,
         campaigns::list,
         campaigns::create,
         campaigns::list_templates,
@@ -88,11 +118,33 @@ impl Modify for BearerAuth {
         campaigns::estimate,
         campaigns::estimate_input,
         campaigns::campaign_report,
+        campaigns::sends,
+        campaigns::get_settings,
+        campaigns::put_settings,
+        campaigns::consents,
+        campaigns::change_consent,
+        campaigns::set_clock,
+        campaigns::unsubscribe_page,
+        campaigns::unsubscribe,
+        campaigns::open_pixel,
+        campaigns::click,
+        campaigns::receipt,
+        tracking::doc::identify,
+        tracking::doc::track,
+        tracking::doc::page,
+        tracking::doc::screen,
+        tracking::doc::group,
+        tracking::doc::alias,
+        tracking::batch,
+        tracking::settings,
+        document,
     ),
-    modifiers(&BearerAuth)
+    modifiers(&Security, &ShortPaths)
 )]
 pub struct ApiDoc;
 
+/// This document (no key needed).
+#[utoipa::path(get, path = "/api/v1/openapi.json", responses((status = 200, description = "OpenAPI 3")))]
 pub async fn document() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }

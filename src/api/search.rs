@@ -1,13 +1,14 @@
 //! Interest search on the admin API: customers ranked by interest in free text, the products and
 //! categories a text matches, and what customers look at most right now.
 
+use axum::Json;
 use axum::extract::{Query, State};
 use axum::routing::get;
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::admin::{CustomerResponse, customer_response};
+use super::customers::{CustomerResponse, customer_response};
+use super::routes::Routes;
 use super::{ApiError, ApiResult, AppState};
 use crate::error::ErrorCode;
 use crate::search::{self, Evidence, ProductHit, trending::Trending};
@@ -18,8 +19,8 @@ impl crate::error::HasCode for search::Error {
     }
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/search/interest", get(interest))
         .route("/search/products", get(products))
         .route("/search/trending", get(trending))
@@ -92,7 +93,7 @@ pub async fn interest(State(st): State<AppState>, Query(q): Query<InterestQuery>
             "the interest index is still catching up after the start: try again in a few seconds",
         ));
     }
-    let (search, tz, now, days) = (st.search.clone(), st.tz, st.jobs.now_ms(), q.days);
+    let (search, tz, now, days) = (st.search.clone(), st.tz, st.now_ms(), q.days);
     let out = st
         .store
         .call(move |s| -> Result<_, ApiError> {
@@ -169,7 +170,7 @@ pub struct TrendingQuery {
 pub async fn trending(State(st): State<AppState>, Query(q): Query<TrendingQuery>) -> ApiResult<Json<Trending>> {
     let hours = bounded("hours", q.hours.map(|h| h as usize), 24, 168)? as u32;
     let limit = bounded("limit", q.limit, 20, 100)?;
-    let (now, search) = (st.jobs.now_ms(), st.search.clone());
+    let (now, search) = (st.now_ms(), st.search.clone());
     let out = st
         .store
         .call(move |s| -> Result<_, ApiError> { Ok(search.trending(&s.read()?, now, hours, limit)?) })

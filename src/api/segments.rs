@@ -2,20 +2,21 @@
 
 use std::time::Duration;
 
+use axum::Json;
 use axum::extract::State;
 use axum::routing::post;
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::admin::{CustomerResponse, customer_response};
+use super::customers::{CustomerResponse, customer_response};
+use super::routes::Routes;
 use super::{ApiError, ApiJson, ApiResult, AppState};
 use crate::error::ErrorCode;
 use crate::segment::{self, Rule};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/segments/preview", post(preview))
         .merge(saved_routes())
 }
@@ -97,8 +98,8 @@ use super::Page;
 use crate::analysis::{day_date, local_day};
 use crate::segment::saved::{self, SegmentCounts, SegmentDay, SegmentInput, SegmentRecord};
 
-pub fn saved_routes() -> Router<AppState> {
-    Router::new()
+pub fn saved_routes() -> Routes {
+    Routes::new()
         .route("/segments", axum::routing::get(list).post(create))
         .route(
             "/segments/{id}",
@@ -166,8 +167,8 @@ fn segment_response(
         rule: rec.rule,
         live: rec.live,
         auto_tag: rec.auto_tag,
-        created_at: super::admin::iso(rec.created_at),
-        updated_at: super::admin::iso(rec.updated_at),
+        created_at: super::iso(rec.created_at),
+        updated_at: super::iso(rec.updated_at),
         latest,
         history: all,
     })
@@ -199,7 +200,7 @@ pub async fn create(
     State(st): State<AppState>,
     ApiJson(input): ApiJson<SegmentInput>,
 ) -> ApiResult<(StatusCode, Json<SegmentResponse>)> {
-    let id = saved::create(&st.store, input, crate::store::now_ms())
+    let id = saved::create(&st.store, input, st.now_ms())
         .await
         .map_err(segment_error)?;
     Ok((StatusCode::CREATED, describe(State(st), Path(id)).await?))
@@ -227,7 +228,7 @@ pub async fn update(
     Path(id): Path<u64>,
     ApiJson(input): ApiJson<SegmentInput>,
 ) -> ApiResult<Json<SegmentResponse>> {
-    saved::update(&st.store, id, input, crate::store::now_ms())
+    saved::update(&st.store, id, input, st.now_ms())
         .await
         .map_err(segment_error)?;
     describe(State(st), Path(id)).await
@@ -270,7 +271,7 @@ pub struct MembersResponse {
 
 fn members_day(st: &AppState, date: &Option<String>) -> Result<i32, ApiError> {
     match date {
-        None => Ok(local_day(st.jobs.now_ms(), st.tz)),
+        None => Ok(local_day(st.now_ms(), st.tz)),
         Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .map(|d| (d - chrono::NaiveDate::default()).num_days() as i32)
             .map_err(|_| ApiError::new(ErrorCode::InvalidField, "`date` must be YYYY-MM-DD").field("date")),
@@ -294,7 +295,7 @@ pub async fn members(
     Query(q): Query<MembersQuery>,
 ) -> ApiResult<Json<MembersResponse>> {
     let day = members_day(&st, &q.date)?;
-    let limit = super::admin::limit(q.limit)?;
+    let limit = super::limit(q.limit)?;
     let after = match &q.cursor {
         Some(c) => c
             .parse::<u64>()
@@ -397,7 +398,7 @@ pub async fn is_member(
                     })
                 });
             }
-            let (tz, now) = (state.tz, state.jobs.now_ms());
+            let (tz, now) = (state.tz, state.now_ms());
             let (day, d) = read
                 .segment_day_on_or_before::<SegmentDay>(id, local_day(now, tz))?
                 .ok_or_else(|| no_members(id))?;

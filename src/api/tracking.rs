@@ -3,11 +3,11 @@
 //! the body, and the settings document analytics.js reads first. A request is answered only after
 //! its messages are committed.
 
+use axum::Json;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -15,9 +15,9 @@ use serde_json::{Value, json};
 use tower_http::cors::CorsLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 
+use super::routes::Routes;
 use super::{ApiError, AppState};
 use crate::error::ErrorCode;
-use crate::store::now_ms;
 use crate::store::records::{EventKind, KeyKind};
 use crate::track::{self, FieldError, Message};
 
@@ -25,8 +25,8 @@ use crate::track::{self, FieldError, Message};
 pub const MAX_MESSAGE: usize = 32 * 1024;
 pub const MAX_BATCH: usize = 500 * 1024;
 
-pub fn routes() -> Router<AppState> {
-    let mut r = Router::new();
+pub fn routes() -> Routes {
+    let mut r = Routes::new();
     for (long, short, kind) in [
         ("identify", "i", EventKind::Identify),
         ("track", "t", EventKind::Track),
@@ -96,7 +96,7 @@ fn json_error(e: serde_json::Error) -> ApiError {
 }
 
 async fn single(State(state): State<AppState>, kind: EventKind, req: Request) -> Result<Response, ApiError> {
-    let received = now_ms();
+    let received = state.now_ms();
     let (headers, bytes) = read_body(req, MAX_MESSAGE, "message").await?;
     let value: Value = match serde_json::from_slice(&bytes) {
         Ok(v) => v,
@@ -123,8 +123,9 @@ struct BatchBody<'a> {
     context: Option<Value>,
 }
 
-async fn batch(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    let received = now_ms();
+#[utoipa::path(post, path = "/v1/batch", request_body = doc::Batch, responses((status = 200, description = "`{\"success\": true}` once every message is committed"), (status = 400, description = "the rejected messages, each with its field"), (status = 401), (status = 413)), security(("write_key" = [])))]
+pub async fn batch(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let received = state.now_ms();
     let (headers, bytes) = read_body(req, MAX_BATCH, "batch request").await?;
     let body: BatchBody = match serde_json::from_slice(&bytes) {
         Ok(b) => b,
@@ -226,7 +227,8 @@ async fn batch(State(state): State<AppState>, req: Request) -> Result<Response, 
 
 /// The settings analytics.js reads from its CDN before it sends anything: the Segment.io
 /// destination pointed back at this server.
-async fn settings(
+#[utoipa::path(get, path = "/v1/projects/{write_key}/settings", params(("write_key" = String, Path)), responses((status = 200, description = "analytics.js settings with the Segment.io destination pointed at this server"), (status = 401)))]
+pub async fn settings(
     State(state): State<AppState>,
     Path(write_key): Path<String>,
     headers: HeaderMap,
@@ -273,4 +275,87 @@ async fn settings(
         Json(body),
     )
         .into_response())
+}
+
+/// The tracking calls as the OpenAPI document shows them. The routes take every kind through one
+/// handler, at a long and a short path each (`/v1/identify` and `/v1/i`, …).
+pub mod doc {
+    use serde_json::Value;
+    use utoipa::ToSchema;
+
+    /// A Segment message (CONTRACT §2): `userId` or `anonymousId`, and the fields of its kind.
+    #[derive(ToSchema)]
+    #[allow(dead_code)]
+    #[schema(as = SegmentMessage)]
+    pub struct Message {
+        #[schema(rename = "userId")]
+        pub user_id: Option<String>,
+        #[schema(rename = "anonymousId")]
+        pub anonymous_id: Option<String>,
+        /// `track`: the event's name (`Order Completed`, …).
+        pub event: Option<String>,
+        /// `page` and `screen`: the page's name.
+        pub name: Option<String>,
+        #[schema(value_type = Object)]
+        pub properties: Option<Value>,
+        #[schema(value_type = Object)]
+        pub traits: Option<Value>,
+        #[schema(value_type = Object)]
+        pub context: Option<Value>,
+        /// RFC 3339; when it happened (default: when received).
+        pub timestamp: Option<String>,
+        #[schema(rename = "messageId")]
+        pub message_id: Option<String>,
+        /// `alias`: the id the person had before.
+        #[schema(rename = "previousId")]
+        pub previous_id: Option<String>,
+        /// `group`: the group.
+        #[schema(rename = "groupId")]
+        pub group_id: Option<String>,
+        /// The write key, when not sent as HTTP Basic.
+        #[schema(rename = "writeKey")]
+        pub write_key: Option<String>,
+    }
+
+    /// Up to 500 KB of messages, each with its `type`.
+    #[derive(ToSchema)]
+    #[allow(dead_code)]
+    pub struct Batch {
+        pub batch: Vec<Message>,
+        #[schema(rename = "writeKey")]
+        pub write_key: Option<String>,
+        #[schema(rename = "sentAt")]
+        pub sent_at: Option<String>,
+    }
+
+    macro_rules! call {
+        ($name:ident, $path:literal, $what:literal) => {
+            #[doc = $what]
+            #[utoipa::path(post, path = $path, request_body = Message, responses((status = 200, description = "`{\"success\": true}` once the message is committed"), (status = 400, description = "the field at fault"), (status = 401), (status = 413)), security(("write_key" = [])))]
+            #[allow(dead_code)]
+            pub fn $name() {}
+        };
+    }
+    call!(identify, "/v1/identify", "Who the person is, with traits.");
+    call!(
+        track,
+        "/v1/track",
+        "What the person did (the E-commerce Spec v2 events update orders and interests)."
+    );
+    call!(page, "/v1/page", "A page the person saw.");
+    call!(screen, "/v1/screen", "A screen of an app the person saw.");
+    call!(group, "/v1/group", "A group the person belongs to.");
+    call!(alias, "/v1/alias", "Two ids of one person (`previousId`, `userId`).");
+
+    /// Short paths, and the long path each stands for.
+    pub const ALIASES: [(&str, &str); 8] = [
+        ("/v1/i", "/v1/identify"),
+        ("/v1/t", "/v1/track"),
+        ("/v1/p", "/v1/page"),
+        ("/v1/s", "/v1/screen"),
+        ("/v1/g", "/v1/group"),
+        ("/v1/a", "/v1/alias"),
+        ("/v1/b", "/v1/batch"),
+        ("/v1/import", "/v1/batch"),
+    ];
 }

@@ -8,9 +8,8 @@ use std::sync::RwLock;
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
-use crate::config::Config;
 use crate::store::records::{ApiKeyRecord, KeyKind, Role, SessionRecord, UserRecord};
-use crate::store::{self, Store, now_ms};
+use crate::store::{self, Store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -82,14 +81,24 @@ pub struct Bootstrap {
     pub keys: KeyRing,
 }
 
+/// The secrets the server was started with (the environment or flags); each one not given is
+/// made up on first start and announced once.
+#[derive(Clone, Default)]
+pub struct Secrets {
+    pub master_key: Option<String>,
+    pub write_key: Option<String>,
+    pub admin_password: Option<String>,
+}
+
 /// Loads the key ring and creates whatever CONTRACT §1 says must exist on first start.
-pub fn bootstrap(store: &Store, config: &Config) -> Result<Bootstrap, Error> {
-    let master = config.master_key.as_ref().map(|s| s.0.clone());
-    let write = config.write_key.as_ref().map(|s| s.0.clone());
-    let password = config.admin_password.as_ref().map(|s| s.0.clone());
+pub fn bootstrap(store: &Store, secrets: &Secrets) -> Result<Bootstrap, Error> {
+    let master = secrets.master_key.clone();
+    let write = secrets.write_key.clone();
+    let password = secrets.admin_password.clone();
+    let clock = store.clock().clone();
     let announce = store.write_blocking(move |tx| -> Result<Vec<String>, Error> {
         let mut out = Vec::new();
-        let now = now_ms();
+        let now = clock.now_ms();
         for (meta_key, given, kind, label) in [
             ("bootstrap_master_key", &master, KeyKind::Admin, "DANGOL_MASTER_KEY"),
             ("bootstrap_write_key", &write, KeyKind::Write, "DANGOL_WRITE_KEY"),
@@ -127,11 +136,11 @@ pub fn bootstrap(store: &Store, config: &Config) -> Result<Bootstrap, Error> {
         Ok(out)
     })?;
     let keys = KeyRing::default();
-    if let Some(k) = &config.master_key {
-        keys.insert(hash_key(&k.0), KeyKind::Admin);
+    if let Some(k) = &secrets.master_key {
+        keys.insert(hash_key(k), KeyKind::Admin);
     }
-    if let Some(k) = &config.write_key {
-        keys.insert(hash_key(&k.0), KeyKind::Write);
+    if let Some(k) = &secrets.write_key {
+        keys.insert(hash_key(k), KeyKind::Write);
     }
     for (hash, rec) in store.read()?.api_keys()? {
         if rec.revoked_at.is_none() {
@@ -181,7 +190,7 @@ pub async fn create_key(
         name: name.trim().to_string(),
         kind,
         prefix: key[..14].to_string(),
-        created_at: now_ms(),
+        created_at: store.now_ms(),
         revoked_at: None,
     };
     let (h, r) = (hash.clone(), rec.clone());
@@ -198,6 +207,7 @@ pub fn list_keys(store: &Store) -> Result<Vec<ApiKeyRecord>, Error> {
 
 /// Revokes a key by its id; it stops working at once.
 pub async fn revoke_key(store: &Store, ring: &KeyRing, id: String) -> Result<ApiKeyRecord, Error> {
+    let clock = store.clock().clone();
     let (hash, rec) = store
         .write(move |tx| -> Result<(String, ApiKeyRecord), Error> {
             let (hash, mut rec) = tx
@@ -206,7 +216,7 @@ pub async fn revoke_key(store: &Store, ring: &KeyRing, id: String) -> Result<Api
                 .find(|(_, r)| r.id == id)
                 .ok_or_else(|| Error::KeyNotFound(id.clone()))?;
             if rec.revoked_at.is_none() {
-                rec.revoked_at = Some(now_ms());
+                rec.revoked_at = Some(clock.now_ms());
                 tx.put_api_key(&hash, &rec)?;
             }
             Ok((hash, rec))

@@ -17,6 +17,7 @@ use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, Tls
 use lettre::transport::smtp::extension::ClientId;
 
 use super::Channel;
+use super::body::Text;
 use super::settings::{Provider, Security, Settings};
 
 /// An email ready to hand over.
@@ -31,19 +32,6 @@ pub struct Email {
     pub unsubscribe_url: Option<String>,
     /// `<…@…>`: the same for a message re-sent after a crash, so receivers can tell.
     pub message_id: String,
-}
-
-/// A text or Kakao message ready to hand over.
-#[derive(Debug, Clone)]
-pub struct Text {
-    pub kind: Channel,
-    pub to: String,
-    pub subject: Option<String>,
-    pub text: String,
-    pub template_code: Option<String>,
-    pub message_id: String,
-    /// Where the provider may report delivery (`{{ callback_url }}`).
-    pub callback_url: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -324,7 +312,7 @@ impl Channels {
     }
 
     async fn send_text(&self, p: &Provider, t: &Text) -> Result<String, Failure> {
-        let body = render_body(&p.body, p, t).map_err(Failure::permanent)?;
+        let body = super::body::render(&p.body, p.from.as_deref(), t).map_err(Failure::permanent)?;
         let mut delay = Duration::from_secs(1);
         let mut attempt = 0;
         loop {
@@ -364,80 +352,5 @@ impl Channels {
             tokio::time::sleep(delay).await;
             delay *= 2;
         }
-    }
-}
-
-fn json(v: Option<&str>) -> String {
-    serde_json::to_string(&v).expect("a string encodes")
-}
-
-/// The provider's request body: the template with each value as a JSON literal.
-pub fn render_body(template: &str, p: &Provider, t: &Text) -> Result<String, String> {
-    let mut env = minijinja::Environment::new();
-    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
-    env.add_template("body", template).map_err(|e| e.to_string())?;
-    let ctx = minijinja::context! {
-        to => json(Some(&t.to)),
-        from => json(p.from.as_deref()),
-        sender_key => json(p.from.as_deref()),
-        kind => json(Some(t.kind.as_str())),
-        subject => json(t.subject.as_deref()),
-        text => json(Some(&t.text)),
-        template_code => json(t.template_code.as_deref()),
-        message_id => json(Some(&t.message_id)),
-        callback_url => json(t.callback_url.as_deref()),
-    };
-    let body = env
-        .get_template("body")
-        .and_then(|tpl| tpl.render(ctx))
-        .map_err(|e| e.to_string())?;
-    serde_json::from_str::<serde_json::Value>(&body)
-        .map_err(|e| format!("the body is not JSON once filled in: {e}"))?;
-    Ok(body)
-}
-
-/// Whether a provider body template fills in to JSON.
-pub fn check_body(template: &str) -> Result<(), String> {
-    let t = Text {
-        kind: Channel::Sms,
-        to: "01012345678".into(),
-        subject: Some("s".into()),
-        text: "t \"quoted\"".into(),
-        template_code: None,
-        message_id: "m".into(),
-        callback_url: Some("http://h/v1/m/r/t".into()),
-    };
-    render_body(template, &Provider::default(), &t).map(|_| ())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_provider_body_is_json_with_every_value_escaped() {
-        let p = Provider {
-            from: Some("0215880000".into()),
-            ..Default::default()
-        };
-        let t = Text {
-            kind: Channel::Lms,
-            to: "01012345678".into(),
-            subject: Some("(광고) \"세일\"".into()),
-            text: "줄\n바꿈 {{ not a template }}".into(),
-            template_code: None,
-            message_id: "1.2.3".into(),
-            callback_url: None,
-        };
-        let body = render_body(&super::super::settings::default_body(), &p, &t).unwrap();
-        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-        assert_eq!(v["to"], "01012345678");
-        assert_eq!(v["from"], "0215880000");
-        assert_eq!(v["type"], "lms");
-        assert_eq!(v["subject"], "(광고) \"세일\"");
-        assert_eq!(v["text"], "줄\n바꿈 {{ not a template }}");
-        assert_eq!(v["template_code"], serde_json::Value::Null);
-        assert!(check_body(r#"{"to": {{ to }}"#).is_err());
-        assert!(check_body(r#"{"msg": {{ text }}, "dest": [{{ to }}]}"#).is_ok());
     }
 }

@@ -5,6 +5,7 @@
 //! cap and labels; `channel.rs` SMTP and the HTTP providers; `render.rs` the templates;
 //! `report.rs` the counts and attribution; `templates.rs` the eight ready-made campaigns.
 
+pub mod body;
 pub mod channel;
 pub mod law;
 pub mod link;

@@ -25,13 +25,14 @@ use chrono_tz::Tz;
 use roaring::RoaringTreemap;
 use serde::{Deserialize, Serialize};
 
-use super::channel::{Channels, Email, Outgoing, Text};
+use super::body::Text;
+use super::channel::{Channels, Email, Outgoing};
 use super::law::{self, Skip, Verdict};
 use super::link::Links;
 use super::render::{self, CouponVars, CustomerVars, ProductVars, Renderer, ShopVars, Vars};
 use super::settings::Settings;
 use super::{Audience, CampaignRecord, Channel, Late, Occurrence, Purpose, Repeat, Status, When, templates};
-use crate::jobs::Clock;
+use crate::clock::Clock;
 use crate::segment::rule::Rule;
 use crate::store::records::{ConsentChannel, CustomerRecord};
 use crate::store::{self, ReadTx, SendKey, Store, Touch, Tx};
@@ -221,7 +222,7 @@ pub struct Parts {
 pub struct Sender {
     store: Store,
     tz: Tz,
-    clock: Arc<dyn Clock>,
+    clock: Clock,
     pub links: Links,
     parts: Parts,
     wake: tokio::sync::Notify,
@@ -245,7 +246,8 @@ struct Claimed {
 }
 
 impl Sender {
-    pub fn new(store: Store, tz: Tz, clock: Arc<dyn Clock>, parts: Parts) -> Result<Arc<Sender>, store::Error> {
+    pub fn new(store: Store, tz: Tz, parts: Parts) -> Result<Arc<Sender>, store::Error> {
+        let clock = store.clock().clone();
         let links = Links::load_or_create(&store)?;
         ensure_system_campaigns(&store, clock.now_ms(), tz)?;
         Ok(Arc::new(Sender {
@@ -550,7 +552,7 @@ impl Sender {
                     if event != name || *seq <= c.since_seq || !filter.iter().all(|t| passes(&ev.properties, t)) {
                         continue;
                     }
-                    let product = product_of(&ev.properties);
+                    let product = product_of(&ev.properties, |sku| tx.product_id_by_sku(sku))?;
                     if let Some(min) = min_count {
                         let touch = if name == "Product Added" {
                             Touch::Carted
@@ -1338,19 +1340,18 @@ fn issue_coupon(tx: &mut Tx, coupon: u64, customer: u64, now: i64) -> Result<Opt
     Ok(issued.and_then(|v| v.into_iter().next()).map(|(_, code)| code))
 }
 
-/// The product an e-commerce event is about: `product_id`, else the first of `products`.
-fn product_of(props: &serde_json::Value) -> Option<String> {
-    let id = |v: &serde_json::Value| {
-        v.get("product_id")
-            .or_else(|| v.get("id"))
-            .or_else(|| v.get("sku"))
-            .and_then(|v| match v {
-                serde_json::Value::String(s) => Some(s.clone()),
-                serde_json::Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            })
-    };
-    id(props).or_else(|| props.get("products")?.as_array()?.iter().find_map(id))
+/// The product an e-commerce event is about: the catalogue id its first product line names (as
+/// the writer counted the interest, SKUs resolved through `by_sku`).
+fn product_of(
+    props: &serde_json::Value,
+    by_sku: impl Fn(&str) -> Result<Option<String>, store::Error>,
+) -> Result<Option<String>, store::Error> {
+    for line in crate::catalog::products_of_value(props) {
+        if let Some(id) = crate::catalog::product_id_with(line, &by_sku)? {
+            return Ok(Some(id));
+        }
+    }
+    Ok(None)
 }
 
 /// Whether an event's properties pass a test. `products.X` passes when any product's X does.
@@ -1429,8 +1430,18 @@ mod tests {
         assert!(!passes(&order, &t("products.category", "=", json!("식품"))));
         assert!(passes(&order, &t("products.product_id", "in", json!(["x", "7"]))));
         assert!(passes(&order, &t("coupon", "!=", json!("X"))));
-        assert_eq!(product_of(&order).as_deref(), Some("p1"));
-        assert_eq!(product_of(&json!({"product_id": 42})).as_deref(), Some("42"));
+        let no_skus = |_: &str| Ok(None);
+        assert_eq!(product_of(&order, no_skus).unwrap().as_deref(), Some("p1"));
+        assert_eq!(
+            product_of(&json!({"product_id": 42}), no_skus).unwrap().as_deref(),
+            Some("42")
+        );
+        assert_eq!(
+            product_of(&json!({"sku": "S-1"}), |_| Ok(Some("p7".into())))
+                .unwrap()
+                .as_deref(),
+            Some("p7")
+        );
     }
 
     #[test]

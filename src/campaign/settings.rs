@@ -54,7 +54,7 @@ pub struct Provider {
     /// `{{ subject }}`, `{{ kind }}` (sms, lms, alimtalk, friendtalk), `{{ template_code }}`,
     /// `{{ sender_key }}`, `{{ message_id }}`, `{{ callback_url }}` (where to POST the delivery
     /// result); each value is JSON-escaped.
-    #[serde(default = "default_body")]
+    #[serde(default = "super::body::default_template")]
     pub body: String,
     /// The sender number (texts) or the Kakao channel's sender key.
     #[serde(default)]
@@ -67,10 +67,6 @@ pub struct Provider {
 }
 
 /// The provider body used when none is set.
-pub fn default_body() -> String {
-    r#"{"to": {{ to }}, "from": {{ from }}, "type": {{ kind }}, "subject": {{ subject }}, "text": {{ text }}, "template_code": {{ template_code }}, "message_id": {{ message_id }}, "callback_url": {{ callback_url }}}"#.into()
-}
-
 fn default_timeout() -> u64 {
     10_000
 }
@@ -272,7 +268,7 @@ impl Settings {
         for (name, p) in [("sms", &self.sms), ("kakao", &self.kakao)] {
             if let Some(p) = p {
                 url(&format!("{name}.url"), &p.url)?;
-                super::channel::check_body(&p.body).map_err(|e| bad(format!("{name}.body"), e))?;
+                super::body::check(&p.body).map_err(|e| bad(format!("{name}.body"), e))?;
                 if p.timeout_ms == 0 || p.timeout_ms > 120_000 {
                     return Err(bad(format!("{name}.timeout_ms"), "must be 1 to 120000"));
                 }

@@ -11,6 +11,9 @@ use crate::store::records::ProductRecord;
 use crate::store::{self, ReadTx, Tx};
 use crate::value::number;
 
+mod lines;
+pub use lines::{LineProps, lines_of, products_of, products_of_value, touch};
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("product {0:?} not found")]
@@ -151,7 +154,8 @@ pub fn upsert(tx: &mut Tx, items: &[ProductInput], source: &str, now: i64) -> Re
     Ok(created)
 }
 
-fn id_text(props: &Map<String, Value>, key: &str) -> Option<String> {
+/// A text or number property as an id or label: trimmed, never empty.
+pub fn id_text(props: &Map<String, Value>, key: &str) -> Option<String> {
     match props.get(key) {
         Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
         Some(Value::Number(n)) => Some(n.to_string()),

@@ -461,7 +461,7 @@ pub async fn follow(store: Store, shared: Shared, mut stop: tokio::sync::watch::
                         let started = std::time::Instant::now();
                         let (rows, flag2) = (rows2, flag);
                         let built = store
-                            .call(move |s| super::recent::build(s, &rows, crate::store::now_ms(), &flag2))
+                            .call(move |s| super::recent::build(s, &rows, s.now_ms(), &flag2))
                             .await;
                         match built {
                             Ok(Some(r)) => {

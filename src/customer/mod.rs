@@ -449,9 +449,10 @@ fn live_id(tx: &Tx, id: u64) -> Result<u64, Error> {
 /// The id orders of erased customers are moved to.
 pub const ERASED: u64 = 0;
 
-/// Erases a person on request (privacy law): profile, events, interests and identity keys; their
-/// orders stay, for the shop's accounts, without anything that points at the person. The
-/// customer id stays taken so that it never names somebody else.
+/// Erases the customer record of a person (privacy law): profile, events, interests, consent log
+/// and identity keys; their orders stay, for the shop's accounts, without anything that points at
+/// the person. The customer id stays taken so that it never names somebody else. The analysis and
+/// the outbox keep rows of their own: `app::erase::person` erases all of it in one commit.
 pub fn erase(tx: &mut Tx, id: u64, now: i64) -> Result<Erased, Error> {
     let id = live_id(tx, id)?;
     let mut report = Erased {
@@ -472,7 +473,6 @@ pub fn erase(tx: &mut Tx, id: u64, now: i64) -> Result<Erased, Error> {
             report.orders_detached += 1;
         }
     }
-    crate::analysis::erase(tx, id)?;
     let rec = tx.customer_mut(id)?.expect("exists");
     *rec = CustomerRecord {
         created_at: rec.created_at,

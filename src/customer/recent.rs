@@ -227,10 +227,7 @@ fn lines(
     props: &Value,
     categories: &mut HashMap<String, Option<String>>,
 ) -> Result<Vec<(String, Option<String>)>, store::Error> {
-    let items: Vec<&serde_json::Map<String, Value>> = match props.get("products").and_then(Value::as_array) {
-        Some(list) => list.iter().filter_map(Value::as_object).collect(),
-        None => props.as_object().into_iter().collect(),
-    };
+    let items = crate::catalog::products_of_value(props);
     let mut out = Vec::with_capacity(items.len());
     for p in items {
         let Some(id) = crate::catalog::product_id_with(p, |sku| read.product_id_by_sku(sku))? else {

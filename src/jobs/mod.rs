@@ -4,57 +4,18 @@
 //! transaction that applies the job's own final writes. A job missed while the server was down
 //! runs once on start ("catch-up"), not once per missed day.
 //!
-//! Time comes from a [`Clock`], so tests can start the server at a chosen instant (`DANGOL_NOW`).
+//! Time comes from the store's [`Clock`], so tests can start the server at a chosen instant
+//! (`DANGOL_NOW`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, NaiveTime, TimeZone, Utc};
+use chrono::{NaiveTime, TimeZone};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+use crate::clock::Clock;
 use crate::store::{self, Store, Tx};
-
-/// Where the runner gets the time from.
-pub trait Clock: Send + Sync {
-    /// Now, in unix milliseconds.
-    fn now_ms(&self) -> i64;
-}
-
-/// The machine's clock.
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_ms(&self) -> i64 {
-        store::now_ms()
-    }
-}
-
-/// A clock that started at a chosen instant and runs at the machine's pace from there; tests can
-/// move it (`POST /api/v1/clock` on a server started with `DANGOL_NOW`).
-pub struct ShiftedClock {
-    shift_ms: std::sync::atomic::AtomicI64,
-}
-
-impl ShiftedClock {
-    pub fn starting_at(at: DateTime<Utc>) -> ShiftedClock {
-        ShiftedClock {
-            shift_ms: (at.timestamp_millis() - store::now_ms()).into(),
-        }
-    }
-
-    /// From now on the clock reads `at` and runs on from there.
-    pub fn set(&self, at: i64) {
-        self.shift_ms
-            .store(at - store::now_ms(), std::sync::atomic::Ordering::SeqCst);
-    }
-}
-
-impl Clock for ShiftedClock {
-    fn now_ms(&self) -> i64 {
-        store::now_ms() + self.shift_ms.load(std::sync::atomic::Ordering::SeqCst)
-    }
-}
 
 /// When a job is due.
 #[derive(Debug, Clone, Copy)]
@@ -226,7 +187,7 @@ pub struct JobView {
 pub struct Runner {
     store: Store,
     tz: Tz,
-    clock: Arc<dyn Clock>,
+    clock: Clock,
     jobs: Vec<Job>,
     locks: HashMap<&'static str, Mutex<()>>,
     wake: tokio::sync::Notify,
@@ -236,7 +197,8 @@ pub struct Runner {
 impl Runner {
     /// Registers `jobs`, writing a row for each job the store does not know yet (due at once, so
     /// a new shop is analysed on its first start).
-    pub fn new(store: Store, tz: Tz, clock: Arc<dyn Clock>, jobs: Vec<Job>) -> Result<Arc<Runner>, store::Error> {
+    pub fn new(store: Store, tz: Tz, jobs: Vec<Job>) -> Result<Arc<Runner>, store::Error> {
+        let clock = store.clock().clone();
         let now = clock.now_ms();
         let names: Vec<&'static str> = jobs.iter().map(|j| j.name).collect();
         store.write_blocking(move |tx| {
@@ -269,8 +231,8 @@ impl Runner {
         self.clock.now_ms()
     }
 
-    pub fn clock(&self) -> Arc<dyn Clock> {
-        self.clock.clone()
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// Wakes the loop to look at due times again (the test clock moved).
@@ -522,7 +484,7 @@ mod tests {
     fn daily_schedule_is_midnight_in_the_shop_time_zone() {
         let tz = chrono_tz::Asia::Seoul;
         let midnight = Schedule::DailyAt(NaiveTime::MIN);
-        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().timestamp_millis();
+        let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp_millis();
         // 23:30 in Seoul is 14:30 UTC; the next midnight in Seoul is 15:00 UTC.
         assert_eq!(
             midnight.next_after(at("2026-11-03T14:30:00Z"), tz),

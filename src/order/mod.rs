@@ -3,10 +3,18 @@
 
 use serde_json::{Map, Value};
 
-use crate::catalog;
-use crate::store::records::{OrderLine, OrderRecord, OrderStatus, Refund};
+use crate::catalog::{self, lines_of};
+use crate::store::records::{OrderRecord, OrderStatus, Refund};
 use crate::store::{self, ReadTx, Touch, Tx};
 use crate::value::number;
+
+fn text(props: &Map<String, Value>, key: &str) -> Option<String> {
+    catalog::id_text(props, key)
+}
+
+fn num(props: &Map<String, Value>, key: &str) -> Option<f64> {
+    props.get(key).and_then(number)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -23,52 +31,6 @@ impl crate::error::HasCode for Error {
             Error::Store(_) => crate::error::ErrorCode::Internal,
         }
     }
-}
-
-fn text(props: &Map<String, Value>, key: &str) -> Option<String> {
-    match props.get(key)? {
-        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-fn num(props: &Map<String, Value>, key: &str) -> Option<f64> {
-    props.get(key).and_then(number)
-}
-
-/// A line's product properties, as the event sent them.
-pub type LineProps<'a> = &'a Map<String, Value>;
-
-/// The products of an event: `properties.products[]`, or the event's own product properties.
-pub fn lines_of<'a>(
-    tx: &mut Tx,
-    props: &'a Map<String, Value>,
-) -> Result<Vec<(OrderLine, LineProps<'a>)>, store::Error> {
-    let items: Vec<&Map<String, Value>> = match props.get("products").and_then(Value::as_array) {
-        Some(items) => items.iter().filter_map(Value::as_object).collect(),
-        None => vec![props],
-    };
-    let mut out = Vec::with_capacity(items.len());
-    for p in items {
-        if let Some(id) = catalog::product_id_of(tx, p)? {
-            // A line without a category is in its catalogue product's category.
-            let category = match text(p, "category") {
-                Some(c) => Some(c),
-                None => tx.product_category(&id)?,
-            };
-            let line = OrderLine {
-                product_id: id,
-                sku: text(p, "sku"),
-                name: text(p, "name"),
-                category,
-                price: num(p, "price").unwrap_or(0.0),
-                quantity: num(p, "quantity").unwrap_or(1.0),
-            };
-            out.push((line, p));
-        }
-    }
-    Ok(out)
 }
 
 /// Records an order, its customer's order aggregates and purchase interests. A second
@@ -95,7 +57,7 @@ pub fn complete(
         .unwrap_or((lines_total - discount).max(0.0));
     for (line, p) in &with_props {
         catalog::observe(tx, &line.product_id, p, at)?;
-        touch(
+        catalog::touch(
             tx,
             customer,
             Touch::Purchased,
@@ -184,26 +146,6 @@ pub fn refund(tx: &mut Tx, props: &Map<String, Value>, message_id: &str, at: i64
         rec.stats.total_spent -= amount;
     }
     Ok(true)
-}
-
-/// Counts one touch of a product and of each level of its category.
-pub fn touch(
-    tx: &mut Tx,
-    customer: u64,
-    kind: Touch,
-    product_id: &str,
-    category: Option<&str>,
-    at: i64,
-) -> Result<(), store::Error> {
-    let first = tx.bump_interest(customer, kind, &format!("p:{product_id}"), at)?;
-    tx.bump_product_stats(product_id, kind, first)?;
-    tx.bump_product_day(product_id, kind, at);
-    if let Some(c) = category {
-        for level in catalog::category_levels(c) {
-            tx.bump_interest(customer, kind, &format!("c:{level}"), at)?;
-        }
-    }
-    Ok(())
 }
 
 pub fn get(read: &ReadTx, id: &str) -> Result<OrderRecord, Error> {

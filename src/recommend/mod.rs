@@ -474,12 +474,7 @@ pub fn job(engine: Arc<Engine>) -> crate::jobs::Job {
 
 /// Follows the writer: new orders count at once, the catalogue is re-read when it changes, the
 /// popular lists a second after orders and every minute. Ends when `stop` turns true.
-pub async fn follow(
-    engine: Arc<Engine>,
-    store: Store,
-    clock: Arc<dyn crate::jobs::Clock>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
+pub async fn follow(engine: Arc<Engine>, store: Store, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut changes = store.customer_changes();
     let mut catalog = store.catalog_changes();
     let mut tick = tokio::time::interval(POPULAR_AFTER_ORDER);
@@ -505,7 +500,7 @@ pub async fn follow(
                 // Through `fresh`, which records the version read, so that no answer reads the
                 // catalogue again for the same change.
                 let version = *catalog.borrow_and_update();
-                let (engine, store, now) = (engine.clone(), store.clone(), clock.now_ms());
+                let (engine, store, now) = (engine.clone(), store.clone(), store.now_ms());
                 let _ = tokio::task::spawn_blocking(move || engine.fresh(&store.read()?, version, now)).await;
             }
             _ = tick.tick() => {
@@ -513,7 +508,7 @@ pub async fn follow(
                     continue;
                 }
                 (ordered, made) = (false, std::time::Instant::now());
-                let (engine, store, now) = (engine.clone(), store.clone(), clock.now_ms());
+                let (engine, store, now) = (engine.clone(), store.clone(), store.now_ms());
                 let _ = tokio::task::spawn_blocking(move || {
                     let read = store.read()?;
                     engine.refresh_popular(&read, now)

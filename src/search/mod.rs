@@ -169,23 +169,16 @@ impl Search {
     }
 }
 
-/// `dangol reindex`: deletes `DATA_DIR/index` and builds both indexes again.
-pub fn reindex_command(args: &crate::config::StoreArgs) -> anyhow::Result<()> {
+/// Deletes the store's indexes (`DATA_DIR/index`) and builds both again from the store: what
+/// `dangol reindex` does on a stopped server's data dir. Returns the products and categories, and
+/// the customers, indexed.
+pub fn reindex(store: &Store) -> anyhow::Result<(usize, u64)> {
     use anyhow::Context;
-    let store =
-        Store::open(&args.data_dir).with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?;
-    let dir = args.data_dir.join("index");
+    let dir = store.dir().join("index");
     if dir.exists() {
         std::fs::remove_dir_all(&dir).with_context(|| format!("cannot remove {}", dir.display()))?;
     }
-    let started = std::time::Instant::now();
-    let search = Search::open(&args.data_dir)?;
-    let (products, customers) = search.rebuild(&store)?;
-    println!(
-        "indexed {products} products and categories and {customers} customers' interests in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    Ok(())
+    Ok(Search::open(store.dir())?.rebuild(store)?)
 }
 
 /// Brings the interest index up to the store: a rebuild when it is new or ahead of the store (a

@@ -95,15 +95,9 @@ pub fn trending(read: &ReadTx, now: i64, hours: u32, limit: usize) -> Result<Tre
         if w == 0 || e.timestamp > now {
             return read_n < MAX_EVENTS;
         }
-        let lines: Vec<&Value> = match e.properties.get("products").and_then(Value::as_array) {
-            Some(list) => list.iter().collect(),
-            None => vec![&e.properties],
-        };
-        for line in lines {
-            let id = match line.get("product_id") {
-                Some(Value::String(s)) => s.clone(),
-                Some(Value::Number(n)) => n.to_string(),
-                _ => continue,
+        for line in crate::catalog::products_of_value(&e.properties) {
+            let Some(id) = crate::catalog::id_text(line, "product_id") else {
+                continue;
             };
             let t = products.entry(id).or_default();
             if e.timestamp >= window_start {

@@ -474,15 +474,9 @@ fn touches_in_window(
         if !e.event.as_deref().is_some_and(|name| names.contains(&name)) {
             continue;
         }
-        let lines: Vec<&Value> = match e.properties.get("products").and_then(Value::as_array) {
-            Some(list) => list.iter().collect(),
-            None => vec![&e.properties],
-        };
-        for line in lines {
-            let id = match line.get("product_id") {
-                Some(Value::String(s)) => s.clone(),
-                Some(Value::Number(n)) => n.to_string(),
-                _ => continue,
+        for line in crate::catalog::products_of_value(&e.properties) {
+            let Some(id) = crate::catalog::id_text(line, "product_id") else {
+                continue;
             };
             if matches_line(&id, line.get("category").and_then(Value::as_str))? {
                 n += 1;

@@ -6,7 +6,7 @@ use redb::ReadableDatabase;
 use super::tables::*;
 use super::{Error, SCHEMA_VERSION, codec};
 
-pub(super) fn run(db: &redb::Database) -> Result<(), Error> {
+pub(super) fn run(db: &redb::Database, now: i64) -> Result<(), Error> {
     let found = {
         let read = db.begin_read()?;
         match read.open_table(META) {
@@ -81,7 +81,7 @@ pub(super) fn run(db: &redb::Database) -> Result<(), Error> {
             m004_orders_by_time_amounts(&txn)?;
         }
         if found.is_some_and(|v| v < 5) {
-            m005_product_days(&txn)?;
+            m005_product_days(&txn, now)?;
         }
         if found.is_some_and(|v| v < 6) {
             m006_consent_log(&txn)?;
@@ -152,11 +152,10 @@ fn m004_orders_by_time_amounts(txn: &redb::WriteTransaction) -> Result<(), Error
 /// 5: `product-days-1` counts each product's touches per day. Purchases of the last 31 days are
 /// counted from the orders; views, carts and checkouts count from this version on (telling them
 /// from the event log's names is the tracking module's business, not the store's).
-fn m005_product_days(txn: &redb::WriteTransaction) -> Result<(), Error> {
+fn m005_product_days(txn: &redb::WriteTransaction, now: i64) -> Result<(), Error> {
     use std::collections::HashMap;
 
     use redb::ReadableTable;
-    let now = chrono::Utc::now().timestamp_millis();
     let from = now - 31 * super::DAY_MS;
     let by_time = txn.open_table(ORDERS_BY_TIME)?;
     let orders = txn.open_table(ORDERS)?;
@@ -270,7 +269,7 @@ mod tests {
             }
             txn.commit().unwrap();
         }
-        run(&db).unwrap();
+        run(&db, 0).unwrap();
         let read = db.begin_read().unwrap();
         let version: u64 = codec::decode(
             "meta",

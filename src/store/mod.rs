@@ -13,6 +13,8 @@ mod writer;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::clock::Clock;
+
 pub use messaging::{ConsentChangeRow, SendKey};
 pub use tx::{CustomerPage, InterestRow, ROLLUP_BUCKET_MS, ReadTx, Touch, Tx};
 pub use writer::WriteError;
@@ -85,15 +87,22 @@ struct Inner {
     db: Arc<redb::Database>,
     dir: PathBuf,
     writer: writer::Handle,
+    clock: Clock,
 }
 
 impl Store {
-    /// Opens (or creates) `DIR/dangol.redb`, runs migrations and starts the writer.
+    /// Opens (or creates) `DIR/dangol.redb` on the machine's clock, runs migrations and starts the
+    /// writer.
     pub fn open(dir: &Path) -> Result<Store, Error> {
+        Store::open_with_clock(dir, Clock::system())
+    }
+
+    /// The same, with the clock every time recorded in this store is read from.
+    pub fn open_with_clock(dir: &Path, clock: Clock) -> Result<Store, Error> {
         std::fs::create_dir_all(dir)?;
         let path = dir.join("dangol.redb");
         let db = redb::Database::builder().set_cache_size(256 << 20).create(&path)?;
-        migrate::run(&db)?;
+        migrate::run(&db, clock.now_ms())?;
         let db = Arc::new(db);
         let writer = writer::Handle::start(db.clone())?;
         Ok(Store {
@@ -101,12 +110,23 @@ impl Store {
                 db,
                 dir: dir.to_path_buf(),
                 writer,
+                clock,
             }),
         })
     }
 
     pub fn dir(&self) -> &Path {
         &self.inner.dir
+    }
+
+    /// The server's clock: every recorded time is read from it.
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// Now on the server's clock, in unix milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        self.inner.clock.now_ms()
     }
 
     /// A consistent snapshot to read from. Never waits for the writer.
@@ -188,11 +208,6 @@ impl Store {
             .map(|m| m.len())
             .unwrap_or(0)
     }
-}
-
-/// Current time in unix milliseconds.
-pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }
 
 #[cfg(test)]

@@ -163,9 +163,9 @@ fn ecommerce(
         _ => None,
     };
     if let Some(kind) = kind {
-        for (line, p) in order::lines_of(tx, props)? {
+        for (line, p) in catalog::lines_of(tx, props)? {
             catalog::observe(tx, &line.product_id, p, at)?;
-            order::touch(tx, customer, kind, &line.product_id, line.category.as_deref(), at)?;
+            catalog::touch(tx, customer, kind, &line.product_id, line.category.as_deref(), at)?;
         }
     }
     Ok(())

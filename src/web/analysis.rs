@@ -9,12 +9,12 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 
-use super::i18n::{self, Catalog, Lang};
-use super::pages::Frame;
+use super::frame::Frame;
 use super::{Staff, render};
 use crate::analysis::view::{self, BucketView, CustomerAnalysis, GroupRule, RfmReport};
 use crate::analysis::{FittedModel, Level, Moves, RfmGroup};
-use crate::api::AppState;
+use crate::app::AppState;
+use crate::i18n::{self, Catalog, Lang};
 use crate::store;
 
 pub fn routes() -> Router<AppState> {
@@ -238,7 +238,7 @@ async fn show(State(st): State<AppState>, staff: Staff) -> Response {
             f: Frame::new(&staff, "customers"),
             report: report.map(|r| report_view(r, staff.t, lang)),
         }),
-        Err(e) => super::pages::internal(lang, e),
+        Err(e) => super::failed(lang, &e),
     }
 }
 

@@ -20,11 +20,10 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::i18n::{self, Catalog, Lang};
-use super::pages::{Frame, internal};
+use super::frame::Frame;
 use super::segments::{RuleLine, rule_lines};
-use super::{Staff, error_page, refuse_change, render};
-use crate::api::AppState;
+use super::{Staff, error_page, failed, refuse_change, render};
+use crate::app::AppState;
 use crate::campaign::report::{self, DayReport, Report};
 use crate::campaign::settings::Settings;
 use crate::campaign::templates;
@@ -33,6 +32,7 @@ use crate::campaign::{
     Purpose, RecommendSpec, Repeat, Status, Unit, When,
 };
 use crate::coupon::CouponRecord;
+use crate::i18n::{self, Catalog, Lang};
 use crate::recommend::Strategy;
 use crate::segment::saved::SegmentRecord;
 use crate::store;
@@ -263,7 +263,7 @@ async fn list(State(st): State<AppState>, staff: Staff) -> Response {
             rows,
             templates: template_cards(t, lang, tz),
         }),
-        Err(e) => internal(lang, e),
+        Err(e) => failed(lang, &e),
     }
 }
 
@@ -713,7 +713,7 @@ async fn form_page(
         .await;
     let (segments, coupons) = match lists {
         Ok(l) => l,
-        Err(e) => return internal(staff.lang, e),
+        Err(e) => return failed(staff.lang, &e),
     };
     let none = |key: &str| (String::new(), t.get(key).to_string());
     let template_name = templates::get(&d.template).map(|tpl| match staff.lang {
@@ -813,7 +813,7 @@ async fn edit_page(State(st): State<AppState>, staff: Staff, Path(id): Path<u64>
     match load(&st, id).await {
         Ok(Some(rec)) => form_page(&st, &staff, Draft::from_input(&rec.input, st.tz), None, Some(id)).await,
         Ok(None) => not_found(&staff),
-        Err(e) => internal(staff.lang, e),
+        Err(e) => failed(staff.lang, &e),
     }
 }
 
@@ -843,7 +843,7 @@ async fn save(st: AppState, staff: Staff, pairs: Vec<(String, String)>, editing:
         Some(id) => match load(&st, id).await {
             Ok(Some(rec)) => rec.input.fallbacks,
             Ok(None) => return not_found(&staff),
-            Err(e) => return internal(staff.lang, e),
+            Err(e) => return failed(staff.lang, &e),
         },
     };
     let input = match d.input(st.tz, staff.t, kept) {
@@ -852,7 +852,7 @@ async fn save(st: AppState, staff: Staff, pairs: Vec<(String, String)>, editing:
             return form_page(&st, &staff, d, Some(FieldError::new(field, message)), editing).await;
         }
     };
-    let (now, tz) = (st.jobs.now_ms(), st.tz);
+    let (now, tz) = (st.now_ms(), st.tz);
     let saved = st
         .store
         .call(move |s| -> Result<_, CampaignError> {
@@ -882,7 +882,7 @@ async fn save(st: AppState, staff: Staff, pairs: Vec<(String, String)>, editing:
             form_page(&st, &staff, d, Some(FieldError::new(field, message)), editing).await
         }
         Err(CampaignError::NotFound(_)) => not_found(&staff),
-        Err(e) => internal(staff.lang, e),
+        Err(e) => failed(staff.lang, &e),
     }
 }
 
@@ -1227,7 +1227,7 @@ async fn show_page(st: &AppState, staff: &Staff, id: u64, preview_q: Option<Stri
     let l = match loaded {
         Ok(Some(l)) => l,
         Ok(None) => return not_found(staff),
-        Err(e) => return internal(lang, e),
+        Err(e) => return failed(lang, &e),
     };
     let rec = l.rec;
     let input = &rec.input;
@@ -1407,7 +1407,7 @@ async fn launch_submit(
     if let Some(r) = refuse_change(&staff, &form.csrf) {
         return r;
     }
-    let (now, tz) = (st.jobs.now_ms(), st.tz);
+    let (now, tz) = (st.now_ms(), st.tz);
     let launched = st.store.write(move |tx| campaign::launch(tx, id, now, tz)).await;
     match launched {
         Ok(_) => {
@@ -1427,7 +1427,7 @@ async fn launch_submit(
             };
             show_page(&st, &staff, id, None, extras).await
         }
-        Err(e) => internal(staff.lang, e),
+        Err(e) => failed(staff.lang, &e),
     }
 }
 
@@ -1441,11 +1441,11 @@ async fn pause_submit(
     if let Some(r) = refuse_change(&staff, &form.csrf) {
         return r;
     }
-    let now = st.jobs.now_ms();
+    let now = st.now_ms();
     match st.store.write(move |tx| campaign::pause(tx, id, now)).await {
         Ok(_) => Redirect::to(&format!("/campaigns/{id}")).into_response(),
         Err(CampaignError::NotFound(_)) => not_found(&staff),
-        Err(e) => internal(staff.lang, e),
+        Err(e) => failed(staff.lang, &e),
     }
 }
 
@@ -1475,12 +1475,12 @@ async fn test_submit(
     let rec = match load(&st, id).await {
         Ok(Some(rec)) => rec,
         Ok(None) => return not_found(&staff),
-        Err(e) => return internal(staff.lang, e),
+        Err(e) => return failed(staff.lang, &e),
     };
     let q = form.customer.clone();
     let customer = match st.store.call(move |s| find_customer(&s.read()?, &q)).await {
         Ok(c) => c,
-        Err(e) => return internal(staff.lang, e),
+        Err(e) => return failed(staff.lang, &e),
     };
     let result = match customer {
         None => Err(format!(

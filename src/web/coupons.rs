@@ -15,12 +15,12 @@ use axum::{Form, Router};
 use chrono::TimeZone;
 use serde::Deserialize;
 
-use super::i18n::{self, Catalog, Lang};
-use super::pages::{Frame, internal};
+use super::frame::Frame;
 use super::segments::plain;
-use super::{Staff, error_page, refuse_change, render};
-use crate::api::AppState;
+use super::{Staff, error_page, failed, refuse_change, render};
+use crate::app::AppState;
 use crate::coupon::{self, CodeRecord, CouponError, CouponInput, CouponRecord, Discount, Hold};
+use crate::i18n::{self, Catalog, Lang};
 use crate::segment::saved::{self, SegmentError, SegmentRecord};
 use crate::store::{self, ReadTx};
 
@@ -196,7 +196,7 @@ async fn list(State(st): State<AppState>, staff: Staff) -> Response {
             f: Frame::new(&staff, "coupons"),
             rows,
         }),
-        Err(e) => internal(lang, e),
+        Err(e) => failed(lang, &e),
     }
 }
 
@@ -457,7 +457,7 @@ async fn form_page(
         .await
     {
         Ok(s) => s,
-        Err(e) => return internal(staff.lang, e),
+        Err(e) => return failed(staff.lang, &e),
     };
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -507,7 +507,7 @@ async fn edit_page(State(st): State<AppState>, staff: Staff, Path(id): Path<u64>
     match st.store.call(move |s| s.read()?.coupon::<CouponRecord>(id)).await {
         Ok(Some(c)) => form_page(&st, &staff, Draft::from_record(&c, st.tz), None, Some(id)).await,
         Ok(None) => not_found(&staff),
-        Err(e) => internal(staff.lang, e),
+        Err(e) => failed(staff.lang, &e),
     }
 }
 
@@ -534,7 +534,7 @@ async fn save(st: AppState, staff: Staff, pairs: Vec<(String, String)>, editing:
             return form_page(&st, &staff, d, Some((field.to_string(), message)), editing).await;
         }
     };
-    let now = st.jobs.now_ms();
+    let now = st.now_ms();
     let saved = st
         .store
         .write(move |tx| match editing {
@@ -554,7 +554,7 @@ async fn save(st: AppState, staff: Staff, pairs: Vec<(String, String)>, editing:
             form_page(&st, &staff, d, Some(("code".into(), message)), editing).await
         }
         Err(CouponError::NotFound(_)) => not_found(&staff),
-        Err(e) => internal(staff.lang, e),
+        Err(e) => failed(staff.lang, &e),
     }
 }
 
@@ -674,7 +674,7 @@ async fn show_page(
     let (c, segments) = match loaded {
         Ok(Some(x)) => x,
         Ok(None) => return not_found(&staff),
-        Err(e) => return internal(lang, e),
+        Err(e) => return failed(lang, &e),
     };
     let names: HashMap<u64, String> = segments.iter().map(|(id, n, _)| (*id, n.clone())).collect();
     let preview = match q.segment {
@@ -688,7 +688,7 @@ async fn show_page(
                 anyone: !will_get.is_empty(),
             }),
             Ok(None) => None,
-            Err(e) => return internal(lang, e),
+            Err(e) => return failed(lang, &e),
         },
     };
     let none = || "—".to_string();
@@ -787,9 +787,9 @@ async fn issue_submit(
     let members = match preview(&st, id, form.segment).await {
         Ok(Some((members, _))) => members,
         Ok(None) => return not_found(&staff),
-        Err(e) => return internal(staff.lang, e),
+        Err(e) => return failed(staff.lang, &e),
     };
-    let now = st.jobs.now_ms();
+    let now = st.now_ms();
     let res = st
         .store
         .write(move |tx| -> Result<_, store::Error> {
@@ -805,7 +805,7 @@ async fn issue_submit(
         ))
         .into_response(),
         Ok(None) => not_found(&staff),
-        Err(e) => internal(staff.lang, e),
+        Err(e) => failed(staff.lang, &e),
     }
 }
 
@@ -835,7 +835,7 @@ async fn codes_csv(State(st): State<AppState>, staff: Staff, Path(id): Path<u64>
         )
             .into_response(),
         Ok(None) => not_found(&staff),
-        Err(e) => internal(staff.lang, e),
+        Err(e) => failed(staff.lang, &e),
     }
 }
 

@@ -11,13 +11,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 
+use super::frame::Frame;
 use super::i18n;
-use super::pages::Frame;
 use super::{Staff, error_page, refuse_change, render};
-use crate::api::AppState;
+use crate::app::AppState;
 use crate::import::{Kind, RowError};
 use crate::load::{self, ImportProgress, ImportReport};
-use crate::store::now_ms;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -172,7 +171,7 @@ async fn upload(State(st): State<AppState>, staff: Staff, mut form: Multipart) -
         );
     };
     // The import runs on its own; this answer sends the browser to its progress page.
-    let now = now_ms();
+    let now = st.now_ms();
     let id = format!("{:016x}", rand::random::<u64>());
     let progress = Arc::new(ImportProgress {
         kind: kind.as_str().to_string(),

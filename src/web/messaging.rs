@@ -12,12 +12,12 @@ use axum::routing::get;
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use super::i18n::Catalog;
-use super::pages::{Frame, internal};
-use super::{Staff, render};
-use crate::api::AppState;
-use crate::campaign::CampaignError;
-use crate::campaign::settings::{self, Cap, Provider, QuietHours, Rates, Security, Settings, Smtp};
+use super::frame::Frame;
+use super::{Staff, failed, render};
+use crate::app::AppState;
+use crate::campaign::settings::{Cap, Provider, QuietHours, Rates, Security, Settings, Smtp};
+use crate::campaign::{CampaignError, body};
+use crate::i18n::Catalog;
 use crate::store::records::Role;
 
 pub fn routes() -> Router<AppState> {
@@ -63,7 +63,7 @@ impl ProviderDraft {
                 prefix,
                 title,
                 auth_header: "Authorization".into(),
-                body: settings::default_body(),
+                body: body::default_template(),
                 timeout_ms: "10000".into(),
                 retries: "3".into(),
                 ..ProviderDraft::default()
@@ -272,7 +272,7 @@ impl Draft {
                     auth_header: opt(&p.auth_header),
                     auth_value: Some(p.auth_value.clone()).filter(|v| !v.is_empty()),
                     body: if p.body.trim().is_empty() {
-                        settings::default_body()
+                        body::default_template()
                     } else {
                         p.body.clone()
                     },
@@ -395,7 +395,7 @@ struct ShowQuery {
 async fn show(State(st): State<AppState>, staff: Staff, Query(q): Query<ShowQuery>) -> Response {
     match stored(&st).await {
         Ok(s) => page(&st, &staff, Draft::from_settings(&s, staff.t), None, q.saved.is_some()),
-        Err(e) => internal(staff.lang, e),
+        Err(e) => failed(staff.lang, &e),
     }
 }
 
@@ -412,7 +412,7 @@ async fn save(State(st): State<AppState>, staff: Staff, Form(pairs): Form<Vec<(S
     }
     let old = match stored(&st).await {
         Ok(s) => s,
-        Err(e) => return internal(staff.lang, e),
+        Err(e) => return failed(staff.lang, &e),
     };
     let mut d = Draft::from_pairs(pairs, &old, staff.t);
     let new = match d.settings(staff.t) {
@@ -431,7 +431,7 @@ async fn save(State(st): State<AppState>, staff: Staff, Form(pairs): Form<Vec<(S
             d.forget_secrets();
             page(&st, &staff, d, Some((field, message)), false)
         }
-        Err(e) => internal(staff.lang, e),
+        Err(e) => failed(staff.lang, &e),
     }
 }
 
@@ -468,7 +468,7 @@ mod tests {
             sms: Some(Provider {
                 url: "https://sms.example/send".into(),
                 auth_header: Some("Authorization".into()),
-                body: settings::default_body(),
+                body: body::default_template(),
                 timeout_ms: 5000,
                 retries: 2,
                 ..Provider::default()
@@ -477,7 +477,7 @@ mod tests {
         };
         let shown = Draft::from_settings(&s, t);
         assert_eq!(shown.settings(t).unwrap(), s, "the form shows what is stored");
-        let body = settings::default_body();
+        let body = body::default_template();
         let mut posted = pairs(&[
             ("sender_name", "단골상점"),
             ("public_url", "http://127.0.0.1:8080"),

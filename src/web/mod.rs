@@ -5,7 +5,7 @@
 mod analysis;
 mod campaigns;
 mod coupons;
-pub mod i18n;
+mod frame;
 mod import;
 mod messaging;
 mod pages;
@@ -24,11 +24,12 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use crate::api::AppState;
+use crate::app::AppState;
 use crate::auth::{self, LoginError};
-use crate::store::now_ms;
+use crate::error::{ErrorCode, HasCode};
+use crate::i18n;
+pub use crate::i18n::{Catalog, Lang};
 use crate::store::records::{Role, SessionRecord, UserRecord};
-pub use i18n::{Catalog, Lang};
 
 const SESSION_COOKIE: &str = "dangol_session";
 const LOGIN_CSRF_COOKIE: &str = "dangol_login_csrf";
@@ -67,6 +68,22 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
+/// A link target from shop data, only when it is a web address: a `javascript:` URL in a
+/// catalogue must not become a link.
+pub fn web_url(url: Option<&str>) -> Option<String> {
+    url.filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+        .map(str::to_string)
+}
+
+/// The language of a request: the `dangol_lang` cookie, else Accept-Language, else Korean.
+pub fn lang_of(headers: &HeaderMap) -> Lang {
+    let accept = headers
+        .get("accept-language")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    Lang::negotiate(cookie(headers, "dangol_lang").as_deref(), accept)
+}
+
 fn set_cookie(name: &str, value: &str, max_age_s: i64) -> HeaderValue {
     HeaderValue::from_str(&format!(
         "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_s}"
@@ -93,7 +110,7 @@ impl FromRequestParts<AppState> for Staff {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let lang = Lang::from_headers(&parts.headers);
+        let lang = lang_of(&parts.headers);
         let path = parts
             .uri
             .path_and_query()
@@ -105,9 +122,9 @@ impl FromRequestParts<AppState> for Staff {
         };
         let found = state
             .store
-            .call(move |s| auth::session(s, &secret, now_ms()))
+            .call(move |s| auth::session(s, &secret, s.now_ms()))
             .await
-            .map_err(|e| error_page(lang, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()))?;
+            .map_err(|e| failed(lang, &e))?;
         match found {
             Some((session, user)) => Ok(Staff {
                 user,
@@ -174,16 +191,58 @@ pub fn error_page(lang: Lang, status: StatusCode, message: &str) -> Response {
         t: Catalog::for_lang(lang),
         lang: lang.code(),
         message,
-        request_id: crate::api::current_request_id(),
+        request_id: crate::app::current_request_id(),
     };
     (status, render(&page)).into_response()
+}
+
+/// The one way an error reaches a person in the console, as the JSON API answers it: the page's
+/// status comes from the error's code (`HasCode`, the table in `error`); an internal error is
+/// logged once, with the request id, and the page shows only "internal error" and that id.
+pub fn failed(lang: Lang, e: &(impl HasCode + std::fmt::Display + ?Sized)) -> Response {
+    let code = e.code();
+    if code == ErrorCode::Internal {
+        tracing::error!(request_id = %crate::app::current_request_id(), error = %e, "internal error");
+        return error_page(lang, code.status(), Catalog::for_lang(lang).get("error.internal"));
+    }
+    error_page(lang, code.status(), &e.to_string())
+}
+
+/// The same for the console's own JSON (the segment builder's fetches):
+/// `{"error":{"message","request_id"}}` with the code's status.
+pub fn failed_json(e: &(impl HasCode + std::fmt::Display + ?Sized)) -> Response {
+    let (code, request_id) = (e.code(), crate::app::current_request_id());
+    let message = if code == ErrorCode::Internal {
+        tracing::error!(request_id = %request_id, error = %e, "internal error");
+        "internal error".to_string()
+    } else {
+        e.to_string()
+    };
+    let body = serde_json::json!({"error": {"message": message, "request_id": request_id}});
+    (code.status(), axum::Json(body)).into_response()
+}
+
+/// An error no table knows (a template, a task that panicked): always internal.
+pub fn internal(lang: Lang, e: impl std::fmt::Display) -> Response {
+    failed(lang, &Internal(e.to_string()))
+}
+
+/// An error that is internal whatever it is.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Internal(pub String);
+
+impl HasCode for Internal {
+    fn code(&self) -> ErrorCode {
+        ErrorCode::Internal
+    }
 }
 
 pub fn render(t: &impl Template) -> Response {
     match t.render() {
         Ok(html) => Html(html).into_response(),
         Err(e) => {
-            tracing::error!(error = %e, request_id = crate::api::current_request_id(), "template failed");
+            tracing::error!(error = %e, request_id = crate::app::current_request_id(), "template failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
         }
     }
@@ -210,7 +269,7 @@ fn random_token() -> String {
 }
 
 async fn login_page(headers: HeaderMap, Query(q): Query<NextQuery>) -> Response {
-    let lang = Lang::from_headers(&headers);
+    let lang = lang_of(&headers);
     let csrf = random_token();
     let page = LoginPage {
         t: Catalog::for_lang(lang),
@@ -236,7 +295,7 @@ struct LoginForm {
 }
 
 async fn login_submit(State(st): State<AppState>, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
-    let lang = Lang::from_headers(&headers);
+    let lang = lang_of(&headers);
     let t = Catalog::for_lang(lang);
     // The sign-in form has no session yet: its token is checked against a cookie (double submit).
     if cookie(&headers, LOGIN_CSRF_COOKIE).is_none_or(|c| !constant_eq(&c, &form.csrf)) {
@@ -245,7 +304,7 @@ async fn login_submit(State(st): State<AppState>, headers: HeaderMap, Form(form)
     let (name, password) = (form.name.clone(), form.password.clone());
     let result = st
         .store
-        .call(move |s| Ok::<_, crate::store::Error>(auth::login(s, &name, &password, now_ms())))
+        .call(move |s| Ok::<_, crate::store::Error>(auth::login(s, &name, &password, s.now_ms())))
         .await;
     let error = match result {
         Ok(Ok(session)) => {
@@ -265,7 +324,7 @@ async fn login_submit(State(st): State<AppState>, headers: HeaderMap, Form(form)
         }
         Ok(Err(LoginError::Locked { until })) => format!("{} {}", t.get("auth.locked"), i18n::datetime(until, st.tz)),
         Ok(Err(LoginError::Store(e))) | Err(e) => {
-            return error_page(lang, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string());
+            return failed(lang, &e);
         }
     };
     let page = LoginPage {

@@ -1,4 +1,4 @@
-//! The pages: dashboard, customer list, customer profile, and tag changes.
+//! The dashboard, the customer list, a customer's profile, and tag changes.
 
 use askama::Template;
 use axum::Form;
@@ -10,63 +10,14 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::analysis::CustomerCard;
-use super::i18n::{self, Catalog, Lang};
-use super::{Staff, error_page, refuse_change, render};
-use crate::api::AppState;
+use super::frame::Frame;
+use super::segments::CustomerRow;
+use super::{Staff, error_page, failed, refuse_change, render};
+use crate::app::AppState;
 use crate::customer::{self, VISIT_GAP_MS, columns};
+use crate::i18n::{self, Lang};
+use crate::store;
 use crate::store::records::{Consent, EventKind, EventRecord, OrderRecord, Rollup};
-use crate::store::{self, now_ms};
-
-/// The frame every signed-in page shares.
-pub struct Frame {
-    pub t: &'static Catalog,
-    pub lang: &'static str,
-    pub user: String,
-    pub role: String,
-    pub csrf: String,
-    pub active: &'static str,
-    pub path: String,
-    pub can_change: bool,
-}
-
-impl Frame {
-    pub(super) fn new(staff: &Staff, active: &'static str) -> Frame {
-        Frame {
-            t: staff.t,
-            lang: staff.lang.code(),
-            user: staff.user.name.clone(),
-            role: format!("{:?}", staff.user.role).to_lowercase(),
-            csrf: staff.session.csrf.clone(),
-            active,
-            path: staff.path.clone(),
-            can_change: staff.can_change(),
-        }
-    }
-
-    /// The navigation: (key, href, label, built yet).
-    pub fn nav(&self) -> Vec<(&'static str, &'static str, &'static str, bool)> {
-        [
-            ("dashboard", "/", true),
-            ("customers", "/customers", true),
-            ("segments", "/segments", true),
-            ("search", "/search", true),
-            ("products", "/products", true),
-            ("orders", "/orders", true),
-            ("coupons", "/coupons", true),
-            ("campaigns", "/campaigns", true),
-            ("reports", "/reports", false),
-            ("import", "/import", true),
-            ("settings", "/settings", true),
-        ]
-        .into_iter()
-        .map(|(k, href, built)| (k, href, self.t.get(&format!("nav.{k}")), built))
-        .collect()
-    }
-}
-
-pub(super) fn internal(lang: Lang, e: impl std::fmt::Display) -> Response {
-    error_page(lang, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
-}
 
 pub struct Figure {
     pub label: &'static str,
@@ -113,7 +64,7 @@ pub async fn dashboard(State(st): State<AppState>, staff: Staff) -> Response {
         .store
         .call(move |s| -> Result<_, store::Error> {
             let read = s.read()?;
-            let now = now_ms();
+            let now = s.now_ms();
             let windows = [("dashboard.today", 0), ("dashboard.last7", 6), ("dashboard.last30", 29)];
             let sums: Vec<(&'static str, Rollup)> = windows
                 .iter()
@@ -125,7 +76,7 @@ pub async fn dashboard(State(st): State<AppState>, staff: Staff) -> Response {
         .await;
     let (total, sums, latest) = match data {
         Ok(d) => d,
-        Err(e) => return internal(lang, e),
+        Err(e) => return failed(lang, &e),
     };
     let t = staff.t;
     let page = DashboardPage {
@@ -208,17 +159,6 @@ pub struct ListQuery {
     page: Option<usize>,
 }
 
-pub struct CustomerRow {
-    pub id: u64,
-    pub name: String,
-    pub email: String,
-    pub phone: String,
-    pub last_seen: String,
-    pub orders: u32,
-    pub spent: String,
-    pub tags: Vec<String>,
-}
-
 #[derive(Template)]
 #[template(path = "customer/list.html")]
 struct CustomersPage {
@@ -299,7 +239,7 @@ pub async fn customers(State(st): State<AppState>, staff: Staff, Query(q): Query
     };
     let (items, next_id, total) = match res {
         Ok(r) => r,
-        Err(e) => return internal(lang, e),
+        Err(e) => return failed(lang, &e),
     };
     let anonymous = staff.t.get("customers.anonymous");
     let rows = items
@@ -405,7 +345,7 @@ pub async fn customer(
     Path(id): Path<u64>,
     Query(q): Query<CustomerQuery>,
 ) -> Response {
-    let (tz, lang, t, now) = (st.tz, staff.lang, staff.t, st.jobs.now_ms());
+    let (tz, lang, t, now) = (st.tz, staff.lang, staff.t, st.now_ms());
     let strategy = super::recommend::strategy(q.rec.as_deref());
     let state = st.clone();
     let res = st
@@ -430,7 +370,7 @@ pub async fn customer(
         Err(customer::Error::NotFound(_) | customer::Error::Erased(_)) => {
             return error_page(lang, StatusCode::NOT_FOUND, staff.t.get("error.not_found"));
         }
-        Err(e) => return internal(lang, e),
+        Err(e) => return failed(lang, &e),
     };
     let t = staff.t;
     let consent = |channel: &'static str, c: &Option<Consent>| ConsentRow {
@@ -543,7 +483,7 @@ async fn tags(st: AppState, staff: Staff, id: u64, form: TagForm, add: bool) -> 
         return refusal;
     }
     let tag = vec![form.tag];
-    let now = now_ms();
+    let now = st.now_ms();
     let res = st
         .store
         .write(move |tx| {
@@ -557,7 +497,7 @@ async fn tags(st: AppState, staff: Staff, id: u64, form: TagForm, add: bool) -> 
         .await;
     match res {
         Ok(_) => Redirect::to(&format!("/customers/{id}")).into_response(),
-        Err(e) => internal(staff.lang, e),
+        Err(e) => failed(staff.lang, &e),
     }
 }
 

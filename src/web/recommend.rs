@@ -4,10 +4,10 @@
 //! disagree), in words: the product as the catalogue has it now, the score and where each item
 //! came from, the strategy itself or a step of the fallback chain.
 
-use super::i18n::{self, Catalog, Lang};
-use super::shop::web_url;
-use crate::api::AppState;
-use crate::api::recommend::{self, DEFAULT_DAYS, DEFAULT_LIMIT, ProductCard};
+use super::web_url;
+use crate::app::AppState;
+use crate::app::recommend::{self, DEFAULT_DAYS, DEFAULT_LIMIT, ProductCard};
+use crate::i18n::{self, Catalog, Lang};
 use crate::recommend::{Request, Strategy};
 use crate::store::{self, ReadTx};
 

@@ -13,10 +13,10 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::i18n::{self, Catalog};
-use super::pages::{Frame, internal};
-use super::{Staff, render, urlencode};
-use crate::api::AppState;
+use super::frame::Frame;
+use super::{Staff, failed, render, urlencode};
+use crate::app::AppState;
+use crate::i18n::{self, Catalog};
 use crate::search::trending::{Trend, Trending};
 use crate::search::{self, Evidence};
 
@@ -232,7 +232,7 @@ struct Searched {
 
 pub async fn page(State(st): State<AppState>, staff: Staff, Query(query): Query<SearchQuery>) -> Response {
     let t = staff.t;
-    let (tz, now) = (st.tz, st.jobs.now_ms());
+    let (tz, now) = (st.tz, st.now_ms());
     let q = query.q.trim().to_string();
     let days = query.days.trim().parse::<u32>().ok().filter(|d| (1..=3650).contains(d));
     let hours = query
@@ -278,7 +278,7 @@ pub async fn page(State(st): State<AppState>, staff: Staff, Query(query): Query<
         .await;
     let (trending, searched) = match res {
         Ok(r) => r,
-        Err(e) => return internal(staff.lang, e),
+        Err(e) => return failed(staff.lang, &e),
     };
     let found = searched.map(|Searched { result, customers }| {
         let more_matched = result.matched.len().saturating_sub(MATCHED_CHIPS);

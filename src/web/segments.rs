@@ -19,15 +19,15 @@ use roaring::RoaringTreemap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::i18n::{self, Catalog, Lang};
-use super::pages::{CustomerRow, Frame, internal};
-use super::{Staff, error_page, refuse_change, render};
+use super::frame::Frame;
+use super::{Staff, error_page, failed, refuse_change, render};
 use crate::analysis::{Level, RfmGroup, day_date, local_day};
-use crate::api::AppState;
+use crate::app::AppState;
+use crate::i18n::{self, Catalog, Lang};
 use crate::segment::rule::{Cmp, Item, Recency, TouchKind, TraitTest};
 use crate::segment::saved::{self, SegmentCounts, SegmentDay, SegmentError, SegmentInput, SegmentRecord};
 use crate::segment::{self, Condition, Rule, RuleError};
-use crate::store::{self, ReadTx, now_ms};
+use crate::store::{self, ReadTx};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -92,7 +92,7 @@ struct ListPage {
 }
 
 async fn list(State(st): State<AppState>, staff: Staff) -> Response {
-    let today = local_day(st.jobs.now_ms(), st.tz);
+    let today = local_day(st.now_ms(), st.tz);
     let res = st
         .store
         .call(move |s| -> Result<_, store::Error> {
@@ -123,7 +123,7 @@ async fn list(State(st): State<AppState>, staff: Staff) -> Response {
             f: Frame::new(&staff, "segments"),
             rows,
         }),
-        Err(e) => internal(staff.lang, e),
+        Err(e) => failed(staff.lang, &e),
     }
 }
 
@@ -229,7 +229,7 @@ async fn edit_form(st: &AppState, staff: &Staff, draft: Draft, error: Option<Str
     let rule = draft.rule.clone();
     let names = match st.store.call(move |s| product_names(&s.read()?, &rule)).await {
         Ok(n) => n,
-        Err(e) => return internal(staff.lang, e),
+        Err(e) => return failed(staff.lang, &e),
     };
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -296,7 +296,7 @@ async fn edit_page(State(st): State<AppState>, staff: Staff, Path(id): Path<u64>
     let rec = match st.store.call(move |s| s.read()?.segment::<SegmentRecord>(id)).await {
         Ok(Some(rec)) => rec,
         Ok(None) => return not_found(&staff),
-        Err(e) => return internal(staff.lang, e),
+        Err(e) => return failed(staff.lang, &e),
     };
     let draft = Draft {
         id: Some(id),
@@ -370,8 +370,8 @@ async fn save(st: AppState, staff: Staff, id: Option<u64>, form: SegmentForm) ->
         auto_tag: Some(form.auto_tag),
     };
     let res = match id {
-        None => saved::create(&st.store, input, now_ms()).await,
-        Some(id) => saved::update(&st.store, id, input, now_ms()).await.map(|()| id),
+        None => saved::create(&st.store, input, st.now_ms()).await,
+        Some(id) => saved::update(&st.store, id, input, st.now_ms()).await.map(|()| id),
     };
     match res {
         Ok(id) => Redirect::to(&format!("/segments/{id}")).into_response(),
@@ -384,7 +384,7 @@ async fn save(st: AppState, staff: Staff, id: Option<u64>, form: SegmentForm) ->
             edit_form(&st, &staff, draft, Some(t.get("segments.auto_tag_error").into())).await
         }
         Err(SegmentError::NotFound(_)) => not_found(&staff),
-        Err(e @ SegmentError::Store(_)) => internal(staff.lang, e),
+        Err(e @ SegmentError::Store(_)) => failed(staff.lang, &e),
     }
 }
 
@@ -419,7 +419,7 @@ async fn delete_submit(
     match saved::delete(&st.store, id).await {
         Ok(()) => Redirect::to("/segments").into_response(),
         Err(SegmentError::NotFound(_)) => not_found(&staff),
-        Err(e) => internal(staff.lang, e),
+        Err(e) => failed(staff.lang, &e),
     }
 }
 
@@ -500,7 +500,7 @@ async fn preview(State(st): State<AppState>, staff: Staff, headers: HeaderMap, b
         .await;
     match res {
         Ok((n, sample)) => Json(json!({"count": n, "count_text": count(n), "sample": sample})).into_response(),
-        Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string(), json!({})),
+        Err(e) => super::failed_json(&e),
     }
 }
 
@@ -623,7 +623,7 @@ async fn products_json(State(st): State<AppState>, _staff: Staff, Query(q): Quer
         .await
     {
         Ok(items) => Json(items).into_response(),
-        Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string(), json!({})),
+        Err(e) => super::failed_json(&e),
     }
 }
 
@@ -635,11 +635,23 @@ async fn categories_json(State(st): State<AppState>, _staff: Staff, Query(q): Qu
         .await
     {
         Ok(items) => Json(items).into_response(),
-        Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string(), json!({})),
+        Err(e) => super::failed_json(&e),
     }
 }
 
 // --- a segment's page ----------------------------------------------------------------------
+
+/// A customer as a row of a list (the customer list, a segment's members).
+pub struct CustomerRow {
+    pub id: u64,
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    pub last_seen: String,
+    pub orders: u32,
+    pub spent: String,
+    pub tags: Vec<String>,
+}
 
 fn customer_row(
     id: u64,
@@ -833,7 +845,7 @@ async fn show(State(st): State<AppState>, staff: Staff, Path(id): Path<u64>, Que
     let (rec, history, names) = match loaded {
         Ok(Some(x)) => x,
         Ok(None) => return not_found(&staff),
-        Err(e) => return internal(lang, e),
+        Err(e) => return failed(lang, &e),
     };
     let parsed = Rule::parse(&rec.rule);
     let asked = match q.date.as_deref() {
@@ -875,7 +887,7 @@ async fn show(State(st): State<AppState>, staff: Staff, Path(id): Path<u64>, Que
                         next: next.map(|a| format!("/segments/{id}?date=now&after={a}#members")),
                         rows,
                     }),
-                    Err(e) => return internal(lang, e),
+                    Err(e) => return failed(lang, &e),
                 }
             }
         },
@@ -906,7 +918,7 @@ async fn show(State(st): State<AppState>, staff: Staff, Path(id): Path<u64>, Que
                     members_note = Some(t.get("segments.not_recomputed").to_string());
                     None
                 }
-                Err(e) => return internal(lang, e),
+                Err(e) => return failed(lang, &e),
             }
         }
     };
@@ -974,7 +986,7 @@ async fn members_csv(
     Path(id): Path<u64>,
     Query(q): Query<CsvQuery>,
 ) -> Response {
-    let (tz, now) = (st.tz, st.jobs.now_ms());
+    let (tz, now) = (st.tz, st.now_ms());
     let asked = match q.date.as_deref() {
         None => Asked::Day(local_day(now, tz)),
         Some("now") => Asked::Now,
@@ -1029,7 +1041,7 @@ async fn members_csv(
         )
             .into_response(),
         Ok(None) => not_found(&staff),
-        Err(e) => internal(staff.lang, e),
+        Err(e) => failed(staff.lang, &e),
     }
 }
 

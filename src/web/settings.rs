@@ -9,13 +9,12 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
+use super::frame::Frame;
 use super::i18n;
-use super::pages::Frame;
-use super::{Staff, error_page, refuse_change, render};
-use crate::api::AppState;
+use super::{Staff, error_page, failed, refuse_change, render};
+use crate::app::AppState;
 use crate::auth;
 use crate::jobs::{JobError, JobView, Outcome, Trigger};
-use crate::store::now_ms;
 use crate::store::records::{KeyKind, Role};
 
 pub fn routes() -> Router<AppState> {
@@ -152,7 +151,7 @@ async fn page(
         .await;
     let (users, keys, jobs) = match data {
         Ok(d) => d,
-        Err(e) => return error_page(staff.lang, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        Err(e) => return failed(staff.lang, &e),
     };
     let jobs: Vec<JobRow> = jobs.into_iter().map(|j| job_row(staff, tz, j)).collect();
     // "Job finished: analysis · ok · 2.3 s · <what it did>"
@@ -247,12 +246,12 @@ async fn add_user(State(st): State<AppState>, staff: Staff, Form(form): Form<Use
     };
     let res = st
         .store
-        .call(move |s| Ok::<_, crate::store::Error>(auth::create_user(s, &form.name, &form.password, role, now_ms())))
+        .call(move |s| Ok::<_, crate::store::Error>(auth::create_user(s, &form.name, &form.password, role, s.now_ms())))
         .await;
     match res {
         Ok(Ok(_)) => Redirect::to("/settings").into_response(),
         Ok(Err(e)) => page(&st, &staff, None, Some(e.to_string()), None).await,
-        Err(e) => error_page(staff.lang, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        Err(e) => failed(staff.lang, &e),
     }
 }
 
@@ -273,12 +272,12 @@ async fn remove_user(
     }
     let res = st
         .store
-        .call(move |s| Ok::<_, crate::store::Error>(auth::delete_user(s, &name, now_ms())))
+        .call(move |s| Ok::<_, crate::store::Error>(auth::delete_user(s, &name, s.now_ms())))
         .await;
     match res {
         Ok(Ok(())) => Redirect::to("/settings").into_response(),
         Ok(Err(e)) => page(&st, &staff, None, Some(e.to_string()), None).await,
-        Err(e) => error_page(staff.lang, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        Err(e) => failed(staff.lang, &e),
     }
 }
 
@@ -347,6 +346,6 @@ async fn run_job(
             )
             .await
         }
-        Err(e @ JobError::Store(_)) => error_page(staff.lang, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        Err(e @ JobError::Store(_)) => failed(staff.lang, &e),
     }
 }

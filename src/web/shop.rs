@@ -14,11 +14,11 @@ use chrono::{Duration, NaiveDate, NaiveTime, TimeZone};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::i18n::{self, Catalog, Lang};
-use super::pages::Frame;
-use super::{Staff, error_page, render, urlencode};
-use crate::api::AppState;
+use super::frame::Frame;
+use super::{Staff, error_page, failed, render, urlencode, web_url};
+use crate::app::AppState;
 use crate::customer::ERASED;
+use crate::i18n::{self, Catalog, Lang};
 use crate::store::records::{OrderRecord, OrderStatus, ProductRecord};
 use crate::store::{self, ReadTx};
 use crate::{catalog, order};
@@ -40,19 +40,8 @@ const ORDER_SCAN_LIMIT: usize = 5_000;
 /// The newest orders a product page adds up. The labels `products.sales` say this number.
 const RECENT_ORDERS: usize = 1_000;
 
-fn internal(lang: Lang, e: impl std::fmt::Display) -> Response {
-    error_page(lang, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
-}
-
 fn not_found(staff: &Staff) -> Response {
     error_page(staff.lang, StatusCode::NOT_FOUND, staff.t.get("error.not_found"))
-}
-
-/// A link target from shop data, only when it is a web address: a `javascript:` URL in a
-/// catalogue must not become a link.
-pub(super) fn web_url(url: Option<&str>) -> Option<String> {
-    url.filter(|u| u.starts_with("https://") || u.starts_with("http://"))
-        .map(str::to_string)
 }
 
 fn money_or_dash(amount: Option<f64>, currency: Option<&str>, lang: Lang) -> String {
@@ -145,7 +134,7 @@ async fn product_list(State(st): State<AppState>, staff: Staff, Query(q): Query<
         .await;
     let (items, next, stopped) = match res {
         Ok(r) => r,
-        Err(e) => return internal(lang, e),
+        Err(e) => return failed(lang, &e),
     };
     let rows = items
         .into_iter()
@@ -243,7 +232,7 @@ async fn product_show(State(st): State<AppState>, staff: Staff, Path(id): Path<S
     let (p, sales, stats, recommended) = match res {
         Ok(r) => r,
         Err(catalog::Error::NotFound(_)) => return not_found(&staff),
-        Err(e) => return internal(lang, e),
+        Err(e) => return failed(lang, &e),
     };
     let currency = p.currency.as_deref();
     let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".into());
@@ -512,7 +501,7 @@ async fn order_list(State(st): State<AppState>, staff: Staff, Query(q): Query<Or
         .await;
     let (rows, next, stopped) = match res {
         Ok(r) => r,
-        Err(e) => return internal(lang, e),
+        Err(e) => return failed(lang, &e),
     };
     let rows = rows
         .into_iter()
@@ -589,7 +578,7 @@ async fn order_show(State(st): State<AppState>, staff: Staff, Path(id): Path<Str
     let (customer, o) = match res {
         Ok(r) => r,
         Err(order::Error::NotFound(_)) => return not_found(&staff),
-        Err(e) => return internal(lang, e),
+        Err(e) => return failed(lang, &e),
     };
     let currency = o.currency.as_deref();
     let money = |a: f64| i18n::money(a, currency, lang);

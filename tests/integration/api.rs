@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::TestApp;
+use crate::common::{MASTER_KEY, TestApp};
 
 #[tokio::test]
 async fn products_bulk_upsert_get_list_and_errors() {
@@ -242,6 +242,69 @@ async fn openapi_document_lists_the_routes() {
         assert!(doc["paths"].get(path).is_some(), "{path} missing");
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}
+
+/// Every route of the API is in the OpenAPI document with every method it answers, and the
+/// document names no route that does not exist. The routes come from the router's own list
+/// (`dangol::api::paths`); the methods from the running server, which answers a method a path
+/// does not serve with 405 and the ones it does in `Allow`.
+#[tokio::test]
+async fn every_route_is_in_the_openapi_document() {
+    let app = TestApp::spawn().await;
+    let doc: Value = app
+        .client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let documented = doc["paths"].as_object().expect("paths");
+    let routes = dangol::api::paths();
+    let mut missing = Vec::new();
+    for path in &routes {
+        // Parameters filled in with something a route matches.
+        let concrete: String = path
+            .split('/')
+            .map(|seg| if seg.starts_with('{') { "x1" } else { seg })
+            .collect::<Vec<_>>()
+            .join("/");
+        let res = app
+            .client
+            .request(reqwest::Method::TRACE, app.url(&concrete))
+            .bearer_auth(MASTER_KEY)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 405, "TRACE {concrete}: the route {path} is not served");
+        let allow = res
+            .headers()
+            .get("allow")
+            .expect("405 names the methods")
+            .to_str()
+            .unwrap()
+            .to_lowercase();
+        for method in allow
+            .split(',')
+            .map(str::trim)
+            .filter(|m| !m.is_empty() && *m != "head")
+        {
+            if documented.get(path).and_then(|p| p.get(method)).is_none() {
+                missing.push(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "routes the OpenAPI document leaves out:\n{}",
+        missing.join("\n")
+    );
+    let phantom: Vec<&String> = documented.keys().filter(|p| !routes.contains(p)).collect();
+    assert!(
+        phantom.is_empty(),
+        "the document names routes that do not exist: {phantom:?}"
+    );
 }
 
 #[test]

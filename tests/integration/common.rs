@@ -322,3 +322,78 @@ pub fn csrf_of(html: &str) -> String {
     let at = html.find("name=\"csrf\" value=\"").expect("a form with a token") + "name=\"csrf\" value=\"".len();
     html[at..].split('"').next().unwrap().to_string()
 }
+
+/// A GET as a signed-in console user (or nobody, with an empty cookie), without following the
+/// redirect.
+async fn console_get(app: &TestApp, cookie: &str, path: &str) -> reqwest::Response {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(app.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A console page as a signed-in user (or nobody, with an empty cookie), with its status.
+pub async fn page(app: &TestApp, cookie: &str, path: &str) -> (u16, String) {
+    let res = console_get(app, cookie, path).await;
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+/// A console page as a signed-in user (or nobody, with an empty cookie), with its status and the
+/// redirect's target (empty when there is none).
+pub async fn page_and_location(app: &TestApp, cookie: &str, path: &str) -> (u16, String, String) {
+    let res = console_get(app, cookie, path).await;
+    let status = res.status().as_u16();
+    let location = res
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, location, res.text().await.unwrap())
+}
+
+/// A form body from pairs (a name may repeat, as checkboxes do), the values URL-encoded.
+pub fn body<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", k.as_ref(), urlencode(v.as_ref())))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// HTML text with askama's escapes undone, then the named ones (`&lt;` …) that campaign pages
+/// may carry; enough for the assertions here.
+pub fn unescape(s: &str) -> String {
+    s.replace("&#60;", "<")
+        .replace("&#62;", ">")
+        .replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#38;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+}
+
+/// The element with `id`, up to its closing tag, as served (still escaped); `None` when the page
+/// has none.
+pub fn element_html(html: &str, id: &str) -> Option<String> {
+    let at = html.find(&format!("id=\"{id}\""))?;
+    let start = html[..at].rfind('<')?;
+    let tag: String = html[start + 1..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let end = html[at..].find(&format!("</{tag}>"))? + at;
+    Some(html[start..end].to_string())
+}
+
+/// The element with `id`, up to its closing tag, unescaped; panics when the page has none.
+pub fn element(html: &str, id: &str) -> String {
+    let found = element_html(html, id).unwrap_or_else(|| panic!("no #{id} in {html}"));
+    unescape(&found)
+}

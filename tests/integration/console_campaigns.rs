@@ -9,63 +9,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::campaigns::{SmtpSink, configure, id_of, people, spawn_at, track};
-use crate::common::{TestApp, console_cookie, csrf_of, post_form, urlencode};
-
-/// A console page as a signed-in user (or nobody, with an empty cookie), with its status and the
-/// redirect's target.
-async fn page(app: &TestApp, cookie: &str, path: &str) -> (u16, String, String) {
-    let res = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .get(app.url(path))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    let location = res
-        .headers()
-        .get("location")
-        .map(|l| l.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    (status, location, res.text().await.unwrap())
-}
-
-fn body(pairs: &[(String, String)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={}", urlencode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-/// HTML text with askama's escapes undone (enough for the assertions here).
-fn unescape(s: &str) -> String {
-    s.replace("&#60;", "<")
-        .replace("&#62;", ">")
-        .replace("&#34;", "\"")
-        .replace("&#39;", "'")
-        .replace("&#38;", "&")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&amp;", "&")
-}
-
-/// The element with `id`, up to its closing tag, unescaped.
-fn element(html: &str, id: &str) -> String {
-    let at = html
-        .find(&format!("id=\"{id}\""))
-        .unwrap_or_else(|| panic!("no #{id} in {html}"));
-    let start = html[..at].rfind('<').unwrap();
-    let tag: String = html[start + 1..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric())
-        .collect();
-    let end = html[at..].find(&format!("</{tag}>")).unwrap() + at;
-    unescape(&html[start..end])
-}
+use crate::common::{TestApp, body, console_cookie, csrf_of, element, page, page_and_location, post_form, unescape};
 
 /// An attribute of the tag that starts at `tag`.
 fn attr(tag: &str, name: &str) -> Option<String> {
@@ -179,7 +123,7 @@ async fn campaign_pages_need_sign_in_and_a_viewer_only_reads() {
     ];
     // Signed out: every page sends to the sign-in, and so does every post.
     for path in &gets {
-        let (status, to, _) = page(&app, "", path).await;
+        let (status, to, _) = page_and_location(&app, "", path).await;
         assert_eq!(status, 303, "{path}");
         assert!(to.starts_with("/login?next="), "{path} → {to}");
     }
@@ -198,10 +142,10 @@ async fn campaign_pages_need_sign_in_and_a_viewer_only_reads() {
     // Signed in: every page answers.
     let owner = console_cookie(&app, "admin", "test-admin-password").await;
     for path in &gets {
-        let (status, _, html) = page(&app, &owner, path).await;
+        let (status, _, html) = page_and_location(&app, &owner, path).await;
         assert_eq!(status, 200, "{path}: {html}");
     }
-    let (_, _, list) = page(&app, &owner, "/campaigns").await;
+    let (_, _, list) = page_and_location(&app, &owner, "/campaigns").await;
     assert!(
         list.contains("<a href=\"/campaigns\" aria-current=\"page\">Campaigns</a>"),
         "Campaigns is on in the navigation, next to Coupons"
@@ -219,7 +163,7 @@ async fn campaign_pages_need_sign_in_and_a_viewer_only_reads() {
     assert_eq!(page(&app, &owner, "/campaigns/999").await.0, 404);
     assert_eq!(page(&app, &owner, "/campaigns/999/edit").await.0, 404);
     assert_eq!(page(&app, &owner, "/campaigns/new?template=nope").await.0, 404);
-    let (_, _, settings) = page(&app, &owner, "/settings").await;
+    let (_, _, settings) = page_and_location(&app, &owner, "/settings").await;
     assert!(
         settings.contains("href=\"/settings/messaging\""),
         "Settings links to Messaging"
@@ -227,7 +171,7 @@ async fn campaign_pages_need_sign_in_and_a_viewer_only_reads() {
 
     // A viewer reads the list, the campaign and the messaging settings, and changes nothing.
     let viewer = add_user(&app, "viewer", "viewer").await;
-    let (status, _, list) = page(&app, &viewer, "/campaigns").await;
+    let (status, _, list) = page_and_location(&app, &viewer, "/campaigns").await;
     assert_eq!(status, 200);
     assert!(list.contains("공지") && !list.contains("id=\"new-campaign\""));
     assert!(
@@ -237,12 +181,12 @@ async fn campaign_pages_need_sign_in_and_a_viewer_only_reads() {
     assert_eq!(page(&app, &viewer, "/campaigns/new").await.0, 403);
     assert_eq!(page(&app, &viewer, "/campaigns/new?template=win_back").await.0, 403);
     assert_eq!(page(&app, &viewer, &format!("{show}/edit")).await.0, 403);
-    let (status, _, html) = page(&app, &viewer, &show).await;
+    let (status, _, html) = page_and_location(&app, &viewer, &show).await;
     assert_eq!(status, 200);
     for absent in ["id=\"launch-form\"", "id=\"edit\"", "id=\"test-form\""] {
         assert!(!html.contains(absent), "{absent} shown to a viewer");
     }
-    let (status, _, html) = page(&app, &viewer, "/settings/messaging").await;
+    let (status, _, html) = page_and_location(&app, &viewer, "/settings/messaging").await;
     assert_eq!(status, 200);
     assert!(html.contains("id=\"owners-only\"") && html.contains("<fieldset class=\"plain\" disabled>"));
     let token = csrf_of(&html);
@@ -273,12 +217,12 @@ async fn campaign_pages_need_sign_in_and_a_viewer_only_reads() {
         assert_eq!(res.status(), 403, "a viewer's post to {path}");
     }
     // The owner's token is not the viewer's either.
-    let (_, _, owners) = page(&app, &owner, "/campaigns/new").await;
+    let (_, _, owners) = page_and_location(&app, &owner, "/campaigns/new").await;
     let res = post_form(
         &app,
         &viewer,
         "/campaigns",
-        body(&[("csrf".into(), csrf_of(&owners)), ("name".into(), "x".into())]),
+        body(&[("csrf", csrf_of(&owners)), ("name", "x".to_string())]),
     )
     .await;
     assert_eq!(res.status(), 403);
@@ -321,7 +265,7 @@ async fn a_campaign_from_a_template_is_saved_previewed_test_sent_launched_and_pa
     let owner = console_cookie(&app, "admin", "test-admin-password").await;
 
     // The template opens as a form filled with it; posted as is, it is created as it was.
-    let (status, _, form) = page(&app, &owner, "/campaigns/new?template=cart_abandonment").await;
+    let (status, _, form) = page_and_location(&app, &owner, "/campaigns/new?template=cart_abandonment").await;
     assert_eq!(status, 200);
     assert!(element(&form, "from-template").contains("Cart abandonment"));
     let fields = form_fields(&form, "campaign-form");
@@ -415,7 +359,7 @@ async fn a_campaign_from_a_template_is_saved_previewed_test_sent_launched_and_pa
     // The customer columns follow the store within moments.
     let mut html = String::new();
     for _ in 0..100 {
-        let (status, _, h) = page(&app, &owner, &path).await;
+        let (status, _, h) = page_and_location(&app, &owner, &path).await;
         assert_eq!(status, 200);
         html = h;
         if element(&html, "estimate-audience").ends_with(">2") {
@@ -450,7 +394,7 @@ async fn a_campaign_from_a_template_is_saved_previewed_test_sent_launched_and_pa
 
     // The preview, linkable, by id or email: the labelled subject, the cart, the HTML sandboxed.
     for q in [kim.to_string(), "kim%40example.com".into()] {
-        let (status, _, html) = page(&app, &owner, &format!("{path}?preview_customer={q}")).await;
+        let (status, _, html) = page_and_location(&app, &owner, &format!("{path}?preview_customer={q}")).await;
         assert_eq!(status, 200);
         assert!(
             element(&html, "preview-subject").ends_with("(광고) 김민지님, 장바구니에 상품이 남아 있어요"),
@@ -469,9 +413,9 @@ async fn a_campaign_from_a_template_is_saved_previewed_test_sent_launched_and_pa
         assert!(!frame.contains("<p>"), "the HTML is an escaped attribute");
     }
     let lee = id_of(&app, "lee").await;
-    let (_, _, html) = page(&app, &owner, &format!("{path}?preview_customer={lee}")).await;
+    let (_, _, html) = page_and_location(&app, &owner, &format!("{path}?preview_customer={lee}")).await;
     assert!(element(&html, "preview-verdict").contains("skipped: no consent"));
-    let (_, _, html) = page(&app, &owner, &format!("{path}?preview_customer=nobody%40example.com")).await;
+    let (_, _, html) = page_and_location(&app, &owner, &format!("{path}?preview_customer=nobody%40example.com")).await;
     assert!(element(&html, "preview-error").contains("No customer nobody@example.com."));
 
     // Launch is refused until the channel is set up, then until the sender is named.
@@ -531,22 +475,22 @@ async fn a_campaign_from_a_template_is_saved_previewed_test_sent_launched_and_pa
     configure(&app, Some(&smtp), None, json!({})).await;
     let res = launch().await;
     assert_eq!(res.status(), 303);
-    let (_, _, html) = page(&app, &owner, &path).await;
+    let (_, _, html) = page_and_location(&app, &owner, &path).await;
     assert!(element(&html, "status").contains("data-status=\"active\""));
     assert!(html.contains("id=\"pause-form\"") && !html.contains("id=\"launch-form\""));
     assert!(element(&html, "settings").contains("on each event"));
     assert_eq!(app.get(&format!("/campaigns/{id}")).await["status"], "active");
-    let (_, _, list) = page(&app, &owner, "/campaigns").await;
+    let (_, _, list) = page_and_location(&app, &owner, "/campaigns").await;
     let row = element(&list, "campaigns");
     assert!(row.contains("data-status=\"active\"") && row.contains("0 / 0"), "{row}");
     let res = post_form(&app, &owner, &format!("{path}/pause"), format!("csrf={csrf}")).await;
     assert_eq!(res.status(), 303);
     assert_eq!(app.get(&format!("/campaigns/{id}")).await["status"], "paused");
-    let (_, _, html) = page(&app, &owner, &path).await;
+    let (_, _, html) = page_and_location(&app, &owner, &path).await;
     assert!(element(&html, "launch").contains("Resume"));
 
     // Editing: the form comes back filled; a change is saved as the API would save it.
-    let (status, _, form) = page(&app, &owner, &format!("{path}/edit")).await;
+    let (status, _, form) = page_and_location(&app, &owner, &format!("{path}/edit")).await;
     assert_eq!(status, 200);
     assert!(form.contains(&format!("action=\"{path}\"")));
     let mut fields = form_fields(&form, "campaign-form");
@@ -573,7 +517,7 @@ async fn a_campaign_from_a_template_is_saved_previewed_test_sent_launched_and_pa
 async fn messaging_settings_are_owners_only_keep_secrets_and_name_a_wrong_field() {
     let app = TestApp::spawn().await;
     let owner = console_cookie(&app, "admin", "test-admin-password").await;
-    let (status, _, html) = page(&app, &owner, "/settings/messaging").await;
+    let (status, _, html) = page_and_location(&app, &owner, "/settings/messaging").await;
     assert_eq!(status, 200);
     assert!(!html.contains("id=\"owners-only\"") && html.contains("id=\"save\""));
     let mut fields = form_fields(&html, "messaging-form");
@@ -645,7 +589,7 @@ async fn messaging_settings_are_owners_only_keep_secrets_and_name_a_wrong_field(
         ),
         "{s}"
     );
-    let (_, _, html) = page(&app, &owner, "/settings/messaging?saved=1").await;
+    let (_, _, html) = page_and_location(&app, &owner, "/settings/messaging?saved=1").await;
     assert!(html.contains("id=\"saved\""));
     assert!(!html.contains("top-secret") && !html.contains("sms-key"));
     assert!(element(&html, "smtp_password_state").contains("A value is stored"));
@@ -661,7 +605,7 @@ async fn messaging_settings_are_owners_only_keep_secrets_and_name_a_wrong_field(
 
     // A marketer sees them but may not change them.
     let marketer = add_user(&app, "marketer", "marketer").await;
-    let (status, _, html) = page(&app, &marketer, "/settings/messaging").await;
+    let (status, _, html) = page_and_location(&app, &marketer, "/settings/messaging").await;
     assert_eq!(status, 200);
     assert!(html.contains("id=\"owners-only\"") && !html.contains("id=\"save\""));
     let mut mine = form_fields(&html, "messaging-form");

@@ -6,51 +6,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{TestApp, console_cookie, csrf_of, post_form, urlencode};
-
-/// A console page as a signed-in user, with its status.
-async fn page(app: &TestApp, cookie: &str, path: &str) -> (u16, String) {
-    let res = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .get(app.url(path))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
-    (res.status().as_u16(), res.text().await.unwrap())
-}
-
-/// A form body from pairs (a name may repeat, as checkboxes do).
-fn body(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={}", urlencode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-/// HTML text with askama's escapes undone (enough for the assertions here).
-fn unescape(s: &str) -> String {
-    s.replace("&#60;", "<")
-        .replace("&#62;", ">")
-        .replace("&#34;", "\"")
-        .replace("&#39;", "'")
-        .replace("&#38;", "&")
-}
-
-/// The element with `id`, up to its closing tag.
-fn element(html: &str, id: &str) -> String {
-    let at = html.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no #{id}"));
-    let start = html[..at].rfind('<').unwrap();
-    let tag: String = html[start + 1..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric())
-        .collect();
-    let end = html[at..].find(&format!("</{tag}>")).unwrap() + at;
-    unescape(&html[start..end])
-}
+use crate::common::{TestApp, body, console_cookie, csrf_of, element, page, post_form};
 
 #[tokio::test]
 async fn coupons_are_made_listed_issued_to_a_segment_exported_and_shown_on_customers() {
@@ -177,7 +133,7 @@ async fn coupons_are_made_listed_issued_to_a_segment_exported_and_shown_on_custo
     // A shared code, and the same code again refused on the code field.
     let shared = |code: &'static str| {
         body(&[
-            ("csrf", &csrf),
+            ("csrf", csrf.as_str()),
             ("name", "Welcome"),
             ("discount_type", "fixed"),
             ("amount", "3000"),
@@ -241,7 +197,7 @@ async fn coupons_are_made_listed_issued_to_a_segment_exported_and_shown_on_custo
             &app,
             &owner,
             &issue_path,
-            body(&[("csrf", &csrf), ("segment", &seg_s), ("prefix", prefix)]),
+            body(&[("csrf", csrf.as_str()), ("segment", seg_s.as_str()), ("prefix", prefix)]),
         )
     };
     let res = issue("vip 1").await;
@@ -367,7 +323,7 @@ async fn coupons_are_made_listed_issued_to_a_segment_exported_and_shown_on_custo
         &viewer,
         "/coupons/new",
         body(&[
-            ("csrf", &token),
+            ("csrf", token.as_str()),
             ("name", "Mine"),
             ("discount_type", "fixed"),
             ("amount", "1000"),
@@ -379,7 +335,7 @@ async fn coupons_are_made_listed_issued_to_a_segment_exported_and_shown_on_custo
         &app,
         &viewer,
         &format!("/coupons/{id}/issue"),
-        body(&[("csrf", &token), ("segment", &seg_s), ("prefix", "")]),
+        body(&[("csrf", token.as_str()), ("segment", seg_s.as_str()), ("prefix", "")]),
     )
     .await;
     assert_eq!(res.status(), 403);
@@ -439,7 +395,7 @@ async fn a_coupon_is_edited_in_its_form_and_keeps_its_counts() {
     let edit_path = format!("/coupons/{id}/edit");
     let terms = |percent: &'static str| {
         body(&[
-            ("csrf", &csrf),
+            ("csrf", csrf.as_str()),
             ("name", "Spring 15"),
             ("discount_type", "percent"),
             ("percent", percent),

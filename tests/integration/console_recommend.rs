@@ -6,42 +6,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{TestApp, console_cookie};
-
-/// A console page as a signed-in user, with its status.
-async fn page(app: &TestApp, cookie: &str, path: &str) -> (u16, String) {
-    let res = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .get(app.url(path))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
-    (res.status().as_u16(), res.text().await.unwrap())
-}
-
-/// HTML text with askama's escapes undone (enough for the assertions here).
-fn unescape(s: &str) -> String {
-    s.replace("&#60;", "<")
-        .replace("&#62;", ">")
-        .replace("&#34;", "\"")
-        .replace("&#39;", "'")
-        .replace("&#38;", "&")
-}
-
-/// The element with `id`, up to its closing tag.
-fn element(html: &str, id: &str) -> String {
-    let at = html.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no #{id}"));
-    let start = html[..at].rfind('<').unwrap();
-    let tag: String = html[start + 1..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric())
-        .collect();
-    let end = html[at..].find(&format!("</{tag}>")).unwrap() + at;
-    unescape(&html[start..end])
-}
+use crate::common::{TestApp, console_cookie, element, page};
 
 /// The listed products of a card, in order: (product id, source), from the rows' data.
 fn rows(card: &str) -> Vec<(String, String)> {

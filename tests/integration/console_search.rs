@@ -7,22 +7,8 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{TestApp, console_cookie, urlencode};
+use crate::common::{TestApp, console_cookie, element_html, page, unescape, urlencode};
 use crate::search::{config, load, ready};
-
-/// A console page as a signed-in user (cookie from `console_cookie`), with its status.
-async fn page(app: &TestApp, cookie: &str, path: &str) -> (u16, String) {
-    let res = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .get(app.url(path))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
-    (res.status().as_u16(), res.text().await.unwrap())
-}
 
 /// HTML as the reader sees it: tags dropped, askama's escapes undone, white space collapsed.
 fn text(html: &str) -> String {
@@ -43,27 +29,6 @@ fn text(html: &str) -> String {
     let words: Vec<&str> = out.split_whitespace().collect();
     // The evidence reads "title — counts, last …": no space before the comma.
     words.join(" ").replace(" ,", ",")
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("&#60;", "<")
-        .replace("&#62;", ">")
-        .replace("&#34;", "\"")
-        .replace("&#39;", "'")
-        .replace("&#38;", "&")
-}
-
-/// The part of `html` inside the element with `id` (up to the next element with an id of the
-/// same tag is good enough for these pages: each is read up to its closing tag).
-fn element(html: &str, id: &str) -> Option<String> {
-    let at = html.find(&format!("id=\"{id}\""))?;
-    let start = html[..at].rfind('<')?;
-    let tag: String = html[start + 1..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric())
-        .collect();
-    let end = html[at..].find(&format!("</{tag}>"))? + at;
-    Some(html[start..end].to_string())
 }
 
 /// The result rows: (customer id, the row's text), in page order.
@@ -150,7 +115,7 @@ async fn interest_search_page_lists_customers_with_evidence_trends_and_a_segment
     assert_eq!(status, 200);
     assert!(html.contains("<a href=\"/search\" aria-current=\"page\">Interest search</a>"));
     assert!(html.contains("id=\"search-form\"") && !html.contains("id=\"results\""));
-    let words = text(&element(&html, "trend-words").expect("trending words"));
+    let words = text(&element_html(&html, "trend-words").expect("trending words"));
     // b's three views today: the flower perfume's word is new, its brand rose against b's
     // purchase of the woody perfume (same brand) two days ago: 3 / (4 × 24 / 168) = 5.25.
     assert!(words.contains("플라워향수 3 new"), "{words}");
@@ -159,13 +124,13 @@ async fn interest_search_page_lists_customers_with_evidence_trends_and_a_segment
         hrefs(&html, "/search?q=").contains(&format!("/search?q={}", urlencode("플라워향수"))),
         "a word runs the search"
     );
-    let categories = element(&html, "trend-categories").unwrap();
+    let categories = element_html(&html, "trend-categories").unwrap();
     assert!(rises(&text(&categories), "뷰티 3 ↑ 5."), "{}", text(&categories));
     assert!(
         hrefs(&categories, "/search?q=").contains(&format!("/search?q={}", urlencode("뷰티 향수"))),
         "a category runs the search for its levels: {categories}"
     );
-    let products = element(&html, "trend-products").unwrap();
+    let products = element_html(&html, "trend-products").unwrap();
     assert!(
         text(&products).starts_with("Products 플라워향수 오 드 퍼퓸 50ml 3 new"),
         "{}",
@@ -175,7 +140,7 @@ async fn interest_search_page_lists_customers_with_evidence_trends_and_a_segment
     // Another window.
     let (_, week) = page(&app, &admin, "/search?hours=168").await;
     assert!(week.contains("<a href=\"/search?hours=168\" aria-current=\"true\">168 h</a>"));
-    assert!(text(&element(&week, "trend-products").unwrap()).contains("우디 향수 4"));
+    assert!(text(&element_html(&week, "trend-products").unwrap()).contains("우디 향수 4"));
 
     // A search: b (three views lately, and a purchase) before a (one view 40 days ago). The
     // index follows the writer within a second of the load.
@@ -189,7 +154,10 @@ async fn interest_search_page_lists_customers_with_evidence_trends_and_a_segment
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert_eq!(text(&element(&html, "total").unwrap()), "2 customers showed interest");
+    assert_eq!(
+        text(&element_html(&html, "total").unwrap()),
+        "2 customers showed interest"
+    );
     assert!(!html.contains("id=\"bound-note\""));
     let found = rows(&html);
     assert_eq!(found.iter().map(|r| r.0).collect::<Vec<_>>(), [b, a], "{found:?}");
@@ -212,7 +180,7 @@ async fn interest_search_page_lists_customers_with_evidence_trends_and_a_segment
     );
     assert!(html.contains(&format!("<a href=\"/customers/{b}\">b</a>")));
     // The matched products and categories, as chips; the candle (향초) is not perfume.
-    let matched = element(&html, "matched").unwrap();
+    let matched = element_html(&html, "matched").unwrap();
     let products = hrefs(&matched, "/products/");
     assert!(products.contains(&"/products/P1".to_string()) && products.contains(&"/products/P2".to_string()));
     assert!(!products.contains(&"/products/P5".to_string()), "{products:?}");
@@ -225,7 +193,7 @@ async fn interest_search_page_lists_customers_with_evidence_trends_and_a_segment
     let (_, html) = page(&app, &admin, &format!("{path}&days=7")).await;
     assert_eq!(rows(&html).iter().map(|r| r.0).collect::<Vec<_>>(), [b]);
     assert!(
-        text(&element(&html, "bound-note").unwrap()).contains("upper bound"),
+        text(&element_html(&html, "bound-note").unwrap()).contains("upper bound"),
         "the total of a window is explained"
     );
     assert!(html.contains("<option value=\"7\" selected>Last 7 days</option>"));
@@ -239,7 +207,7 @@ async fn interest_search_page_lists_customers_with_evidence_trends_and_a_segment
     let link = hrefs(&html, "/segments/new?rule=").remove(0);
     let (status, builder) = page(&app, &admin, &link).await;
     assert_eq!(status, 200);
-    let field = element(&builder, "rule").unwrap();
+    let field = element_html(&builder, "rule").unwrap();
     let field: Value = serde_json::from_str(&unescape(&field[field.find('>').unwrap() + 1..])).unwrap();
     assert_eq!(field, rule);
     // The API counts the same customers for that rule.
@@ -257,7 +225,7 @@ async fn interest_search_page_lists_customers_with_evidence_trends_and_a_segment
     ] {
         let (status, builder) = page(&app, &admin, &format!("/segments/new?rule={}", urlencode(&bad))).await;
         assert_eq!(status, 200);
-        let field = element(&builder, "rule").unwrap();
+        let field = element_html(&builder, "rule").unwrap();
         let field: Value = serde_json::from_str(&unescape(&field[field.find('>').unwrap() + 1..])).unwrap();
         assert_eq!(field, json!({"all": []}), "{bad}");
     }
@@ -279,12 +247,12 @@ async fn interest_search_page_lists_customers_with_evidence_trends_and_a_segment
     // Too long a text is refused on the page.
     let (status, html) = page(&app, &admin, &format!("/search?q={}", "x".repeat(201))).await;
     assert_eq!(status, 200);
-    assert!(text(&element(&html, "notice").unwrap()).contains("at most 200"));
+    assert!(text(&element_html(&html, "notice").unwrap()).contains("at most 200"));
 
     // In Korean.
     let ko = admin.replace("dangol_lang=en", "dangol_lang=ko");
     let (_, html) = page(&app, &ko, &path).await;
-    assert_eq!(text(&element(&html, "total").unwrap()), "2명이 관심을 보였습니다");
+    assert_eq!(text(&element_html(&html, "total").unwrap()), "2명이 관심을 보였습니다");
     assert!(
         rows(&html)[0]
             .1

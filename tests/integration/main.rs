@@ -2,6 +2,7 @@
 
 mod analysis;
 mod api;
+mod architecture;
 mod browser;
 mod campaigns;
 mod clients;
@@ -19,6 +20,7 @@ mod identity;
 mod import;
 mod orders;
 mod recommend;
+mod records;
 mod search;
 mod segments;
 mod track;

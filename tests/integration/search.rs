@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use dangol::config::{Config, StoreArgs};
+use dangol::config::Config;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -347,11 +347,9 @@ async fn indexes_are_made_again_when_missing_corrupt_or_by_reindex() {
     app.stop().await;
 
     // `dangol reindex` on the stopped server's data dir.
-    dangol::search::reindex_command(&StoreArgs {
-        data_dir: tmp.path().to_path_buf(),
-        timezone: chrono_tz::Asia::Seoul,
-    })
-    .unwrap();
+    let store = dangol::store::Store::open(tmp.path()).unwrap();
+    dangol::search::reindex(&store).unwrap();
+    drop(store);
     let app = TestApp::spawn_with(config(tmp.path()).await).await;
     ready(&app).await;
     assert_eq!(found(&app, "향수", None).await, before);

@@ -6,7 +6,6 @@ use std::time::Instant;
 
 use clap::Args;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 
 use crate::config::Config;
 
@@ -70,13 +69,8 @@ pub async fn run(opts: SegmentsOptions) -> anyhow::Result<()> {
     );
     let mut config = Config::for_tests(&opts.data_dir);
     config.admin_password = None;
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(crate::serve(config, listener, async {
-        let _ = stop_rx.await;
-    }));
-    super::wait_healthy(&base).await?;
+    let server = super::BenchServer::start(config).await?;
+    let base = server.base.clone();
     let client = reqwest::Client::new();
     let post = |path: &str, body: Value| {
         client
@@ -174,7 +168,6 @@ pub async fn run(opts: SegmentsOptions) -> anyhow::Result<()> {
                 .error_for_status()?;
         }
     }
-    let _ = stop_tx.send(());
-    server.await??;
+    server.stop().await?;
     Ok(())
 }

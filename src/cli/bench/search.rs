@@ -12,7 +12,6 @@ use anyhow::Context;
 use clap::Args;
 use serde_json::Value;
 use tantivy::tokenizer::{LowerCaser, NgramTokenizer, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
-use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::search::analyzer::{self, Options};
@@ -194,13 +193,8 @@ async fn speed(dir: &Path, runs: usize) -> anyhow::Result<()> {
     anyhow::ensure!(dir.join("dangol.redb").exists(), "no store in {}", dir.display());
     let mut config = Config::for_tests(dir);
     config.admin_password = None;
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(crate::serve(config, listener, async {
-        let _ = stop_rx.await;
-    }));
-    super::wait_healthy(&base).await?;
+    let server = super::BenchServer::start(config).await?;
+    let base = server.base.clone();
     let client = reqwest::Client::new();
     let get = |path: String| {
         client
@@ -252,8 +246,7 @@ async fn speed(dir: &Path, runs: usize) -> anyhow::Result<()> {
             println!("| {q} | {window} | {total} | {:.1} | {:.1} |", p(0.5), p(0.99));
         }
     }
-    let _ = stop_tx.send(());
-    server.await??;
+    server.stop().await?;
     Ok(())
 }
 

@@ -91,13 +91,8 @@ pub async fn run(opts: SendOptions) -> anyhow::Result<()> {
     let dir = super::tempfile_dir(&None)?;
     let mut config = Config::for_tests(&dir.path);
     config.admin_password = None;
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(crate::serve(config, listener, async {
-        let _ = stop_rx.await;
-    }));
-    super::wait_healthy(&base).await?;
+    let server = super::BenchServer::start(config).await?;
+    let base = server.base.clone();
     let smtp = TcpListener::bind("127.0.0.1:0").await?;
     let smtp_port = smtp.local_addr()?.port();
     let received = Arc::new(AtomicU64::new(0));
@@ -246,7 +241,6 @@ pub async fn run(opts: SendOptions) -> anyhow::Result<()> {
             break;
         }
     }
-    let _ = stop_tx.send(());
-    server.await??;
+    server.stop().await?;
     Ok(())
 }

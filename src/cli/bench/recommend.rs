@@ -13,7 +13,6 @@ use std::time::Instant;
 
 use clap::Args;
 use rand::{Rng, SeedableRng};
-use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::recommend::eval::{self, Order, Report};
@@ -229,13 +228,8 @@ async fn latency(dir: &std::path::Path, requests: usize) -> anyhow::Result<()> {
     };
     let mut config = Config::for_tests(dir);
     config.admin_password = None;
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(crate::serve(config, listener, async {
-        let _ = stop_rx.await;
-    }));
-    super::wait_healthy(&base).await?;
+    let server = super::BenchServer::start(config).await?;
+    let base = server.base.clone();
     let client = reqwest::Client::new();
     // The model: wait for the build a store with orders and no model gets at start.
     loop {
@@ -307,8 +301,7 @@ async fn latency(dir: &std::path::Path, requests: usize) -> anyhow::Result<()> {
             q(&at_client, 0.99)
         );
     }
-    let _ = stop_tx.send(());
-    server.await??;
+    server.stop().await?;
     Ok(())
 }
 
@@ -383,7 +376,7 @@ fn rebuild(orders: u64, dir: Option<PathBuf>) -> anyhow::Result<()> {
     let mut file = None;
     for _ in 0..3 {
         let started = Instant::now();
-        let built = crate::recommend::build(&read, &crate::recommend::model::Params::default(), store::now_ms())?;
+        let built = crate::recommend::build(&read, &crate::recommend::model::Params::default(), store.now_ms())?;
         times.push(started.elapsed().as_secs_f64());
         file = Some(built);
     }

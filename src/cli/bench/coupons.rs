@@ -6,7 +6,6 @@ use std::time::Instant;
 
 use clap::Args;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 
 use crate::config::Config;
 
@@ -24,13 +23,8 @@ pub async fn run(opts: CouponOptions) -> anyhow::Result<()> {
     let dir = super::tempfile_dir(&None)?;
     let mut config = Config::for_tests(&dir.path);
     config.admin_password = None;
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(crate::serve(config, listener, async {
-        let _ = stop_rx.await;
-    }));
-    super::wait_healthy(&base).await?;
+    let server = super::BenchServer::start(config).await?;
+    let base = server.base.clone();
     let client = reqwest::Client::new();
     let admin = |method: reqwest::Method, path: &str| {
         client
@@ -170,7 +164,6 @@ pub async fn run(opts: CouponOptions) -> anyhow::Result<()> {
             p(&took, 0.5)
         );
     }
-    let _ = stop_tx.send(());
-    server.await??;
+    server.stop().await?;
     Ok(())
 }

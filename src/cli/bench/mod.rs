@@ -10,7 +10,8 @@ use hdrhistogram::Histogram;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-use crate::config::{BenchArgs, BenchWhat, Config};
+use super::{BenchArgs, BenchWhat};
+use crate::config::Config;
 
 pub mod analyze;
 pub mod coupons;
@@ -107,15 +108,9 @@ pub async fn startup(opts: StartupOptions) -> anyhow::Result<()> {
         // Keys for this run only (held in memory); the store's own users are left as they are.
         let mut config = Config::for_tests(&opts.data_dir);
         config.admin_password = None;
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let base = format!("http://{}", listener.local_addr()?);
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let started = Instant::now();
-        let server = tokio::spawn(crate::serve(config, listener, async {
-            let _ = stop_rx.await;
-        }));
-        wait_healthy(&base).await?;
-        times.push(started.elapsed().as_secs_f64());
+        let server = BenchServer::start(config).await?;
+        let base = server.base.clone();
+        times.push(server.up_after.as_secs_f64());
         let get = |path: &str| {
             client
                 .get(format!("{base}/api/v1{path}"))
@@ -132,8 +127,7 @@ pub async fn startup(opts: StartupOptions) -> anyhow::Result<()> {
             latencies = console_latency(&client, &base, counts["customers"].as_u64().unwrap_or(1)).await?;
         }
         rss = rss.max(resident_bytes().unwrap_or(0));
-        let _ = stop_tx.send(());
-        server.await??;
+        server.stop().await?;
     }
     times.sort_by(f64::total_cmp);
     println!("dangol bench startup — {}", opts.data_dir.display());
@@ -373,13 +367,8 @@ pub async fn ingest(opts: IngestOptions) -> anyhow::Result<Vec<Measured>> {
     let tmp = tempfile_dir(&opts.data_dir)?;
     let mut config = Config::for_tests(&tmp.path);
     config.write_key = Some(crate::config::Secret("bench-write-key".into()));
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(crate::serve(config, listener, async {
-        let _ = stop_rx.await;
-    }));
-    wait_healthy(&base).await?;
+    let server = BenchServer::start(config).await?;
+    let base = server.base.clone();
     let client = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
     let counter = Arc::new(AtomicU64::new(0));
 
@@ -432,8 +421,7 @@ pub async fn ingest(opts: IngestOptions) -> anyhow::Result<Vec<Measured>> {
         stored == sent,
         "acknowledged {sent} events but the store holds {stored}"
     );
-    let _ = stop_tx.send(());
-    server.await??;
+    server.stop().await?;
 
     println!(
         "dangol bench ingest — {} cores, store on {}",
@@ -511,6 +499,43 @@ where
         p50_ms: hist.value_at_quantile(0.5) as f64 / 1000.0,
         p99_ms: hist.value_at_quantile(0.99) as f64 / 1000.0,
     })
+}
+
+/// A dangol server on loopback for a benchmark: started by `start`, stopped by `stop`.
+struct BenchServer {
+    /// `http://127.0.0.1:PORT`.
+    base: String,
+    /// From the spawn of `serve` to its first healthy answer on /healthz.
+    up_after: Duration,
+    stop_tx: tokio::sync::oneshot::Sender<()>,
+    handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl BenchServer {
+    /// Serves `config` on a free loopback port and waits until /healthz answers.
+    async fn start(config: Config) -> anyhow::Result<BenchServer> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let started = Instant::now();
+        let handle = tokio::spawn(crate::server::serve(config, listener, async {
+            let _ = stop_rx.await;
+        }));
+        wait_healthy(&base).await?;
+        Ok(BenchServer {
+            base,
+            up_after: started.elapsed(),
+            stop_tx,
+            handle,
+        })
+    }
+
+    /// Stops the server gracefully and waits until it has ended.
+    async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop_tx.send(());
+        self.handle.await??;
+        Ok(())
+    }
 }
 
 pub(crate) async fn wait_healthy(base: &str) -> anyhow::Result<()> {

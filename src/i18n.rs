@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use axum::http::HeaderMap;
 use chrono::TimeZone;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,16 +28,12 @@ impl Lang {
         }
     }
 
-    /// The `dangol_lang` cookie, else the first of ko/en the browser lists in Accept-Language,
-    /// else Korean.
-    pub fn from_headers(headers: &HeaderMap) -> Lang {
-        if let Some(l) = super::cookie(headers, "dangol_lang").and_then(|v| Lang::parse(&v)) {
+    /// The language a person chose (the `dangol_lang` cookie), else the first of ko/en their
+    /// browser lists in Accept-Language, else Korean.
+    pub fn negotiate(chosen: Option<&str>, accept: &str) -> Lang {
+        if let Some(l) = chosen.and_then(Lang::parse) {
             return l;
         }
-        let accept = headers
-            .get("accept-language")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
         for part in accept.split(',') {
             let tag = part.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
             if tag.starts_with("ko") {
@@ -99,8 +94,8 @@ impl Catalog {
         static KO: OnceLock<Catalog> = OnceLock::new();
         static EN: OnceLock<Catalog> = OnceLock::new();
         match lang {
-            Lang::Ko => KO.get_or_init(|| Catalog::load(include_str!("../../static/i18n/ko.toml"))),
-            Lang::En => EN.get_or_init(|| Catalog::load(include_str!("../../static/i18n/en.toml"))),
+            Lang::Ko => KO.get_or_init(|| Catalog::load(include_str!("../static/i18n/ko.toml"))),
+            Lang::En => EN.get_or_init(|| Catalog::load(include_str!("../static/i18n/en.toml"))),
         }
     }
 
