@@ -155,6 +155,24 @@ pub async fn serve(
     let _ = recommend_follower.await;
     let _ = scheduler.await;
     let _ = sender.await;
+    // Work started in the background (the first recommendations model, a console import, a job
+    // run by hand) holds the store too: it sees the stop and lets go; the file is closed, and can
+    // be opened again at once, only when the last holder is gone.
+    let holders_gone = async {
+        while store.holders() > 1 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    };
+    if tokio::time::timeout(std::time::Duration::from_secs(60), holders_gone)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            holders = store.holders() - 1,
+            "background work still holds the store after a minute"
+        );
+    }
+    drop(store);
     tracing::info!("stopped");
     Ok(())
 }

@@ -14,7 +14,7 @@ use super::routes::Routes;
 use super::{ApiError, ApiJson, ApiResult, AppState, Page};
 use crate::campaign::report::{self, Report};
 use crate::campaign::send::{self, Estimate, Feedback, Preview, SendState};
-use crate::campaign::settings::Settings;
+use crate::campaign::settings::{Settings, SettingsInput};
 use crate::campaign::templates::{self, Template};
 use crate::campaign::{self, Audience, CampaignInput, CampaignRecord, Channel, Occurrence, Purpose};
 use crate::error::ErrorCode;
@@ -68,7 +68,7 @@ fn response(id: u64, c: CampaignRecord) -> CampaignResponse {
     CampaignResponse {
         id,
         status: c.status.as_str().into(),
-        input: c.input,
+        input: CampaignInput::from(&c.definition),
         created_at: iso(c.created_at),
         updated_at: iso(c.updated_at),
         launched_at: c.launched_at.map(iso),
@@ -216,10 +216,11 @@ pub async fn test_send(
 pub async fn estimate(State(st): State<AppState>, Path(id): Path<u64>) -> ApiResult<Json<Estimate>> {
     let rec = load(&st, id).await?;
     let sender = st.campaigns.clone();
-    let e =
-        tokio::task::spawn_blocking(move || sender.estimate(&rec.input.audience, rec.input.channel, rec.input.purpose))
-            .await
-            .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))??;
+    let e = tokio::task::spawn_blocking(move || {
+        sender.estimate(&rec.definition.audience, rec.definition.channel, rec.definition.purpose)
+    })
+    .await
+    .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))??;
     Ok(Json(e))
 }
 
@@ -309,7 +310,7 @@ pub async fn sends(
         .call(move |s| -> Result<_, ApiError> {
             let iso = super::iso;
             let mut out = Vec::new();
-            s.read()?.for_each_send_of::<send::Send>(id, |occ, customer, r| {
+            s.read()?.for_each_send_of::<send::OutboxRow>(id, |occ, customer, r| {
                 let state = serde_json::to_value(r.state)
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_string));
@@ -358,10 +359,10 @@ pub async fn get_settings(State(st): State<AppState>) -> ApiResult<Json<serde_js
 }
 
 /// Replaces the messaging settings; a password or auth value left out keeps the stored one.
-#[utoipa::path(put, path = "/api/v1/settings/messaging", request_body = Settings, responses((status = 200, body = Settings, description = "the settings as saved, without their secrets"), (status = 400)), security(("bearer" = [])))]
+#[utoipa::path(put, path = "/api/v1/settings/messaging", request_body = SettingsInput, responses((status = 200, body = Settings, description = "the settings as saved, without their secrets"), (status = 400)), security(("bearer" = [])))]
 pub async fn put_settings(
     State(st): State<AppState>,
-    ApiJson(new): ApiJson<Settings>,
+    ApiJson(new): ApiJson<SettingsInput>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let saved = st.store.write(move |tx| Settings::save(tx, new.clone())).await?;
     st.campaigns.wake();

@@ -266,7 +266,7 @@ pub enum Late {
     Skip,
 }
 
-/// A campaign as the API takes it.
+/// A campaign as the API and the console's form take it (the POST and PUT body).
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CampaignInput {
     pub name: String,
@@ -294,6 +294,79 @@ pub struct CampaignInput {
     pub repeat: Repeat,
     #[serde(default)]
     pub late: Late,
+}
+
+/// What a campaign is, as its record keeps it: the checked input. Stored apart from the API's
+/// `CampaignInput` so either can change without the other (a field added here needs a
+/// `#[serde(default)]`, one added to the input a conversion).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Definition {
+    pub name: String,
+    /// The ready-made template it was made from, if any.
+    #[serde(default)]
+    pub template: Option<String>,
+    pub channel: Channel,
+    #[serde(default)]
+    pub purpose: Purpose,
+    #[serde(default)]
+    pub audience: Audience,
+    pub when: When,
+    pub content: Content,
+    /// A coupon issued to each recipient (`{{ coupon.code }}`).
+    #[serde(default)]
+    pub coupon_id: Option<u64>,
+    #[serde(default)]
+    pub recommend: Option<RecommendSpec>,
+    /// Fallbacks for empty variables, by name (`customer.name`: "고객").
+    #[serde(default)]
+    pub fallbacks: BTreeMap<String, String>,
+    #[serde(default)]
+    pub goal: Goal,
+    #[serde(default)]
+    pub repeat: Repeat,
+    #[serde(default)]
+    pub late: Late,
+}
+
+impl From<CampaignInput> for Definition {
+    fn from(i: CampaignInput) -> Definition {
+        Definition {
+            name: i.name,
+            template: i.template,
+            channel: i.channel,
+            purpose: i.purpose,
+            audience: i.audience,
+            when: i.when,
+            content: i.content,
+            coupon_id: i.coupon_id,
+            recommend: i.recommend,
+            fallbacks: i.fallbacks,
+            goal: i.goal,
+            repeat: i.repeat,
+            late: i.late,
+        }
+    }
+}
+
+impl From<&Definition> for CampaignInput {
+    fn from(d: &Definition) -> CampaignInput {
+        let d = d.clone();
+        CampaignInput {
+            name: d.name,
+            template: d.template,
+            channel: d.channel,
+            purpose: d.purpose,
+            audience: d.audience,
+            when: d.when,
+            content: d.content,
+            coupon_id: d.coupon_id,
+            recommend: d.recommend,
+            fallbacks: d.fallbacks,
+            goal: d.goal,
+            repeat: d.repeat,
+            late: d.late,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -324,7 +397,9 @@ impl Status {
 /// A campaign as stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CampaignRecord {
-    pub input: CampaignInput,
+    /// Stored under the name it had when it was the API's body.
+    #[serde(rename = "input")]
+    pub definition: Definition,
     #[serde(default)]
     pub status: Status,
     pub created_at: i64,
@@ -446,6 +521,13 @@ fn parse_day(field: &str, s: &Option<String>) -> Result<Option<NaiveDate>, Campa
 const OPS: [&str; 9] = ["=", "!=", ">", ">=", "<", "<=", "contains", "starts_with", "in"];
 
 impl CampaignInput {
+    /// Checks every field; the first wrong one is named in the error.
+    pub fn check(&self, read: &ReadTx) -> Result<(), CampaignError> {
+        Definition::from(self.clone()).check(read)
+    }
+}
+
+impl Definition {
     /// Checks every field; the first wrong one is named in the error.
     pub fn check(&self, read: &ReadTx) -> Result<(), CampaignError> {
         if self.name.trim().is_empty() {
@@ -610,7 +692,7 @@ pub fn create(tx: &mut Tx, input: &CampaignInput, now: i64) -> Result<u64, Campa
     tx.put_campaign(
         id,
         &CampaignRecord {
-            input: input.clone(),
+            definition: input.clone().into(),
             status: Status::Draft,
             created_at: now,
             updated_at: now,
@@ -627,11 +709,11 @@ pub fn create(tx: &mut Tx, input: &CampaignInput, now: i64) -> Result<u64, Campa
 /// its `when` takes effect from now.
 pub fn update(tx: &mut Tx, id: u64, input: &CampaignInput, now: i64, tz: Tz) -> Result<(), CampaignError> {
     let mut rec: CampaignRecord = tx.campaign(id)?.ok_or(CampaignError::NotFound(id))?;
-    let when_changed = rec.input.when != input.when;
-    rec.input = input.clone();
+    let when_changed = rec.definition.when != input.when;
+    rec.definition = input.clone().into();
     rec.updated_at = now;
     if when_changed && matches!(rec.status, Status::Active | Status::Paused) {
-        rec.next_due = first_due(&rec.input, now, tz)?;
+        rec.next_due = first_due(&rec.definition, now, tz)?;
         rec.since_seq = tx.last_event_seq();
     }
     tx.put_campaign(id, &rec)?;
@@ -639,7 +721,7 @@ pub fn update(tx: &mut Tx, id: u64, input: &CampaignInput, now: i64, tz: Tz) -> 
 }
 
 /// When a campaign launched at `now` is first due (None for a triggered one).
-fn first_due(input: &CampaignInput, now: i64, tz: Tz) -> Result<Option<i64>, CampaignError> {
+fn first_due(input: &Definition, now: i64, tz: Tz) -> Result<Option<i64>, CampaignError> {
     Ok(match &input.when {
         When::Once { at } => Some(
             at.as_deref()
@@ -662,7 +744,7 @@ fn first_due(input: &CampaignInput, now: i64, tz: Tz) -> Result<Option<i64>, Cam
 pub fn launch(tx: &mut Tx, id: u64, now: i64, tz: Tz) -> Result<CampaignRecord, CampaignError> {
     let rec: CampaignRecord = tx.campaign(id)?.ok_or(CampaignError::NotFound(id))?;
     if rec.status != Status::Active {
-        settings::Settings::load_tx(tx)?.ready_to_launch(&rec.input)?;
+        settings::Settings::load_tx(tx)?.ready_to_launch(&rec.definition)?;
     }
     activate(tx, id, now, tz)
 }
@@ -677,13 +759,13 @@ pub(crate) fn activate(tx: &mut Tx, id: u64, now: i64, tz: Tz) -> Result<Campaig
         Status::Paused => {
             // Resuming: a daily campaign's missed days are not sent; a trigger resumes from now;
             // a one-off whose occurrence was queued already goes on sending it.
-            if matches!(rec.input.when, When::Daily { .. }) {
-                rec.next_due = first_due(&rec.input, now, tz)?;
+            if matches!(rec.definition.when, When::Daily { .. }) {
+                rec.next_due = first_due(&rec.definition, now, tz)?;
             }
-            if matches!(rec.input.when, When::Trigger { .. }) {
+            if matches!(rec.definition.when, When::Trigger { .. }) {
                 rec.since_seq = tx.last_event_seq();
             }
-            if matches!(rec.input.when, When::Once { .. }) && rec.next_due.is_none() {
+            if matches!(rec.definition.when, When::Once { .. }) && rec.next_due.is_none() {
                 rec.status = Status::Done;
                 rec.updated_at = now;
                 tx.put_campaign(id, &rec)?;
@@ -692,7 +774,7 @@ pub(crate) fn activate(tx: &mut Tx, id: u64, now: i64, tz: Tz) -> Result<Campaig
         }
         Status::Draft => {
             rec.launched_at = Some(now);
-            rec.next_due = first_due(&rec.input, now, tz)?;
+            rec.next_due = first_due(&rec.definition, now, tz)?;
             rec.since_seq = tx.last_event_seq();
         }
     }

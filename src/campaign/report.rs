@@ -9,7 +9,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use super::CampaignRecord;
-use super::send::{DayCounts, Send};
+use super::send::{DayCounts, OutboxRow};
 use crate::store::{self, ReadTx};
 
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
@@ -49,8 +49,8 @@ struct Named {
 
 /// Builds the report of campaign `id`.
 pub fn report(read: &ReadTx, id: u64, rec: &CampaignRecord, tz: Tz) -> Result<Report, store::Error> {
-    let window = rec.input.window_ms();
-    let goal = rec.input.goal.event.clone();
+    let window = rec.definition.window_ms();
+    let goal = rec.definition.goal.event.clone();
     let mut days: BTreeMap<i32, DayReport> = BTreeMap::new();
     let mut totals = DayCounts::default();
     for (day, c) in read.campaign_days::<DayCounts>(id)? {
@@ -58,7 +58,7 @@ pub fn report(read: &ReadTx, id: u64, rec: &CampaignRecord, tz: Tz) -> Result<Re
         days.entry(day).or_default().counts = c;
     }
     let mut sends = Vec::new();
-    read.for_each_send_of::<Send>(id, |_, customer, s| {
+    read.for_each_send_of::<OutboxRow>(id, |_, customer, s| {
         if let Some(at) = s.sent_at {
             sends.push((customer, at));
         }

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{CampaignError, CampaignInput, Channel, Purpose, bad};
+use super::{CampaignError, Channel, Definition, Purpose, bad};
 use crate::store::{self, ReadTx, Tx};
 
 const KEY: &str = "messaging";
@@ -147,6 +147,7 @@ impl Default for Rates {
     }
 }
 
+/// The messaging settings as stored (`meta["messaging"]`), secrets included.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Settings {
     /// The sender's name, shown in ad messages as the law asks (and the email's From name).
@@ -180,6 +181,82 @@ pub struct Settings {
     /// Messages in hand at once (parallel connections to the channels).
     #[serde(default = "default_workers")]
     pub workers: u32,
+}
+
+/// The messaging settings as the API and the console's form take them
+/// (`PUT /api/v1/settings/messaging`): a password or auth value left out keeps the stored one.
+/// Stored apart from [`Settings`], the record, so either can change without the other.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SettingsInput {
+    /// The sender's name, shown in ad messages as the law asks (and the email's From name).
+    #[serde(default)]
+    pub sender_name: String,
+    /// The sender's contact (phone or address), shown in ad messages.
+    #[serde(default)]
+    pub sender_contact: String,
+    /// The free number for refusing ad texts (무료 수신거부 080-…), added to ad SMS.
+    #[serde(default)]
+    pub unsubscribe_phone: Option<String>,
+    /// The address people reach this server at, for unsubscribe, open and click links.
+    #[serde(default = "default_url")]
+    pub public_url: String,
+    /// The shop's site, for `{{ shop.url }}`.
+    #[serde(default)]
+    pub shop_url: Option<String>,
+    #[serde(default)]
+    pub smtp: Option<Smtp>,
+    #[serde(default)]
+    pub sms: Option<Provider>,
+    #[serde(default)]
+    pub kakao: Option<Provider>,
+    #[serde(default)]
+    pub quiet_hours: QuietHours,
+    /// The shop-wide frequency cap on ad messages (default 2 per 7 days; null for none).
+    #[serde(default = "default_cap")]
+    pub cap: Option<Cap>,
+    #[serde(default)]
+    pub rates: Rates,
+    /// Messages in hand at once (parallel connections to the channels).
+    #[serde(default = "default_workers")]
+    pub workers: u32,
+}
+
+impl From<SettingsInput> for Settings {
+    fn from(i: SettingsInput) -> Settings {
+        Settings {
+            sender_name: i.sender_name,
+            sender_contact: i.sender_contact,
+            unsubscribe_phone: i.unsubscribe_phone,
+            public_url: i.public_url,
+            shop_url: i.shop_url,
+            smtp: i.smtp,
+            sms: i.sms,
+            kakao: i.kakao,
+            quiet_hours: i.quiet_hours,
+            cap: i.cap,
+            rates: i.rates,
+            workers: i.workers,
+        }
+    }
+}
+
+impl From<Settings> for SettingsInput {
+    fn from(s: Settings) -> SettingsInput {
+        SettingsInput {
+            sender_name: s.sender_name,
+            sender_contact: s.sender_contact,
+            unsubscribe_phone: s.unsubscribe_phone,
+            public_url: s.public_url,
+            shop_url: s.shop_url,
+            smtp: s.smtp,
+            sms: s.sms,
+            kakao: s.kakao,
+            quiet_hours: s.quiet_hours,
+            cap: s.cap,
+            rates: s.rates,
+            workers: s.workers,
+        }
+    }
 }
 
 fn default_url() -> String {
@@ -222,8 +299,9 @@ impl Settings {
         Ok(tx.meta::<Settings>(KEY)?.unwrap_or_default())
     }
 
-    /// Checks and stores `new`. A password or auth value left out keeps the stored one.
-    pub fn save(tx: &mut Tx, mut new: Settings) -> Result<Settings, CampaignError> {
+    /// Checks and stores `input`. A password or auth value left out keeps the stored one.
+    pub fn save(tx: &mut Tx, input: SettingsInput) -> Result<Settings, CampaignError> {
+        let mut new = Settings::from(input);
         let old = Self::load_tx(tx)?;
         if let (Some(n), Some(o)) = (&mut new.smtp, &old.smtp)
             && n.password.is_none()
@@ -296,7 +374,7 @@ impl Settings {
     }
 
     /// What the law and the channels need before a campaign may go out.
-    pub fn ready_to_launch(&self, input: &CampaignInput) -> Result<(), CampaignError> {
+    pub fn ready_to_launch(&self, input: &Definition) -> Result<(), CampaignError> {
         let settings = self;
         let configured = match input.channel {
             Channel::Email => settings.smtp.is_some(),
@@ -393,7 +471,7 @@ mod tests {
 
     #[test]
     fn an_ad_mail_needs_a_public_address_for_its_unsubscribe_link() {
-        let input: CampaignInput = serde_json::from_value(serde_json::json!({
+        let input: super::super::Definition = serde_json::from_value(serde_json::json!({
             "name": "n", "channel": "email", "when": {"kind": "once"},
             "content": {"subject": "s", "text": "t"}
         }))

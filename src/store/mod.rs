@@ -2,8 +2,8 @@
 //! single writer with group commit. Domain modules read through [`ReadTx`] and write through
 //! [`Store::write`], which hands them a [`Tx`]; nobody else touches redb.
 
+mod campaigns;
 pub mod codec;
-mod messaging;
 mod migrate;
 pub mod records;
 pub mod tables;
@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 
-pub use messaging::{ConsentChangeRow, SendKey};
+pub use campaigns::{ConsentChangeRow, SendKey};
 pub use tx::{CustomerPage, InterestRow, ROLLUP_BUCKET_MS, ReadTx, Touch, Tx};
 pub use writer::WriteError;
 
@@ -117,6 +117,12 @@ impl Store {
 
     pub fn dir(&self) -> &Path {
         &self.inner.dir
+    }
+
+    /// How many handles to this store exist (this one included): the file closes when the last
+    /// is dropped.
+    pub fn holders(&self) -> usize {
+        Arc::strong_count(&self.inner)
     }
 
     /// The server's clock: every recorded time is read from it.

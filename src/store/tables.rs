@@ -154,7 +154,7 @@ pub const CAMPAIGNS: TableDefinition<u64, &[u8]> = TableDefinition::new("campaig
 /// Table: campaign_sends — the outbox: one row per (campaign, occurrence, customer), written before
 /// the message is handed to a channel and marked after, so a crash repeats at most the messages in
 /// hand and a restart never sends an occurrence twice.
-/// Key: (campaign id, occurrence in unix millis, CustomerId); Value: `Send` (campaign module).
+/// Key: (campaign id, occurrence in unix millis, CustomerId); Value: `OutboxRow` (campaign module).
 pub const CAMPAIGN_SENDS: TableDefinition<(u64, i64, u64), &[u8]> = TableDefinition::new("campaign-sends-1");
 
 /// Table: send_queue — the outbox rows still to be sent (or held until later), by when they are due.

@@ -118,8 +118,8 @@ fn non_empty(s: &Option<String>) -> Option<&str> {
 
 /// When a campaign sends, in words: "Once, at launch", "Every day at 10:00, from 2026-11-25",
 /// "1 hour after “Product Added”, unless “Order Completed” comes first".
-pub fn schedule_text(input: &CampaignInput, t: &Catalog, tz: Tz) -> String {
-    match &input.when {
+pub fn schedule_text(when: &When, t: &Catalog, tz: Tz) -> String {
+    match when {
         When::Once { at } => match non_empty(at) {
             None => t.get("campaigns.when_once_launch").to_string(),
             Some(at) => {
@@ -167,7 +167,7 @@ pub fn schedule_text(input: &CampaignInput, t: &Catalog, tz: Tz) -> String {
 
 /// When a campaign sends next: the one-off or daily time, "on each event" for an active trigger.
 fn next_due_text(rec: &CampaignRecord, t: &Catalog, tz: Tz) -> String {
-    match (&rec.input.when, rec.status) {
+    match (&rec.definition.when, rec.status) {
         (When::Trigger { .. }, Status::Active) => t.get("campaigns.on_each_event").to_string(),
         (When::Trigger { .. }, _) | (_, Status::Draft | Status::Done) => "—".into(),
         (_, Status::Active | Status::Paused) => rec.next_due.map_or_else(|| "—".into(), |ms| i18n::datetime(ms, tz)),
@@ -219,7 +219,7 @@ fn template_cards(t: &'static Catalog, lang: Lang, tz: Tz) -> Vec<TemplateCard> 
                 .unwrap_or(tpl.about)
                 .to_string(),
             channel: channel_label(t, tpl.input.channel),
-            schedule: schedule_text(&tpl.input, t, tz),
+            schedule: schedule_text(&tpl.input.when, t, tz),
         })
         .collect()
 }
@@ -243,15 +243,15 @@ async fn list(State(st): State<AppState>, staff: Staff) -> Response {
                 let r = report::report(&read, id, &rec, tz)?;
                 rows.push(CampaignRow {
                     id,
-                    channel: channel_label(t, rec.input.channel),
+                    channel: channel_label(t, rec.definition.channel),
                     status: rec.status.as_str(),
                     status_label: status_label(t, rec.status),
-                    kind: t.get(&format!("campaigns.kind_{}", when_kind(&rec.input.when))),
-                    schedule: schedule_text(&rec.input, t, tz),
+                    kind: t.get(&format!("campaigns.kind_{}", when_kind(&rec.definition.when))),
+                    schedule: schedule_text(&rec.definition.when, t, tz),
                     next_due: next_due_text(&rec, t, tz),
                     sent: count(r.totals.sent),
                     targeted: count(r.totals.targeted),
-                    name: rec.input.name,
+                    name: rec.definition.name,
                 });
             }
             Ok(rows)
@@ -811,7 +811,16 @@ async fn edit_page(State(st): State<AppState>, staff: Staff, Path(id): Path<u64>
         return r;
     }
     match load(&st, id).await {
-        Ok(Some(rec)) => form_page(&st, &staff, Draft::from_input(&rec.input, st.tz), None, Some(id)).await,
+        Ok(Some(rec)) => {
+            form_page(
+                &st,
+                &staff,
+                Draft::from_input(&CampaignInput::from(&rec.definition), st.tz),
+                None,
+                Some(id),
+            )
+            .await
+        }
         Ok(None) => not_found(&staff),
         Err(e) => failed(staff.lang, &e),
     }
@@ -841,7 +850,7 @@ async fn save(st: AppState, staff: Staff, pairs: Vec<(String, String)>, editing:
     let kept = match editing {
         None => BTreeMap::new(),
         Some(id) => match load(&st, id).await {
-            Ok(Some(rec)) => rec.input.fallbacks,
+            Ok(Some(rec)) => rec.definition.fallbacks,
             Ok(None) => return not_found(&staff),
             Err(e) => return failed(staff.lang, &e),
         },
@@ -1171,7 +1180,7 @@ async fn show_page(st: &AppState, staff: &Staff, id: u64, preview_q: Option<Stri
             };
             let settings = Settings::load(&read)?;
             let report = report::report(&read, id, &rec, tz)?;
-            let segment = match rec.input.audience.segment_id {
+            let segment = match rec.definition.audience.segment_id {
                 Some(sid) => Some((
                     sid,
                     read.segment::<SegmentRecord>(sid)?
@@ -1179,7 +1188,7 @@ async fn show_page(st: &AppState, staff: &Staff, id: u64, preview_q: Option<Stri
                 )),
                 None => None,
             };
-            let rule = match &rec.input.audience.rule {
+            let rule = match &rec.definition.audience.rule {
                 Some(v) => match crate::segment::rule::Rule::parse(v) {
                     Ok(r) => rule_lines(&r, t, lang, &super::segments::product_names(&read, v)?),
                     Err(e) => vec![RuleLine {
@@ -1190,7 +1199,7 @@ async fn show_page(st: &AppState, staff: &Staff, id: u64, preview_q: Option<Stri
                 },
                 None => Vec::new(),
             };
-            let coupon = match rec.input.coupon_id {
+            let coupon = match rec.definition.coupon_id {
                 Some(cid) => Some((
                     cid,
                     read.coupon::<CouponRecord>(cid)?
@@ -1230,7 +1239,7 @@ async fn show_page(st: &AppState, staff: &Staff, id: u64, preview_q: Option<Stri
         Err(e) => return failed(lang, &e),
     };
     let rec = l.rec;
-    let input = &rec.input;
+    let input = &rec.definition;
 
     // 예상규모: how many the audience holds now, and how many the channel may reach.
     super::segments::columns_ready(st).await;
@@ -1295,7 +1304,7 @@ async fn show_page(st: &AppState, staff: &Staff, id: u64, preview_q: Option<Stri
             t.get(&format!("campaigns.purpose_{}", purpose_str(input.purpose)))
                 .to_string(),
         ),
-        (t.get("campaigns.schedule"), schedule_text(input, t, tz)),
+        (t.get("campaigns.schedule"), schedule_text(&input.when, t, tz)),
         (
             t.get("campaigns.recommendations"),
             input.recommend.as_ref().map_or_else(none, |r| {
@@ -1385,7 +1394,7 @@ async fn show_page(st: &AppState, staff: &Staff, id: u64, preview_q: Option<Stri
         test_to: extras.test_to,
         notice: extras.notice,
         report: report_view(&l.report, t, lang),
-        name: rec.input.name.clone(),
+        name: rec.definition.name.clone(),
     };
     (extras.status.unwrap_or(StatusCode::OK), render(&page)).into_response()
 }
@@ -1525,7 +1534,7 @@ mod tests {
         for lang in [Lang::Ko, Lang::En] {
             let t = Catalog::for_lang(lang);
             for tpl in templates::all() {
-                let s = schedule_text(&tpl.input, t, tz);
+                let s = schedule_text(&tpl.input.when, t, tz);
                 assert!(!s.contains('{') && !s.contains('?'), "{s}");
                 let d = Draft::from_input(&tpl.input, tz);
                 let back = d.input(tz, t, BTreeMap::new()).unwrap();
@@ -1540,12 +1549,12 @@ mod tests {
         let en = Catalog::for_lang(Lang::En);
         let cart = templates::get("cart_abandonment").unwrap();
         assert_eq!(
-            schedule_text(&cart.input, en, tz),
+            schedule_text(&cart.input.when, en, tz),
             "1 hour after “Product Added”, unless “Order Completed” comes first"
         );
         let repeat = templates::get("repeat_purchase").unwrap();
         assert_eq!(
-            schedule_text(&repeat.input, en, tz),
+            schedule_text(&repeat.input.when, en, tz),
             "30 days after “Order Completed”, if total >= 50000, unless “Order Completed” comes first"
         );
     }

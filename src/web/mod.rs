@@ -7,11 +7,11 @@ mod campaigns;
 mod coupons;
 mod frame;
 mod import;
-mod messaging;
 mod pages;
 mod recommend;
 mod search;
 mod segments;
+mod send_settings;
 mod settings;
 mod shop;
 
@@ -49,7 +49,7 @@ pub fn routes() -> Router<AppState> {
         .merge(segments::routes())
         .merge(coupons::routes())
         .merge(campaigns::routes())
-        .merge(messaging::routes())
+        .merge(send_settings::routes())
         .merge(search::routes())
         .merge(settings::routes())
         .merge(import::routes())

@@ -46,7 +46,7 @@ fn layer(module: &str) -> Option<usize> {
     LAYERS.iter().position(|l| l.contains(&module))
 }
 
-/// A file's module path: `src/api/mod.rs` is `api`, `src/campaign/send.rs` is `campaign::send`.
+/// A file's module path: `src/api/mod.rs` is `api`, `src/campaign/send/deliver.rs` is `campaign::send::deliver`.
 fn module_of(src: &Path, file: &Path) -> Vec<String> {
     let rel = file.strip_prefix(src).unwrap().with_extension("");
     let mut parts: Vec<String> = rel.iter().map(|p| p.to_string_lossy().into_owned()).collect();
@@ -104,16 +104,25 @@ fn code_of(text: &str) -> String {
 /// The paths a file's code names after `crate::` or `super::`, as module paths from the crate
 /// root, with `{a, b}` groups spread.
 fn imports_of(module: &[String], code: &str) -> Vec<Vec<String>> {
-    // `super` of `a::b` (a file `a/b.rs` or `a/b/mod.rs`) is `a`.
-    let parent = module[..module.len().saturating_sub(1)].to_vec();
     let mut out = Vec::new();
-    for (prefix, base) in [("crate::", Vec::new()), ("super::", parent)] {
+    for prefix in ["crate::", "super::"] {
         let mut rest = code;
         while let Some(at) = rest.find(prefix) {
             let before = rest[..at].chars().last();
             rest = &rest[at + prefix.len()..];
             if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
                 continue;
+            }
+            let mut base = Vec::new();
+            if prefix == "super::" {
+                // `super` of `a::b` (a file `a/b.rs` or `a/b/mod.rs`) is `a`; each further
+                // `super::` goes one up again.
+                let mut up = 1;
+                while let Some(r) = rest.strip_prefix("super::") {
+                    rest = r;
+                    up += 1;
+                }
+                base = module[..module.len().saturating_sub(up)].to_vec();
             }
             for path in spread(rest) {
                 let mut full = base.clone();
@@ -367,23 +376,26 @@ fn the_rules_catch_an_upward_import_and_a_circle() {
     );
     append(
         "campaign/law.rs",
-        "\n#[allow(unused_imports)]\nuse super::send::Sender;\n",
+        "\n#[allow(unused_imports)]\nuse super::send::deliver::text_kind;\n",
     );
     let broken = broken_rules(&House::read(tmp.path()));
     let says = |what: &str| broken.iter().any(|b| b.contains(what));
     assert!(says("web imports `api`"), "{broken:#?}");
     assert!(says("store imports `customer`"), "{broken:#?}");
-    assert!(says("campaign::law") && says("campaign::send"), "{broken:#?}");
+    assert!(says("campaign::law") && says("campaign::send::deliver"), "{broken:#?}");
 }
 
 #[test]
 fn imports_are_read_from_paths_and_groups() {
     let m: Vec<String> = vec!["campaign".into(), "send".into()];
     let code = code_of(
-        "use crate::{auth, store::{self, Tx}};\nuse super::law::Verdict; // crate::web\nlet s = \"crate::api\";",
+        "use crate::{auth, store::{self, Tx}};\nuse super::law::Verdict; // crate::web\nlet s = \"crate::api\";\nuse super::super::value;",
     );
     let got: Vec<String> = imports_of(&m, &code).into_iter().map(|p| p.join("::")).collect();
-    assert_eq!(got, ["auth", "store::self", "store::Tx", "campaign::law::Verdict"]);
+    assert_eq!(
+        got,
+        ["auth", "store::self", "store::Tx", "campaign::law::Verdict", "value"]
+    );
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -554,3 +554,77 @@ async fn segment_pages_check_tokens_rules_and_roles() {
     assert_eq!(res.status(), 403);
     assert_eq!(app.get("/segments").await["items"].as_array().unwrap().len(), 1);
 }
+
+/// What the server logged at error level, for tests that look for a line (every test's server
+/// logs into it; each looks for its own request id).
+fn error_log() -> &'static std::sync::Mutex<Vec<u8>> {
+    static LOG: std::sync::OnceLock<&'static std::sync::Mutex<Vec<u8>>> = std::sync::OnceLock::new();
+    LOG.get_or_init(|| {
+        let log: &'static std::sync::Mutex<Vec<u8>> = Box::leak(Box::default());
+        let writer = move || LogWriter(log);
+        let _ = tracing::subscriber::set_global_default(
+            tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::ERROR)
+                .with_writer(writer)
+                .finish(),
+        );
+        log
+    })
+}
+
+struct LogWriter(&'static std::sync::Mutex<Vec<u8>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn an_internal_error_shows_only_its_request_id_which_the_log_names() {
+    let log = error_log();
+    let mut app = TestApp::spawn().await;
+    // Stored settings this build cannot read: the messaging page fails inside.
+    let tmp = app.stop().await.unwrap();
+    let store = dangol::store::Store::open(tmp.path()).unwrap();
+    store
+        .write(|tx| tx.put_meta("messaging", &"not the settings"))
+        .await
+        .unwrap();
+    drop(store);
+    let mut app = TestApp::spawn_on(tmp.path()).await;
+    app.keep(tmp);
+    let cookie = console_cookie(&app, "admin", "test-admin-password").await;
+    let res = app
+        .client
+        .get(app.url("/settings/messaging"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 500);
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_string();
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains(&format!("<code>{id}</code>")),
+        "the page shows the request id: {html}"
+    );
+    assert!(html.contains("Internal error"), "{html}");
+    assert!(
+        !html.contains("decoded") && !html.contains("messaging"),
+        "nothing internal is shown: {html}"
+    );
+    let logged = String::from_utf8_lossy(&log.lock().unwrap()).into_owned();
+    let line = logged
+        .lines()
+        .find(|l| l.contains(&id))
+        .unwrap_or_else(|| panic!("no log line names {id}:\n{logged}"));
+    assert!(
+        line.contains("internal error") && line.contains("cannot be decoded"),
+        "{line}"
+    );
+}

@@ -154,7 +154,7 @@ fn analysis_segments_and_coupons_decode() {
 fn campaigns_their_outbox_and_the_messaging_settings_decode() {
     golden::<dangol::campaign::CampaignRecord>("campaign", Codec::Named);
     golden::<dangol::campaign::CampaignRecord>("campaign_daily", Codec::Named);
-    golden::<dangol::campaign::send::Send>("outbox_row", Codec::Named);
+    golden::<dangol::campaign::send::OutboxRow>("outbox_row", Codec::Named);
     golden::<dangol::campaign::send::Recipient>("recipient", Codec::Named);
     golden::<dangol::campaign::send::Delivered>("delivered", Codec::Named);
     golden::<dangol::campaign::send::Triggered>("triggered", Codec::Named);

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::frame::Frame;
 use super::{Staff, failed, render};
 use crate::app::AppState;
-use crate::campaign::settings::{Cap, Provider, QuietHours, Rates, Security, Settings, Smtp};
+use crate::campaign::settings::{Cap, Provider, QuietHours, Rates, Security, Settings, SettingsInput, Smtp};
 use crate::campaign::{CampaignError, body};
 use crate::i18n::Catalog;
 use crate::store::records::Role;
@@ -228,7 +228,7 @@ impl Draft {
     }
 
     /// The settings to save, or the first field that cannot be read, named as the API names it.
-    fn settings(&self, t: &Catalog) -> Result<Settings, (String, String)> {
+    fn settings(&self, t: &Catalog) -> Result<SettingsInput, (String, String)> {
         fn number<T: std::str::FromStr>(field: &str, s: &str, t: &Catalog) -> Result<Option<T>, (String, String)> {
             let s: String = s.chars().filter(|c| !c.is_whitespace() && *c != ',').collect();
             if s.is_empty() {
@@ -286,7 +286,7 @@ impl Draft {
         }
         let kakao = providers.pop().flatten();
         let sms = providers.pop().flatten();
-        Ok(Settings {
+        Ok(SettingsInput {
             sender_name: self.sender_name.trim().to_string(),
             sender_contact: self.sender_contact.trim().to_string(),
             unsubscribe_phone: opt(&self.unsubscribe_phone),
@@ -476,7 +476,11 @@ mod tests {
             ..Settings::default()
         };
         let shown = Draft::from_settings(&s, t);
-        assert_eq!(shown.settings(t).unwrap(), s, "the form shows what is stored");
+        assert_eq!(
+            Settings::from(shown.settings(t).unwrap()),
+            s,
+            "the form shows what is stored"
+        );
         let body = body::default_template();
         let mut posted = pairs(&[
             ("sender_name", "단골상점"),
@@ -507,7 +511,7 @@ mod tests {
             ("workers", "4"),
         ]);
         let d = Draft::from_pairs(posted.clone(), &s, t);
-        assert_eq!(d.settings(t).unwrap(), s, "posted back unchanged");
+        assert_eq!(Settings::from(d.settings(t).unwrap()), s, "posted back unchanged");
         posted.retain(|(k, _)| k != "cap_on");
         let no_cap = Draft::from_pairs(posted.clone(), &s, t).settings(t).unwrap();
         assert_eq!(no_cap.cap, None);

@@ -1,0 +1,196 @@
+//! Before launch: the estimate (예상규모), the preview of a message for any customer with the
+//! law's verdict, and test sends.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::super::body::Text;
+use super::super::channel::{Email, Outgoing};
+use super::super::law::{self, Verdict};
+use super::super::render::{self, Renderer};
+use super::super::settings::Settings;
+use super::super::{Audience, CampaignRecord, Channel, Purpose};
+use crate::store::{self, ReadTx};
+
+use super::*;
+
+/// A message as it would go out, for the editor's preview and test sends.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Preview {
+    pub customer_id: u64,
+    /// The address it would go to.
+    pub to: Option<String>,
+    /// `send`, `hold_until` (quiet hours) or `skip`, as the law and the cap decide now.
+    pub verdict: String,
+    /// The reason of a skip, or the RFC 3339 time a hold ends.
+    pub detail: Option<String>,
+    pub subject: Option<String>,
+    pub text: String,
+    pub html: Option<String>,
+}
+
+impl Sender {
+    /// What campaign `id` would send `customer_id` now: rendered and labelled, nothing written
+    /// (a coupon the person does not hold yet shows as a placeholder code).
+    pub fn preview(
+        &self,
+        id: u64,
+        rec: &CampaignRecord,
+        customer_id: u64,
+    ) -> Result<Preview, super::super::CampaignError> {
+        let read = self.store.read()?;
+        let (customer_id, customer) = crate::customer::get(&read, customer_id)
+            .map_err(|_| super::super::bad("customer_id", format!("no customer {customer_id}")))?;
+        let settings = Settings::load(&read)?;
+        let now = self.clock.now_ms();
+        let input = &rec.definition;
+        let coupon_code = match input.coupon_id {
+            Some(c) => Some(
+                read.coupon_hold::<crate::coupon::Hold>(customer_id, c)?
+                    .and_then(|h| h.codes.first().cloned())
+                    .unwrap_or_else(|| "PREVIEW-CODE".into()),
+            ),
+            None => None,
+        };
+        let row = OutboxRow {
+            address: law::address(input.channel, &customer),
+            coupon_code,
+            ..OutboxRow::queued(input.channel, now, latest_product(&read, customer_id)?)
+        };
+        let key = (id, 0, customer_id);
+        let vars = self.vars(&read, key, customer_id, &customer, rec, &row, &settings, false)?;
+        let renderer = Renderer::new(&input.content, &input.fallbacks).map_err(|e| super::super::bad("content", e))?;
+        let rendered = renderer.render(&vars).map_err(|e| super::super::bad("content", e))?;
+        let mut out = law::label(input.channel, input.purpose, rendered, &settings, &vars.unsubscribe_url);
+        if input.channel == Channel::Email && out.html.is_none() {
+            out.html = Some(render::html_of_text(&out.text));
+        }
+        let recent = match &settings.cap {
+            Some(cap) => read
+                .customer_messages_between::<Delivered>(customer_id, now - i64::from(cap.days) * store::DAY_MS, now)?
+                .iter()
+                .filter(|(_, _, d)| d.ad)
+                .count() as u32,
+            None => 0,
+        };
+        let (verdict, detail) =
+            match law::verdict(input.channel, input.purpose, &customer, &settings, now, self.tz, recent) {
+                Verdict::Send => ("send", None),
+                Verdict::HoldUntil(t) => ("hold_until", Some(crate::jobs::local_rfc3339(t, self.tz))),
+                Verdict::Skip(s) => ("skip", Some(s.as_str().to_string())),
+            };
+        Ok(Preview {
+            customer_id,
+            to: row.address,
+            verdict: verdict.into(),
+            detail,
+            subject: out.subject,
+            text: out.text,
+            html: out.html,
+        })
+    }
+
+    /// Sends the preview for `customer_id` to `to` (an email address or a phone number), marked
+    /// as a test in its subject or text; nothing is recorded.
+    pub async fn test_send(
+        self: &Arc<Self>,
+        id: u64,
+        rec: &CampaignRecord,
+        customer_id: u64,
+        to: &str,
+    ) -> Result<String, super::super::CampaignError> {
+        let me = self.clone();
+        let rec2 = rec.clone();
+        let p = tokio::task::spawn_blocking(move || me.preview(id, &rec2, customer_id))
+            .await
+            .map_err(|e| super::super::bad("campaign", e.to_string()))??;
+        let channels = self.channels().map_err(|e| super::super::bad("settings", e))?;
+        if !channels.has(rec.definition.channel) {
+            return Err(super::super::bad(
+                "channel",
+                format!(
+                    "{} is not set up in the messaging settings",
+                    rec.definition.channel.as_str()
+                ),
+            ));
+        }
+        let message_id = format!("<test.{id}.{}@dangol>", self.clock.now_ms());
+        let out = match rec.definition.channel {
+            Channel::Email => {
+                if !crate::value::is_email(to) {
+                    return Err(super::super::bad("to", format!("{to:?} is not an email address")));
+                }
+                Outgoing::Email(Email {
+                    to: to.to_string(),
+                    to_name: None,
+                    subject: format!("[테스트] {}", p.subject.unwrap_or_default()),
+                    text: p.text,
+                    html: p.html.unwrap_or_default(),
+                    unsubscribe_url: None,
+                    message_id,
+                })
+            }
+            kind => {
+                let digits: String = to.chars().filter(char::is_ascii_digit).collect();
+                if digits.len() < 9 {
+                    return Err(super::super::bad("to", format!("{to:?} is not a phone number")));
+                }
+                Outgoing::Text(Text {
+                    kind,
+                    to: digits,
+                    subject: p.subject,
+                    text: format!("[테스트] {}", p.text),
+                    template_code: rec.definition.content.template_code.clone(),
+                    message_id,
+                    callback_url: None,
+                })
+            }
+        };
+        channels
+            .send(&out)
+            .await
+            .map_err(|f| super::super::bad("to", format!("the channel refused the test: {}", f.message)))
+    }
+}
+
+/// The product a person touched last (the preview's stand-in for a trigger's product).
+fn latest_product(read: &ReadTx, customer: u64) -> Result<Option<String>, store::Error> {
+    Ok(read
+        .interests_of(customer)?
+        .into_iter()
+        .filter(|r| r.item.starts_with("p:"))
+        .max_by_key(|r| r.last)
+        .and_then(|r| r.item.strip_prefix("p:").map(str::to_string)))
+}
+
+/// The estimated size of a campaign before launch (TasOn's 예상규모).
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+pub struct Estimate {
+    /// Customers in the audience now.
+    pub audience: u64,
+    /// Of those, the ones the channel may reach (consent given, where the message needs it).
+    pub reachable: u64,
+}
+
+impl Sender {
+    /// How many customers `audience` holds now, and how many of them `channel` may reach.
+    pub fn estimate(&self, audience: &Audience, channel: Channel, purpose: Purpose) -> Result<Estimate, store::Error> {
+        let read = self.store.read()?;
+        let ids = self.audience(&read, audience, self.clock.now_ms())?;
+        let cols = self.parts.columns.read().expect("not poisoned");
+        let needs_consent = purpose == Purpose::Ad || channel == Channel::Friendtalk;
+        let bitmap = &cols.consents[channel.consent() as usize];
+        let reachable = if needs_consent {
+            ids.iter()
+                .filter(|id| cols.rows.get(id).is_some_and(|r| bitmap.contains(*r)))
+                .count() as u64
+        } else {
+            ids.len()
+        };
+        Ok(Estimate {
+            audience: ids.len(),
+            reachable,
+        })
+    }
+}
