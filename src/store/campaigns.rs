@@ -20,12 +20,6 @@ fn decode<V: DeserializeOwned>(table: &'static str, key: impl std::fmt::Debug, b
 }
 
 impl Tx<'_> {
-    pub fn campaign<V: DeserializeOwned>(&self, id: u64) -> Result<Option<V>, Error> {
-        let t = self.txn.open_table(CAMPAIGNS)?;
-        let v = t.get(id)?;
-        v.map(|v| decode("campaigns", id, v.value())).transpose()
-    }
-
     pub fn next_campaign_id(&self) -> Result<u64, Error> {
         let t = self.txn.open_table(CAMPAIGNS)?;
         Ok(t.last()?.map_or(1, |(k, _)| k.value() + 1))
@@ -36,12 +30,6 @@ impl Tx<'_> {
             .open_table(CAMPAIGNS)?
             .insert(id, codec::encode(rec).as_slice())?;
         Ok(())
-    }
-
-    pub fn send_row<V: DeserializeOwned>(&self, key: SendKey) -> Result<Option<V>, Error> {
-        let t = self.txn.open_table(CAMPAIGN_SENDS)?;
-        let v = t.get(key)?;
-        v.map(|v| decode("campaign_sends", key, v.value())).transpose()
     }
 
     pub fn put_send_row<V: Serialize>(&mut self, key: SendKey, rec: &V) -> Result<(), Error> {
@@ -65,13 +53,6 @@ impl Tx<'_> {
             .open_table(SEND_QUEUE)?
             .remove((due, key.0, key.1, key.2))?
             .is_some())
-    }
-
-    pub fn recipient<V: DeserializeOwned>(&self, campaign: u64, customer: u64) -> Result<Option<V>, Error> {
-        let t = self.txn.open_table(CAMPAIGN_RECIPIENTS)?;
-        let v = t.get((campaign, customer))?;
-        v.map(|v| decode("campaign_recipients", (campaign, customer), v.value()))
-            .transpose()
     }
 
     pub fn put_recipient<V: Serialize>(&mut self, campaign: u64, customer: u64, rec: &V) -> Result<(), Error> {
@@ -189,12 +170,6 @@ impl Tx<'_> {
 }
 
 impl ReadTx {
-    pub fn campaign<V: DeserializeOwned>(&self, id: u64) -> Result<Option<V>, Error> {
-        let t = self.txn.open_table(CAMPAIGNS)?;
-        let v = t.get(id)?;
-        v.map(|v| decode("campaigns", id, v.value())).transpose()
-    }
-
     /// Every campaign, in id order.
     pub fn campaigns<V: DeserializeOwned>(&self) -> Result<Vec<(u64, V)>, Error> {
         let t = self.txn.open_table(CAMPAIGNS)?;
@@ -204,12 +179,6 @@ impl ReadTx {
             out.push((k.value(), decode("campaigns", k.value(), v.value())?));
         }
         Ok(out)
-    }
-
-    pub fn send_row<V: DeserializeOwned>(&self, key: SendKey) -> Result<Option<V>, Error> {
-        let t = self.txn.open_table(CAMPAIGN_SENDS)?;
-        let v = t.get(key)?;
-        v.map(|v| decode("campaign_sends", key, v.value())).transpose()
     }
 
     /// A campaign's outbox rows in (occurrence, customer) order; `f` returns false to stop.
@@ -254,13 +223,6 @@ impl ReadTx {
 
     pub fn queued_sends(&self) -> Result<u64, Error> {
         Ok(self.txn.open_table(SEND_QUEUE)?.len()?)
-    }
-
-    pub fn recipient<V: DeserializeOwned>(&self, campaign: u64, customer: u64) -> Result<Option<V>, Error> {
-        let t = self.txn.open_table(CAMPAIGN_RECIPIENTS)?;
-        let v = t.get((campaign, customer))?;
-        v.map(|v| decode("campaign_recipients", (campaign, customer), v.value()))
-            .transpose()
     }
 
     /// The messages `customer` was sent in `[from, to]`, oldest first: (at, campaign, value).
@@ -352,5 +314,27 @@ impl ReadTx {
             }
         }
         Ok(out)
+    }
+}
+
+// Readers that read the same in the writer's transaction and in a snapshot: written once, for both.
+readers_of_both! {
+    pub fn campaign<V: DeserializeOwned>(&self, id: u64) -> Result<Option<V>, Error> {
+        let t = self.txn.open_table(CAMPAIGNS)?;
+        let v = t.get(id)?;
+        v.map(|v| decode("campaigns", id, v.value())).transpose()
+    }
+
+    pub fn send_row<V: DeserializeOwned>(&self, key: SendKey) -> Result<Option<V>, Error> {
+        let t = self.txn.open_table(CAMPAIGN_SENDS)?;
+        let v = t.get(key)?;
+        v.map(|v| decode("campaign_sends", key, v.value())).transpose()
+    }
+
+    pub fn recipient<V: DeserializeOwned>(&self, campaign: u64, customer: u64) -> Result<Option<V>, Error> {
+        let t = self.txn.open_table(CAMPAIGN_RECIPIENTS)?;
+        let v = t.get((campaign, customer))?;
+        v.map(|v| decode("campaign_recipients", (campaign, customer), v.value()))
+            .transpose()
     }
 }

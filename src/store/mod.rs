@@ -2,6 +2,19 @@
 //! single writer with group commit. Domain modules read through [`ReadTx`] and write through
 //! [`Store::write`], which hands them a [`Tx`]; nobody else touches redb.
 
+/// Readers that read the same inside the writer's transaction ([`Tx`]) and a snapshot
+/// ([`ReadTx`]), written once for both: the two hold their tables under the same names.
+macro_rules! readers_of_both {
+    ($($reader:tt)*) => {
+        impl Tx<'_> {
+            $($reader)*
+        }
+        impl ReadTx {
+            $($reader)*
+        }
+    };
+}
+
 mod campaigns;
 pub mod codec;
 mod migrate;

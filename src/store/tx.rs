@@ -228,11 +228,6 @@ impl<'t> Tx<'t> {
 
     // --- the event log -------------------------------------------------------------------
 
-    /// Has a message with this id been stored already? Returns the sequence it got.
-    pub fn message_seq(&self, message_id: &str) -> Result<Option<u64>, Error> {
-        Ok(self.message_ids.get(message_id)?.map(|v| v.value()))
-    }
-
     /// Appends an event to the log and the customer's index; remembers its message id.
     pub fn append_event(&mut self, rec: &NewEvent) -> Result<u64, Error> {
         let seq = self.next_seq;
@@ -247,10 +242,6 @@ impl<'t> Tx<'t> {
     /// The sequence of the last event appended, in this transaction or before (0: none).
     pub fn last_event_seq(&self) -> u64 {
         self.next_seq - 1
-    }
-
-    pub fn event(&self, seq: u64) -> Result<Option<EventRecord>, Error> {
-        get_rec(&self.events, "events", seq)
     }
 
     /// Moves every event of `from` onto `to`: the index entries and the records themselves.
@@ -295,10 +286,6 @@ impl<'t> Tx<'t> {
         Ok(())
     }
 
-    pub fn identity(&self, key: &str) -> Result<Option<u64>, Error> {
-        Ok(self.identities.get(key)?.map(|v| v.value()))
-    }
-
     /// Points an identity key at a customer, moving it off any customer it pointed at before.
     pub fn set_identity(&mut self, key: &str, customer: u64) -> Result<(), Error> {
         if let Some(old) = self.identities.insert(key, customer)?.map(|v| v.value()) {
@@ -309,10 +296,6 @@ impl<'t> Tx<'t> {
         }
         self.customer_identities.insert((customer, key), ())?;
         Ok(())
-    }
-
-    pub fn identities_of(&self, customer: u64) -> Result<Vec<String>, Error> {
-        read_identities(&self.customer_identities, customer)
     }
 
     /// A customer for reading; sees this transaction's changes.
@@ -448,10 +431,6 @@ impl<'t> Tx<'t> {
 
     // --- catalogue and orders ------------------------------------------------------------
 
-    pub fn product(&self, id: &str) -> Result<Option<ProductRecord>, Error> {
-        get_rec(&self.products, "products", id)
-    }
-
     /// The catalogue category of a product, looked up once per transaction.
     pub fn product_category(&mut self, id: &str) -> Result<Option<String>, Error> {
         if let Some(c) = self.product_categories.get(id) {
@@ -517,10 +496,6 @@ impl<'t> Tx<'t> {
         Ok(self.product_skus.get(sku)?.map(|v| v.value().to_string()))
     }
 
-    pub fn order(&self, id: &str) -> Result<Option<OrderRecord>, Error> {
-        get_rec(&self.orders, "orders", id)
-    }
-
     /// Stores an order and keeps its two indexes in step (also when its customer changes).
     /// Writes a record of the recommender's table (compact encoding).
     pub fn put_recommend_record<V: Serialize>(&mut self, key: &str, rec: &V) -> Result<(), Error> {
@@ -546,15 +521,6 @@ impl<'t> Tx<'t> {
         Ok(())
     }
 
-    pub fn order_ids_of(&self, customer: u64) -> Result<Vec<String>, Error> {
-        read_customer_orders(&self.customer_orders, customer)
-    }
-
-    /// Every purchase of a customer: (placed at, amount less refunds), oldest first.
-    pub fn purchases_of(&self, customer: u64) -> Result<Vec<(i64, f64)>, Error> {
-        read_purchases(&self.customer_orders, customer)
-    }
-
     /// Records that a customer was merged away or erased (see `CUSTOMERS_GONE`).
     pub fn mark_customer_gone(&mut self, id: u64) -> Result<(), Error> {
         let mut t = self.txn.open_table(CUSTOMERS_GONE)?;
@@ -563,11 +529,6 @@ impl<'t> Tx<'t> {
     }
 
     // --- segments ------------------------------------------------------------------------
-
-    pub fn segment<V: DeserializeOwned>(&self, id: u64) -> Result<Option<V>, Error> {
-        let t = self.txn.open_table(SEGMENTS)?;
-        get_rec(&t, "segments", id)
-    }
 
     /// The next free segment id.
     pub fn next_segment_id(&self) -> Result<u64, Error> {
@@ -583,20 +544,6 @@ impl<'t> Tx<'t> {
 
     // --- coupons (tables opened when used) ------------------------------------------------
 
-    pub fn coupon<V: DeserializeOwned>(&self, id: u64) -> Result<Option<V>, Error> {
-        get_rec(&self.txn.open_table(COUPONS)?, "coupons", id)
-    }
-
-    /// Every coupon, in id order.
-    pub fn coupons<V: DeserializeOwned>(&self) -> Result<Vec<(u64, V)>, Error> {
-        let mut out = Vec::new();
-        for r in self.txn.open_table(COUPONS)?.iter()? {
-            let (k, v) = r?;
-            out.push((k.value(), codec::decode("coupons", k.value(), v.value())?));
-        }
-        Ok(out)
-    }
-
     pub fn next_coupon_id(&self) -> Result<u64, Error> {
         let t = self.txn.open_table(COUPONS)?;
         Ok(t.last()?.map_or(1, |(k, _)| k.value() + 1))
@@ -607,10 +554,6 @@ impl<'t> Tx<'t> {
             .open_table(COUPONS)?
             .insert(id, codec::encode(rec).as_slice())?;
         Ok(())
-    }
-
-    pub fn coupon_code<V: DeserializeOwned>(&self, code: &str) -> Result<Option<V>, Error> {
-        get_rec(&self.txn.open_table(COUPON_CODES)?, "coupon_codes", code)
     }
 
     pub fn put_coupon_code<V: Serialize>(&mut self, code: &str, rec: &V) -> Result<(), Error> {
@@ -624,28 +567,12 @@ impl<'t> Tx<'t> {
         Ok(self.txn.open_table(COUPON_CODES)?.remove(code)?.is_some())
     }
 
-    pub fn coupon_hold<V: DeserializeOwned>(&self, customer: u64, coupon: u64) -> Result<Option<V>, Error> {
-        let t = self.txn.open_table(COUPON_HOLDS)?;
-        match t.get((customer, coupon))? {
-            Some(v) => Ok(Some(codec::decode("coupon_holds", customer, v.value())?)),
-            None => Ok(None),
-        }
-    }
-
     pub fn put_coupon_hold<V: Serialize>(&mut self, customer: u64, coupon: u64, rec: &V) -> Result<(), Error> {
         self.holds_changed = true;
         self.txn
             .open_table(COUPON_HOLDS)?
             .insert((customer, coupon), codec::encode(rec).as_slice())?;
         Ok(())
-    }
-
-    pub fn coupon_redemption<V: DeserializeOwned>(&self, order_id: &str) -> Result<Option<V>, Error> {
-        get_rec(
-            &self.txn.open_table(COUPON_REDEMPTIONS)?,
-            "coupon_redemptions",
-            order_id,
-        )
     }
 
     pub fn put_coupon_redemption<V: Serialize>(&mut self, order_id: &str, rec: &V) -> Result<(), Error> {
@@ -688,11 +615,6 @@ impl<'t> Tx<'t> {
 
     // --- jobs and analysis ---------------------------------------------------------------
 
-    pub fn job<V: DeserializeOwned>(&self, name: &str) -> Result<Option<V>, Error> {
-        let t = self.txn.open_table(JOBS)?;
-        get_rec(&t, "jobs", name)
-    }
-
     pub fn put_job<V: Serialize>(&mut self, name: &str, rec: &V) -> Result<(), Error> {
         let mut t = self.txn.open_table(JOBS)?;
         t.insert(name, codec::encode(rec).as_slice())?;
@@ -706,12 +628,6 @@ impl<'t> Tx<'t> {
         Ok(())
     }
 
-    /// The chunk of `day` that holds `customer`, if any.
-    pub fn analysis_chunk<V: DeserializeOwned>(&self, day: i32, customer: u64) -> Result<Option<(u64, V)>, Error> {
-        let t = self.txn.open_table(ANALYSIS)?;
-        find_analysis_chunk(&t, day, customer)
-    }
-
     /// Removes every chunk of `day` (what a run that stopped half way left behind); returns how many.
     pub fn delete_analysis_day(&mut self, day: i32) -> Result<u64, Error> {
         let mut t = self.txn.open_table(ANALYSIS)?;
@@ -723,12 +639,6 @@ impl<'t> Tx<'t> {
         Ok(n)
     }
 
-    /// The days that have analysis chunks, oldest first.
-    pub fn analysis_days(&self) -> Result<Vec<i32>, Error> {
-        let t = self.txn.open_table(ANALYSIS)?;
-        read_analysis_days(&t)
-    }
-
     pub fn put_analysis_run<V: Serialize>(&mut self, day: i32, run: &V) -> Result<(), Error> {
         let mut t = self.txn.open_table(ANALYSIS_RUNS)?;
         t.insert(day, codec::encode(run).as_slice())?;
@@ -738,11 +648,6 @@ impl<'t> Tx<'t> {
     pub fn delete_analysis_run(&mut self, day: i32) -> Result<bool, Error> {
         let mut t = self.txn.open_table(ANALYSIS_RUNS)?;
         Ok(t.remove(day)?.is_some())
-    }
-
-    pub fn analysis_run<V: DeserializeOwned>(&self, day: i32) -> Result<Option<V>, Error> {
-        let t = self.txn.open_table(ANALYSIS_RUNS)?;
-        get_rec(&t, "analysis_runs", day)
     }
 
     pub fn delete_analysis_change(&mut self, customer: u64, day: i32) -> Result<bool, Error> {
@@ -769,10 +674,6 @@ impl<'t> Tx<'t> {
 
     // --- meta, keys, users ---------------------------------------------------------------
 
-    pub fn meta<V: DeserializeOwned>(&self, key: &str) -> Result<Option<V>, Error> {
-        get_rec(&self.meta, "meta", key)
-    }
-
     pub fn delete_meta(&mut self, key: &str) -> Result<bool, Error> {
         Ok(self.meta.remove(key)?.is_some())
     }
@@ -782,21 +683,9 @@ impl<'t> Tx<'t> {
         Ok(())
     }
 
-    pub fn api_key(&self, hash: &str) -> Result<Option<ApiKeyRecord>, Error> {
-        get_rec(&self.api_keys, "api_keys", hash)
-    }
-
     pub fn put_api_key(&mut self, hash: &str, rec: &ApiKeyRecord) -> Result<(), Error> {
         self.api_keys.insert(hash, codec::encode(rec).as_slice())?;
         Ok(())
-    }
-
-    pub fn api_keys(&self) -> Result<Vec<(String, ApiKeyRecord)>, Error> {
-        read_api_keys(&self.api_keys)
-    }
-
-    pub fn user(&self, name: &str) -> Result<Option<UserRecord>, Error> {
-        get_rec(&self.users, "users", name)
     }
 
     pub fn put_user(&mut self, rec: &UserRecord) -> Result<(), Error> {
@@ -808,16 +697,8 @@ impl<'t> Tx<'t> {
         Ok(self.users.len()?)
     }
 
-    pub fn users(&self) -> Result<Vec<UserRecord>, Error> {
-        read_all(&self.users, "users")
-    }
-
     pub fn delete_user(&mut self, name: &str) -> Result<bool, Error> {
         Ok(self.users.remove(name)?.is_some())
-    }
-
-    pub fn session(&self, hash: &str) -> Result<Option<SessionRecord>, Error> {
-        get_rec(&self.sessions, "sessions", hash)
     }
 
     pub fn put_session(&mut self, hash: &str, rec: &SessionRecord) -> Result<(), Error> {
@@ -844,10 +725,6 @@ impl<'t> Tx<'t> {
             self.sessions.remove(k.as_str())?;
         }
         Ok(gone.len() as u64)
-    }
-
-    pub fn login_failures(&self, user: &str) -> Result<Option<LoginFailures>, Error> {
-        get_rec(&self.login_failures, "login_failures", user)
     }
 
     pub fn put_login_failures(&mut self, user: &str, rec: Option<&LoginFailures>) -> Result<(), Error> {
@@ -1037,18 +914,6 @@ impl ReadTx {
         Ok(get_rec(&self.product_stats, "product_stats", product_id)?.unwrap_or_default())
     }
 
-    pub fn users(&self) -> Result<Vec<UserRecord>, Error> {
-        read_all(&self.users, "users")
-    }
-
-    pub fn session(&self, hash: &str) -> Result<Option<SessionRecord>, Error> {
-        get_rec(&self.sessions, "sessions", hash)
-    }
-
-    pub fn login_failures(&self, user: &str) -> Result<Option<LoginFailures>, Error> {
-        get_rec(&self.login_failures, "login_failures", user)
-    }
-
     /// The sum of the rollup buckets in [from, to).
     pub fn rollup(&self, from: i64, to: i64) -> Result<Rollup, Error> {
         let mut sum = Rollup::default();
@@ -1073,15 +938,6 @@ impl ReadTx {
             out.push((k.value(), codec::decode("events", k.value(), v.value())?));
         }
         Ok(out)
-    }
-
-    /// The sequence of the event that carried this `messageId`, if it was stored.
-    pub fn message_seq(&self, message_id: &str) -> Result<Option<u64>, Error> {
-        Ok(self.message_ids.get(message_id)?.map(|v| v.value()))
-    }
-
-    pub fn event(&self, seq: u64) -> Result<Option<EventRecord>, Error> {
-        get_rec(&self.events, "events", seq)
     }
 
     pub fn events_count(&self) -> Result<u64, Error> {
@@ -1140,14 +996,6 @@ impl ReadTx {
         Ok(n)
     }
 
-    pub fn identity(&self, key: &str) -> Result<Option<u64>, Error> {
-        Ok(self.identities.get(key)?.map(|v| v.value()))
-    }
-
-    pub fn identities_of(&self, customer: u64) -> Result<Vec<String>, Error> {
-        read_identities(&self.customer_identities, customer)
-    }
-
     pub fn customer(&self, id: u64) -> Result<Option<CustomerRecord>, Error> {
         get_rec(&self.customers, "customers", id)
     }
@@ -1185,10 +1033,6 @@ impl ReadTx {
         read_interests(&self.interests, customer)
     }
 
-    pub fn product(&self, id: &str) -> Result<Option<ProductRecord>, Error> {
-        get_rec(&self.products, "products", id)
-    }
-
     pub fn products_count(&self) -> Result<u64, Error> {
         Ok(self.products.len()?)
     }
@@ -1207,10 +1051,6 @@ impl ReadTx {
             out.push(codec::decode("products", k.value(), v.value())?);
         }
         Ok(out)
-    }
-
-    pub fn order(&self, id: &str) -> Result<Option<OrderRecord>, Error> {
-        get_rec(&self.orders, "orders", id)
     }
 
     /// Every product of the catalogue, in id order.
@@ -1233,15 +1073,6 @@ impl ReadTx {
 
     pub fn orders_count(&self) -> Result<u64, Error> {
         Ok(self.orders.len()?)
-    }
-
-    pub fn order_ids_of(&self, customer: u64) -> Result<Vec<String>, Error> {
-        read_customer_orders(&self.customer_orders, customer)
-    }
-
-    /// Every purchase of a customer: (placed at, amount less refunds), oldest first.
-    pub fn purchases_of(&self, customer: u64) -> Result<Vec<(i64, f64)>, Error> {
-        read_purchases(&self.customer_orders, customer)
     }
 
     /// Every purchase of every customer in customer order, then time order: `f(customer, placed
@@ -1466,11 +1297,6 @@ impl ReadTx {
 
     // --- segments ------------------------------------------------------------------------
 
-    pub fn segment<V: DeserializeOwned>(&self, id: u64) -> Result<Option<V>, Error> {
-        let t = self.txn.open_table(SEGMENTS)?;
-        get_rec(&t, "segments", id)
-    }
-
     pub fn segments<V: DeserializeOwned>(&self) -> Result<Vec<(u64, V)>, Error> {
         let t = self.txn.open_table(SEGMENTS)?;
         let mut out = Vec::new();
@@ -1482,32 +1308,6 @@ impl ReadTx {
     }
 
     // --- coupons -------------------------------------------------------------------------
-
-    pub fn coupon<V: DeserializeOwned>(&self, id: u64) -> Result<Option<V>, Error> {
-        get_rec(&self.txn.open_table(COUPONS)?, "coupons", id)
-    }
-
-    /// Every coupon, in id order.
-    pub fn coupons<V: DeserializeOwned>(&self) -> Result<Vec<(u64, V)>, Error> {
-        let mut out = Vec::new();
-        for r in self.txn.open_table(COUPONS)?.iter()? {
-            let (k, v) = r?;
-            out.push((k.value(), codec::decode("coupons", k.value(), v.value())?));
-        }
-        Ok(out)
-    }
-
-    pub fn coupon_code<V: DeserializeOwned>(&self, code: &str) -> Result<Option<V>, Error> {
-        get_rec(&self.txn.open_table(COUPON_CODES)?, "coupon_codes", code)
-    }
-
-    pub fn coupon_hold<V: DeserializeOwned>(&self, customer: u64, coupon: u64) -> Result<Option<V>, Error> {
-        let t = self.txn.open_table(COUPON_HOLDS)?;
-        match t.get((customer, coupon))? {
-            Some(v) => Ok(Some(codec::decode("coupon_holds", customer, v.value())?)),
-            None => Ok(None),
-        }
-    }
 
     /// What one customer holds, by coupon id.
     pub fn coupon_holds_of<V: DeserializeOwned>(&self, customer: u64) -> Result<Vec<(u64, V)>, Error> {
@@ -1533,14 +1333,6 @@ impl ReadTx {
         Ok(())
     }
 
-    pub fn coupon_redemption<V: DeserializeOwned>(&self, order_id: &str) -> Result<Option<V>, Error> {
-        get_rec(
-            &self.txn.open_table(COUPON_REDEMPTIONS)?,
-            "coupon_redemptions",
-            order_id,
-        )
-    }
-
     /// A segment's membership on `day`, or on the latest recomputed day on or before it.
     pub fn segment_day_on_or_before<V: DeserializeOwned>(&self, id: u64, day: i32) -> Result<Option<(i32, V)>, Error> {
         let t = self.txn.open_table(SEGMENT_MEMBERS)?;
@@ -1564,11 +1356,6 @@ impl ReadTx {
 
     // --- jobs and analysis ---------------------------------------------------------------
 
-    pub fn job<V: DeserializeOwned>(&self, name: &str) -> Result<Option<V>, Error> {
-        let t = self.txn.open_table(JOBS)?;
-        get_rec(&t, "jobs", name)
-    }
-
     pub fn jobs<V: DeserializeOwned>(&self) -> Result<Vec<(String, V)>, Error> {
         let t = self.txn.open_table(JOBS)?;
         let mut out = Vec::new();
@@ -1577,12 +1364,6 @@ impl ReadTx {
             out.push((k.value().to_string(), codec::decode("jobs", k.value(), v.value())?));
         }
         Ok(out)
-    }
-
-    /// The chunk of `day` that holds `customer`, if any: (its first customer, the chunk).
-    pub fn analysis_chunk<V: DeserializeOwned>(&self, day: i32, customer: u64) -> Result<Option<(u64, V)>, Error> {
-        let t = self.txn.open_table(ANALYSIS)?;
-        find_analysis_chunk(&t, day, customer)
     }
 
     /// Every chunk of `day` in customer order.
@@ -1599,17 +1380,6 @@ impl ReadTx {
             n += 1;
         }
         Ok(n)
-    }
-
-    /// The days that have analysis chunks, oldest first.
-    pub fn analysis_days(&self) -> Result<Vec<i32>, Error> {
-        let t = self.txn.open_table(ANALYSIS)?;
-        read_analysis_days(&t)
-    }
-
-    pub fn analysis_run<V: DeserializeOwned>(&self, day: i32) -> Result<Option<V>, Error> {
-        let t = self.txn.open_table(ANALYSIS_RUNS)?;
-        get_rec(&t, "analysis_runs", day)
     }
 
     /// The latest run summary on or before `day`.
@@ -1659,6 +1429,104 @@ impl ReadTx {
         }
         Ok(out)
     }
+}
+
+// Readers that read the same in the writer's transaction and in a snapshot: written once, for both.
+readers_of_both! {
+    /// Has a message with this id been stored already? Returns the sequence it got.
+    pub fn message_seq(&self, message_id: &str) -> Result<Option<u64>, Error> {
+        Ok(self.message_ids.get(message_id)?.map(|v| v.value()))
+    }
+
+    pub fn event(&self, seq: u64) -> Result<Option<EventRecord>, Error> {
+        get_rec(&self.events, "events", seq)
+    }
+
+    pub fn identity(&self, key: &str) -> Result<Option<u64>, Error> {
+        Ok(self.identities.get(key)?.map(|v| v.value()))
+    }
+
+    pub fn identities_of(&self, customer: u64) -> Result<Vec<String>, Error> {
+        read_identities(&self.customer_identities, customer)
+    }
+
+    pub fn product(&self, id: &str) -> Result<Option<ProductRecord>, Error> {
+        get_rec(&self.products, "products", id)
+    }
+
+    pub fn order(&self, id: &str) -> Result<Option<OrderRecord>, Error> {
+        get_rec(&self.orders, "orders", id)
+    }
+
+    pub fn order_ids_of(&self, customer: u64) -> Result<Vec<String>, Error> {
+        read_customer_orders(&self.customer_orders, customer)
+    }
+
+    /// Every purchase of a customer: (placed at, amount less refunds), oldest first.
+    pub fn purchases_of(&self, customer: u64) -> Result<Vec<(i64, f64)>, Error> {
+        read_purchases(&self.customer_orders, customer)
+    }
+
+    pub fn segment<V: DeserializeOwned>(&self, id: u64) -> Result<Option<V>, Error> {
+        let t = self.txn.open_table(SEGMENTS)?;
+        get_rec(&t, "segments", id)
+    }
+
+    pub fn coupon<V: DeserializeOwned>(&self, id: u64) -> Result<Option<V>, Error> {
+        get_rec(&self.txn.open_table(COUPONS)?, "coupons", id)
+    }
+
+    /// Every coupon, in id order.
+    pub fn coupons<V: DeserializeOwned>(&self) -> Result<Vec<(u64, V)>, Error> {
+        let mut out = Vec::new();
+        for r in self.txn.open_table(COUPONS)?.iter()? {
+            let (k, v) = r?;
+            out.push((k.value(), codec::decode("coupons", k.value(), v.value())?));
+        }
+        Ok(out)
+    }
+
+    pub fn coupon_code<V: DeserializeOwned>(&self, code: &str) -> Result<Option<V>, Error> {
+        get_rec(&self.txn.open_table(COUPON_CODES)?, "coupon_codes", code)
+    }
+
+    pub fn coupon_hold<V: DeserializeOwned>(&self, customer: u64, coupon: u64) -> Result<Option<V>, Error> {
+        let t = self.txn.open_table(COUPON_HOLDS)?;
+        match t.get((customer, coupon))? {
+            Some(v) => Ok(Some(codec::decode("coupon_holds", customer, v.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn coupon_redemption<V: DeserializeOwned>(&self, order_id: &str) -> Result<Option<V>, Error> {
+        get_rec(
+            &self.txn.open_table(COUPON_REDEMPTIONS)?,
+            "coupon_redemptions",
+            order_id,
+        )
+    }
+
+    pub fn job<V: DeserializeOwned>(&self, name: &str) -> Result<Option<V>, Error> {
+        let t = self.txn.open_table(JOBS)?;
+        get_rec(&t, "jobs", name)
+    }
+
+    /// The chunk of `day` that holds `customer`, if any.
+    pub fn analysis_chunk<V: DeserializeOwned>(&self, day: i32, customer: u64) -> Result<Option<(u64, V)>, Error> {
+        let t = self.txn.open_table(ANALYSIS)?;
+        find_analysis_chunk(&t, day, customer)
+    }
+
+    /// The days that have analysis chunks, oldest first.
+    pub fn analysis_days(&self) -> Result<Vec<i32>, Error> {
+        let t = self.txn.open_table(ANALYSIS)?;
+        read_analysis_days(&t)
+    }
+
+    pub fn analysis_run<V: DeserializeOwned>(&self, day: i32) -> Result<Option<V>, Error> {
+        let t = self.txn.open_table(ANALYSIS_RUNS)?;
+        get_rec(&t, "analysis_runs", day)
+    }
 
     pub fn meta<V: DeserializeOwned>(&self, key: &str) -> Result<Option<V>, Error> {
         get_rec(&self.meta, "meta", key)
@@ -1674,5 +1542,17 @@ impl ReadTx {
 
     pub fn user(&self, name: &str) -> Result<Option<UserRecord>, Error> {
         get_rec(&self.users, "users", name)
+    }
+
+    pub fn users(&self) -> Result<Vec<UserRecord>, Error> {
+        read_all(&self.users, "users")
+    }
+
+    pub fn session(&self, hash: &str) -> Result<Option<SessionRecord>, Error> {
+        get_rec(&self.sessions, "sessions", hash)
+    }
+
+    pub fn login_failures(&self, user: &str) -> Result<Option<LoginFailures>, Error> {
+        get_rec(&self.login_failures, "login_failures", user)
     }
 }

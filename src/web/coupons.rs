@@ -16,7 +16,7 @@ use chrono::TimeZone;
 use serde::Deserialize;
 
 use super::frame::Frame;
-use super::segments::plain;
+use super::rule_words::plain;
 use super::{Staff, error_page, failed, refuse_change, render};
 use crate::app::AppState;
 use crate::coupon::{self, CodeRecord, CouponError, CouponInput, CouponRecord, Discount, Hold};

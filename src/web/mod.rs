@@ -9,6 +9,7 @@ mod frame;
 mod import;
 mod pages;
 mod recommend;
+mod rule_words;
 mod search;
 mod segments;
 mod send_settings;

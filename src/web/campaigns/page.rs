@@ -1,0 +1,687 @@
+//! A campaign's page: its settings in words, the estimated audience (예상규모), a preview for one
+//! customer, a test send, Launch and Pause, and the report with a chart per day.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::super::frame::Frame;
+use super::super::rule_words::{RuleLine, rule_lines};
+use super::super::{Staff, failed, refuse_change, render};
+use crate::app::AppState;
+use crate::campaign::report::{self, DayReport, Report};
+use crate::campaign::settings::Settings;
+use crate::campaign::templates;
+use crate::campaign::{self, CampaignError, CampaignRecord, Late, Repeat, Status};
+use crate::coupon::CouponRecord;
+use crate::i18n::{self, Catalog, Lang};
+use crate::segment::saved::SegmentRecord;
+use crate::store;
+
+use super::*;
+
+/// A message above the page: how a test send or a launch went.
+pub struct Notice {
+    pub ok: bool,
+    /// The element's id.
+    pub id: &'static str,
+    pub text: String,
+}
+
+/// The message one customer would get now.
+pub struct PreviewView {
+    pub customer_id: u64,
+    /// The customer's name and email, as far as known.
+    pub who: String,
+    /// The address it would go to.
+    pub to: String,
+    /// `send`, `hold_until` or `skip`.
+    pub verdict: String,
+    pub verdict_text: String,
+    pub subject: Option<String>,
+    pub text: String,
+    pub html: Option<String>,
+}
+
+pub struct Stat {
+    pub id: &'static str,
+    pub label: &'static str,
+    pub value: String,
+}
+
+pub struct DayRow {
+    pub day: String,
+    pub targeted: String,
+    pub held: String,
+    pub skipped: String,
+    pub sent: String,
+    pub failed: String,
+    pub opened: String,
+    pub clicked: String,
+    pub unsubscribed: String,
+    pub conversions: String,
+    pub revenue: String,
+}
+
+/// One day of the chart: sent and conversions side by side, in SVG user units.
+pub struct DayBar {
+    pub x: String,
+    pub conv_x: String,
+    pub width: String,
+    pub sent_y: String,
+    pub sent_h: String,
+    pub conv_y: String,
+    pub conv_h: String,
+    pub title: String,
+}
+
+pub struct DayChart {
+    pub bars: Vec<DayBar>,
+    pub max: String,
+    pub first: String,
+    pub last: String,
+}
+
+pub struct ReportView {
+    pub stats: Vec<Stat>,
+    /// (reason, count) of the skipped messages.
+    pub skipped: Vec<(String, String)>,
+    /// "Order Completed within 120 hours".
+    pub goal: String,
+    /// Newest first.
+    pub days: Vec<DayRow>,
+    pub chart: Option<DayChart>,
+}
+
+pub(super) const CHART_W: f64 = 720.0;
+pub(super) const CHART_H: f64 = 160.0;
+/// Days drawn at most (the table lists them all).
+pub(super) const CHART_DAYS: usize = 60;
+
+pub(super) fn skip_label(t: &Catalog, reason: &str) -> String {
+    t.find(&format!("campaigns.skip_{reason}"))
+        .map_or_else(|| reason.to_string(), str::to_string)
+}
+
+/// The per-day chart of sent messages and conversions, oldest day first; None without days.
+pub(super) fn chart(days: &[DayReport], t: &Catalog) -> Option<DayChart> {
+    let days = &days[days.len().saturating_sub(CHART_DAYS)..];
+    if days.is_empty() {
+        return None;
+    }
+    let max = days
+        .iter()
+        .map(|d| d.counts.sent.max(d.conversions))
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    let slot = CHART_W / days.len().max(14) as f64;
+    let width = (slot * 0.38).max(1.0);
+    let bars = days
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let x = i as f64 * slot + slot * 0.1;
+            let sent_h = d.counts.sent as f64 / max * CHART_H;
+            let conv_h = d.conversions as f64 / max * CHART_H;
+            DayBar {
+                x: format!("{x:.1}"),
+                conv_x: format!("{:.1}", x + width + slot * 0.04),
+                width: format!("{width:.1}"),
+                sent_y: format!("{:.1}", CHART_H - sent_h),
+                sent_h: format!("{sent_h:.1}"),
+                conv_y: format!("{:.1}", CHART_H - conv_h),
+                conv_h: format!("{conv_h:.1}"),
+                title: format!(
+                    "{}: {} {} · {} {}",
+                    d.day,
+                    t.get("campaigns.sent"),
+                    count(d.counts.sent),
+                    t.get("campaigns.conversions"),
+                    count(d.conversions)
+                ),
+            }
+        })
+        .collect();
+    Some(DayChart {
+        bars,
+        max: count(max as u64),
+        first: days.first().map(|d| d.day.clone()).unwrap_or_default(),
+        last: days.last().map(|d| d.day.clone()).unwrap_or_default(),
+    })
+}
+
+pub(super) fn report_view(r: &Report, t: &'static Catalog, lang: Lang) -> ReportView {
+    let money = |v: f64| i18n::money(v, None, lang);
+    let c = &r.totals;
+    let stat = |id: &'static str, key: &str, value: String| Stat {
+        id,
+        label: t.get(key),
+        value,
+    };
+    ReportView {
+        stats: vec![
+            stat("total-targeted", "campaigns.targeted", count(c.targeted)),
+            stat("total-held", "campaigns.held", count(c.held)),
+            stat("total-skipped", "campaigns.skipped", count(c.skipped.values().sum())),
+            stat("total-sent", "campaigns.sent", count(c.sent)),
+            stat("total-failed", "campaigns.failed", count(c.failed)),
+            stat("total-opened", "campaigns.opened", count(c.opened)),
+            stat("total-clicked", "campaigns.clicked", count(c.clicked)),
+            stat("total-unsubscribed", "campaigns.unsubscribed", count(c.unsubscribed)),
+            stat("total-conversions", "campaigns.conversions", count(r.conversions)),
+            stat(
+                "total-conversion-rate",
+                "campaigns.conversion_rate",
+                i18n::percent(r.conversion_rate),
+            ),
+            stat("total-revenue", "campaigns.revenue", money(r.revenue)),
+        ],
+        skipped: c
+            .skipped
+            .iter()
+            .map(|(reason, n)| (skip_label(t, reason), count(*n)))
+            .collect(),
+        goal: t
+            .get("campaigns.goal_text")
+            .replace("{event}", &r.goal)
+            .replace("{hours}", &r.window_hours.to_string()),
+        days: r
+            .days
+            .iter()
+            .rev()
+            .map(|d| DayRow {
+                day: d.day.clone(),
+                targeted: count(d.counts.targeted),
+                held: count(d.counts.held),
+                skipped: count(d.counts.skipped.values().sum()),
+                sent: count(d.counts.sent),
+                failed: count(d.counts.failed),
+                opened: count(d.counts.opened),
+                clicked: count(d.counts.clicked),
+                unsubscribed: count(d.counts.unsubscribed),
+                conversions: count(d.conversions),
+                revenue: money(d.revenue),
+            })
+            .collect(),
+        chart: chart(&r.days, t),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "campaign/show.html")]
+pub(super) struct ShowPage {
+    f: Frame,
+    id: u64,
+    name: String,
+    status: &'static str,
+    status_label: &'static str,
+    /// The ready-made campaign it was made from, by name.
+    template: Option<&'static str>,
+    /// (label, value) rows of its settings in words.
+    details: Vec<(&'static str, String)>,
+    segment: Option<(u64, String)>,
+    rule: Vec<RuleLine>,
+    coupon: Option<(u64, String)>,
+    subject: Option<String>,
+    text: String,
+    html: Option<String>,
+    template_code: Option<String>,
+    /// The estimate: (audience, reachable), or why there is none.
+    estimate: Option<(String, String)>,
+    estimate_error: Option<String>,
+    /// What Launch would refuse now (the messaging settings the law or the channel needs).
+    blocker: Option<String>,
+    can_launch: bool,
+    can_pause: bool,
+    preview_query: String,
+    preview: Option<PreviewView>,
+    preview_error: Option<String>,
+    test_to: String,
+    test_customer: String,
+    notice: Option<Notice>,
+    report: ReportView,
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct ShowQuery {
+    /// A customer id, or a user id or email to find one, for the preview.
+    preview_customer: Option<String>,
+}
+
+/// What the page shows besides the campaign: a message, the address of a test send.
+#[derive(Default)]
+pub(super) struct Extras {
+    notice: Option<Notice>,
+    test_to: String,
+    status: Option<StatusCode>,
+}
+
+pub(super) async fn show(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<u64>,
+    Query(q): Query<ShowQuery>,
+) -> Response {
+    show_page(&st, &staff, id, q.preview_customer, Extras::default()).await
+}
+
+/// The customer `q` names: a customer id, else a user id, anonymous id or email.
+pub(super) fn find_customer(read: &store::ReadTx, q: &str) -> Result<Option<u64>, crate::customer::Error> {
+    use crate::customer::Error as E;
+    let q = q.trim();
+    if let Ok(id) = q.parse::<u64>() {
+        match crate::customer::get(read, id) {
+            Ok((id, _)) => return Ok(Some(id)),
+            Err(E::Store(e)) => return Err(E::Store(e)),
+            Err(_) => {}
+        }
+    }
+    match crate::customer::find_by_key(read, q)? {
+        Some(id) => match crate::customer::get(read, id) {
+            Ok((id, _)) => Ok(Some(id)),
+            Err(E::Store(e)) => Err(E::Store(e)),
+            Err(_) => Ok(None),
+        },
+        None => Ok(None),
+    }
+}
+
+pub(super) async fn show_page(
+    st: &AppState,
+    staff: &Staff,
+    id: u64,
+    preview_q: Option<String>,
+    extras: Extras,
+) -> Response {
+    let (tz, lang, t) = (st.tz, staff.lang, staff.t);
+    struct Loaded {
+        rec: CampaignRecord,
+        settings: Settings,
+        report: Report,
+        segment: Option<(u64, String)>,
+        rule: Vec<RuleLine>,
+        coupon: Option<(u64, String)>,
+        preview_customer: Option<Option<(u64, String)>>,
+    }
+    let q = preview_q.clone().filter(|q| !q.trim().is_empty());
+    let loaded = st
+        .store
+        .call(move |s| -> Result<_, crate::customer::Error> {
+            let read = s.read()?;
+            let Some(rec) = read.campaign::<CampaignRecord>(id)? else {
+                return Ok(None);
+            };
+            let settings = Settings::load(&read)?;
+            let report = report::report(&read, id, &rec, tz)?;
+            let segment = match rec.definition.audience.segment_id {
+                Some(sid) => Some((
+                    sid,
+                    read.segment::<SegmentRecord>(sid)?
+                        .map_or_else(|| format!("#{sid}"), |s| s.name),
+                )),
+                None => None,
+            };
+            let rule = match &rec.definition.audience.rule {
+                Some(v) => match crate::segment::rule::Rule::parse(v) {
+                    Ok(r) => rule_lines(&r, t, lang, &super::super::segments::product_names(&read, v)?),
+                    Err(e) => vec![RuleLine {
+                        depth: 0,
+                        text: format!("{}: {}", e.path, e.expected),
+                        group: false,
+                    }],
+                },
+                None => Vec::new(),
+            };
+            let coupon = match rec.definition.coupon_id {
+                Some(cid) => Some((
+                    cid,
+                    read.coupon::<CouponRecord>(cid)?
+                        .map_or_else(|| format!("#{cid}"), |c| c.name),
+                )),
+                None => None,
+            };
+            let preview_customer = match &q {
+                None => None,
+                Some(q) => Some(match find_customer(&read, q)? {
+                    Some(cid) => {
+                        let (_, c) = crate::customer::get(&read, cid)?;
+                        let who = [c.name, c.email, c.user_id]
+                            .into_iter()
+                            .flatten()
+                            .collect::<Vec<_>>()
+                            .join(" · ");
+                        Some((cid, who))
+                    }
+                    None => None,
+                }),
+            };
+            Ok(Some(Loaded {
+                rec,
+                settings,
+                report,
+                segment,
+                rule,
+                coupon,
+                preview_customer,
+            }))
+        })
+        .await;
+    let l = match loaded {
+        Ok(Some(l)) => l,
+        Ok(None) => return not_found(staff),
+        Err(e) => return failed(lang, &e),
+    };
+    let rec = l.rec;
+    let input = &rec.definition;
+
+    // 예상규모: how many the audience holds now, and how many the channel may reach.
+    super::super::segments::columns_ready(st).await;
+    let sender = st.campaigns.clone();
+    let (audience, channel, purpose) = (input.audience.clone(), input.channel, input.purpose);
+    let (estimate, estimate_error) =
+        match tokio::task::spawn_blocking(move || sender.estimate(&audience, channel, purpose)).await {
+            Ok(Ok(e)) => (Some((count(e.audience), count(e.reachable))), None),
+            Ok(Err(e)) => (None, Some(e.to_string())),
+            Err(e) => (None, Some(e.to_string())),
+        };
+
+    // The preview for the customer asked for.
+    let mut preview_error = None;
+    let mut preview = None;
+    match l.preview_customer {
+        None => {}
+        Some(None) => {
+            preview_error = Some(
+                t.get("campaigns.no_customer")
+                    .replace("{q}", preview_q.as_deref().unwrap_or("").trim()),
+            );
+        }
+        Some(Some((cid, who))) => {
+            let sender = st.campaigns.clone();
+            let rec2 = rec.clone();
+            match tokio::task::spawn_blocking(move || sender.preview(id, &rec2, cid)).await {
+                Ok(Ok(p)) => {
+                    let verdict_text = match (p.verdict.as_str(), p.detail.as_deref()) {
+                        ("send", _) => t.get("campaigns.verdict_send").to_string(),
+                        ("hold_until", Some(until)) => {
+                            t.get("campaigns.verdict_hold").replace("{until}", &local_time(until))
+                        }
+                        ("skip", Some(reason)) => t
+                            .get("campaigns.verdict_skip")
+                            .replace("{reason}", &skip_label(t, reason)),
+                        (v, d) => format!("{v} {}", d.unwrap_or("")),
+                    };
+                    preview = Some(PreviewView {
+                        customer_id: p.customer_id,
+                        who,
+                        to: p.to.unwrap_or_else(|| "—".into()),
+                        verdict: p.verdict,
+                        verdict_text,
+                        subject: p.subject,
+                        text: p.text,
+                        html: p.html,
+                    });
+                }
+                Ok(Err(e)) => preview_error = Some(e.to_string()),
+                Err(e) => preview_error = Some(e.to_string()),
+            }
+        }
+    }
+
+    let none = || "—".to_string();
+    let fallbacks: Vec<String> = input.fallbacks.iter().map(|(k, v)| format!("{k} → {v}")).collect();
+    let mut details = vec![
+        (t.get("campaigns.channel"), channel_label(t, input.channel).to_string()),
+        (
+            t.get("campaigns.purpose"),
+            t.get(&format!("campaigns.purpose_{}", purpose_str(input.purpose)))
+                .to_string(),
+        ),
+        (t.get("campaigns.schedule"), schedule_text(&input.when, t, tz)),
+        (
+            t.get("campaigns.recommendations"),
+            input.recommend.as_ref().map_or_else(none, |r| {
+                let name = t
+                    .find(&format!("recommend.strategy.{}", r.strategy))
+                    .unwrap_or(&r.strategy);
+                t.get("campaigns.recommend_text")
+                    .replace("{strategy}", name)
+                    .replace("{n}", &r.limit.to_string())
+            }),
+        ),
+        (
+            t.get("campaigns.fallbacks"),
+            if fallbacks.is_empty() {
+                none()
+            } else {
+                fallbacks.join(", ")
+            },
+        ),
+        (
+            t.get("campaigns.goal"),
+            t.get("campaigns.goal_text")
+                .replace("{event}", &input.goal.event)
+                .replace("{hours}", &(input.window_ms() / 3_600_000).to_string()),
+        ),
+        (
+            t.get("campaigns.repeat"),
+            t.get(match input.repeat {
+                Repeat::Never => "campaigns.repeat_never",
+                Repeat::Daily => "campaigns.repeat_daily",
+                Repeat::Each => "campaigns.repeat_each",
+            })
+            .to_string(),
+        ),
+        (
+            t.get("campaigns.late"),
+            t.get(match input.late {
+                Late::Send => "campaigns.late_send",
+                Late::Skip => "campaigns.late_skip",
+            })
+            .to_string(),
+        ),
+        (t.get("campaigns.created"), i18n::datetime(rec.created_at, tz)),
+        (t.get("campaigns.updated"), i18n::datetime(rec.updated_at, tz)),
+    ];
+    if let Some(at) = rec.launched_at {
+        details.push((t.get("campaigns.launched"), i18n::datetime(at, tz)));
+    }
+    details.push((t.get("campaigns.next_due"), next_due_text(&rec, t, tz)));
+
+    let launchable = matches!(rec.status, Status::Draft | Status::Paused);
+    let blocker = if launchable {
+        l.settings.ready_to_launch(input).err().map(|e| e.to_string())
+    } else {
+        None
+    };
+    let page = ShowPage {
+        f: Frame::new(staff, "campaigns"),
+        id,
+        status: rec.status.as_str(),
+        status_label: status_label(t, rec.status),
+        template: input
+            .template
+            .as_deref()
+            .and_then(templates::get)
+            .map(|tpl| match lang {
+                Lang::Ko => tpl.name_ko,
+                Lang::En => tpl.name_en,
+            }),
+        details,
+        segment: l.segment,
+        rule: l.rule,
+        coupon: l.coupon,
+        subject: input.content.subject.clone(),
+        text: input.content.text.clone(),
+        html: input.content.html.clone(),
+        template_code: input.content.template_code.clone(),
+        estimate,
+        estimate_error,
+        blocker,
+        can_launch: launchable,
+        can_pause: rec.status == Status::Active,
+        test_customer: preview.as_ref().map(|p| p.customer_id.to_string()).unwrap_or_default(),
+        preview_query: preview_q.unwrap_or_default(),
+        preview,
+        preview_error,
+        test_to: extras.test_to,
+        notice: extras.notice,
+        report: report_view(&l.report, t, lang),
+        name: rec.definition.name.clone(),
+    };
+    (extras.status.unwrap_or(StatusCode::OK), render(&page)).into_response()
+}
+
+#[derive(Deserialize)]
+pub(super) struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Launches (or resumes) a campaign as `POST /api/v1/campaigns/{id}/launch` does: first what the
+/// law and the channel need, then the schedule. A refusal shows on the page, named.
+pub(super) async fn launch_submit(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<u64>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Some(r) = refuse_change(&staff, &form.csrf) {
+        return r;
+    }
+    let (now, tz) = (st.now_ms(), st.tz);
+    let launched = st.store.write(move |tx| campaign::launch(tx, id, now, tz)).await;
+    match launched {
+        Ok(_) => {
+            st.campaigns.wake();
+            Redirect::to(&format!("/campaigns/{id}")).into_response()
+        }
+        Err(CampaignError::NotFound(_)) => not_found(&staff),
+        Err(e @ (CampaignError::Field { .. } | CampaignError::Conflict(_))) => {
+            let extras = Extras {
+                notice: Some(Notice {
+                    ok: false,
+                    id: "launch-error",
+                    text: format!("{} {e}", staff.t.get("campaigns.launch_refused")),
+                }),
+                status: Some(StatusCode::BAD_REQUEST),
+                ..Extras::default()
+            };
+            show_page(&st, &staff, id, None, extras).await
+        }
+        Err(e) => failed(staff.lang, &e),
+    }
+}
+
+/// Pauses a campaign as `POST /api/v1/campaigns/{id}/pause` does.
+pub(super) async fn pause_submit(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<u64>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Some(r) = refuse_change(&staff, &form.csrf) {
+        return r;
+    }
+    let now = st.now_ms();
+    match st.store.write(move |tx| campaign::pause(tx, id, now)).await {
+        Ok(_) => Redirect::to(&format!("/campaigns/{id}")).into_response(),
+        Err(CampaignError::NotFound(_)) => not_found(&staff),
+        Err(e) => failed(staff.lang, &e),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct TestForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    to: String,
+    /// Whose data fills the message: a customer id, user id or email.
+    #[serde(default)]
+    customer: String,
+}
+
+/// Sends the message for one customer to an address or phone number, marked as a test, as
+/// `POST /api/v1/campaigns/{id}/test` does; the page says what the channel answered.
+pub(super) async fn test_submit(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(id): Path<u64>,
+    Form(form): Form<TestForm>,
+) -> Response {
+    if let Some(r) = refuse_change(&staff, &form.csrf) {
+        return r;
+    }
+    let t = staff.t;
+    let rec = match load(&st, id).await {
+        Ok(Some(rec)) => rec,
+        Ok(None) => return not_found(&staff),
+        Err(e) => return failed(staff.lang, &e),
+    };
+    let q = form.customer.clone();
+    let customer = match st.store.call(move |s| find_customer(&s.read()?, &q)).await {
+        Ok(c) => c,
+        Err(e) => return failed(staff.lang, &e),
+    };
+    let result = match customer {
+        None => Err(format!(
+            "customer_id: {}",
+            t.get("campaigns.no_customer").replace("{q}", form.customer.trim())
+        )),
+        Some(cid) => st
+            .campaigns
+            .test_send(id, &rec, cid, form.to.trim())
+            .await
+            .map_err(|e| e.to_string()),
+    };
+    let (ok, text) = match result {
+        Ok(answer) => (
+            true,
+            t.get("campaigns.test_sent")
+                .replace("{to}", form.to.trim())
+                .replace("{answer}", &answer),
+        ),
+        Err(e) => (false, format!("{} {e}", t.get("campaigns.test_failed"))),
+    };
+    let extras = Extras {
+        notice: Some(Notice {
+            ok,
+            id: "test-result",
+            text,
+        }),
+        test_to: form.to.clone(),
+        status: Some(if ok { StatusCode::OK } else { StatusCode::BAD_REQUEST }),
+    };
+    let preview = Some(form.customer).filter(|c| !c.trim().is_empty());
+    show_page(&st, &staff, id, preview, extras).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_chart_draws_sent_and_conversions_per_day() {
+        let t = Catalog::for_lang(Lang::En);
+        let day = |day: &str, sent, conversions| DayReport {
+            day: day.into(),
+            counts: crate::campaign::send::DayCounts {
+                sent,
+                ..Default::default()
+            },
+            conversions,
+            revenue: 0.0,
+        };
+        let c = chart(&[day("2026-11-23", 4, 0), day("2026-11-24", 2, 1)], t).unwrap();
+        assert_eq!(c.bars.len(), 2);
+        assert_eq!((c.bars[0].sent_y.as_str(), c.bars[0].sent_h.as_str()), ("0.0", "160.0"));
+        assert_eq!(c.bars[1].conv_h, "40.0");
+        assert_eq!((c.first.as_str(), c.last.as_str()), ("2026-11-23", "2026-11-24"));
+        assert!(chart(&[], t).is_none());
+    }
+}
