@@ -386,7 +386,7 @@ fn assert_close(got: f64, want: f64, rel: f64, what: &str) {
 /// The CDNOW sample (2,357 customers of the 1997 Q1 cohort) against the published estimates:
 /// BG/NBD in Fader, Hardie & Lee (2005) (r = 0.243, α = 4.414, a = 0.793, b = 2.426) within 1%,
 /// Gamma-Gamma in Fader & Hardie's note (p = 6.25, q = 3.74, γ = 15.44) within 2%; calibration
-/// 1997-01-01 to 1997-09-30 in weeks; holdout weeks 40–78 compared in the README.
+/// 1997-01-01 to 1997-09-30 in weeks; holdout weeks 40–78 compared in docs/analysis.md.
 #[test]
 fn cdnow_matches_the_published_estimates() {
     let text = std::fs::read_to_string(cdnow_sample()).unwrap();
@@ -461,7 +461,7 @@ fn cdnow_matches_the_published_estimates() {
         .iter()
         .map(|r| m.expected_purchases(39.0, r.x, r.t_x, r.t))
         .collect();
-    // Fader, Hardie & Lee's Figure 4: the holdout by calibration frequency (the README quotes it).
+    // Fader, Hardie & Lee's Figure 4: the holdout by calibration frequency (docs/analysis.md quotes it).
     println!("x in weeks 1-39 | customers | actual weeks 40-78 | predicted (per customer)");
     for x in 0..=7 {
         let idx: Vec<usize> = (0..rfm.len())

@@ -1,4 +1,4 @@
-//! `dangol bench …`: measurements of this build on this machine, printed as a table the README
+//! `dangol bench …`: measurements of this build on this machine, printed as a table docs/performance.md
 //! copies. Each benchmark starts its own server on loopback with a fresh store in a temp dir.
 
 use std::sync::Arc;

@@ -22,7 +22,7 @@ pub struct SegmentsOptions {
     pub nightly: usize,
 }
 
-/// The five typical rules the README lists, by name.
+/// The five typical rules docs/performance.md lists, by name.
 pub fn typical_rules() -> Vec<(&'static str, Value)> {
     vec![
         (
