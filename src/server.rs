@@ -208,7 +208,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .merge(crate::api::routes(state.clone()))
-        .merge(crate::web::routes())
+        .merge(crate::web::routes(state.clone()))
         .fallback(crate::api::not_found)
         .layer(axum::middleware::from_fn(request_id))
         .with_state(state)

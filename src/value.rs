@@ -113,3 +113,29 @@ pub fn group_digits(n: f64, decimals: usize) -> String {
         out
     }
 }
+
+/// A text cell for a CSV file a person opens in a spreadsheet: a cell that starts with `=`, `+`,
+/// `-`, `@`, a tab or a carriage return would be read as a formula (`=HYPERLINK(…)` from a name
+/// anyone can type), so it is prefixed with `'` (OWASP, CSV injection).
+pub fn csv_cell(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}").into()
+    } else {
+        text.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_cell;
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_are_quoted() {
+        for formula in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(csv_cell(formula), format!("'{formula}"));
+        }
+        assert_eq!(csv_cell("김지우"), "김지우");
+        assert_eq!(csv_cell("a=b"), "a=b");
+        assert_eq!(csv_cell(""), "");
+    }
+}

@@ -24,6 +24,11 @@ use crate::track::{self, FieldError, Message};
 /// Segment's limits: one message ≤ 32 KB, one batch request ≤ 500 KB.
 pub const MAX_MESSAGE: usize = 32 * 1024;
 pub const MAX_BATCH: usize = 500 * 1024;
+/// Messages in one batch request (Segment's libraries send 100 at most; a bound on the work one
+/// request can ask for).
+pub const MAX_BATCH_ITEMS: usize = 1_000;
+/// Rejected messages a batch answer lists one by one; the rest are counted.
+const LISTED_REJECTIONS: usize = 100;
 
 pub fn routes() -> Routes {
     let mut r = Routes::new();
@@ -146,6 +151,16 @@ pub async fn batch(State(state): State<AppState>, req: Request) -> Result<Respon
     let Some(items) = body.batch else {
         return Err(ApiError::new(ErrorCode::MissingField, "`batch` is required").field("batch"));
     };
+    if items.len() > MAX_BATCH_ITEMS {
+        return Err(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!(
+                "`batch` holds {} messages; a request takes at most {MAX_BATCH_ITEMS} (nothing was stored)",
+                items.len()
+            ),
+        )
+        .field("batch"));
+    }
     let mut messages = Vec::with_capacity(items.len());
     let mut rejected: Vec<(usize, FieldError)> = Vec::new();
     for (i, raw) in items.iter().enumerate() {
@@ -206,6 +221,7 @@ pub async fn batch(State(state): State<AppState>, req: Request) -> Result<Respon
     };
     let list: Vec<Value> = rejected
         .iter()
+        .take(LISTED_REJECTIONS)
         .map(|(i, e)| json!({"index": i, "code": e.code.as_str(), "field": e.field, "message": e.message}))
         .collect();
     let mut err = ApiError::new(
@@ -218,7 +234,8 @@ pub async fn batch(State(state): State<AppState>, req: Request) -> Result<Respon
         ),
     )
     .field(first.field.clone());
-    err.extra = Some(json!({"success": false, "accepted": accepted, "rejected": list}));
+    err.extra =
+        Some(json!({"success": false, "accepted": accepted, "rejected_count": rejected.len(), "rejected": list}));
     if err.code == ErrorCode::InvalidJson {
         err.code = ErrorCode::InvalidField;
     }

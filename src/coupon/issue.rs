@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use rand::Rng;
 
 use crate::store::{self, ReadTx, Tx};
+use crate::value::csv_cell;
 
 use super::*;
 
@@ -159,11 +160,12 @@ pub fn codes_csv(read: &ReadTx, coupon_id: u64, tz: chrono_tz::Tz) -> Result<Vec
                 Some(c) if c.unique => c.used,
                 _ => hold.uses > 0,
             };
+            let cell = |v: &Option<String>| csv_cell(v.as_deref().unwrap_or_default()).into_owned();
             w.write_record([
                 customer.to_string(),
-                user_id.clone().unwrap_or_default(),
-                email.clone().unwrap_or_default(),
-                code.clone(),
+                cell(&user_id),
+                cell(&email),
+                csv_cell(code).into_owned(),
                 time(hold.issued_at),
                 hold_expires(&coupon, &hold).map(time).unwrap_or_default(),
                 used.to_string(),

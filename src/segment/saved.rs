@@ -13,6 +13,7 @@ use super::{Rule, RuleError};
 use crate::analysis::{day_date, local_day};
 use crate::customer::columns::Shared;
 use crate::store::{self, ReadTx, Store, Tx};
+use crate::value::csv_cell;
 
 /// The job's name in the runner.
 pub const JOB: &str = "segments";
@@ -393,7 +394,8 @@ pub fn current_members(env: &super::eval::Env, id: u64) -> Result<RoaringTreemap
 }
 
 /// Members as CSV (id, user_id, email, name, phone), one row per customer still on record; the
-/// API's `members.csv` and the console's export write the same file.
+/// API's `members.csv` and the console's export write the same file. Text cells are made safe for
+/// spreadsheets ([`csv_cell`]).
 pub fn members_csv(read: &ReadTx, ids: &RoaringTreemap) -> Result<Vec<u8>, store::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     // Writing five fields a row into memory cannot fail.
@@ -401,12 +403,13 @@ pub fn members_csv(read: &ReadTx, ids: &RoaringTreemap) -> Result<Vec<u8>, store
         .expect("in memory");
     for c in ids.iter() {
         if let Some(rec) = read.customer(c)? {
+            let cell = |v: Option<String>| csv_cell(&v.unwrap_or_default()).into_owned();
             w.write_record([
                 c.to_string(),
-                rec.user_id.unwrap_or_default(),
-                rec.email.unwrap_or_default(),
-                rec.name.unwrap_or_default(),
-                rec.phone.unwrap_or_default(),
+                cell(rec.user_id),
+                cell(rec.email),
+                cell(rec.name),
+                cell(rec.phone),
             ])
             .expect("in memory");
         }

