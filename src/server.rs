@@ -147,7 +147,13 @@ pub async fn serve(
     };
     let app = router(state);
     tracing::info!(addr = %listener.local_addr()?, data_dir = %config.store.data_dir.display(), "dangol is serving");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    // Handlers may ask for the peer's address (sign-in counts failures per address).
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
     // The follower holds the store; it lets go first, so that the store closes when we return.
     let _ = stop_follower.send(true);
     let _ = follower.await;

@@ -231,6 +231,12 @@ pub const SESSION_MS: i64 = 12 * 60 * 60 * 1000;
 /// Failed sign-ins in a row before the user is locked, and for how long.
 pub const LOCK_AFTER: u32 = 5;
 pub const LOCK_MS: i64 = 15 * 60 * 1000;
+/// The longest a lock lasts (after repeated locks, each twice the one before).
+pub const MAX_LOCK_MS: i64 = 24 * 60 * 60 * 1000;
+/// A user name is at most this long; a longer one is refused before any work.
+pub const MAX_NAME: usize = 64;
+/// Failure rows are forgotten a day after their last failure (or lock).
+const FORGET_FAILURES_MS: i64 = 24 * 60 * 60 * 1000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
@@ -254,12 +260,24 @@ pub struct NewSession {
     pub record: SessionRecord,
 }
 
-/// Checks a user name and password. Failures are counted per user name; after `LOCK_AFTER` in a
-/// row the name is locked for `LOCK_MS`, whatever password comes. Blocking (argon2).
-pub fn login(store: &Store, name: &str, password: &str, now: i64) -> Result<NewSession, LoginError> {
+/// The row a user name's failures from one address are counted in: a stranger guessing from
+/// elsewhere locks out only themself, never the owner.
+fn failures_key(name: &str, from: &str) -> String {
+    format!("{name}\u{1f}{from}")
+}
+
+/// Checks a user name and password coming from the address `from`. Failures are counted per
+/// (user name, address), and only for names that exist (a guess at a name stores nothing); after
+/// `LOCK_AFTER` in a row that pair is locked for `LOCK_MS`, twice as long at each further lock (at
+/// most `MAX_LOCK_MS`), whatever password comes. Rows a day old are forgotten. Blocking (argon2).
+pub fn login(store: &Store, name: &str, password: &str, from: &str, now: i64) -> Result<NewSession, LoginError> {
     let name = name.trim().to_lowercase();
+    if name.chars().count() > MAX_NAME {
+        return Err(LoginError::Wrong { failures: 0 });
+    }
+    let key = failures_key(&name, from);
     let read = store.read()?;
-    let failures = read.login_failures(&name)?;
+    let failures = read.login_failures(&key)?;
     if let Some(until) = failures.as_ref().and_then(|f| f.locked_until).filter(|&u| u > now) {
         return Err(LoginError::Locked { until });
     }
@@ -273,20 +291,23 @@ pub fn login(store: &Store, name: &str, password: &str, now: i64) -> Result<NewS
         }
     };
     if !ok {
+        if user.is_none() {
+            return Err(LoginError::Wrong { failures: 0 });
+        }
         let failures = store.write_blocking(move |tx| -> Result<u32, store::Error> {
-            let mut f = tx
-                .login_failures(&name)?
-                .filter(|f| f.locked_until.is_none_or(|u| u <= now))
-                .unwrap_or_default();
+            tx.prune_login_failures(now - FORGET_FAILURES_MS)?;
+            let mut f = tx.login_failures(&key)?.unwrap_or_default();
             f.count += 1;
             f.last_at = now;
             f.locked_until = None;
             let count = f.count;
             if f.count >= LOCK_AFTER {
-                f.locked_until = Some(now + LOCK_MS);
+                let lock = LOCK_MS.saturating_mul(1 << f.locks.min(10)).min(MAX_LOCK_MS);
+                f.locked_until = Some(now + lock);
+                f.locks += 1;
                 f.count = 0;
             }
-            tx.put_login_failures(&name, Some(&f))?;
+            tx.put_login_failures(&key, Some(&f))?;
             Ok(count)
         })?;
         return Err(LoginError::Wrong { failures });
@@ -300,7 +321,7 @@ pub fn login(store: &Store, name: &str, password: &str, now: i64) -> Result<NewS
     };
     let (hash, rec) = (hash_key(&secret), record.clone());
     store.write_blocking(move |tx| -> Result<(), store::Error> {
-        tx.put_login_failures(&name, None)?;
+        tx.put_login_failures(&key, None)?;
         tx.prune_sessions(now, None)?;
         tx.put_session(&hash, &rec)
     })?;

@@ -422,6 +422,9 @@ pub struct LoginFailures {
     pub last_at: i64,
     #[serde(default)]
     pub locked_until: Option<i64>,
+    /// Locks so far: each lock lasts twice as long as the one before.
+    #[serde(default)]
+    pub locks: u32,
 }
 
 /// Shop-wide counts of one 15-minute bucket.

@@ -727,6 +727,23 @@ impl<'t> Tx<'t> {
         Ok(gone.len() as u64)
     }
 
+    /// Removes the failure rows last written before `before` and not locked after it; returns how
+    /// many.
+    pub fn prune_login_failures(&mut self, before: i64) -> Result<u64, Error> {
+        let mut gone = Vec::new();
+        for r in self.login_failures.iter()? {
+            let (k, v) = r?;
+            let f: LoginFailures = codec::decode("login_failures", k.value(), v.value())?;
+            if f.last_at < before && f.locked_until.is_none_or(|u| u < before) {
+                gone.push(k.value().to_string());
+            }
+        }
+        for k in &gone {
+            self.login_failures.remove(k.as_str())?;
+        }
+        Ok(gone.len() as u64)
+    }
+
     pub fn put_login_failures(&mut self, user: &str, rec: Option<&LoginFailures>) -> Result<(), Error> {
         match rec {
             Some(r) => self.login_failures.insert(user, codec::encode(r).as_slice())?,

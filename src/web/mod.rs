@@ -345,18 +345,71 @@ struct LoginForm {
     next: Option<String>,
 }
 
-async fn login_submit(State(st): State<AppState>, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
+/// Password checks (argon2id: tens of milliseconds and 19 MB each) under way at once: as many as
+/// the machine has cores, and one per address, so that a flood of sign-ins slows only itself.
+struct PasswordChecks {
+    all: tokio::sync::Semaphore,
+    by_address: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, std::sync::Arc<tokio::sync::Semaphore>>>,
+}
+
+fn password_checks() -> &'static PasswordChecks {
+    static CHECKS: std::sync::OnceLock<PasswordChecks> = std::sync::OnceLock::new();
+    CHECKS.get_or_init(|| PasswordChecks {
+        all: tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
+        by_address: Default::default(),
+    })
+}
+
+/// Runs `check` when this address has no other check under way and a core is free.
+async fn one_check_at_a_time<R>(from: std::net::IpAddr, check: impl Future<Output = R>) -> R {
+    let checks = password_checks();
+    let mine = checks
+        .by_address
+        .lock()
+        .expect("not poisoned")
+        .entry(from)
+        .or_insert_with(|| std::sync::Arc::new(tokio::sync::Semaphore::new(1)))
+        .clone();
+    let out = {
+        let _address = mine.acquire().await.expect("never closed");
+        let _core = checks.all.acquire().await.expect("never closed");
+        check.await
+    };
+    let mut by_address = checks.by_address.lock().expect("not poisoned");
+    drop(mine);
+    if by_address
+        .get(&from)
+        .is_some_and(|s| std::sync::Arc::strong_count(s) == 1)
+    {
+        by_address.remove(&from);
+    }
+    out
+}
+
+async fn login_submit(
+    State(st): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
     let lang = lang_of(&headers);
     let t = Catalog::for_lang(lang);
     // The sign-in form has no session yet: its token is checked against a cookie (double submit).
     if cookie(&headers, LOGIN_CSRF_COOKIE).is_none_or(|c| !constant_eq(&c, &form.csrf)) {
         return error_page(lang, StatusCode::FORBIDDEN, t.get("error.csrf"));
     }
-    let (name, password) = (form.name.clone(), form.password.clone());
-    let result = st
-        .store
-        .call(move |s| Ok::<_, crate::store::Error>(auth::login(s, &name, &password, s.now_ms())))
-        .await;
+    // No user has a longer name: refused before any work (a guess never costs a password check).
+    if form.name.trim().chars().count() > auth::MAX_NAME {
+        return error_page(lang, StatusCode::BAD_REQUEST, t.get("auth.wrong"));
+    }
+    let (name, password, from) = (form.name.clone(), form.password.clone(), peer.ip());
+    let result = one_check_at_a_time(
+        from,
+        st.store.call(move |s| {
+            Ok::<_, crate::store::Error>(auth::login(s, &name, &password, &from.to_string(), s.now_ms()))
+        }),
+    )
+    .await;
     let error = match result {
         Ok(Ok(session)) => {
             let mut res = Redirect::to(&safe_next(form.next.as_deref())).into_response();

@@ -229,3 +229,56 @@ async fn console_pages_cannot_be_framed_and_cookies_stay_on_https() {
     let res = client.get(app.url("/lang/en?next=/")).send().await.unwrap();
     assert!(res.headers()["set-cookie"].to_str().unwrap().ends_with("; Secure"));
 }
+
+/// Finding 6: sign-in stored a failure row for any typed name, unbounded and never pruned (20
+/// names of 1.5 MB grew the store by 40 MB), and five wrong passwords from anyone locked the
+/// owner out for 15 minutes, again and again.
+#[tokio::test]
+async fn a_stranger_can_neither_grow_the_store_nor_lock_the_owner_out() {
+    let app = TestApp::spawn().await;
+    let login_from = |address: &'static str, name: String, password: &'static str| {
+        let url = app.url("/login");
+        async move {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .local_address(address.parse::<std::net::IpAddr>().unwrap())
+                .build()
+                .unwrap()
+                .post(url)
+                .header("cookie", "dangol_login_csrf=t")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!("name={}&password={password}&csrf=t", urlencode(&name)))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let size = || std::fs::metadata(app.dir.join("dangol.redb")).unwrap().len();
+    let before = size();
+    for i in 0..20 {
+        let res = login_from("127.0.0.2", format!("{i}{}", "x".repeat(1_500_000)), "guess").await;
+        assert_eq!(res.status(), 400);
+    }
+    for i in 0..50 {
+        let res = login_from("127.0.0.2", format!("nobody-{i}"), "guess").await;
+        assert_eq!(res.status(), 401);
+    }
+    assert!(
+        size() < before + 1_000_000,
+        "the store grew from {before} to {} bytes",
+        size()
+    );
+
+    // Five wrong passwords from another address lock that address out, not the owner.
+    for _ in 0..5 {
+        assert_eq!(login_from("127.0.0.2", "admin".into(), "wrong").await.status(), 401);
+    }
+    let locked = login_from("127.0.0.2", "admin".into(), "test-admin-password").await;
+    assert_eq!(
+        locked.status(),
+        401,
+        "the guessing address is locked, even with the password"
+    );
+    let owner = login_from("127.0.0.1", "admin".into(), "test-admin-password").await;
+    assert_eq!(owner.status(), 303, "the owner signs in from their own address");
+}
