@@ -11,23 +11,13 @@ use dangol::config::Config;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{TestApp, python, test_env};
+use crate::common::{TestApp, python, run_job, test_env};
 
 /// Runs the analysis now through the API, waiting out a run the scheduler started.
 pub async fn analyse(app: &TestApp) -> Value {
-    for _ in 0..600 {
-        let res = app.admin(Method::POST, "/jobs/analysis/run").send().await.unwrap();
-        match res.status().as_u16() {
-            200 => {
-                let run: Value = res.json().await.unwrap();
-                assert_eq!(run["outcome"], "ok", "{run}");
-                return run;
-            }
-            409 => tokio::time::sleep(Duration::from_millis(50)).await,
-            s => panic!("POST /jobs/analysis/run: {s} {}", res.text().await.unwrap()),
-        }
-    }
-    panic!("the analysis job stayed busy");
+    let run = run_job(app, "analysis").await;
+    assert_eq!(run["outcome"], "ok", "{run}");
+    run
 }
 
 async fn job(app: &TestApp) -> Value {

@@ -595,12 +595,7 @@ async fn segment_builder_builds_a_nested_rule_with_a_live_count() {
         anyhow::ensure!(member_links(&c).await? == want_links, "members now: {:?}", member_links(&c).await?);
 
         // After the nightly job the page shows that day: its members, who entered, the chart.
-        let run: Value = app
-            .admin(Method::POST, "/jobs/segments/run")
-            .send()
-            .await?
-            .json()
-            .await?;
+        let run = crate::common::run_job(&app, "segments").await;
         anyhow::ensure!(run["outcome"] == "ok", "{run}");
         c.refresh().await?;
         let count = find(&c, "#members-count").await?.text().await?;

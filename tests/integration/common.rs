@@ -142,6 +142,24 @@ impl TestApp {
     }
 }
 
+/// Runs the job `name` now through the API and returns its run, waiting out a run the scheduler
+/// started (a new store's first start runs every job once; the API answers 409 meanwhile).
+pub async fn run_job(app: &TestApp, name: &str) -> Value {
+    for _ in 0..600 {
+        let res = app
+            .admin(reqwest::Method::POST, &format!("/jobs/{name}/run"))
+            .send()
+            .await
+            .unwrap();
+        match res.status().as_u16() {
+            200 => return res.json().await.unwrap(),
+            409 => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            s => panic!("POST /jobs/{name}/run: {s} {}", res.text().await.unwrap()),
+        }
+    }
+    panic!("the {name} job stayed busy");
+}
+
 pub fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| {

@@ -226,15 +226,7 @@ async fn strategies_obey_the_rules_fall_back_and_survive_a_restart() {
 
     // The nightly build: stored, and loaded after a restart.
     // (A new store's first start runs every job once: wait out that run if it is still going.)
-    let mut run = Value::Null;
-    for _ in 0..600 {
-        let res = app.admin(Method::POST, "/jobs/recommend/run").send().await.unwrap();
-        if res.status() != 409 {
-            run = res.json().await.unwrap();
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let run = crate::common::run_job(&app, "recommend").await;
     assert_eq!(run["outcome"], "ok", "{run}");
     assert!(run["message"].as_str().unwrap().starts_with("13 orders"), "{run}");
     let dir = app.stop().await;

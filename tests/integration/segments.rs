@@ -432,14 +432,7 @@ async fn saved_segments_are_recomputed_nightly_and_kept_per_date() {
     assert_eq!(res.status(), 422);
     assert_eq!(res.json::<Value>().await.unwrap()["error"]["field"], "rule.op");
 
-    let run: Value = app
-        .admin(Method::POST, "/jobs/segments/run")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let run = crate::common::run_job(app, "segments").await;
     assert_eq!(run["outcome"], "ok", "{run}");
     let m = app.get(&format!("/segments/{id}/members?date=2026-11-03")).await;
     assert_eq!(m["date"], "2026-11-03");
@@ -541,14 +534,7 @@ async fn membership_moves_are_counted_from_one_night_to_the_next() {
         .await
         .unwrap();
     assert!(res.status().is_success());
-    let run: Value = app
-        .admin(Method::POST, "/jobs/segments/run")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let run = crate::common::run_job(&app, "segments").await;
     assert_eq!(run["outcome"], "ok");
     // 3 Nov: a (2 Nov) and b (3 Nov) signed up within 2 days.
     let m = app.get(&format!("/segments/{id}/members")).await;
