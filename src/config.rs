@@ -54,6 +54,11 @@ pub struct Config {
     /// Password of the first admin user `admin`, used only if no user exists yet. Never logged.
     #[arg(long, env = "DANGOL_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<Secret>,
+    /// Refuse this machine's and private networks' addresses for the HTTP providers (and, later,
+    /// webhooks and destinations). Off by default: a self-hosted shop often relays through its own
+    /// machine.
+    #[arg(long, env = "DANGOL_DENY_PRIVATE_TARGETS")]
+    pub deny_private_targets: bool,
     /// For tests of the scheduler: the job runner's clock starts at this instant (RFC 3339) and
     /// runs on from there.
     #[arg(long, env = "DANGOL_NOW", hide = true)]
@@ -85,6 +90,7 @@ impl Config {
             write_key: Some(Secret("test-write-key".into())),
             admin_password: Some(Secret("test-admin-password".into())),
             now: None,
+            deny_private_targets: false,
         }
     }
 }

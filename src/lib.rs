@@ -21,6 +21,7 @@ pub mod import;
 pub mod jobs;
 pub mod load;
 pub mod order;
+pub mod outbound;
 pub mod recommend;
 pub mod search;
 pub mod segment;

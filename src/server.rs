@@ -126,6 +126,7 @@ pub async fn serve(
             search: Some(search.clone()),
             holds: Some(holds.clone()),
             recommend: recommender.clone(),
+            deny_private_targets: config.deny_private_targets,
         };
         let (store, tz) = (store.clone(), config.store.timezone);
         tokio::task::spawn_blocking(move || campaign::send::Sender::new(store, tz, parts)).await??

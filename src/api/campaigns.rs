@@ -364,7 +364,8 @@ pub async fn put_settings(
     State(st): State<AppState>,
     ApiJson(new): ApiJson<SettingsInput>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let saved = st.store.write(move |tx| Settings::save(tx, new.clone())).await?;
+    let deny = st.campaigns.deny_private_targets();
+    let saved = st.store.write(move |tx| Settings::save(tx, new.clone(), deny)).await?;
     st.campaigns.wake();
     Ok(Json(saved.redacted()))
 }

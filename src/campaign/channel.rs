@@ -205,6 +205,7 @@ fn smtp_failure(e: lettre::transport::smtp::Error) -> Failure {
 /// The configured channels, built from the settings (and rebuilt when they change).
 pub struct Channels {
     settings: Settings,
+    deny_private: bool,
     mailer: Option<SmtpPool>,
     http: reqwest::Client,
     email_rate: DefaultDirectRateLimiter,
@@ -218,7 +219,7 @@ fn limiter(per_second: u32) -> DefaultDirectRateLimiter {
 }
 
 impl Channels {
-    pub fn new(settings: &Settings) -> Result<Channels, String> {
+    pub fn new(settings: &Settings, deny_private: bool) -> Result<Channels, String> {
         let mailer = settings.smtp.as_ref().map(|s| SmtpPool {
             settings: s.clone(),
             idle: Mutex::new(Vec::new()),
@@ -226,10 +227,10 @@ impl Channels {
         });
         Ok(Channels {
             settings: settings.clone(),
+            deny_private,
             mailer,
-            http: reqwest::Client::builder()
-                .build()
-                .map_err(|e| format!("http client: {e}"))?,
+            // No redirects: a provider that answers 303 must not turn into a read of another page.
+            http: crate::outbound::client(deny_private)?,
             email_rate: limiter(settings.rates.email),
             sms_rate: limiter(settings.rates.sms),
             kakao_rate: limiter(settings.rates.kakao),
@@ -313,6 +314,7 @@ impl Channels {
 
     async fn send_text(&self, p: &Provider, t: &Text) -> Result<String, Failure> {
         let body = super::body::render(&p.body, p.from.as_deref(), t).map_err(Failure::permanent)?;
+        crate::outbound::check_url(&p.url, self.deny_private).map_err(Failure::permanent)?;
         let mut delay = Duration::from_secs(1);
         let mut attempt = 0;
         loop {
@@ -329,8 +331,8 @@ impl Channels {
             let outcome = match req.send().await {
                 Ok(res) => {
                     let status = res.status();
-                    let text = res.text().await.unwrap_or_default();
-                    let text: String = text.chars().take(300).collect();
+                    // Kept and shown: the status and a short, plain excerpt of the answer.
+                    let text = crate::outbound::excerpt(&res.text().await.unwrap_or_default());
                     if status.is_success() {
                         return Ok(format!("{} {text}", status.as_u16()));
                     }

@@ -299,23 +299,34 @@ impl Settings {
         Ok(tx.meta::<Settings>(KEY)?.unwrap_or_default())
     }
 
-    /// Checks and stores `input`. A password or auth value left out keeps the stored one.
-    pub fn save(tx: &mut Tx, input: SettingsInput) -> Result<Settings, CampaignError> {
+    /// Checks and stores `input`. A password or auth value left out keeps the stored one, but only
+    /// for the same destination: a changed SMTP host, port, security or user name, or a changed
+    /// provider URL or auth header, drops it (else whoever may change the settings could send the
+    /// stored secret to a server of theirs). With `deny_private`, providers on this machine or a
+    /// private network are refused.
+    pub fn save(tx: &mut Tx, input: SettingsInput, deny_private: bool) -> Result<Settings, CampaignError> {
         let mut new = Settings::from(input);
         let old = Self::load_tx(tx)?;
         if let (Some(n), Some(o)) = (&mut new.smtp, &old.smtp)
             && n.password.is_none()
+            && (&n.host, n.port, n.security, &n.username) == (&o.host, o.port, o.security, &o.username)
         {
             n.password.clone_from(&o.password);
         }
         for (n, o) in [(&mut new.sms, &old.sms), (&mut new.kakao, &old.kakao)] {
             if let (Some(n), Some(o)) = (n, o)
                 && n.auth_value.is_none()
+                && (&n.url, &n.auth_header) == (&o.url, &o.auth_header)
             {
                 n.auth_value.clone_from(&o.auth_value);
             }
         }
         new.check()?;
+        for (name, p) in [("sms", &new.sms), ("kakao", &new.kakao)] {
+            if let Some(p) = p {
+                crate::outbound::check_url(&p.url, deny_private).map_err(|e| bad(format!("{name}.url"), e))?;
+            }
+        }
         tx.put_meta(KEY, &new)?;
         Ok(new)
     }

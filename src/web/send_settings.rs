@@ -422,7 +422,8 @@ async fn save(State(st): State<AppState>, staff: Staff, Form(pairs): Form<Vec<(S
             return page(&st, &staff, d, Some(e), false);
         }
     };
-    match st.store.write(move |tx| Settings::save(tx, new.clone())).await {
+    let deny = st.campaigns.deny_private_targets();
+    match st.store.write(move |tx| Settings::save(tx, new.clone(), deny)).await {
         Ok(_) => {
             st.campaigns.wake();
             Redirect::to("/settings/messaging?saved=1").into_response()

@@ -38,7 +38,7 @@ const LAYERS: &[&[&str]] = &[
         "track",
     ],
     &["store"],
-    &["error", "value", "clock", "i18n"],
+    &["error", "value", "clock", "i18n", "outbound"],
 ];
 
 /// The layer a top-level module is in (0 is the top).

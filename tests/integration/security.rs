@@ -282,3 +282,140 @@ async fn a_stranger_can_neither_grow_the_store_nor_lock_the_owner_out() {
     let owner = login_from("127.0.0.1", "admin".into(), "test-admin-password").await;
     assert_eq!(owner.status(), 303, "the owner signs in from their own address");
 }
+
+/// A tiny HTTP server on loopback that answers every request with `answer` and keeps each
+/// request's head (the attacker's collector, an internal page, a redirecting "provider").
+async fn http_server(answer: String) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let keep = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let (answer, keep) = (answer.clone(), keep.clone());
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                let n = conn.read(&mut buf).await.unwrap_or(0);
+                keep.lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&buf[..n]).into_owned());
+                let _ = conn.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    (base, seen)
+}
+
+fn ok(body: &str) -> String {
+    format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// Finding 8 (with an API key or as an owner): the test send showed the provider's whole answer and
+/// followed its redirects (a 303 read any local page); changing `sms.url` without the auth value
+/// sent the stored token to the new host; SMTP kept its password on a host change.
+#[tokio::test]
+async fn a_provider_url_cannot_read_local_pages_or_take_the_stored_secret() {
+    let app = TestApp::spawn().await;
+    let (internal, _) = http_server(ok("SECRET-INTERNAL-PAGE")).await;
+    let (redirector, _) = http_server(format!(
+        "HTTP/1.1 303 See Other\r\nlocation: {internal}/admin\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    ))
+    .await;
+    let (collector, seen) = http_server(ok("{\"ok\":true}")).await;
+    let put = |settings: Value| {
+        let req = app.admin(Method::PUT, "/settings/messaging").json(&settings);
+        async move { req.send().await.unwrap() }
+    };
+    let sms = |url: &str, auth: Option<&str>| {
+        let mut p = json!({"url": url, "auth_header": "Authorization", "from": "0215880000"});
+        if let Some(a) = auth {
+            p["auth_value"] = json!(a);
+        }
+        json!({"sender_name": "단골", "sender_contact": "02-1588-0000", "sms": p,
+               "smtp": {"host": "smtp.shop.example", "from_email": "shop@shop.example", "username": "shop", "password": "smtp-s3cret"}})
+    };
+    // The shop's real settings, with its secrets.
+    assert_eq!(
+        put(sms("https://sms.provider.example/send", Some("Bearer s3cret")))
+            .await
+            .status(),
+        200
+    );
+    // Someone moves the provider to their own server and leaves the secret out.
+    let mut moved = sms(&format!("{collector}/collect"), None);
+    moved["smtp"] = json!({"host": "smtp.evil.example", "from_email": "shop@shop.example", "username": "shop"});
+    let res = put(moved).await;
+    assert_eq!(res.status(), 200);
+    let shown: Value = res.json().await.unwrap();
+    assert_eq!(
+        shown["sms"]["auth_value_set"], false,
+        "the token stays with the host it was given for"
+    );
+    assert_eq!(
+        shown["smtp"]["password_set"], false,
+        "the password stays with the host it was given for"
+    );
+
+    app.send(
+        "/v1/identify",
+        json!({"userId": "m1", "traits": {"phone": "01012345678", "sms_consent": true}}),
+    )
+    .await;
+    let customer = app.customer("user_id", "m1").await["id"].as_u64().unwrap();
+    let campaign: Value = app
+        .admin(Method::POST, "/campaigns")
+        .json(&json!({"name": "t", "channel": "sms", "purpose": "informational", "when": {"kind": "once"}, "content": {"text": "안녕하세요"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let test = |to: &'static str| {
+        let req = app
+            .admin(Method::POST, &format!("/campaigns/{}/test", campaign["id"]))
+            .json(&json!({"to": to, "customer_id": customer}));
+        async move { req.send().await.unwrap() }
+    };
+    let res = test("01012345678").await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let got = seen.lock().unwrap().join("\n").to_lowercase();
+    assert!(got.contains("post /collect"), "{got}");
+    assert!(
+        !got.contains("s3cret") && !got.contains("authorization"),
+        "the stored token went out: {got}"
+    );
+
+    // A provider that redirects to a local page: not followed, and nothing of that page is shown.
+    assert_eq!(put(sms(&format!("{redirector}/send"), None)).await.status(), 200);
+    let res = test("01012345678").await;
+    let answer = res.text().await.unwrap();
+    assert!(answer.contains("303"), "{answer}");
+    assert!(!answer.contains("SECRET-INTERNAL-PAGE"), "{answer}");
+
+    // With --deny-private-targets, a provider on this machine is refused by name.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = dangol::config::Config::for_tests(tmp.path());
+    config.deny_private_targets = true;
+    let mut strict = TestApp::spawn_with(config).await;
+    strict.keep(tmp);
+    for url in [
+        format!("{collector}/collect"),
+        "http://localhost:9/x".into(),
+        "http://[::1]/x".into(),
+    ] {
+        let res = strict
+            .admin(Method::PUT, "/settings/messaging")
+            .json(&sms(&url, Some("t")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400, "{url}");
+        let e: Value = res.json().await.unwrap();
+        assert_eq!(e["error"]["field"], "sms.url", "{e}");
+    }
+}

@@ -63,6 +63,8 @@ pub struct Parts {
     pub search: Option<Arc<crate::search::Search>>,
     pub holds: Option<Arc<crate::coupon::Holdings>>,
     pub recommend: Arc<crate::recommend::Engine>,
+    /// Providers on this machine or a private network are refused (`--deny-private-targets`).
+    pub deny_private_targets: bool,
 }
 
 /// The scheduler and its workers.
@@ -128,6 +130,11 @@ impl Sender {
     }
 
     /// The channels as the settings now say, rebuilt when they changed.
+    /// Whether providers on this machine or a private network are refused.
+    pub fn deny_private_targets(&self) -> bool {
+        self.parts.deny_private_targets
+    }
+
     pub fn channels(&self) -> Result<Arc<Channels>, String> {
         let settings = Settings::load(&self.store.read().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
         let mut slot = self.channels.lock().expect("not poisoned");
@@ -136,7 +143,7 @@ impl Sender {
         {
             return Ok(c.clone());
         }
-        let c = Arc::new(Channels::new(&settings)?);
+        let c = Arc::new(Channels::new(&settings, self.parts.deny_private_targets)?);
         *slot = Some(c.clone());
         Ok(c)
     }
