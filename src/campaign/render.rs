@@ -197,8 +197,33 @@ fn product_lines(v: JValue) -> String {
         .join("\n")
 }
 
+/// Steps one message's template may take (a loop's turn, an output, a call): far more than any
+/// real message needs (the eight ready-made ones take under 2,000), so that nested loops cannot
+/// hold a worker.
+pub const FUEL: u64 = 200_000;
+/// The most one part of a message may hold once rendered (an email's HTML with cards included is
+/// tens of KB).
+pub const MAX_RENDERED: usize = 512 * 1024;
+
+/// Collects a rendering and stops it once it passes `MAX_RENDERED`.
+struct Capped(Vec<u8>);
+
+impl std::io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + buf.len() > MAX_RENDERED {
+            return Err(std::io::ErrorKind::FileTooLarge.into());
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
+    env.set_fuel(Some(FUEL));
     // HTML templates escape what they insert; subject and text do not.
     env.set_auto_escape_callback(|name| {
         if name == "html" {
@@ -267,10 +292,20 @@ impl Renderer {
         }
         let ctx = JValue::from_serialize(&ctx);
         let run = |name: &str| -> Result<String, String> {
+            let mut out = Capped(Vec::new());
             self.env
                 .get_template(name)
-                .and_then(|t| t.render(&ctx))
-                .map_err(|e| format!("{name}: {e}"))
+                .and_then(|t| t.render_captured_to(&ctx, &mut out).map(|_| ()))
+                .map_err(|e| match e.kind() {
+                    minijinja::ErrorKind::OutOfFuel => {
+                        format!("{name}: the template takes more than {FUEL} steps (a loop too many?)")
+                    }
+                    minijinja::ErrorKind::WriteFailure => {
+                        format!("{name}: the message is longer than {} KB", MAX_RENDERED / 1024)
+                    }
+                    _ => format!("{name}: {e}"),
+                })?;
+            String::from_utf8(out.0).map_err(|e| format!("{name}: {e}"))
         };
         Ok(Rendered {
             subject: if self.has_subject {

@@ -419,3 +419,56 @@ async fn a_provider_url_cannot_read_local_pages_or_take_the_stored_secret() {
         assert_eq!(e["error"]["field"], "sms.url", "{e}");
     }
 }
+
+/// Finding 9 (templates): a campaign's template rendered without bound; nested loops held a
+/// worker and the memory for as long as they ran.
+#[tokio::test]
+async fn a_template_cannot_run_or_grow_without_bound() {
+    let app = TestApp::spawn().await;
+    app.send(
+        "/v1/identify",
+        json!({"userId": "m1", "traits": {"email": "m1@example.com"}}),
+    )
+    .await;
+    let customer = app.customer("user_id", "m1").await["id"].as_u64().unwrap();
+    let line = "가".repeat(1_000);
+    for (text, says) in [
+        (
+            "{% for a in range(1000) %}{% for b in range(1000) %}x{% endfor %}{% endfor %}".to_string(),
+            "steps",
+        ),
+        (
+            format!("{{% for a in range(600) %}}{line}{{% endfor %}}"),
+            "longer than",
+        ),
+    ] {
+        let campaign: Value = app
+            .admin(Method::POST, "/campaigns")
+            .json(
+                &json!({"name": "t", "channel": "email", "purpose": "informational", "when": {"kind": "once"},
+                          "content": {"subject": "s", "text": text}}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let started = std::time::Instant::now();
+        let res = app
+            .admin(Method::POST, &format!("/campaigns/{}/preview", campaign["id"]))
+            .json(&json!({"customer_id": customer}))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        let status = res.status();
+        let body = res.text().await.unwrap();
+        assert_eq!(status, 400, "{body}");
+        assert!(body.contains(says), "{body}");
+    }
+}
