@@ -11,7 +11,7 @@ use super::routes::Routes;
 use super::{ApiError, ApiJson, ApiResult, AppState, Page, iso, iso_opt};
 use crate::auth;
 use crate::error::ErrorCode;
-use crate::store::records::{ApiKeyRecord, KeyKind, Role};
+use crate::store::records::{ApiKeyRecord, KeyKind, KeyScope, Role};
 
 pub fn routes() -> Routes {
     Routes::new()
@@ -31,12 +31,17 @@ pub struct KeyResponse {
     pub prefix: String,
     pub created_at: String,
     pub revoked_at: Option<String>,
+    /// Admin keys: `master` (everything), `full` (everything but `/keys`, `/users` and
+    /// `/settings/*`) or `read` (GET only, and not those).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
     /// The key itself: only in the answer that created it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
 }
 
 fn key_response(r: ApiKeyRecord, key: Option<String>) -> KeyResponse {
+    let scope = (r.kind == KeyKind::Admin).then(|| scope_name(auth::scope_of(&r)).to_string());
     KeyResponse {
         id: r.id,
         name: r.name,
@@ -45,6 +50,7 @@ fn key_response(r: ApiKeyRecord, key: Option<String>) -> KeyResponse {
             KeyKind::Write => "write",
         }
         .into(),
+        scope,
         prefix: r.prefix,
         created_at: iso(r.created_at),
         revoked_at: iso_opt(r.revoked_at),
@@ -61,11 +67,23 @@ pub async fn list_keys(State(st): State<AppState>) -> ApiResult<Json<Page<KeyRes
     }))
 }
 
+fn scope_name(s: KeyScope) -> &'static str {
+    match s {
+        KeyScope::Master => "master",
+        KeyScope::Full => "full",
+        KeyScope::Read => "read",
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateKeyRequest {
     pub name: String,
     /// `admin` or `write`.
     pub kind: String,
+    /// Admin keys: `full` (the default: everything but `/keys`, `/users` and `/settings/*`, which
+    /// need the master key) or `read` (GET only).
+    #[serde(default)]
+    pub scope: Option<String>,
 }
 
 /// Make a key. The key is in this answer only.
@@ -81,7 +99,14 @@ pub async fn create_key(
             return Err(ApiError::new(ErrorCode::InvalidField, "`kind` must be `admin` or `write`").field("kind"));
         }
     };
-    let (key, rec) = auth::create_key(&st.store, &st.keys, req.name, kind).await?;
+    let scope = match req.scope.as_deref() {
+        None | Some("full") => KeyScope::Full,
+        Some("read") => KeyScope::Read,
+        Some(_) => {
+            return Err(ApiError::new(ErrorCode::InvalidField, "`scope` must be `full` or `read`").field("scope"));
+        }
+    };
+    let (key, rec) = auth::create_key(&st.store, &st.keys, req.name, kind, scope).await?;
     Ok(super::created(key_response(rec, Some(key))))
 }
 

@@ -30,7 +30,7 @@ use utoipa::IntoParams;
 use self::routes::Routes;
 use crate::app::AppState;
 use crate::error::{ErrorCode, HasCode};
-use crate::store::records::KeyKind;
+use crate::store::records::KeyScope;
 
 /// An error on its way to the client: `{"error":{"code","message","field","request_id"}}`.
 #[derive(Debug)]
@@ -137,7 +137,13 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
-/// The admin API's guard: `Authorization: Bearer KEY` with the master key or an admin key.
+/// The routes that say who may ask (API keys, console users, settings with secrets): the master
+/// key's alone, so an integration's key cannot make itself more keys or an owner. Paths as the
+/// guard sees them, inside `/api/v1`.
+const MASTER_ONLY: [&str; 3] = ["/keys", "/users", "/settings"];
+
+/// The admin API's guard: `Authorization: Bearer KEY` with the master key or an admin key, within
+/// the key's scope (a `read` key only reads; only the master key manages who may ask).
 async fn require_admin(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let key = req
         .headers()
@@ -145,9 +151,26 @@ async fn require_admin(State(state): State<AppState>, req: Request, next: Next) 
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim);
-    match key {
-        Some(k) if state.keys.check(k, KeyKind::Admin) => next.run(req).await,
-        Some(_) => ApiError::new(ErrorCode::Unauthorized, "the bearer key is not valid").into_response(),
+    match key.map(|k| state.keys.admin_scope(k)) {
+        Some(Some(scope)) => {
+            let path = req.uri().path();
+            let master_only = MASTER_ONLY
+                .iter()
+                .any(|p| path == *p || path.strip_prefix(p).is_some_and(|rest| rest.starts_with('/')));
+            if master_only && scope != KeyScope::Master {
+                return ApiError::new(
+                    ErrorCode::Forbidden,
+                    "keys, users and settings are managed with the master key (or by an owner in the console)",
+                )
+                .into_response();
+            }
+            let reads = matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD);
+            if scope == KeyScope::Read && !reads {
+                return ApiError::new(ErrorCode::Forbidden, "this key may only read").into_response();
+            }
+            next.run(req).await
+        }
+        Some(None) => ApiError::new(ErrorCode::Unauthorized, "the bearer key is not valid").into_response(),
         None => ApiError::new(
             ErrorCode::Unauthorized,
             "an `Authorization: Bearer KEY` header is required",

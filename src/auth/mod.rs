@@ -8,7 +8,7 @@ use std::sync::RwLock;
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
-use crate::store::records::{ApiKeyRecord, KeyKind, Role, SessionRecord, UserRecord};
+use crate::store::records::{ApiKeyRecord, KeyKind, KeyScope, Role, SessionRecord, UserRecord};
 use crate::store::{self, Store};
 
 #[derive(Debug, thiserror::Error)]
@@ -55,19 +55,44 @@ pub fn generate_key(kind: KeyKind) -> String {
     }
 }
 
-/// The keys that are valid now, by hash.
+/// The keys that are valid now, by hash, with what each may do.
 #[derive(Default)]
 pub struct KeyRing {
-    keys: RwLock<HashMap<String, KeyKind>>,
+    keys: RwLock<HashMap<String, (KeyKind, KeyScope)>>,
+}
+
+/// The label of the master key a first start makes (its record's name).
+const GENERATED_MASTER: &str = "DANGOL_MASTER_KEY (generated on first start)";
+
+/// What an admin key may do. Keys made before scopes existed have none stored: the master key
+/// made on first start keeps everything (only the bootstrap names a key so, and only the master
+/// key may make keys), the others may do everything but manage who may ask.
+pub fn scope_of(rec: &ApiKeyRecord) -> KeyScope {
+    rec.scope.unwrap_or(if rec.name == GENERATED_MASTER {
+        KeyScope::Master
+    } else {
+        KeyScope::Full
+    })
 }
 
 impl KeyRing {
     pub fn check(&self, key: &str, kind: KeyKind) -> bool {
-        !key.is_empty() && self.keys.read().expect("not poisoned").get(&hash_key(key)) == Some(&kind)
+        !key.is_empty() && self.keys.read().expect("not poisoned").get(&hash_key(key)).map(|g| g.0) == Some(kind)
     }
 
-    fn insert(&self, hash: String, kind: KeyKind) {
-        self.keys.write().expect("not poisoned").insert(hash, kind);
+    /// What an admin key may do (None: not an admin key).
+    pub fn admin_scope(&self, key: &str) -> Option<KeyScope> {
+        if key.is_empty() {
+            return None;
+        }
+        match self.keys.read().expect("not poisoned").get(&hash_key(key)) {
+            Some((KeyKind::Admin, scope)) => Some(*scope),
+            _ => None,
+        }
+    }
+
+    fn insert(&self, hash: String, kind: KeyKind, scope: KeyScope) {
+        self.keys.write().expect("not poisoned").insert(hash, (kind, scope));
     }
 
     fn remove(&self, hash: &str) {
@@ -112,6 +137,7 @@ pub fn bootstrap(store: &Store, secrets: &Secrets) -> Result<Bootstrap, Error> {
                     prefix: key[..14].to_string(),
                     created_at: now,
                     revoked_at: None,
+                    scope: (kind == KeyKind::Admin).then_some(KeyScope::Master),
                 };
                 tx.put_api_key(&hash_key(&key), &rec)?;
                 tx.put_meta(meta_key, &true)?;
@@ -137,14 +163,15 @@ pub fn bootstrap(store: &Store, secrets: &Secrets) -> Result<Bootstrap, Error> {
     })?;
     let keys = KeyRing::default();
     if let Some(k) = &secrets.master_key {
-        keys.insert(hash_key(k), KeyKind::Admin);
+        keys.insert(hash_key(k), KeyKind::Admin, KeyScope::Master);
     }
     if let Some(k) = &secrets.write_key {
-        keys.insert(hash_key(k), KeyKind::Write);
+        keys.insert(hash_key(k), KeyKind::Write, KeyScope::Read);
     }
     for (hash, rec) in store.read()?.api_keys()? {
         if rec.revoked_at.is_none() {
-            keys.insert(hash, rec.kind);
+            let scope = scope_of(&rec);
+            keys.insert(hash, rec.kind, scope);
         }
     }
     Ok(Bootstrap { announce, keys })
@@ -174,11 +201,14 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
 }
 
 /// Makes an API key; the key itself is returned once and never stored.
+/// Makes a key. An admin key gets `scope` (never `Master`: there is one master key, from the
+/// environment or the first start); a write key has none.
 pub async fn create_key(
     store: &Store,
     ring: &KeyRing,
     name: String,
     kind: KeyKind,
+    scope: KeyScope,
 ) -> Result<(String, ApiKeyRecord), Error> {
     if name.trim().is_empty() {
         return Err(Error::EmptyName);
@@ -192,10 +222,15 @@ pub async fn create_key(
         prefix: key[..14].to_string(),
         created_at: store.now_ms(),
         revoked_at: None,
+        scope: (kind == KeyKind::Admin).then_some(if scope == KeyScope::Master {
+            KeyScope::Full
+        } else {
+            scope
+        }),
     };
     let (h, r) = (hash.clone(), rec.clone());
     store.write(move |tx| tx.put_api_key(&h, &r)).await?;
-    ring.insert(hash, kind);
+    ring.insert(hash, kind, scope_of(&rec));
     Ok((key, rec))
 }
 

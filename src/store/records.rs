@@ -387,6 +387,21 @@ pub struct ApiKeyRecord {
     pub created_at: i64,
     #[serde(default)]
     pub revoked_at: Option<i64>,
+    /// What an admin key may do; absent on keys made before scopes (see `auth::scope_of`).
+    #[serde(default)]
+    pub scope: Option<KeyScope>,
+}
+
+/// What an admin key may do on the admin API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyScope {
+    /// Everything, including who may ask (`/keys`, `/users`, `/settings/*`): the master key only.
+    Master,
+    /// Everything but who may ask.
+    Full,
+    /// Reading only (GET), and not who may ask.
+    Read,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

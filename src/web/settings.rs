@@ -15,7 +15,7 @@ use super::{Staff, error_page, failed, refuse_change, render};
 use crate::app::AppState;
 use crate::auth;
 use crate::jobs::{JobError, JobView, Outcome, Trigger};
-use crate::store::records::{KeyKind, Role};
+use crate::store::records::{KeyKind, KeyScope, Role};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -299,7 +299,7 @@ async fn add_key(State(st): State<AppState>, staff: Staff, Form(form): Form<KeyF
     } else {
         KeyKind::Write
     };
-    match auth::create_key(&st.store, &st.keys, form.name, kind).await {
+    match auth::create_key(&st.store, &st.keys, form.name, kind, KeyScope::Full).await {
         Ok((key, _)) => page(&st, &staff, Some(key), None, None).await,
         Err(e) => page(&st, &staff, None, Some(e.to_string()), None).await,
     }

@@ -472,3 +472,93 @@ async fn a_template_cannot_run_or_grow_without_bound() {
         assert!(body.contains(says), "{body}");
     }
 }
+
+/// Finding 9 (keys): any admin key an integration was given could mint more keys and create
+/// owners. Now only the master key manages who may ask, and a `read` key only reads.
+#[tokio::test]
+async fn an_integration_key_cannot_mint_keys_or_owners() {
+    let app = TestApp::spawn().await;
+    let make = |scope: Option<&str>| {
+        let mut body = json!({"name": "integration", "kind": "admin"});
+        if let Some(s) = scope {
+            body["scope"] = json!(s);
+        }
+        let req = app.admin(Method::POST, "/keys").json(&body);
+        async move {
+            let made: Value = req.send().await.unwrap().json().await.unwrap();
+            (
+                made["key"].as_str().unwrap().to_string(),
+                made["scope"].as_str().unwrap().to_string(),
+            )
+        }
+    };
+    let with = |key: &str, method: Method, path: &str, body: Value| {
+        app.client
+            .request(method, app.url(&format!("/api/v1{path}")))
+            .bearer_auth(key)
+            .json(&body)
+            .send()
+    };
+    let (full, scope) = make(None).await;
+    assert_eq!(scope, "full");
+    for (method, path, body) in [
+        (Method::POST, "/keys", json!({"name": "more", "kind": "admin"})),
+        (Method::GET, "/keys", json!({})),
+        (
+            Method::POST,
+            "/users",
+            json!({"name": "mallory", "password": "long enough password", "role": "owner"}),
+        ),
+        (
+            Method::PUT,
+            "/settings/messaging",
+            json!({"public_url": "https://evil.example"}),
+        ),
+    ] {
+        let res = with(&full, method.clone(), path, body).await.unwrap();
+        assert_eq!(res.status(), 403, "{method} {path}");
+    }
+    assert_eq!(
+        with(&full, Method::GET, "/customers", json!({}))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let made = with(
+        &full,
+        Method::POST,
+        "/segments",
+        json!({"name": "s", "rule": {"attr": "orders_count", "op": ">=", "value": 1}}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(made.status(), 201);
+
+    let (read, scope) = make(Some("read")).await;
+    assert_eq!(scope, "read");
+    assert_eq!(
+        with(&read, Method::GET, "/customers", json!({}))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let res = with(
+        &read,
+        Method::POST,
+        "/segments",
+        json!({"name": "s", "rule": {"attr": "orders_count", "op": ">=", "value": 1}}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 403);
+    // The master key still manages keys and users.
+    let res = app
+        .admin(Method::POST, "/users")
+        .json(&json!({"name": "staff", "password": "long enough password", "role": "viewer"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+}
