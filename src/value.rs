@@ -114,6 +114,17 @@ pub fn group_digits(n: f64, decimals: usize) -> String {
     }
 }
 
+/// A link target from shop data, only when it is a web address: a `javascript:` or `data:` URL in
+/// a catalogue must not become a link or an image in the console, a storefront card or an email.
+pub fn web_url(url: Option<&str>) -> Option<String> {
+    url.map(str::trim)
+        .filter(|u| {
+            let lower = u.get(..8).unwrap_or(u).to_ascii_lowercase();
+            lower.starts_with("https://") || lower.starts_with("http://")
+        })
+        .map(str::to_string)
+}
+
 /// A text cell for a CSV file a person opens in a spreadsheet: a cell that starts with `=`, `+`,
 /// `-`, `@`, a tab or a carriage return would be read as a formula (`=HYPERLINK(…)` from a name
 /// anyone can type), so it is prefixed with `'` (OWASP, CSV injection).

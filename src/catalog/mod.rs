@@ -9,7 +9,6 @@ use serde_json::{Map, Value};
 use crate::error::{ErrorCode, HasCode};
 use crate::store::records::ProductRecord;
 use crate::store::{self, ReadTx, Tx};
-use crate::value::number;
 
 mod lines;
 pub use lines::{LineProps, lines_of, products_of, products_of_value, touch};
@@ -121,6 +120,10 @@ pub fn upsert(tx: &mut Tx, items: &[ProductInput], source: &str, now: i64) -> Re
             }
         };
         let i = input.clone();
+        // The catalogue API or an import confirms a product first seen in events.
+        if !confirmed(&rec) {
+            rec.source = source.to_string();
+        }
         if let Some(v) = i.name {
             rec.name = v;
         }
@@ -183,31 +186,39 @@ pub fn product_id_with(
     Ok(id_text(props, "id"))
 }
 
-/// Adds a product first seen in an event to the catalogue. Known products are left alone: the
-/// catalogue API is their source of truth.
+/// Where a product first seen in an event came from: anyone with the public write key can send
+/// one, so it is not a product the shop has confirmed.
+pub const SEEN_IN_EVENTS: &str = "event";
+
+/// Adds a product first seen in an event to the catalogue, with its id and (at most 200
+/// characters of) its name only: an event is anyone's word, so its url, image and price are not
+/// taken, and the product is not recommended until the catalogue API or an import confirms it
+/// ([`confirmed`]). Known products are left alone: the catalogue API is their source of truth.
 pub fn observe(tx: &mut Tx, id: &str, props: &Map<String, Value>, at: i64) -> Result<(), store::Error> {
     let id = id.to_string();
     if id.len() > 256 || tx.has_product(&id)? {
         return Ok(());
     }
-    let text = |k: &str| props.get(k).and_then(Value::as_str).map(str::to_string);
+    let name = props
+        .get("name")
+        .and_then(Value::as_str)
+        .map(|n| n.chars().take(200).collect());
     let rec = ProductRecord {
-        name: text("name").unwrap_or_else(|| id.clone()),
+        name: name.unwrap_or_else(|| id.clone()),
         id,
-        sku: text("sku"),
-        category: text("category"),
-        brand: text("brand"),
-        price: props.get("price").and_then(number),
-        currency: text("currency"),
-        image_url: text("image_url"),
-        url: text("url"),
         in_stock: true,
-        source: "event".into(),
+        source: SEEN_IN_EVENTS.into(),
         created_at: at,
         updated_at: at,
         ..Default::default()
     };
     tx.put_product(&rec)
+}
+
+/// Whether the shop confirmed a product (through the catalogue API, an import or the demo shop),
+/// rather than only seeing it named in events.
+pub fn confirmed(p: &ProductRecord) -> bool {
+    p.source != SEEN_IN_EVENTS
 }
 
 pub fn get(read: &ReadTx, id: &str) -> Result<ProductRecord, Error> {

@@ -204,7 +204,8 @@ impl Popular {
 pub struct Products {
     pub ids: Vec<String>,
     pub index: HashMap<String, Item>,
-    /// In stock and not hidden (false for products only seen in orders, not in the catalogue).
+    /// In stock, not hidden and confirmed by the shop (false for products only seen in orders or
+    /// events, not in the catalogue).
     pub available: Vec<bool>,
     /// Each product's category levels ("식품", "식품/초콜릿") as ids into `categories`.
     pub levels: Vec<Vec<u32>>,

@@ -288,9 +288,11 @@ impl Engine {
             *a = false;
         }
         for p in &all {
-            inner
-                .products
-                .set(&p.id, p.in_stock && !p.hidden, p.category.as_deref());
+            inner.products.set(
+                &p.id,
+                p.in_stock && !p.hidden && crate::catalog::confirmed(p),
+                p.category.as_deref(),
+            );
         }
         Ok(())
     }

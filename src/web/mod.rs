@@ -113,12 +113,7 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
-/// A link target from shop data, only when it is a web address: a `javascript:` URL in a
-/// catalogue must not become a link.
-pub fn web_url(url: Option<&str>) -> Option<String> {
-    url.filter(|u| u.starts_with("https://") || u.starts_with("http://"))
-        .map(str::to_string)
-}
+pub use crate::value::web_url;
 
 /// The language of a request: the `dangol_lang` cookie, else Accept-Language, else Korean.
 pub fn lang_of(headers: &HeaderMap) -> Lang {

@@ -5,7 +5,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{TestApp, console_cookie, csrf_of, urlencode};
+use crate::common::{TestApp, WRITE_KEY, console_cookie, csrf_of, urlencode};
 
 fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder()
@@ -561,4 +561,106 @@ async fn an_integration_key_cannot_mint_keys_or_owners() {
         .await
         .unwrap();
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+}
+
+/// Finding 3: the first event naming an unknown product made a visible, in-stock product with the
+/// event's name, url, image and price, and fake views in one batch made it the storefront's most
+/// viewed; `javascript:` urls reached storefront cards. Now such a product is only an id and a
+/// name, never recommended until the catalogue confirms it, and only web addresses are shown.
+#[tokio::test]
+async fn events_cannot_put_a_product_in_front_of_shoppers() {
+    let app = TestApp::spawn().await;
+    let res = app
+        .admin(Method::POST, "/products")
+        .json(&json!([
+            {"id": "real", "name": "진짜 상품", "price": 10000, "url": "https://shop.example/p/real"},
+            {"id": "sneaky", "name": "링크가 이상한 상품", "price": 10000, "url": "javascript:alert(1)", "image_url": "data:text/html,x"}
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let view = |id: &str, name: &str, url: &str, n: usize| {
+        let batch: Vec<Value> = (0..n)
+            .map(|i| {
+                json!({"type": "track", "anonymousId": format!("v{i}"), "event": "Product Viewed",
+                            "properties": {"product_id": id, "name": name, "url": url, "image_url": url, "price": 1}})
+            })
+            .collect();
+        app.send("/v1/batch", json!({ "batch": batch }))
+    };
+    assert_eq!(
+        view("real", "진짜 상품", "https://shop.example/p/real", 10)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        view("sneaky", "링크가 이상한 상품", "javascript:alert(1)", 5)
+            .await
+            .status(),
+        200
+    );
+    let res = view(
+        "evil",
+        "FREE GIFT — claim at evil.example",
+        "javascript:alert(document.cookie)",
+        1_000,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+
+    let evil = app.get("/products/evil").await;
+    assert_eq!(evil["name"], "FREE GIFT — claim at evil.example");
+    assert!(
+        evil["url"].is_null() && evil["image_url"].is_null() && evil["price"].is_null(),
+        "{evil}"
+    );
+
+    let list: Value = app
+        .client
+        .get(app.url("/v1/recommendations?strategy=most_viewed&days=1"))
+        .basic_auth(WRITE_KEY, Some(""))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.first(), Some(&"real"), "{list}");
+    assert!(!ids.contains(&"evil"), "{list}");
+    let sneaky = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "sneaky")
+        .expect("sneaky is listed");
+    assert!(
+        sneaky.get("url").is_none() && sneaky.get("image_url").is_none(),
+        "{sneaky}"
+    );
+
+    // Once the shop confirms it, it is a product like any other.
+    app.admin(Method::PUT, "/products/evil")
+        .json(&json!({"name": "이벤트 상품", "url": "https://shop.example/p/evil"}))
+        .send()
+        .await
+        .unwrap();
+    let list: Value = app
+        .client
+        .get(app.url("/v1/recommendations?strategy=most_viewed&days=1"))
+        .basic_auth(WRITE_KEY, Some(""))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"][0]["id"], "evil", "{list}");
 }

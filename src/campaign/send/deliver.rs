@@ -295,8 +295,8 @@ impl Sender {
                     price_text: price
                         .map(|v| render::price_text(v, p.currency.as_deref()))
                         .unwrap_or_default(),
-                    image_url: p.image_url.clone(),
-                    url: link(p.url.clone()),
+                    image_url: crate::value::web_url(p.image_url.as_deref()),
+                    url: link(crate::value::web_url(p.url.as_deref())),
                     category: p.category.clone(),
                 }
             }))
