@@ -54,6 +54,10 @@ pub struct Config {
     /// Password of the first admin user `admin`, used only if no user exists yet. Never logged.
     #[arg(long, env = "DANGOL_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<Secret>,
+    /// The secret a storefront's `userHash` is the HMAC-SHA256 of the user id under (CONTRACT §5);
+    /// also settable with `PUT /api/v1/settings/storefront`. Never logged.
+    #[arg(long, env = "DANGOL_IDENTITY_SECRET", hide_env_values = true)]
+    pub identity_secret: Option<Secret>,
     /// Refuse this machine's and private networks' addresses for the HTTP providers (and, later,
     /// webhooks and destinations). Off by default: a self-hosted shop often relays through its own
     /// machine.
@@ -91,6 +95,7 @@ impl Config {
             admin_password: Some(Secret("test-admin-password".into())),
             now: None,
             deny_private_targets: false,
+            identity_secret: Some(Secret("test-identity-secret".into())),
         }
     }
 }

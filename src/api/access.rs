@@ -20,6 +20,66 @@ pub fn routes() -> Routes {
         .route("/stats", get(stats))
         .route("/users", get(list_users).post(create_user))
         .route("/users/{name}", axum::routing::delete(delete_user))
+        .route("/settings/storefront", get(get_storefront).put(put_storefront))
+}
+
+/// The storefront's settings as the API shows them: whether an identity secret is set, never the
+/// secret itself.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StorefrontResponse {
+    /// A secret is set (stored here, or given to the server with `--identity-secret`).
+    pub identity_secret_set: bool,
+    /// The server was started with `--identity-secret`, which wins over the stored one.
+    pub identity_secret_from_server: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct StorefrontRequest {
+    /// The secret `userHash` is the HMAC-SHA256 of a user id under (at least 16 characters);
+    /// `null` removes it.
+    pub identity_secret: Option<String>,
+}
+
+async fn storefront_response(st: &AppState) -> ApiResult<StorefrontResponse> {
+    let stored = st
+        .store
+        .call(|s| auth::StorefrontSettings::load(&s.read()?))
+        .await?
+        .identity_secret
+        .is_some();
+    Ok(StorefrontResponse {
+        identity_secret_set: stored || st.identity_secret.is_some(),
+        identity_secret_from_server: st.identity_secret.is_some(),
+    })
+}
+
+/// Whether the storefront's identity secret is set (CONTRACT §5 "Who is asking").
+#[utoipa::path(get, path = "/api/v1/settings/storefront", responses((status = 200, body = StorefrontResponse)), security(("bearer" = [])))]
+pub async fn get_storefront(State(st): State<AppState>) -> ApiResult<Json<StorefrontResponse>> {
+    Ok(Json(storefront_response(&st).await?))
+}
+
+/// Sets the storefront's identity secret: a `userHash` made with it lets a storefront request
+/// speak for that user. Never shown back.
+#[utoipa::path(put, path = "/api/v1/settings/storefront", request_body = StorefrontRequest, responses((status = 200, body = StorefrontResponse), (status = 400)), security(("bearer" = [])))]
+pub async fn put_storefront(
+    State(st): State<AppState>,
+    ApiJson(req): ApiJson<StorefrontRequest>,
+) -> ApiResult<Json<StorefrontResponse>> {
+    if req.identity_secret.as_ref().is_some_and(|s| s.chars().count() < 16) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidField,
+            "`identity_secret` must be at least 16 characters",
+        )
+        .field("identity_secret"));
+    }
+    let settings = auth::StorefrontSettings {
+        identity_secret: req.identity_secret,
+    };
+    st.store
+        .write(move |tx| auth::StorefrontSettings::save(tx, &settings))
+        .await?;
+    Ok(Json(storefront_response(&st).await?))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

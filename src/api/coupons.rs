@@ -266,6 +266,10 @@ pub struct StorefrontCoupon {
     pub user_id: Option<String>,
     #[serde(default)]
     pub anonymous_id: Option<String>,
+    /// With `userId`: the hex HMAC-SHA256 of the user id under the shop's identity secret
+    /// (CONTRACT §5). Without it a `userId` is a visitor the store does not know.
+    #[serde(default)]
+    pub user_hash: Option<String>,
     #[serde(default)]
     pub lines: Vec<Line>,
     /// For validate: the other codes already applied to this cart (stacking is checked against them).
@@ -314,20 +318,19 @@ fn answer(r: Result<coupon::Accepted, Refusal>) -> CouponAnswer {
 }
 
 /// The customer a storefront names, if the store knows them.
-fn who(read: &ReadTx, req: &StorefrontCoupon) -> Result<Option<u64>, ApiError> {
-    let key = match (&req.user_id, &req.anonymous_id) {
-        (Some(u), _) if !u.is_empty() => crate::customer::user_key(u),
-        (_, Some(a)) if !a.is_empty() => crate::customer::anon_key(a),
-        _ => {
-            return Err(
-                ApiError::new(ErrorCode::MissingField, "`userId` or `anonymousId` is required").field("userId"),
-            );
-        }
-    };
-    match read.identity(&key)? {
-        Some(id) => Ok(crate::customer::get(read, id).ok().map(|(id, _)| id)),
-        None => Ok(None),
+/// The customer a storefront coupon request speaks for (`app::asking`): a member only with the
+/// `userHash` of their user id, a visitor by an `anonymousId` that is not a member's.
+fn who(st: &AppState, read: &ReadTx, req: &StorefrontCoupon) -> Result<Option<u64>, ApiError> {
+    if req.user_id.as_deref().is_none_or(str::is_empty) && req.anonymous_id.as_deref().is_none_or(str::is_empty) {
+        return Err(ApiError::new(ErrorCode::MissingField, "`userId` or `anonymousId` is required").field("userId"));
     }
+    Ok(crate::app::asking::customer(
+        st,
+        read,
+        req.user_id.as_deref(),
+        req.user_hash.as_deref(),
+        req.anonymous_id.as_deref(),
+    )?)
 }
 
 fn check_request(req: &StorefrontCoupon) -> Result<(), ApiError> {
@@ -360,7 +363,7 @@ pub async fn validate(
         .store
         .call(move |s| -> Result<_, ApiError> {
             let read = s.read()?;
-            let customer = who(&read, &req)?;
+            let customer = who(&state, &read, &req)?;
             let code = coupon::normalise(&req.code);
             let segments = match (read.coupon_code::<coupon::CodeRecord>(&code)?, customer) {
                 (Some(c), Some(id)) => match read.coupon::<CouponRecord>(c.coupon)? {
@@ -404,12 +407,12 @@ pub async fn redeem(
         st.store
             .call(move |s| -> Result<_, ApiError> {
                 let read = s.read()?;
-                let Some(customer) = who(&read, &req)? else {
+                let Some(customer) = who(&state, &read, &req)? else {
                     return Err(ApiError::new(
                         ErrorCode::CustomerNotFound,
-                        "no customer has this userId or anonymousId: track the visitor first",
+                        "no customer this request may speak for: a member needs `userHash` with `userId`, a visitor an `anonymousId` that was tracked first",
                     )
-                    .field(if req.user_id.is_some() { "userId" } else { "anonymousId" }));
+                    .field(if req.user_id.is_some() { "userHash" } else { "anonymousId" }));
                 };
                 let segments = match read.coupon_code::<coupon::CodeRecord>(&code)? {
                     Some(c) => match read.coupon::<CouponRecord>(c.coupon)? {

@@ -79,6 +79,8 @@ impl Modify for ShortPaths {
         access::list_users,
         access::create_user,
         access::delete_user,
+        access::get_storefront,
+        access::put_storefront,
         import::upload,
         analysis::list_jobs,
         analysis::run_job,

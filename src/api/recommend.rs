@@ -56,6 +56,10 @@ pub struct RecommendQuery {
     pub user_id: Option<String>,
     #[serde(default)]
     pub anonymous_id: Option<String>,
+    /// With `userId`: the hex HMAC-SHA256 of the user id under the shop's identity secret, made
+    /// by the shop's server. Without it a `userId` is answered as a new visitor (CONTRACT §5).
+    #[serde(default)]
+    pub user_hash: Option<String>,
     #[serde(default)]
     pub write_key: Option<String>,
 }
@@ -136,6 +140,7 @@ pub async fn related(
         limit: q.limit,
         user_id: None,
         anonymous_id: None,
+        user_hash: None,
         write_key: None,
     }
     .request()?;
@@ -157,7 +162,8 @@ pub async fn related(
 }
 
 /// Recommendations for the storefront's widgets, popups and emails: product cards for a visitor
-/// (`userId` or `anonymousId`; neither, or one the store has not seen, is a new visitor).
+/// (`userId` with its `userHash`, or the `anonymousId` of a visitor who is not a member; anything
+/// else is a new visitor).
 /// Personal lists may be cached by the browser for a minute, the others by anyone for five.
 #[utoipa::path(get, path = "/v1/recommendations", params(RecommendQuery), responses((status = 200, body = RecommendResponse), (status = 400), (status = 401)))]
 pub async fn storefront(
@@ -175,18 +181,13 @@ pub async fn storefront(
         .store
         .call(move |s| -> Result<_, ApiError> {
             let read = s.read()?;
-            let key = match (&q.user_id, &q.anonymous_id) {
-                (Some(u), _) if !u.is_empty() => Some(crate::customer::user_key(u)),
-                (_, Some(a)) if !a.is_empty() => Some(crate::customer::anon_key(a)),
-                _ => None,
-            };
-            let customer = match key {
-                Some(k) => read
-                    .identity(&k)?
-                    .and_then(|id| crate::customer::get(&read, id).ok())
-                    .map(|(id, _)| id),
-                None => None,
-            };
+            let customer = crate::app::asking::customer(
+                &state,
+                &read,
+                q.user_id.as_deref(),
+                q.user_hash.as_deref(),
+                q.anonymous_id.as_deref(),
+            )?;
             Ok(answer(&state, &read, customer, &req)?)
         })
         .await?;

@@ -2,6 +2,7 @@
 //! request id, and the service calls both make (recommendation answers, erasing a person). The
 //! edges import this; nothing below it does, and it imports no HTTP framework.
 
+pub mod asking;
 pub mod erase;
 pub mod recommend;
 mod request;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub recommend: Arc<crate::recommend::Engine>,
     /// The campaign scheduler and outbox.
     pub campaigns: Arc<crate::campaign::send::Sender>,
+    /// The identity secret the server was given (`--identity-secret`); else the stored one.
+    pub identity_secret: Option<Arc<str>>,
 }
 
 impl AppState {

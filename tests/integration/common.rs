@@ -14,6 +14,47 @@ use tokio::sync::oneshot;
 
 pub const WRITE_KEY: &str = "test-write-key";
 pub const MASTER_KEY: &str = "test-master-key";
+/// The identity secret test servers are started with (`Config::for_tests`).
+pub const IDENTITY_SECRET: &str = "test-identity-secret";
+
+/// A storefront request body as the shop's page sends it for a signed-in member: with the
+/// `userHash` the shop's server made for its `userId` (CONTRACT §5).
+pub fn signed(mut body: Value) -> Value {
+    if let Some(user) = body.get("userId").and_then(Value::as_str).map(str::to_string) {
+        body["userHash"] = dangol::auth::user_hash(IDENTITY_SECRET, &user).into();
+    }
+    body
+}
+
+/// The same for a query string: `userId=X` gets its `userHash=`.
+pub fn signed_query(query: &str) -> String {
+    let user = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("userId="))
+        .map(percent_decode);
+    match user {
+        Some(u) => format!("{query}&userHash={}", dangol::auth::user_hash(IDENTITY_SECRET, &u)),
+        None => query.to_string(),
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && let Some(v) = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(if b[i] == b'+' { b' ' } else { b[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
 
 pub struct TestApp {
     pub base: String,

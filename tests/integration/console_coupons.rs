@@ -262,8 +262,10 @@ async fn coupons_are_made_listed_issued_to_a_segment_exported_and_shown_on_custo
     // v1 uses theirs; the customer pages show the coupon, its code and where it stands.
     let r = app
         .track("/v1/coupons/redeem")
-        .json(&json!({"code": codes[0], "userId": "v1", "order_id": "o1",
-                      "lines": [{"product_id": "P1", "price": 40000, "quantity": 1}]}))
+        .json(&crate::common::signed(
+            json!({"code": codes[0], "userId": "v1", "order_id": "o1",
+                      "lines": [{"product_id": "P1", "price": 40000, "quantity": 1}]}),
+        ))
         .send()
         .await
         .unwrap()
@@ -436,7 +438,9 @@ async fn a_coupon_is_edited_in_its_form_and_keeps_its_counts() {
     // The code issued before still works, on the new terms.
     let v = app
         .track("/v1/coupons/validate")
-        .json(&json!({"code": code, "userId": "e1", "lines": [{"product_id": "P1", "price": 40000, "quantity": 1}]}))
+        .json(&crate::common::signed(
+            json!({"code": code, "userId": "e1", "lines": [{"product_id": "P1", "price": 40000, "quantity": 1}]}),
+        ))
         .send()
         .await
         .unwrap()

@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::TestApp;
+use crate::common::{TestApp, signed};
 
 async fn identify(app: &TestApp, users: &[&str]) {
     let batch: Vec<Value> = users
@@ -24,7 +24,7 @@ async fn create(app: &TestApp, body: Value) -> Value {
 }
 
 async fn storefront(app: &TestApp, path: &str, body: Value) -> Value {
-    let res = app.track(path).json(&body).send().await.unwrap();
+    let res = app.track(path).json(&signed(body)).send().await.unwrap();
     let status = res.status();
     let body: Value = res.json().await.unwrap();
     assert_eq!(status, 200, "{path}: {body}");
@@ -160,7 +160,7 @@ async fn a_shared_code_validates_redeems_once_per_order_and_per_customer() {
     }
     let res = app
         .track("/v1/coupons/redeem")
-        .json(&json!({"code": "WELCOME10", "userId": "u1"}))
+        .json(&signed(json!({"code": "WELCOME10", "userId": "u1"})))
         .send()
         .await
         .unwrap();
@@ -176,7 +176,9 @@ async fn a_shared_code_validates_redeems_once_per_order_and_per_customer() {
     // Every answer says how long the server took (W3C Server-Timing).
     let res = app
         .track("/v1/coupons/validate")
-        .json(&json!({"code": "WELCOME15", "userId": "u1", "lines": cart(40000.0)}))
+        .json(&signed(
+            json!({"code": "WELCOME15", "userId": "u1", "lines": cart(40000.0)}),
+        ))
         .send()
         .await
         .unwrap();
@@ -215,9 +217,9 @@ async fn of_many_concurrent_redemptions_exactly_the_limit_succeed() {
         .iter()
         .enumerate()
         .map(|(i, u)| {
-            let req = app.track("/v1/coupons/redeem").json(
-                &json!({"code": "FIRST5", "userId": u, "order_id": format!("order-{i}"), "lines": cart(10000.0)}),
-            );
+            let req = app.track("/v1/coupons/redeem").json(&signed(
+                json!({"code": "FIRST5", "userId": u, "order_id": format!("order-{i}"), "lines": cart(10000.0)}),
+            ));
             tokio::spawn(async move { req.send().await.unwrap().json::<Value>().await.unwrap() })
         })
         .collect();

@@ -98,7 +98,7 @@ fn obeys_the_rules(v: &Value) {
 
 async fn storefront(app: &TestApp, query: &str) -> reqwest::Response {
     app.client
-        .get(app.url(&format!("/v1/recommendations?{query}")))
+        .get(app.url(&format!("/v1/recommendations?{}", crate::common::signed_query(query))))
         .basic_auth("test-write-key", Some(""))
         .send()
         .await

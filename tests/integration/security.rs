@@ -664,3 +664,83 @@ async fn events_cannot_put_a_product_in_front_of_shoppers() {
         .unwrap();
     assert_eq!(list["items"][0]["id"], "evil", "{list}");
 }
+
+/// Finding 2: storefront reads trusted a bare `userId` (demo ids are sequential): anyone with the
+/// write key read a member's purchases, and used up their coupon on a made-up order. Now a member
+/// is answered only with the `userHash` the shop's server made for them.
+#[tokio::test]
+async fn a_bare_user_id_reads_nothing_and_redeems_nothing() {
+    let app = TestApp::spawn().await;
+    app.admin(Method::POST, "/products")
+        .json(&json!([{"id": "p1", "name": "향수", "price": 50000}, {"id": "p2", "name": "캔들", "price": 20000}]))
+        .send()
+        .await
+        .unwrap();
+    app.send(
+        "/v1/identify",
+        json!({"userId": "member-7", "anonymousId": "browser-7", "traits": {"email": "m7@example.com"}}),
+    )
+    .await;
+    app.send(
+        "/v1/track",
+        json!({"userId": "member-7", "event": "Order Completed",
+               "properties": {"order_id": "o7", "total": 50000, "products": [{"product_id": "p1", "price": 50000, "quantity": 1}]}}),
+    )
+    .await;
+    let recs = |query: String| {
+        let req = app
+            .client
+            .get(app.url(&format!("/v1/recommendations?strategy=recently_purchased&{query}")))
+            .basic_auth(WRITE_KEY, Some(""));
+        async move {
+            let v: Value = req.send().await.unwrap().json().await.unwrap();
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["source"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    let hash = dangol::auth::user_hash(crate::common::IDENTITY_SECRET, "member-7");
+    assert!(
+        recs(format!("userId=member-7&userHash={hash}"))
+            .await
+            .contains(&"recently_purchased".to_string())
+    );
+    for query in [
+        "userId=member-7".to_string(),
+        format!("userId=member-7&userHash={}", "0".repeat(64)),
+        format!(
+            "userId=member-7&userHash={}",
+            dangol::auth::user_hash("another-secret", "member-7")
+        ),
+        "anonymousId=browser-7".to_string(),
+    ] {
+        let sources = recs(query.clone()).await;
+        assert!(
+            !sources.contains(&"recently_purchased".to_string()),
+            "{query}: {sources:?}"
+        );
+    }
+
+    // A coupon once per customer: a stranger cannot spend the member's use on a made-up order.
+    app.admin(Method::POST, "/coupons")
+        .json(&json!({"name": "첫 구매", "discount": {"type": "fixed", "amount": 3000}, "code": "ONCE", "per_customer_limit": 1}))
+        .send()
+        .await
+        .unwrap();
+    let redeem = |mut body: Value| {
+        body["lines"] = json!([{"product_id": "p2", "price": 20000, "quantity": 1}]);
+        let req = app.track("/v1/coupons/redeem").json(&body);
+        async move { req.send().await.unwrap() }
+    };
+    let res = redeem(json!({"code": "ONCE", "userId": "member-7", "order_id": "fake-1"})).await;
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.json::<Value>().await.unwrap()["error"]["field"], "userHash");
+    let res = redeem(json!({"code": "ONCE", "anonymousId": "browser-7", "order_id": "fake-2"})).await;
+    assert_eq!(res.status(), 404, "a member's browser id does not stand for the member");
+    let res = redeem(json!({"code": "ONCE", "userId": "member-7", "userHash": hash, "order_id": "real-1"})).await;
+    let answer: Value = res.json().await.unwrap();
+    assert_eq!(answer["valid"], true, "the member's own use is still there: {answer}");
+}
