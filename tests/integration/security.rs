@@ -617,16 +617,14 @@ async fn events_cannot_put_a_product_in_front_of_shoppers() {
         "{evil}"
     );
 
-    let list: Value = app
-        .client
-        .get(app.url("/v1/recommendations?strategy=most_viewed&days=1"))
-        .basic_auth(WRITE_KEY, Some(""))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let most_viewed = || {
+        let req = app
+            .client
+            .get(app.url("/v1/recommendations?strategy=most_viewed&days=1"))
+            .basic_auth(WRITE_KEY, Some(""));
+        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let list = most_viewed().await;
     let ids: Vec<&str> = list["items"]
         .as_array()
         .unwrap()
@@ -652,16 +650,7 @@ async fn events_cannot_put_a_product_in_front_of_shoppers() {
         .send()
         .await
         .unwrap();
-    let list: Value = app
-        .client
-        .get(app.url("/v1/recommendations?strategy=most_viewed&days=1"))
-        .basic_auth(WRITE_KEY, Some(""))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = most_viewed().await;
     assert_eq!(list["items"][0]["id"], "evil", "{list}");
 }
 
