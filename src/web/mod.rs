@@ -268,22 +268,6 @@ pub fn failed_json(e: &(impl HasCode + std::fmt::Display + ?Sized)) -> Response 
     (code.status(), axum::Json(body)).into_response()
 }
 
-/// An error no table knows (a template, a task that panicked): always internal.
-pub fn internal(lang: Lang, e: impl std::fmt::Display) -> Response {
-    failed(lang, &Internal(e.to_string()))
-}
-
-/// An error that is internal whatever it is.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct Internal(pub String);
-
-impl HasCode for Internal {
-    fn code(&self) -> ErrorCode {
-        ErrorCode::Internal
-    }
-}
-
 pub fn render(t: &impl Template) -> Response {
     match t.render() {
         Ok(html) => Html(html).into_response(),

@@ -5,7 +5,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{TestApp, WRITE_KEY, console_cookie, csrf_of, urlencode};
+use crate::common::{TestApp, WRITE_KEY, console_cookie, csrf_of, page, urlencode};
 
 fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder()
@@ -56,7 +56,7 @@ async fn next_never_leaves_the_site_and_never_fails() {
     assert_eq!(res.headers()["location"], "/customers?q=kim");
 
     // After signing in, too.
-    let page = client
+    let login_page = client
         .get(app.url("/login"))
         .send()
         .await
@@ -64,7 +64,7 @@ async fn next_never_leaves_the_site_and_never_fails() {
         .text()
         .await
         .unwrap();
-    let csrf = csrf_of(&page);
+    let csrf = csrf_of(&login_page);
     let res = client
         .post(app.url("/login"))
         .header("cookie", format!("dangol_login_csrf={csrf}"))
@@ -137,16 +137,8 @@ async fn csv_exports_do_not_carry_formulas() {
     // The console's export of the members as they are now (the API's members.csv writes the same
     // file, from the nightly membership).
     let cookie = console_cookie(&app, "admin", "test-admin-password").await;
-    let csv = app
-        .client
-        .get(app.url(&format!("/segments/{}/members.csv?date=now", seg["id"])))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (status, csv) = page(&app, &cookie, &format!("/segments/{}/members.csv?date=now", seg["id"])).await;
+    assert_eq!(status, 200, "{csv}");
     let row = csv.lines().nth(1).unwrap_or_else(|| panic!("{csv}"));
     assert!(row.contains("\"'=HYPERLINK("), "{row}");
     assert!(
@@ -171,16 +163,8 @@ async fn csv_exports_do_not_carry_formulas() {
         .await
         .unwrap();
     assert_eq!(issued.status(), 200, "{}", issued.text().await.unwrap());
-    let csv = app
-        .client
-        .get(app.url(&format!("/coupons/{}/codes.csv", coupon["id"])))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (status, csv) = page(&app, &cookie, &format!("/coupons/{}/codes.csv", coupon["id"])).await;
+    assert_eq!(status, 200, "{csv}");
     let row = csv.lines().nth(1).unwrap_or_else(|| panic!("{csv}"));
     assert!(
         row.contains("\"'=HYPERLINK(") && row.contains(",'-2+3@example.com,"),
