@@ -108,6 +108,7 @@ fn key_response(r: ApiKeyRecord, key: Option<String>) -> KeyResponse {
         kind: match r.kind {
             KeyKind::Admin => "admin",
             KeyKind::Write => "write",
+            KeyKind::ServerWrite => "server_write",
         }
         .into(),
         scope,
@@ -138,7 +139,8 @@ fn scope_name(s: KeyScope) -> &'static str {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateKeyRequest {
     pub name: String,
-    /// `admin` or `write`.
+    /// `admin`, `write` (the public key a storefront's pages carry) or `server_write` (a secret
+    /// key for the shop's backend, trusted like a valid `userHash`).
     pub kind: String,
     /// Admin keys: `full` (the default: everything but `/keys`, `/users` and `/settings/*`, which
     /// need the master key) or `read` (GET only).
@@ -155,8 +157,13 @@ pub async fn create_key(
     let kind = match req.kind.as_str() {
         "admin" => KeyKind::Admin,
         "write" => KeyKind::Write,
+        "server_write" => KeyKind::ServerWrite,
         _ => {
-            return Err(ApiError::new(ErrorCode::InvalidField, "`kind` must be `admin` or `write`").field("kind"));
+            return Err(ApiError::new(
+                ErrorCode::InvalidField,
+                "`kind` must be `admin`, `write` or `server_write`",
+            )
+            .field("kind"));
         }
     };
     let scope = match req.scope.as_deref() {

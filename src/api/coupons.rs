@@ -12,6 +12,7 @@ use tower_http::cors::CorsLayer;
 use utoipa::ToSchema;
 
 use super::routes::Routes;
+use super::tracking::Writer;
 use super::{ApiError, ApiJson, ApiResult, AppState, Page};
 use crate::coupon::{self, CouponInput, CouponRecord, Discount, Line, Membership, Redeemed, Refusal};
 use crate::error::ErrorCode;
@@ -317,16 +318,16 @@ fn answer(r: Result<coupon::Accepted, Refusal>) -> CouponAnswer {
     }
 }
 
-/// The customer a storefront names, if the store knows them.
 /// The customer a storefront coupon request speaks for (`app::asking`): a member only with the
-/// `userHash` of their user id, a visitor by an `anonymousId` that is not a member's.
-fn who(st: &AppState, read: &ReadTx, req: &StorefrontCoupon) -> Result<Option<u64>, ApiError> {
+/// `userHash` of their user id (or a server write key), a visitor by an `anonymousId` that is not a member's.
+fn who(st: &AppState, read: &ReadTx, writer: Writer, req: &StorefrontCoupon) -> Result<Option<u64>, ApiError> {
     if req.user_id.as_deref().is_none_or(str::is_empty) && req.anonymous_id.as_deref().is_none_or(str::is_empty) {
         return Err(ApiError::new(ErrorCode::MissingField, "`userId` or `anonymousId` is required").field("userId"));
     }
     Ok(crate::app::asking::customer(
         st,
         read,
+        writer == Writer::Server,
         req.user_id.as_deref(),
         req.user_hash.as_deref(),
         req.anonymous_id.as_deref(),
@@ -356,14 +357,14 @@ pub async fn validate(
     headers: HeaderMap,
     ApiJson(req): ApiJson<StorefrontCoupon>,
 ) -> ApiResult<Json<CouponAnswer>> {
-    super::tracking::authorize(&st, &headers, req.write_key.as_deref())?;
+    let writer = super::tracking::authorize(&st, &headers, req.write_key.as_deref())?;
     check_request(&req)?;
     let state = st.clone();
     let out = st
         .store
         .call(move |s| -> Result<_, ApiError> {
             let read = s.read()?;
-            let customer = who(&state, &read, &req)?;
+            let customer = who(&state, &read, writer, &req)?;
             let code = coupon::normalise(&req.code);
             let segments = match (read.coupon_code::<coupon::CodeRecord>(&code)?, customer) {
                 (Some(c), Some(id)) => match read.coupon::<CouponRecord>(c.coupon)? {
@@ -395,7 +396,7 @@ pub async fn redeem(
     headers: HeaderMap,
     ApiJson(req): ApiJson<StorefrontCoupon>,
 ) -> ApiResult<Json<CouponAnswer>> {
-    super::tracking::authorize(&st, &headers, req.write_key.as_deref())?;
+    let writer = super::tracking::authorize(&st, &headers, req.write_key.as_deref())?;
     check_request(&req)?;
     let Some(order_id) = req.order_id.clone().filter(|o| !o.trim().is_empty()) else {
         return Err(ApiError::new(ErrorCode::MissingField, "`order_id` is required to redeem").field("order_id"));
@@ -407,10 +408,10 @@ pub async fn redeem(
         st.store
             .call(move |s| -> Result<_, ApiError> {
                 let read = s.read()?;
-                let Some(customer) = who(&state, &read, &req)? else {
+                let Some(customer) = who(&state, &read, writer, &req)? else {
                     return Err(ApiError::new(
                         ErrorCode::CustomerNotFound,
-                        "no customer this request may speak for: a member needs `userHash` with `userId`, a visitor an `anonymousId` that was tracked first",
+                        "no customer this request may speak for: a member needs `userHash` with `userId` (or a server write key), a visitor an `anonymousId` that was tracked first",
                     )
                     .field(if req.user_id.is_some() { "userHash" } else { "anonymousId" }));
                 };

@@ -27,10 +27,18 @@ impl Modify for Security {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
-        // Segment's clients send the write key as the user name of HTTP Basic.
+        // Segment's clients send the write key as the user name of HTTP Basic: the public key
+        // of the shop's pages, or a server write key that is trusted like a valid `userHash`.
         components.add_security_scheme(
             "write_key",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "The write key as the user name, no password. The public key (`dgl_write_…`) may make customers and add events; joining or changing customers who exist takes the member's `userHash` or a server write key (`dgl_server_…`, kept on the shop's backend).",
+                    ))
+                    .build(),
+            ),
         );
     }
 }

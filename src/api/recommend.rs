@@ -171,7 +171,7 @@ pub async fn storefront(
     headers: HeaderMap,
     Query(q): Query<RecommendQuery>,
 ) -> ApiResult<Response> {
-    super::tracking::authorize(&st, &headers, q.write_key.as_deref())?;
+    let writer = super::tracking::authorize(&st, &headers, q.write_key.as_deref())?;
     let req = q.request()?;
     let personal = !matches!(req.strategy, Strategy::Bestsellers | Strategy::MostViewed)
         || q.user_id.is_some()
@@ -184,6 +184,7 @@ pub async fn storefront(
             let customer = crate::app::asking::customer(
                 &state,
                 &read,
+                writer == super::tracking::Writer::Server,
                 q.user_id.as_deref(),
                 q.user_hash.as_deref(),
                 q.anonymous_id.as_deref(),

@@ -62,12 +62,22 @@ fn basic_key(headers: &HeaderMap) -> Option<String> {
     Some(s.split_once(':').map_or(s.clone(), |(u, _)| u.to_string()))
 }
 
-pub(super) fn authorize(state: &AppState, headers: &HeaderMap, body_key: Option<&str>) -> Result<(), ApiError> {
+/// Which write key a request came with (CONTRACT §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Writer {
+    /// The public key in the shop's pages: a person's claims need their `userHash`.
+    Public,
+    /// A server write key, kept on the shop's backend: trusted like a valid `userHash`.
+    Server,
+}
+
+pub(super) fn authorize(state: &AppState, headers: &HeaderMap, body_key: Option<&str>) -> Result<Writer, ApiError> {
     let key = basic_key(headers)
         .filter(|k| !k.is_empty())
         .or_else(|| body_key.map(str::to_string));
-    match key {
-        Some(k) if state.keys.check(&k, KeyKind::Write) => Ok(()),
+    match key.as_deref().map(|k| state.keys.kind_of(k)) {
+        Some(Some(KeyKind::Write)) => Ok(Writer::Public),
+        Some(Some(KeyKind::ServerWrite)) => Ok(Writer::Server),
         Some(_) => Err(ApiError::new(ErrorCode::Unauthorized, "the write key is not valid")),
         None => Err(ApiError::new(
             ErrorCode::Unauthorized,
@@ -110,10 +120,60 @@ async fn single(State(state): State<AppState>, kind: EventKind, req: Request) ->
             return Err(json_error(e));
         }
     };
-    authorize(&state, &headers, value.get("writeKey").and_then(Value::as_str))?;
+    let writer = authorize(&state, &headers, value.get("writeKey").and_then(Value::as_str))?;
     let msg = Message::parse(value, Some(kind), "")?;
-    state.store.write(move |tx| track::apply(tx, &msg, received)).await?;
-    Ok(Json(json!({"success": true})).into_response())
+    let secret = state.identity_secret.clone();
+    let outcome = state
+        .store
+        .write(move |tx| {
+            let mut trust = TrustOf::new(writer, secret.clone());
+            track::apply(tx, &msg, received, trust.of(tx, &msg)?)
+        })
+        .await?;
+    let mut answer = json!({"success": true});
+    if let track::Outcome::Stored { ignored, .. } = outcome
+        && !ignored.is_empty()
+    {
+        answer["ignored"] = ignored.fields().collect();
+    }
+    Ok(Json(answer).into_response())
+}
+
+/// How far each message of a request is believed (CONTRACT §5): all of them under a server
+/// write key; under the public key, one whose `userHash` proves its `userId`. The identity
+/// secret is read once per request, and only if a message carries a `userHash`.
+struct TrustOf {
+    writer: Writer,
+    secret: Option<Option<String>>,
+}
+
+impl TrustOf {
+    fn new(writer: Writer, server_secret: Option<std::sync::Arc<str>>) -> TrustOf {
+        TrustOf {
+            writer,
+            secret: server_secret.map(|s| Some(s.to_string())),
+        }
+    }
+
+    fn of(&mut self, tx: &crate::store::Tx, msg: &Message) -> Result<track::Trust, crate::store::Error> {
+        if self.writer == Writer::Server {
+            return Ok(track::Trust::Verified);
+        }
+        let (Some(user), Some(hash)) = (&msg.user_id, &msg.user_hash) else {
+            return Ok(track::Trust::Public);
+        };
+        if self.secret.is_none() {
+            self.secret = Some(
+                crate::auth::StorefrontSettings::load_in(tx)?
+                    .identity_secret
+                    .filter(|s| !s.is_empty()),
+            );
+        }
+        Ok(match self.secret.as_ref().and_then(Option::as_deref) {
+            Some(secret) if crate::auth::verify_user_hash(secret, user, hash) => track::Trust::Verified,
+            _ => track::Trust::Public,
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -128,7 +188,7 @@ struct BatchBody<'a> {
     context: Option<Value>,
 }
 
-#[utoipa::path(post, path = "/v1/batch", request_body = doc::Batch, responses((status = 200, description = "`{\"success\": true}` once every message is committed"), (status = 400, description = "the rejected messages, each with its field"), (status = 401), (status = 413)), security(("write_key" = [])))]
+#[utoipa::path(post, path = "/v1/batch", request_body = doc::Batch, responses((status = 200, description = "`{\"success\": true}` once every message is committed; `ignored` lists the claims not taken (`batch[3].traits.email`, …): under the public write key without a valid `userHash`, joins to and changes of customers who exist (CONTRACT §5)"), (status = 400, description = "the rejected messages, each with its field"), (status = 401), (status = 413)), security(("write_key" = [])))]
 pub async fn batch(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
     let received = state.now_ms();
     let (headers, bytes) = read_body(req, MAX_BATCH, "batch request").await?;
@@ -147,7 +207,7 @@ pub async fn batch(State(state): State<AppState>, req: Request) -> Result<Respon
             });
         }
     };
-    authorize(&state, &headers, body.write_key.as_deref())?;
+    let writer = authorize(&state, &headers, body.write_key.as_deref())?;
     let Some(items) = body.batch else {
         return Err(ApiError::new(ErrorCode::MissingField, "`batch` is required").field("batch"));
     };
@@ -200,24 +260,47 @@ pub async fn batch(State(state): State<AppState>, req: Request) -> Result<Respon
             }
         }
         match Message::parse(value, None, &prefix) {
-            Ok(m) => messages.push(m),
+            Ok(m) => messages.push((i, m)),
             Err(e) => rejected.push((i, e)),
         }
     }
     let accepted = messages.len();
+    let mut ignored: Vec<Value> = Vec::new();
+    let mut ignored_count = 0;
     if !messages.is_empty() {
-        state
+        let secret = state.identity_secret.clone();
+        let outcomes = state
             .store
             .write(move |tx| {
-                for m in &messages {
-                    track::apply(tx, m, received)?;
+                let mut trust = TrustOf::new(writer, secret.clone());
+                let mut outcomes = Vec::with_capacity(messages.len());
+                for (i, m) in &messages {
+                    let t = trust.of(tx, m)?;
+                    outcomes.push((*i, track::apply(tx, m, received, t)?));
                 }
-                Ok::<_, crate::store::Error>(())
+                Ok::<_, crate::store::Error>(outcomes)
             })
             .await?;
+        for (i, outcome) in outcomes {
+            if let track::Outcome::Stored { ignored: fields, .. } = outcome {
+                for f in fields.fields() {
+                    ignored_count += 1;
+                    if ignored.len() < LISTED_REJECTIONS {
+                        ignored.push(format!("batch[{i}].{f}").into());
+                    }
+                }
+            }
+        }
     }
     let Some((_, first)) = rejected.first() else {
-        return Ok(Json(json!({"success": true})).into_response());
+        let mut answer = json!({"success": true});
+        if ignored_count > 0 {
+            answer["ignored"] = ignored.into();
+            if ignored_count > LISTED_REJECTIONS {
+                answer["ignored_count"] = ignored_count.into();
+            }
+        }
+        return Ok(Json(answer).into_response());
     };
     let list: Vec<Value> = rejected
         .iter()
@@ -234,8 +317,12 @@ pub async fn batch(State(state): State<AppState>, req: Request) -> Result<Respon
         ),
     )
     .field(first.field.clone());
-    err.extra =
-        Some(json!({"success": false, "accepted": accepted, "rejected_count": rejected.len(), "rejected": list}));
+    let mut extra = json!({"success": false, "accepted": accepted, "rejected_count": rejected.len(), "rejected": list});
+    if ignored_count > 0 {
+        extra["ignored"] = ignored.into();
+        extra["ignored_count"] = ignored_count.into();
+    }
+    err.extra = Some(extra);
     if err.code == ErrorCode::InvalidJson {
         err.code = ErrorCode::InvalidField;
     }
@@ -250,7 +337,10 @@ pub async fn settings(
     Path(write_key): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    if !state.keys.check(&write_key, KeyKind::Write) {
+    if !matches!(
+        state.keys.kind_of(&write_key),
+        Some(KeyKind::Write | KeyKind::ServerWrite)
+    ) {
         return Err(ApiError::new(ErrorCode::Unauthorized, "the write key is not valid"));
     }
     let host = headers
@@ -332,6 +422,11 @@ pub mod doc {
         /// The write key, when not sent as HTTP Basic.
         #[schema(rename = "writeKey")]
         pub write_key: Option<String>,
+        /// Hex HMAC-SHA256 of `userId` under the shop's identity secret, made by the shop's
+        /// server: the message may then join and change the member (also read from
+        /// `context.userHash`).
+        #[schema(rename = "userHash")]
+        pub user_hash: Option<String>,
     }
 
     /// Up to 500 KB of messages, each with its `type`.
@@ -348,7 +443,7 @@ pub mod doc {
     macro_rules! call {
         ($name:ident, $path:literal, $what:literal) => {
             #[doc = $what]
-            #[utoipa::path(post, path = $path, request_body = Message, responses((status = 200, description = "`{\"success\": true}` once the message is committed"), (status = 400, description = "the field at fault"), (status = 401), (status = 413)), security(("write_key" = [])))]
+            #[utoipa::path(post, path = $path, request_body = Message, responses((status = 200, description = "`{\"success\": true}` once the message is committed; `ignored` lists the claims not taken (`anonymousId`, `traits.email`, …): under the public write key without a valid `userHash`, joins to and changes of customers who exist (CONTRACT §5)"), (status = 400, description = "the field at fault"), (status = 401), (status = 413)), security(("write_key" = [])))]
             #[allow(dead_code)]
             pub fn $name() {}
         };

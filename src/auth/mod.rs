@@ -52,6 +52,7 @@ pub fn generate_key(kind: KeyKind) -> String {
     match kind {
         KeyKind::Admin => format!("dgl_admin_{body}"),
         KeyKind::Write => format!("dgl_write_{body}"),
+        KeyKind::ServerWrite => format!("dgl_server_{body}"),
     }
 }
 
@@ -77,7 +78,15 @@ pub fn scope_of(rec: &ApiKeyRecord) -> KeyScope {
 
 impl KeyRing {
     pub fn check(&self, key: &str, kind: KeyKind) -> bool {
-        !key.is_empty() && self.keys.read().expect("not poisoned").get(&hash_key(key)).map(|g| g.0) == Some(kind)
+        self.kind_of(key) == Some(kind)
+    }
+
+    /// The kind of a valid key.
+    pub fn kind_of(&self, key: &str) -> Option<KeyKind> {
+        if key.is_empty() {
+            return None;
+        }
+        self.keys.read().expect("not poisoned").get(&hash_key(key)).map(|g| g.0)
     }
 
     /// What an admin key may do (None: not an admin key).
@@ -502,6 +511,11 @@ const STOREFRONT: &str = "storefront";
 impl StorefrontSettings {
     pub fn load(read: &store::ReadTx) -> Result<StorefrontSettings, store::Error> {
         Ok(read.meta::<StorefrontSettings>(STOREFRONT)?.unwrap_or_default())
+    }
+
+    /// [`StorefrontSettings::load`] inside the writer.
+    pub fn load_in(tx: &store::Tx) -> Result<StorefrontSettings, store::Error> {
+        Ok(tx.meta::<StorefrontSettings>(STOREFRONT)?.unwrap_or_default())
     }
 
     pub fn save(tx: &mut store::Tx, s: &StorefrontSettings) -> Result<(), store::Error> {

@@ -56,14 +56,53 @@ fn is_member(tx: &Tx, id: u64) -> Result<bool, store::Error> {
     Ok(tx.customer(id)?.is_some_and(|c| c.user_id.is_some()))
 }
 
-/// Finds the customer these keys belong to, creating one if none is known, linking unknown
-/// keys to it and merging anonymous profiles that the keys now show to be the same person.
+/// How far a message is believed about whom it speaks for (CONTRACT §5 "Writes under the
+/// public key").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trust {
+    /// An import, the demo, a server write key, or a message whose `userHash` proves its
+    /// `userId`: every claim is taken.
+    Verified,
+    /// The public write key without a valid `userHash`. The message may make a customer and add
+    /// events, but it may not tie an anonymous id or email to an existing member, merge two
+    /// customers that exist, or change the contact points, tags or consents of a customer it
+    /// reached by a claim (a member's user id, someone's email) rather than as its own browser.
+    Public,
+}
+
+/// The customer a message belongs to, and what of its claims was not taken ([`Trust::Public`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Resolved {
+    pub id: u64,
+    /// The customer is not the message's own to change: its contact points, tags and consents
+    /// stay as they are.
+    pub protected: bool,
+    /// The anonymous id was not linked to the customer (or an alias's `previousId` not joined).
+    pub anonymous_refused: bool,
+    /// The email was not used to find, link or merge anyone.
+    pub email_refused: bool,
+}
+
+/// Finds the customer a message with these keys belongs to (see [`Trust`]).
+pub fn resolve(tx: &mut Tx, keys: &Keys, now: i64, trust: Trust) -> Result<Resolved, store::Error> {
+    match trust {
+        Trust::Verified => Ok(Resolved {
+            id: resolve_verified(tx, keys, now)?,
+            ..Resolved::default()
+        }),
+        Trust::Public => resolve_public(tx, keys, now),
+    }
+}
+
+/// [`resolve`] for a message whose claims are all taken: finds the customer these keys belong
+/// to, creating one if none is known, linking unknown keys to it and merging anonymous profiles
+/// that the keys now show to be the same person.
 ///
 /// A user id is the strongest key. An anonymous id or email that belongs to another *member*
 /// is not merged (a shared computer, a shared address): the anonymous id moves to this person,
 /// the email stays where it is. Without a user id, an email (a guest order) wins over the
 /// browser's anonymous id.
-pub fn resolve(tx: &mut Tx, keys: &Keys, now: i64) -> Result<u64, store::Error> {
+fn resolve_verified(tx: &mut Tx, keys: &Keys, now: i64) -> Result<u64, store::Error> {
     let by_user = match keys.user_id {
         Some(u) => tx.identity(&user_key(u))?,
         None => None,
@@ -130,6 +169,83 @@ pub fn resolve(tx: &mut Tx, keys: &Keys, now: i64) -> Result<u64, store::Error> 
         }
     }
     Ok(primary)
+}
+
+/// [`resolve`] for a message under the public write key without a valid `userHash`. Its own
+/// browser (the anonymous id) is the only key that may grow a profile; a user id or email that
+/// names somebody who exists gets the message's events and nothing else. Nothing is merged.
+fn resolve_public(tx: &mut Tx, keys: &Keys, now: i64) -> Result<Resolved, store::Error> {
+    let find = |tx: &Tx, key: Option<String>| -> Result<Option<u64>, store::Error> {
+        match key {
+            Some(k) => tx.identity(&k),
+            None => Ok(None),
+        }
+    };
+    let by_user = find(tx, keys.user_id.map(user_key))?;
+    let by_anon = find(tx, keys.anonymous_id.map(anon_key))?;
+    let by_email = find(tx, keys.email.map(email_key))?;
+    let mut r = Resolved::default();
+    match (keys.user_id, by_user) {
+        // A claim to be an existing member: the events are theirs, nothing else.
+        (Some(_), Some(id)) => {
+            r.id = id;
+            r.protected = true;
+            r.anonymous_refused = keys.anonymous_id.is_some() && by_anon != Some(id);
+            r.email_refused = keys.email.is_some() && by_email != Some(id);
+        }
+        // A new member: this browser's anonymous profile becomes them, or a new customer does.
+        (Some(u), None) => {
+            r.id = match by_anon {
+                Some(a) if !is_member(tx, a)? => a,
+                Some(_) => {
+                    r.anonymous_refused = true;
+                    new_customer(tx, now)?
+                }
+                None => new_customer(tx, now)?,
+            };
+            tx.set_identity(&user_key(u), r.id)?;
+            let rec = tx.customer_mut(r.id)?.expect("exists");
+            rec.user_id = Some(u.to_string());
+        }
+        (None, _) => match (by_anon, by_email) {
+            (Some(a), _) => {
+                r.id = a;
+                r.protected = is_member(tx, a)?;
+            }
+            // A guest order naming an email the store knows: the order is that customer's, but
+            // this browser is not tied to them on the message's word.
+            (None, Some(e)) if !is_member(tx, e)? => {
+                r.id = e;
+                r.protected = true;
+                r.anonymous_refused = keys.anonymous_id.is_some();
+            }
+            (None, email) => {
+                r.email_refused = email.is_some();
+                r.id = new_customer(tx, now)?;
+            }
+        },
+    }
+    if let Some(a) = keys.anonymous_id
+        && by_anon.is_none()
+        && !r.anonymous_refused
+    {
+        tx.set_identity(&anon_key(a), r.id)?;
+    }
+    if let Some(e) = keys.email {
+        if by_email.is_some_and(|e| e != r.id) {
+            r.email_refused = true;
+        }
+        if !r.protected && !r.email_refused {
+            if by_email.is_none() {
+                tx.set_identity(&email_key(e), r.id)?;
+            }
+            let rec = tx.customer_mut(r.id)?.expect("exists");
+            if rec.email.is_none() {
+                rec.email = Some(normalize_email(e));
+            }
+        }
+    }
+    Ok(r)
 }
 
 fn new_customer(tx: &mut Tx, now: i64) -> Result<u64, store::Error> {
@@ -272,28 +388,67 @@ const KNOWN_TRAITS: [&str; 16] = [
     "night_consent",
 ];
 
+/// Traits only a trusted message may change on a customer it reached by a claim (CONTRACT §5):
+/// where campaigns and coupon codes go, what tag-restricted coupons see, and consents.
+pub const GUARDED_TRAITS: [&str; 7] = [
+    "email",
+    "phone",
+    "tags",
+    "email_consent",
+    "sms_consent",
+    "kakao_consent",
+    "night_consent",
+];
+
+fn text_trait<'a>(traits: &'a Map<String, Value>, k: &str) -> Option<&'a str> {
+    traits
+        .get(k)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
 /// Applies identify traits to a profile. Consents are recorded with time and source when they
 /// change.
 pub fn apply_traits(rec: &mut CustomerRecord, traits: &Map<String, Value>, at: i64, source: &str) {
-    let text = |k: &str| {
-        traits
-            .get(k)
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-    };
-    if let Some(e) = text("email").filter(|e| is_email(e)) {
+    if let Some(e) = text_trait(traits, "email").filter(|e| is_email(e)) {
         rec.email = Some(normalize_email(e));
     }
+    if let Some(p) = text_trait(traits, "phone") {
+        rec.phone = Some(p.to_string());
+    }
+    match traits.get("tags") {
+        Some(Value::Array(items)) => {
+            rec.tags = items.iter().filter_map(Value::as_str).map(str::to_string).collect();
+        }
+        Some(Value::String(s)) => {
+            rec.tags = s
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .collect();
+        }
+        _ => {}
+    }
+    for ch in ConsentChannel::ALL {
+        if let Some(granted) = traits.get(&format!("{}_consent", ch.as_str())).and_then(Value::as_bool) {
+            set_consent(rec, ch, granted, at, source);
+        }
+    }
+    apply_open_traits(rec, traits, at);
+}
+
+/// Applies the traits that are not [`GUARDED_TRAITS`], and answers which guarded ones the
+/// traits carry (left as they were).
+pub fn apply_open_traits(rec: &mut CustomerRecord, traits: &Map<String, Value>, at: i64) -> Vec<&'static str> {
+    let text = |k: &str| text_trait(traits, k);
     let first = text("first_name").or_else(|| text("firstName"));
     let last = text("last_name").or_else(|| text("lastName"));
     if let Some(n) = text("name") {
         rec.name = Some(n.to_string());
     } else if first.is_some() || last.is_some() {
         rec.name = crate::value::full_name(first, last);
-    }
-    if let Some(p) = text("phone") {
-        rec.phone = Some(p.to_string());
     }
     match traits.get("created_at").or_else(|| traits.get("createdAt")) {
         Some(Value::String(s)) => {
@@ -320,31 +475,16 @@ pub fn apply_traits(rec: &mut CustomerRecord, traits: &Map<String, Value>, at: i
             rec.country = Some(c.to_string());
         }
     }
-    match traits.get("tags") {
-        Some(Value::Array(items)) => {
-            rec.tags = items.iter().filter_map(Value::as_str).map(str::to_string).collect();
-        }
-        Some(Value::String(s)) => {
-            rec.tags = s
-                .split(',')
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .map(str::to_string)
-                .collect();
-        }
-        _ => {}
-    }
-    for ch in ConsentChannel::ALL {
-        if let Some(granted) = traits.get(&format!("{}_consent", ch.as_str())).and_then(Value::as_bool) {
-            set_consent(rec, ch, granted, at, source);
-        }
-    }
     for (k, v) in traits {
         if !KNOWN_TRAITS.contains(&k.as_str()) {
             rec.traits.insert(k.clone(), v.clone());
         }
     }
     rec.updated_at = rec.updated_at.max(at);
+    GUARDED_TRAITS
+        .into_iter()
+        .filter(|k| traits.get(*k).is_some_and(|v| !v.is_null()))
+        .collect()
 }
 
 /// Sets a consent if it changes; returns whether it did. The caller logs the change

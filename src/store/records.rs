@@ -373,8 +373,11 @@ impl OrderRecord {
 pub enum KeyKind {
     /// Bearer key of the admin API.
     Admin,
-    /// Write key of the tracking and storefront API.
+    /// Write key of the tracking and storefront API: public, it sits in the shop's pages.
     Write,
+    /// Write key for the shop's own backend, kept secret: its messages and storefront requests
+    /// are trusted like a valid `userHash` (CONTRACT §5).
+    ServerWrite,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -23,6 +23,8 @@ pub struct Message {
     pub properties: Map<String, Value>,
     pub traits: Map<String, Value>,
     pub context: Map<String, Value>,
+    /// The `userHash` that proves `userId` (top level, or `context.userHash`); not stored.
+    pub user_hash: Option<String>,
 }
 
 /// What is wrong with one message, and where.
@@ -200,7 +202,15 @@ impl Message {
         let sent_at = time_field(obj, "sentAt", prefix)?;
         let properties = object_field(obj, "properties", prefix)?;
         let traits = object_field(obj, "traits", prefix)?;
-        let context = object_field(obj, "context", prefix)?;
+        let mut context = object_field(obj, "context", prefix)?;
+        let user_hash = match text_field(obj, "userHash", prefix)? {
+            Some(h) => Some(h),
+            None => {
+                let h = text_field(&context, "userHash", &path(prefix, "context"))?;
+                context.remove("userHash");
+                h
+            }
+        };
         let event = text_field(obj, "event", prefix)?;
         let name = text_field(obj, "name", prefix)?;
         match kind {
@@ -232,6 +242,7 @@ impl Message {
             properties,
             traits,
             context,
+            user_hash,
         };
         msg.check_ecommerce(prefix)?;
         msg.check_traits(prefix)?;
@@ -328,16 +339,16 @@ impl Message {
         Ok(())
     }
 
-    /// The email this message ties the person to: identify traits, an order's `email`
-    /// property, or `context.traits.email`.
-    pub fn email(&self) -> Option<String> {
+    /// The email this message ties the person to, normalised, and the field it came from:
+    /// identify traits, an order's `email` property, or `context.traits.email`.
+    pub fn email(&self) -> Option<(&'static str, String)> {
         let from = |m: &Map<String, Value>| m.get("email").and_then(Value::as_str).map(str::to_string);
         let ctx_traits = self.context.get("traits").and_then(Value::as_object);
-        from(&self.traits)
-            .or_else(|| from(&self.properties))
-            .or_else(|| ctx_traits.and_then(from))
-            .filter(|e| is_email(e))
-            .map(|e| normalize_email(&e))
+        let (field, email) = from(&self.traits)
+            .map(|e| ("traits.email", e))
+            .or_else(|| from(&self.properties).map(|e| ("properties.email", e)))
+            .or_else(|| ctx_traits.and_then(from).map(|e| ("context.traits.email", e)))?;
+        is_email(&email).then(|| (field, normalize_email(&email)))
     }
 }
 

@@ -7,26 +7,78 @@ pub mod message;
 use crate::store::records::{EventKind, NewEvent};
 use crate::store::{self, Touch, Tx};
 use crate::{catalog, customer, order};
+pub use customer::Trust;
 pub use message::{FieldError, Message};
 
 /// What happened to one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// Stored with this sequence, on this customer.
-    Stored { seq: u64, customer: u64 },
+    /// Stored with this sequence, on this customer; the claims in `ignored` were not taken
+    /// ([`Trust::Public`]).
+    Stored { seq: u64, customer: u64, ignored: Ignored },
     /// Its `messageId` was stored before: nothing changed.
     Duplicate { seq: u64 },
 }
 
-/// Applies one message. `received_at` is when the request arrived (the default event time).
-/// Consents it carries are logged with the source `api`.
-pub fn apply(tx: &mut Tx, msg: &Message, received_at: i64) -> Result<Outcome, store::Error> {
-    apply_from(tx, msg, received_at, "api")
+/// The parts of a message that were not taken because it was not trusted with them, by the
+/// field the client sent them under.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ignored(u16);
+
+impl Ignored {
+    const FIELDS: [&'static str; 11] = [
+        "anonymousId",
+        "previousId",
+        "traits.email",
+        "properties.email",
+        "context.traits.email",
+        "traits.phone",
+        "traits.tags",
+        "traits.email_consent",
+        "traits.sms_consent",
+        "traits.kakao_consent",
+        "traits.night_consent",
+    ];
+
+    fn add(&mut self, field: &str) {
+        let i = Self::FIELDS.iter().position(|f| *f == field).expect("a known field");
+        self.0 |= 1 << i;
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+
+    /// The fields, in the order above.
+    pub fn fields(&self) -> impl Iterator<Item = &'static str> + '_ {
+        Self::FIELDS
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.0 & (1 << i) != 0)
+            .map(|(_, f)| *f)
+    }
 }
 
-/// [`apply`] for a message from elsewhere: `source` (`import`, `demo`) is what the consent log
-/// records for consents it carries.
+/// Applies one message from the tracking API. `received_at` is when the request arrived (the
+/// default event time); `trust` says which of its claims are taken. Consents it carries are
+/// logged with the source `api`.
+pub fn apply(tx: &mut Tx, msg: &Message, received_at: i64, trust: Trust) -> Result<Outcome, store::Error> {
+    apply_with(tx, msg, received_at, "api", trust)
+}
+
+/// [`apply`] for a message the shop itself sends from elsewhere, trusted: `source` (`import`,
+/// `demo`) is what the consent log records for consents it carries.
 pub fn apply_from(tx: &mut Tx, msg: &Message, received_at: i64, source: &str) -> Result<Outcome, store::Error> {
+    apply_with(tx, msg, received_at, source, Trust::Verified)
+}
+
+fn apply_with(
+    tx: &mut Tx,
+    msg: &Message,
+    received_at: i64,
+    source: &str,
+    trust: Trust,
+) -> Result<Outcome, store::Error> {
     if let Some(id) = &msg.message_id
         && let Some(seq) = tx.message_seq(id)?
     {
@@ -34,18 +86,33 @@ pub fn apply_from(tx: &mut Tx, msg: &Message, received_at: i64, source: &str) ->
     }
     let at = msg.timestamp.unwrap_or(received_at);
     let email = msg.email();
-    let customer = match msg.kind {
-        EventKind::Alias => alias(tx, msg, at)?,
+    let resolved = match msg.kind {
+        EventKind::Alias => alias(tx, msg, at, trust)?,
         _ => customer::resolve(
             tx,
             &customer::Keys {
                 user_id: msg.user_id.as_deref(),
                 anonymous_id: msg.anonymous_id.as_deref(),
-                email: email.as_deref(),
+                email: email.as_ref().map(|(_, e)| e.as_str()),
             },
             at,
+            trust,
         )?,
     };
+    let customer = resolved.id;
+    let mut ignored = Ignored::default();
+    if resolved.anonymous_refused {
+        ignored.add(if msg.kind == EventKind::Alias {
+            "previousId"
+        } else {
+            "anonymousId"
+        });
+    }
+    if resolved.email_refused
+        && let Some((field, _)) = &email
+    {
+        ignored.add(field);
+    }
     let generated;
     let message_id = match &msg.message_id {
         Some(id) => id.as_str(),
@@ -79,7 +146,13 @@ pub fn apply_from(tx: &mut Tx, msg: &Message, received_at: i64, source: &str) ->
         customer::record_activity(rec, at, is_activity);
         if msg.kind == EventKind::Identify {
             let before = rec.consents.clone();
-            customer::apply_traits(rec, &msg.traits, at, source);
+            if resolved.protected {
+                for key in customer::apply_open_traits(rec, &msg.traits, at) {
+                    ignored.add(&format!("traits.{key}"));
+                }
+            } else {
+                customer::apply_traits(rec, &msg.traits, at, source);
+            }
             (before != rec.consents).then_some(before)
         } else {
             None
@@ -91,11 +164,13 @@ pub fn apply_from(tx: &mut Tx, msg: &Message, received_at: i64, source: &str) ->
     if msg.kind == EventKind::Track {
         ecommerce(tx, msg, customer, seq, message_id, at)?;
     }
-    Ok(Outcome::Stored { seq, customer })
+    Ok(Outcome::Stored { seq, customer, ignored })
 }
 
 /// `alias`: `previousId` (an anonymous id or an earlier user id) and `userId` are one person.
-fn alias(tx: &mut Tx, msg: &Message, at: i64) -> Result<u64, store::Error> {
+/// Under [`Trust::Public`] only a `previousId` nobody else holds yet, or an anonymous profile
+/// becoming a new member, is joined; two customers that exist are never merged on its word.
+fn alias(tx: &mut Tx, msg: &Message, at: i64, trust: Trust) -> Result<customer::Resolved, store::Error> {
     let prev = msg.previous_id.as_deref().expect("validated");
     let user = msg.user_id.as_deref().expect("validated");
     let a = match tx.identity(&customer::user_key(prev))? {
@@ -103,6 +178,25 @@ fn alias(tx: &mut Tx, msg: &Message, at: i64) -> Result<u64, store::Error> {
         None => tx.identity(&customer::anon_key(prev))?,
     };
     let b = tx.identity(&customer::user_key(user))?;
+    if trust == Trust::Public {
+        let member = |tx: &Tx, id: u64| -> Result<bool, store::Error> {
+            Ok(tx.customer(id)?.is_some_and(|c| c.user_id.is_some()))
+        };
+        let joinable = match (a, b) {
+            (Some(a), Some(b)) => a == b,
+            (Some(a), None) => !member(tx, a)?,
+            (None, b) => b.is_none(),
+        };
+        if !joinable {
+            let keys = customer::Keys {
+                user_id: Some(user),
+                ..Default::default()
+            };
+            let mut r = customer::resolve(tx, &keys, at, Trust::Public)?;
+            r.anonymous_refused = true;
+            return Ok(r);
+        }
+    }
     let id = match (a, b) {
         (Some(a), Some(b)) => customer::merge(tx, b, a, at)?,
         (Some(a), None) => {
@@ -112,14 +206,11 @@ fn alias(tx: &mut Tx, msg: &Message, at: i64) -> Result<u64, store::Error> {
             a
         }
         (None, _) => {
-            let id = customer::resolve(
-                tx,
-                &customer::Keys {
-                    user_id: Some(user),
-                    ..Default::default()
-                },
-                at,
-            )?;
+            let keys = customer::Keys {
+                user_id: Some(user),
+                ..Default::default()
+            };
+            let id = customer::resolve(tx, &keys, at, trust)?.id;
             tx.set_identity(&customer::anon_key(prev), id)?;
             id
         }
@@ -127,7 +218,10 @@ fn alias(tx: &mut Tx, msg: &Message, at: i64) -> Result<u64, store::Error> {
     if let Some(rec) = tx.customer_mut(id)? {
         rec.user_id = Some(user.to_string());
     }
-    Ok(id)
+    Ok(customer::Resolved {
+        id,
+        ..Default::default()
+    })
 }
 
 /// The E-commerce Spec v2 semantics of a track event.

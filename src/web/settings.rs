@@ -187,6 +187,7 @@ async fn page(
                 kind: staff.t.get(match k.kind {
                     KeyKind::Admin => "settings.kind_admin",
                     KeyKind::Write => "settings.kind_write",
+                    KeyKind::ServerWrite => "settings.kind_server_write",
                 }),
                 created: i18n::date(k.created_at, tz),
                 revoked: k.revoked_at.map(|t| i18n::date(t, tz)),
@@ -294,10 +295,10 @@ async fn add_key(State(st): State<AppState>, staff: Staff, Form(form): Form<KeyF
     if let Some(r) = refuse(&staff, &form.csrf) {
         return r;
     }
-    let kind = if form.kind == "admin" {
-        KeyKind::Admin
-    } else {
-        KeyKind::Write
+    let kind = match form.kind.as_str() {
+        "admin" => KeyKind::Admin,
+        "server_write" => KeyKind::ServerWrite,
+        _ => KeyKind::Write,
     };
     match auth::create_key(&st.store, &st.keys, form.name, kind, KeyScope::Full).await {
         Ok((key, _)) => page(&st, &staff, Some(key), None, None).await,

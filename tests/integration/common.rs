@@ -63,6 +63,7 @@ pub struct TestApp {
     _tmp: Option<tempfile::TempDir>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    server_key: tokio::sync::OnceCell<String>,
 }
 
 impl TestApp {
@@ -105,6 +106,7 @@ impl TestApp {
             _tmp: None,
             stop: Some(stop),
             server: Some(server),
+            server_key: tokio::sync::OnceCell::new(),
         };
         // The listener is bound already; wait until the store is open (and a demo shop loaded,
         // which takes seconds in a debug build on a busy machine).
@@ -154,6 +156,37 @@ impl TestApp {
 
     pub async fn send(&self, path: &str, body: Value) -> Response {
         self.track(path).json(&body).send().await.unwrap()
+    }
+
+    /// A server write key (CONTRACT §5), made through the admin API on first use: what the
+    /// shop's own backend sends with.
+    pub async fn server_key(&self) -> String {
+        self.server_key
+            .get_or_init(|| async {
+                let res = self
+                    .admin(reqwest::Method::POST, "/keys")
+                    .json(&serde_json::json!({"name": "shop backend", "kind": "server_write"}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(res.status(), 201);
+                let body: Value = res.json().await.unwrap();
+                body["key"].as_str().unwrap().to_string()
+            })
+            .await
+            .clone()
+    }
+
+    /// [`TestApp::send`] from the shop's backend, with the server write key.
+    pub async fn send_from_server(&self, path: &str, body: Value) -> Response {
+        let key = self.server_key().await;
+        self.client
+            .post(self.url(path))
+            .basic_auth(key, Some(""))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub fn admin(&self, method: reqwest::Method, path: &str) -> RequestBuilder {

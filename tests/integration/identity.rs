@@ -1,8 +1,12 @@
 //! Identity stitching: anonymous visitors becoming members, guest orders, aliases and merges.
+//! Joining a browser or an email to somebody who exists, and merging, take a trusted message
+//! (CONTRACT §5): here the shop verifies identities (`signed`: the message carries the member's
+//! `userHash`) and sends guest orders from its backend (the server write key). What the public
+//! key alone may not do is in `security.rs`.
 
 use serde_json::json;
 
-use crate::common::TestApp;
+use crate::common::{TestApp, signed};
 
 #[tokio::test]
 async fn an_anonymous_visitor_who_browses_signs_up_and_orders_has_one_profile() {
@@ -70,7 +74,7 @@ async fn a_member_with_earlier_anonymous_history_on_a_second_device_is_merged() 
         .await;
     }
     let phone = app.customer("anonymous_id", "phone").await;
-    app.send("/v1/identify", json!({"userId": "m2", "anonymousId": "phone"}))
+    app.send("/v1/identify", signed(json!({"userId": "m2", "anonymousId": "phone"})))
         .await;
     let c = app.customer("user_id", "m2").await;
     assert_eq!(c["stats"]["events"], 6);
@@ -95,7 +99,7 @@ async fn a_shared_device_does_not_merge_two_members() {
     .await;
     app.send(
         "/v1/identify",
-        json!({"userId": "bob", "anonymousId": "family-pc", "traits": {"email": "bob@example.com"}}),
+        signed(json!({"userId": "bob", "anonymousId": "family-pc", "traits": {"email": "bob@example.com"}})),
     )
     .await;
     let alice = app.customer("user_id", "alice").await;
@@ -107,7 +111,7 @@ async fn a_shared_device_does_not_merge_two_members() {
 }
 
 #[tokio::test]
-async fn a_guest_order_lands_on_the_customer_with_that_email() {
+async fn a_guest_order_from_the_shop_s_server_lands_on_the_customer_with_that_email() {
     let app = TestApp::spawn().await;
     app.send(
         "/v1/identify",
@@ -120,20 +124,20 @@ async fn a_guest_order_lands_on_the_customer_with_that_email() {
         json!({"anonymousId": "guest-browser", "event": "Product Viewed", "properties": {"product_id": "P5"}}),
     )
     .await;
-    app.send("/v1/track", json!({"anonymousId": "guest-browser", "event": "Order Completed", "properties": {"order_id": "G-1", "total": 12000, "email": "KNOWN@example.com"}})).await;
+    app.send_from_server("/v1/track", json!({"anonymousId": "guest-browser", "event": "Order Completed", "properties": {"order_id": "G-1", "total": 12000, "email": "KNOWN@example.com"}})).await;
     let m3 = app.customer("user_id", "m3").await;
     assert_eq!(m3["stats"]["orders_count"], 1);
     assert_eq!(m3["stats"]["events"], 3, "the browser's earlier view came along");
     assert_eq!(app.get("/orders/G-1").await["customer_id"], m3["id"]);
 
     // An unknown email makes a new customer, found by that email; signing up later joins it.
-    app.send("/v1/track", json!({"anonymousId": "other-browser", "event": "Order Completed", "context": {"traits": {"email": "new@example.com"}}, "properties": {"order_id": "G-2", "total": 8000}})).await;
+    app.send_from_server("/v1/track", json!({"anonymousId": "other-browser", "event": "Order Completed", "context": {"traits": {"email": "new@example.com"}}, "properties": {"order_id": "G-2", "total": 8000}})).await;
     let guest = app.customer("email", "new@example.com").await;
     assert_eq!(guest["stats"]["orders_count"], 1);
     assert_eq!(guest["user_id"], serde_json::Value::Null);
     app.send(
         "/v1/identify",
-        json!({"userId": "m4", "traits": {"email": "new@example.com"}}),
+        signed(json!({"userId": "m4", "traits": {"email": "new@example.com"}})),
     )
     .await;
     let m4 = app.customer("user_id", "m4").await;
@@ -161,7 +165,7 @@ async fn an_alias_merges_two_known_customers() {
     .await;
     let old = app.customer("user_id", "old-id").await;
     let res = app
-        .send("/v1/alias", json!({"previousId": "old-id", "userId": "new-id"}))
+        .send("/v1/alias", signed(json!({"previousId": "old-id", "userId": "new-id"})))
         .await;
     assert_eq!(res.status(), 200);
     let merged = app.customer("user_id", "new-id").await;

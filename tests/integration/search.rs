@@ -9,7 +9,7 @@ use dangol::config::Config;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{TestApp, urlencode};
+use crate::common::{TestApp, signed, urlencode};
 
 const NOW: &str = "2026-11-03T12:00:00+09:00";
 
@@ -282,13 +282,14 @@ async fn the_indexes_follow_events_catalogue_changes_and_erasure() {
     assert!(res.status().is_success());
     until_found(&app, "향수", &["a", "c", "f"], Duration::from_secs(5)).await;
 
-    // Merging: f's anonymous browsing of the shoes joins a when a identifies with f's device.
+    // Merging: f's anonymous browsing of the shoes joins a when a identifies with f's device
+    // (verified: joining a browser to a member takes the member's `userHash`).
     let res = app
         .send(
             "/v1/batch",
             json!({"batch": [
                 {"type": "track", "anonymousId": "dev-g", "event": "Product Viewed", "timestamp": "2026-11-03T11:00:00+09:00", "properties": {"product_id": "P4"}},
-                {"type": "identify", "userId": "a", "anonymousId": "dev-g", "timestamp": "2026-11-03T11:30:00+09:00"}
+                signed(json!({"type": "identify", "userId": "a", "anonymousId": "dev-g", "timestamp": "2026-11-03T11:30:00+09:00"}))
             ]}),
         )
         .await;

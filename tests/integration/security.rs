@@ -5,7 +5,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{TestApp, WRITE_KEY, console_cookie, csrf_of, page, urlencode};
+use crate::common::{TestApp, WRITE_KEY, console_cookie, csrf_of, page, signed, urlencode};
 
 fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder()
@@ -691,4 +691,184 @@ async fn a_bare_user_id_reads_nothing_and_redeems_nothing() {
     let res = redeem(json!({"code": "ONCE", "userId": "member-7", "userHash": hash, "order_id": "real-1"})).await;
     let answer: Value = res.json().await.unwrap();
     assert_eq!(answer["valid"], true, "the member's own use is still there: {answer}");
+    // The shop's backend redeems with its server write key, which vouches for the user id.
+    let res = app
+        .client
+        .post(app.url("/v1/coupons/redeem"))
+        .basic_auth(app.server_key().await, Some(""))
+        .json(&json!({"code": "ONCE", "userId": "member-7", "order_id": "real-1",
+                      "lines": [{"product_id": "p2", "price": 20000, "quantity": 1}]}))
+        .send()
+        .await
+        .unwrap();
+    let answer: Value = res.json().await.unwrap();
+    assert_eq!(
+        answer["valid"], true,
+        "the same order again answers as the first time: {answer}"
+    );
+}
+
+/// Finding 1: with the public write key anyone could replace a member's email (their campaign
+/// mail and unique coupon codes then went to the attacker), record an SMS consent they never
+/// gave, replace their tags, link the attacker's browser to them, and merge two real customers
+/// for good with `alias`. Now such claims are ignored, and the answer says which.
+#[tokio::test]
+async fn the_public_write_key_cannot_take_over_a_profile() {
+    let app = TestApp::spawn().await;
+    // What the shop knows: two members (from its backend) and the victim's own browser (joined by
+    // a verified identify from the shop's page), and a guest who ordered.
+    app.send_from_server(
+        "/v1/identify",
+        json!({"userId": "m-17", "traits": {"email": "victim@example.com", "phone": "010-1717-1717",
+                                             "tags": ["regular"], "sms_consent": false}}),
+    )
+    .await;
+    app.send(
+        "/v1/identify",
+        signed(json!({"userId": "m-17", "anonymousId": "victim-browser"})),
+    )
+    .await;
+    app.send_from_server(
+        "/v1/track",
+        json!({"userId": "m-18", "event": "Order Completed", "properties": {"order_id": "o18", "total": 9000}}),
+    )
+    .await;
+    let member = |id: &'static str| app.customer("user_id", id);
+    let victim = member("m-17").await;
+    let other = member("m-18").await;
+    let unchanged = |c: &Value| {
+        assert_eq!(c["id"], victim["id"]);
+        assert_eq!(c["email"], "victim@example.com", "{c}");
+        assert_eq!(c["phone"], "010-1717-1717", "{c}");
+        assert_eq!(c["tags"], json!(["regular"]), "{c}");
+        assert_eq!(c["sms_consent"]["granted"], false, "{c}");
+        assert_eq!(c["identities"]["anonymous_ids"], json!(["victim-browser"]), "{c}");
+    };
+    let answer = |res: reqwest::Response| async move {
+        assert_eq!(res.status(), 200);
+        res.json::<Value>().await.unwrap()
+    };
+
+    // The takeover identify from the report.
+    let takeover = json!({"userId": "m-17", "anonymousId": "attacker",
+        "traits": {"email": "attacker@evil.example", "phone": "010-0000-0000", "sms_consent": true, "tags": ["vip"]}});
+    let got = answer(app.send("/v1/identify", takeover.clone()).await).await;
+    assert_eq!(
+        got["ignored"],
+        json!([
+            "anonymousId",
+            "traits.email",
+            "traits.phone",
+            "traits.tags",
+            "traits.sms_consent"
+        ])
+    );
+    unchanged(&member("m-17").await);
+    // A made-up or another shop's hash is no better than none; in a batch, each item says so.
+    for hash in ["0".repeat(64), dangol::auth::user_hash("another-secret", "m-17")] {
+        let mut forged = takeover.clone();
+        forged["userHash"] = hash.into();
+        forged["type"] = "identify".into();
+        let got = answer(
+            app.send(
+                "/v1/batch",
+                json!({"batch": [{"type": "page", "anonymousId": "attacker"}, forged]}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(got["ignored"][0], "batch[1].anonymousId", "{got}");
+        assert_eq!(got["ignored"].as_array().unwrap().len(), 5, "{got}");
+    }
+    unchanged(&member("m-17").await);
+    // The attacker's browser is a visitor of its own, not the member.
+    let attacker = app.customer("anonymous_id", "attacker").await;
+    assert_ne!(attacker["id"], victim["id"]);
+    assert_eq!(attacker["user_id"], Value::Null);
+
+    // Orders naming the victim's email do not join the attacker's browser to them.
+    let got = answer(
+        app.send(
+            "/v1/track",
+            json!({"anonymousId": "attacker", "event": "Order Completed",
+                   "properties": {"order_id": "evil-1", "total": 1, "email": "victim@example.com"}}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(got["ignored"], json!(["properties.email"]));
+    assert_eq!(app.get("/orders/evil-1").await["customer_id"], attacker["id"]);
+    unchanged(&member("m-17").await);
+
+    // Whoever holds the member's browser id still cannot change what the member is reached by.
+    let got = answer(
+        app.send(
+            "/v1/identify",
+            json!({"anonymousId": "victim-browser", "traits": {"email": "attacker@evil.example", "kakao_consent": true}}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(got["ignored"], json!(["traits.email", "traits.kakao_consent"]));
+    // Nor take that browser for a user id of their own.
+    let got = answer(
+        app.send(
+            "/v1/identify",
+            json!({"userId": "attacker-2", "anonymousId": "victim-browser"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(got["ignored"], json!(["anonymousId"]));
+    unchanged(&member("m-17").await);
+
+    // `alias` merged two real customers for good; now it joins nobody who exists.
+    for (previous, user) in [("m-18", "m-17"), ("m-17", "m-18"), ("victim-browser", "attacker-3")] {
+        let got = answer(
+            app.send("/v1/alias", json!({"previousId": previous, "userId": user}))
+                .await,
+        )
+        .await;
+        assert_eq!(got["ignored"], json!(["previousId"]), "{previous} → {user}");
+    }
+    unchanged(&member("m-17").await);
+    assert_eq!(member("m-18").await["id"], other["id"]);
+    assert_eq!(app.get("/orders/o18").await["customer_id"], other["id"]);
+    assert_eq!(member("m-18").await["stats"]["orders_count"], 1);
+
+    // What the public key may do: a new visitor becomes a new member on their own word.
+    let got = answer(
+        app.send(
+            "/v1/identify",
+            json!({"userId": "newbie", "anonymousId": "attacker", "traits": {"email": "newbie@example.com", "sms_consent": true}}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(got.get("ignored"), None, "{got}");
+    let newbie = member("newbie").await;
+    assert_eq!(
+        newbie["id"], attacker["id"],
+        "the browser's own profile became the member"
+    );
+    assert_eq!(newbie["sms_consent"]["granted"], true);
+
+    // What the shop's server may do: with the member's `userHash`, or with the server write key.
+    let got = answer(
+        app.send(
+            "/v1/identify",
+            signed(json!({"userId": "m-17", "traits": {"email": "new-address@example.com"}})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(got.get("ignored"), None, "{got}");
+    assert_eq!(member("m-17").await["email"], "new-address@example.com");
+    let got = answer(
+        app.send_from_server("/v1/identify", json!({"userId": "m-17", "traits": {"tags": ["vip"]}}))
+            .await,
+    )
+    .await;
+    assert_eq!(got.get("ignored"), None, "{got}");
+    assert_eq!(member("m-17").await["tags"], json!(["vip"]));
 }

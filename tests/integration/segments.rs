@@ -105,7 +105,9 @@ async fn shop() -> Shop {
         json!({"type": "identify", "userId": "e", "traits": {"address": {"city": "Seoul", "country": "KR"}, "plan": "gold", "age": 31, "sms_consent": true}}),
         json!({"type": "identify", "userId": "f", "traits": {"address": {"city": "부산"}}}),
     ];
-    let res = app.send("/v1/batch", json!({ "batch": batch })).await;
+    // The shop's backend sends the history: identifies of members who exist by then change
+    // their consents and address (CONTRACT §5).
+    let res = app.send_from_server("/v1/batch", json!({ "batch": batch })).await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     let mut ids = HashMap::new();
     for who in ["a", "b", "c", "e", "f"] {
