@@ -296,9 +296,7 @@ pub async fn batch(State(state): State<AppState>, req: Request) -> Result<Respon
         let mut answer = json!({"success": true});
         if ignored_count > 0 {
             answer["ignored"] = ignored.into();
-            if ignored_count > LISTED_REJECTIONS {
-                answer["ignored_count"] = ignored_count.into();
-            }
+            answer["ignored_count"] = ignored_count.into();
         }
         return Ok(Json(answer).into_response());
     };

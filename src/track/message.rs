@@ -205,11 +205,12 @@ impl Message {
         let mut context = object_field(obj, "context", prefix)?;
         let user_hash = match text_field(obj, "userHash", prefix)? {
             Some(h) => Some(h),
-            None => {
+            None if context.contains_key("userHash") => {
                 let h = text_field(&context, "userHash", &path(prefix, "context"))?;
                 context.remove("userHash");
                 h
             }
+            None => None,
         };
         let event = text_field(obj, "event", prefix)?;
         let name = text_field(obj, "name", prefix)?;

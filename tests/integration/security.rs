@@ -779,6 +779,7 @@ async fn the_public_write_key_cannot_take_over_a_profile() {
         .await;
         assert_eq!(got["ignored"][0], "batch[1].anonymousId", "{got}");
         assert_eq!(got["ignored"].as_array().unwrap().len(), 5, "{got}");
+        assert_eq!(got["ignored_count"], 5, "{got}");
     }
     unchanged(&member("m-17").await);
     // The attacker's browser is a visitor of its own, not the member.
