@@ -12,6 +12,7 @@ pub mod import;
 pub mod openapi;
 pub mod recommend;
 mod routes;
+pub mod script;
 pub mod search;
 pub mod segments;
 pub mod tracking;
@@ -219,10 +220,11 @@ pub struct PageQuery {
     pub cursor: Option<String>,
 }
 
-/// The storefront's side: the tracking API, coupons and recommendations (write key), and the
-/// signed links in messages.
+/// The storefront's side: the script a shop pastes, the tracking API, coupons and
+/// recommendations (write key), and the signed links in messages.
 fn public_routes() -> Routes {
     Routes::new()
+        .merge(script::routes())
         .merge(tracking::routes())
         .merge(coupons::storefront_routes())
         .merge(recommend::storefront_routes())

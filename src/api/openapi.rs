@@ -14,6 +14,7 @@ use super::coupons;
 use super::customers;
 use super::import;
 use super::recommend;
+use super::script;
 use super::search;
 use super::segments;
 use super::tracking;
@@ -147,6 +148,7 @@ impl Modify for ShortPaths {
         tracking::doc::alias,
         tracking::batch,
         tracking::settings,
+        script::script,
         document,
     ),
     modifiers(&Security, &ShortPaths)

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::common::{TestApp, chromium};
 
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     url: String,
 }
@@ -23,7 +23,7 @@ impl Drop for Driver {
     }
 }
 
-async fn driver() -> Driver {
+pub(crate) async fn driver() -> Driver {
     chromium();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -48,7 +48,7 @@ async fn driver() -> Driver {
     panic!("chromedriver did not start");
 }
 
-async fn browser(driver: &Driver) -> Client {
+pub(crate) async fn browser(driver: &Driver) -> Client {
     let profile = tempfile::tempdir().unwrap().keep();
     let caps: serde_json::Map<String, Value> = serde_json::from_value(json!({
         "goog:chromeOptions": {
@@ -68,7 +68,7 @@ async fn browser(driver: &Driver) -> Client {
 }
 
 /// Runs the steps; on failure saves a screenshot under `target/browser-failures/NAME.png`.
-async fn run(name: &str, c: &Client, steps: impl std::future::Future<Output = anyhow::Result<()>>) {
+pub(crate) async fn run(name: &str, c: &Client, steps: impl std::future::Future<Output = anyhow::Result<()>>) {
     if let Err(e) = steps.await {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-failures");
         std::fs::create_dir_all(&dir).unwrap();
@@ -81,7 +81,7 @@ async fn run(name: &str, c: &Client, steps: impl std::future::Future<Output = an
     }
 }
 
-async fn save_screenshot(c: &Client, file: &str) -> anyhow::Result<()> {
+pub(crate) async fn save_screenshot(c: &Client, file: &str) -> anyhow::Result<()> {
     if let Ok(dir) = std::env::var("DANGOL_SCREENSHOTS") {
         std::fs::create_dir_all(&dir)?;
         std::fs::write(std::path::Path::new(&dir).join(file), c.screenshot().await?)?;
@@ -90,7 +90,7 @@ async fn save_screenshot(c: &Client, file: &str) -> anyhow::Result<()> {
 }
 
 /// Waits until the browser is on `path` (a click's navigation ends after the click returns).
-async fn wait_path(c: &Client, path: &str) -> anyhow::Result<()> {
+pub(crate) async fn wait_path(c: &Client, path: &str) -> anyhow::Result<()> {
     for _ in 0..200 {
         if c.current_url().await?.path() == path {
             return Ok(());
@@ -100,7 +100,7 @@ async fn wait_path(c: &Client, path: &str) -> anyhow::Result<()> {
     anyhow::bail!("never reached {path}")
 }
 
-async fn find(c: &Client, css: &str) -> anyhow::Result<fantoccini::elements::Element> {
+pub(crate) async fn find(c: &Client, css: &str) -> anyhow::Result<fantoccini::elements::Element> {
     Ok(c.wait()
         .at_most(Duration::from_secs(10))
         .for_element(Locator::Css(css))

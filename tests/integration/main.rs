@@ -24,4 +24,5 @@ mod records;
 mod search;
 mod security;
 mod segments;
+mod storefront;
 mod track;

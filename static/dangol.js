@@ -1,0 +1,168 @@
+/*! dangol.js: the storefront script of a dangol server (its docs/storefront.md). Paste one tag:
+ * <script async src="https://HOST/dangol.js" data-write-key="WRITE_KEY"></script> */
+(() => {
+  "use strict";
+  const w = window, d = document, VERSION = "1";
+  const tag = d.currentScript || d.querySelector("script[data-write-key]");
+  if (!tag || (w.dangol && w.dangol.loaded)) return;
+  const key = tag.dataset.writeKey, base = new URL(tag.src, location.href).origin;
+  const early = Array.isArray(w.dangol) ? w.dangol.slice() : [];
+
+  // Storage: the anonymous id in a first-party cookie and localStorage, the member in localStorage.
+  const local = {
+    get: (k) => { try { return localStorage.getItem(k); } catch (e) { return null; } },
+    set: (k, v) => { try { v == null ? localStorage.removeItem(k) : localStorage.setItem(k, v); } catch (e) { /* private mode */ } },
+  };
+  const cookie = (k) => (d.cookie.match("(?:^|; )" + k + "=([^;]*)") || [])[1];
+  const setCookie = (k, v, days) => {
+    d.cookie = k + "=" + (v || "") + "; path=/; max-age=" + (v ? days * 86400 : 0) + "; SameSite=Lax" +
+      (location.protocol === "https:" ? "; Secure" : "");
+  };
+  const uuid = () => crypto.randomUUID ? crypto.randomUUID() :
+    ([1e7] + -1e3 + -4e3 + -8e3 + -1e11).replace(/[018]/g, (c) => (c ^ crypto.getRandomValues(new Uint8Array(1))[0] & 15 >> c / 4).toString(16));
+
+  // With data-consent="required", nothing is stored and nothing is sent until dangol.consent(true).
+  let consented = tag.dataset.consent !== "required" || local.get("dangol_consent") === "1";
+  let anon = cookie("dangol_aid") || local.get("dangol_aid") || uuid();
+  let user = local.get("dangol_uid"), hash = local.get("dangol_uhash");
+  const persist = () => {
+    if (!consented) return;
+    setCookie("dangol_aid", anon, 365);
+    local.set("dangol_aid", anon);
+    local.set("dangol_uid", user);
+    local.set("dangol_uhash", hash);
+  };
+  const forget = () => {
+    setCookie("dangol_aid", null);
+    ["dangol_aid", "dangol_uid", "dangol_uhash", "dangol_consent"].forEach((k) => local.set(k, null));
+  };
+
+  // Sending: messages wait 50 ms to go together (at most 100 a request); a page being hidden sends
+  // at once with sendBeacon. A request the server could not take is tried twice more.
+  let outbox = [], timer = 0;
+  const flush = (hidden) => {
+    clearTimeout(timer);
+    timer = 0;
+    while (consented && outbox.length) {
+      const batch = outbox.splice(0, 100), sentAt = new Date().toISOString();
+      const body = JSON.stringify(batch.length === 1 ? { ...batch[0], writeKey: key, sentAt } : { batch, writeKey: key, sentAt });
+      const url = base + "/v1/" + (batch.length === 1 ? batch[0].type[0] : "b");
+      if (hidden && navigator.sendBeacon && navigator.sendBeacon(url, new Blob([body], { type: "text/plain" }))) continue;
+      const retry = (n) => fetch(url, { method: "POST", body, keepalive: body.length < 60000, credentials: "omit", headers: { "Content-Type": "text/plain" } })
+        .then((r) => { if ((r.status >= 500 || r.status === 429) && n < 2) setTimeout(() => retry(n + 1), 1000 << n); })
+        .catch(() => { if (n < 2) setTimeout(() => retry(n + 1), 1000 << n); });
+      retry(0);
+    }
+  };
+  const send = (m) => {
+    outbox.push(m);
+    if (consented && !timer) timer = setTimeout(flush, 50);
+  };
+  const hide = () => d.visibilityState === "hidden" && flush(true);
+  d.addEventListener("visibilitychange", hide);
+  w.addEventListener("pagehide", () => flush(true));
+
+  // What a message says about the page it was sent from.
+  const pageInfo = () => ({ url: location.href, path: location.pathname, referrer: d.referrer, title: d.title, search: location.search });
+  const context = () => {
+    const campaign = {};
+    for (const [k, v] of new URLSearchParams(location.search)) {
+      if (k.startsWith("utm_")) campaign[k === "utm_campaign" ? "name" : k.slice(4)] = v;
+    }
+    const c = { library: { name: "dangol.js", version: VERSION }, page: pageInfo(), userAgent: navigator.userAgent,
+      locale: navigator.language, screen: { width: screen.width, height: screen.height } };
+    if (Object.keys(campaign).length) c.campaign = campaign;
+    return c;
+  };
+  const message = (type, fields) => {
+    const m = { type, messageId: uuid(), timestamp: new Date().toISOString(), anonymousId: anon, context: context(), ...fields };
+    if (user) m.userId = user;
+    if (user && hash) m.userHash = hash;
+    send(m);
+  };
+
+  // The product a page shows: an element with data-dangol-product, else a schema.org Product in JSON-LD.
+  const num = (v) => (v == null || v === "" || isNaN(+v) ? undefined : +v);
+  const text = (v) => (typeof v === "string" ? v : v && typeof v === "object" ? v.name || v.url : undefined);
+  const clean = (o) => (Object.keys(o).forEach((k) => o[k] === undefined && delete o[k]), o);
+  const fromLd = (v) => {
+    if (Array.isArray(v)) { for (const x of v) { const p = fromLd(x); if (p) return p; } return; }
+    if (!v || typeof v !== "object") return;
+    const t = [].concat(v["@type"]);
+    const id = v.sku || v.productID || v["@id"];
+    if (t.includes("Product") && id != null) {
+      const offer = [].concat(v.offers || [])[0] || {};
+      return clean({ product_id: String(id), sku: v.sku, name: v.name, price: num(offer.price ?? offer.lowPrice),
+        currency: offer.priceCurrency, category: text(v.category), brand: text(v.brand),
+        image_url: text([].concat(v.image)[0]), url: location.href });
+    }
+    return fromLd(v["@graph"]);
+  };
+  const product = () => {
+    const el = d.querySelector("[data-dangol-product]");
+    if (el) {
+      const s = el.dataset;
+      if (s.id) return clean({ product_id: s.id, name: s.name, price: num(s.price), category: s.category, image_url: s.image, url: location.href });
+    }
+    for (const s of d.querySelectorAll('script[type="application/ld+json"]')) {
+      try { const p = fromLd(JSON.parse(s.textContent)); if (p) return p; } catch (e) { /* not JSON */ }
+    }
+  };
+
+  const api = {
+    loaded: true,
+    VERSION,
+    /** identify(userId, traits, {userHash}): userHash is made by the shop's server (CONTRACT §5). */
+    identify(id, traits, options) {
+      if (id && typeof id === "object") [id, traits, options] = [user, id, traits];
+      if (id != null && String(id) !== user) [user, hash] = [String(id), null];
+      if (options && options.userHash) hash = String(options.userHash);
+      persist();
+      message("identify", { traits: traits || {} });
+    },
+    track(event, properties) { message("track", { event: String(event), properties: properties || {} }); },
+    page(name, properties) {
+      if (name && typeof name === "object") [name, properties] = [undefined, name];
+      message("page", clean({ name, properties: { ...pageInfo(), ...properties } }));
+    },
+    /** A new visitor on this device: after signing out. */
+    reset() {
+      [user, hash, anon] = [null, null, uuid()];
+      persist();
+    },
+    consent(yes) {
+      consented = !!yes;
+      if (consented) {
+        local.set("dangol_consent", "1");
+        persist();
+        flush();
+      } else {
+        outbox = [];
+        forget();
+      }
+    },
+    push(call) { run(call); },
+    user: () => ({ anonymousId: anon, userId: user }),
+  };
+  const run = (call) => {
+    const [name, ...args] = Array.from(call || []);
+    if (typeof api[name] === "function" && name !== "push") api[name](...args);
+  };
+  w.dangol = api;
+  if (!w.analytics) {
+    w.analytics = {
+      identify: (id, traits, options) => api.identify(id, traits, options),
+      track: (event, properties) => api.track(event, properties),
+      page: (a, b, c) => (typeof b === "string" ? api.page(b, c) : api.page(a, b)),
+      reset: () => api.reset(),
+      ready: (f) => f && setTimeout(f),
+      user: () => ({ id: () => user, anonymousId: () => anon }),
+    };
+  }
+
+  early.forEach(run);
+  persist();
+  api.page();
+  const p = product();
+  if (p) api.track("Product Viewed", p);
+})();
