@@ -20,6 +20,7 @@ pub mod i18n;
 pub mod import;
 pub mod jobs;
 pub mod load;
+pub mod onsite;
 pub mod order;
 pub mod outbound;
 pub mod recommend;

@@ -321,6 +321,18 @@ pub fn local_day(ms: i64, tz: Tz) -> i32 {
     (date - NaiveDate::default()).num_days() as i32
 }
 
+/// The first instant of a day in the shop's time zone, as unix millis. Where a clock change
+/// skips midnight, the day starts when the clocks jump.
+pub fn day_start(tz: Tz, day: NaiveDate) -> i64 {
+    let midnight = day.and_time(chrono::NaiveTime::MIN);
+    (0..=8)
+        .find_map(|quarter| {
+            tz.from_local_datetime(&(midnight + chrono::Duration::minutes(15 * quarter)))
+                .earliest()
+        })
+        .map_or_else(|| midnight.and_utc().timestamp_millis(), |t| t.timestamp_millis())
+}
+
 /// The date of a day number.
 pub fn day_date(day: i32) -> NaiveDate {
     NaiveDate::default() + chrono::Duration::days(i64::from(day))

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod coupons;
 pub mod customers;
 pub mod import;
+pub mod onsite;
 pub mod openapi;
 pub mod recommend;
 mod routes;
@@ -228,6 +229,7 @@ fn public_routes() -> Routes {
         .merge(tracking::routes())
         .merge(coupons::storefront_routes())
         .merge(recommend::storefront_routes())
+        .merge(onsite::storefront_routes())
         .merge(campaigns::message_routes())
 }
 
@@ -244,6 +246,7 @@ fn admin_routes() -> Routes {
         .merge(coupons::routes())
         .merge(recommend::routes())
         .merge(campaigns::routes())
+        .merge(onsite::routes())
 }
 
 /// Where the OpenAPI document is served (it needs no key).

@@ -13,6 +13,7 @@ use super::catalog;
 use super::coupons;
 use super::customers;
 use super::import;
+use super::onsite;
 use super::recommend;
 use super::script;
 use super::search;
@@ -149,6 +150,16 @@ impl Modify for ShortPaths {
         tracking::batch,
         tracking::settings,
         script::script,
+        onsite::due,
+        onsite::code,
+        onsite::list,
+        onsite::create,
+        onsite::describe,
+        onsite::update,
+        onsite::delete,
+        onsite::activate,
+        onsite::pause,
+        onsite::report,
         document,
     ),
     modifiers(&Security, &ShortPaths)

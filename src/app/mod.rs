@@ -4,6 +4,7 @@
 
 pub mod asking;
 pub mod erase;
+pub mod onsite;
 pub mod recommend;
 mod request;
 
@@ -37,6 +38,8 @@ pub struct AppState {
     pub campaigns: Arc<crate::campaign::send::Sender>,
     /// The identity secret the server was given (`--identity-secret`); else the stored one.
     pub identity_secret: Option<Arc<str>>,
+    /// What on-site message answers reuse for a little while (segment members, counts).
+    pub onsite: Arc<onsite::Cache>,
 }
 
 impl AppState {

@@ -249,6 +249,37 @@ pub fn check_template(source: &str) -> Result<(), String> {
     })
 }
 
+/// Renders one line of text (an on-site message's title) for `vars` and `extra` values at the top
+/// level (`count`), with the default fallbacks and then `fallbacks` for empty variables; not
+/// escaped (the caller puts it into HTML escaped).
+pub fn render_line(
+    template: &str,
+    vars: &Vars,
+    extra: &[(&str, serde_json::Value)],
+    fallbacks: &BTreeMap<String, String>,
+) -> Result<String, String> {
+    if !template.contains("{{") && !template.contains("{%") {
+        return Ok(template.to_string());
+    }
+    let mut env = environment();
+    env.add_template_owned("line", template.to_string())
+        .map_err(|e| e.to_string())?;
+    let mut ctx = serde_json::to_value(vars).map_err(|e| e.to_string())?;
+    for (k, v) in extra {
+        ctx[*k] = v.clone();
+    }
+    // The message's own fallbacks first: a variable filled is not filled again.
+    let own = fallbacks.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    for (path, fallback) in own.chain(DEFAULT_FALLBACKS.iter().copied()) {
+        fill(&mut ctx, path, fallback);
+    }
+    let mut out = Capped(Vec::new());
+    env.get_template("line")
+        .and_then(|t| t.render_captured_to(JValue::from_serialize(&ctx), &mut out).map(|_| ()))
+        .map_err(|e| e.to_string())?;
+    String::from_utf8(out.0).map_err(|e| e.to_string())
+}
+
 /// A campaign's templates, compiled once.
 pub struct Renderer {
     env: Environment<'static>,

@@ -33,20 +33,20 @@ impl crate::error::HasCode for Error {
     }
 }
 
-/// Records an order, its customer's order aggregates and purchase interests. A second
-/// `Order Completed` for a known order id (another message id) changes nothing.
+/// Records an order, its customer's order aggregates and purchase interests; its total when it
+/// is new. A second `Order Completed` for a known order id (another message id) changes nothing.
 pub fn complete(
     tx: &mut Tx,
     customer: u64,
     props: &Map<String, Value>,
     seq: u64,
     at: i64,
-) -> Result<bool, store::Error> {
+) -> Result<Option<f64>, store::Error> {
     let Some(order_id) = text(props, "order_id") else {
-        return Ok(false);
+        return Ok(None);
     };
     if tx.order(&order_id)?.is_some() {
-        return Ok(false);
+        return Ok(None);
     }
     let with_props = lines_of(tx, props)?;
     let discount = num(props, "discount").unwrap_or(0.0);
@@ -97,7 +97,7 @@ pub fn complete(
     s.total_spent += total;
     s.first_order_at = Some(s.first_order_at.map_or(at, |f| f.min(at)));
     s.last_order_at = s.last_order_at.max(Some(at));
-    Ok(true)
+    Ok(Some(total))
 }
 
 /// Applies a refund to a known order: the amount is `total` (or `revenue`), else the refunded

@@ -70,6 +70,9 @@ pub(super) fn run(db: &redb::Database, now: i64) -> Result<(), Error> {
         txn.open_table(CAMPAIGN_DAYS)?;
         txn.open_table(CONSENT_LOG)?;
         txn.open_table(CONSENT_CHANGES)?;
+        txn.open_table(ONSITE_MESSAGES)?;
+        txn.open_table(ONSITE_SEEN)?;
+        txn.open_table(ONSITE_COUNTS)?;
         // Numbered migrations: `if found < N { mNNN_…(&txn)?; }`; the version is written below.
         if found.is_some_and(|v| v < 2) {
             m002_order_amounts(&txn)?;

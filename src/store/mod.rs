@@ -18,6 +18,7 @@ macro_rules! readers_of_both {
 mod campaigns;
 pub mod codec;
 mod migrate;
+mod onsite;
 pub mod records;
 pub mod tables;
 mod tx;

@@ -188,3 +188,17 @@ pub const CONSENT_LOG: TableDefinition<(u64, i64, u8), &[u8]> = TableDefinition:
 /// Table: consent_changes — the consent log in the order it was written, for followers (the
 /// consent result notice). Key: sequence; Value: (CustomerId, unix millis, channel), the log's key.
 pub const CONSENT_CHANGES: TableDefinition<u64, (u64, i64, u8)> = TableDefinition::new("consent-changes-1");
+
+/// Table: onsite_messages — on-site message definitions and state.
+/// Key: message id; Value: `MessageRecord` (onsite module).
+pub const ONSITE_MESSAGES: TableDefinition<u64, &[u8]> = TableDefinition::new("onsite-messages-1");
+
+/// Table: onsite_seen — what each visitor saw, clicked and closed of each message, what stops or
+/// snoozes it for them, and whether it converted them.
+/// Key: (CustomerId, message id); Value: `Seen` (onsite module).
+pub const ONSITE_SEEN: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("onsite-seen-1");
+
+/// Table: onsite_counts — each message's views, viewers, clicks, closes, conversions and revenue
+/// per quarter of an hour (any time zone's day is a sum of them).
+/// Key: (message id, unix millis / 900,000); Value: `Counts` (onsite module).
+pub const ONSITE_COUNTS: TableDefinition<(u64, i64), &[u8]> = TableDefinition::new("onsite-counts-1");

@@ -6,7 +6,7 @@ pub mod message;
 
 use crate::store::records::{EventKind, NewEvent};
 use crate::store::{self, Touch, Tx};
-use crate::{catalog, customer, order};
+use crate::{catalog, customer, onsite, order};
 pub use customer::Trust;
 pub use message::{FieldError, Message};
 
@@ -239,7 +239,9 @@ fn ecommerce(
         "Product Added" => Some(Touch::Carted),
         "Checkout Started" | "Checkout Step Completed" | "Payment Info Entered" => Some(Touch::Checkout),
         "Order Completed" => {
-            order::complete(tx, customer, props, seq, at)?;
+            if let Some(total) = order::complete(tx, customer, props, seq, at)? {
+                onsite::seen::order(tx, customer, total, at)?;
+            }
             None
         }
         "Order Refunded" => {
@@ -254,7 +256,12 @@ fn ecommerce(
             }
             None
         }
-        _ => None,
+        name => {
+            if let Some(report) = onsite::seen::Report::of_event(name) {
+                onsite::seen::record(tx, customer, report, props, at)?;
+            }
+            None
+        }
     };
     if let Some(kind) = kind {
         for (line, p) in catalog::lines_of(tx, props)? {

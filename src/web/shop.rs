@@ -10,12 +10,13 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use base64::Engine;
-use chrono::{Duration, NaiveDate, NaiveTime, TimeZone};
+use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::frame::Frame;
 use super::{Staff, error_page, failed, render, urlencode, web_url};
+use crate::analysis::day_start;
 use crate::app::AppState;
 use crate::customer::ERASED;
 use crate::i18n::{self, Catalog, Lang};
@@ -333,18 +334,6 @@ fn decode_cursor(s: &str) -> Option<OrderCursor> {
     let raw = String::from_utf8(raw).ok()?;
     let (t, id) = raw.split_once(':')?;
     Some((t.parse().ok()?, id.to_string()))
-}
-
-/// The first instant of a day in the shop's time zone, as unix millis. Where a clock change
-/// skips midnight, the day starts when the clocks jump.
-fn day_start(tz: chrono_tz::Tz, day: NaiveDate) -> i64 {
-    let midnight = day.and_time(NaiveTime::MIN);
-    (0..=8)
-        .find_map(|quarter| {
-            tz.from_local_datetime(&(midnight + Duration::minutes(15 * quarter)))
-                .earliest()
-        })
-        .map_or_else(|| midnight.and_utc().timestamp_millis(), |t| t.timestamp_millis())
 }
 
 fn status_code(s: OrderStatus) -> &'static str {

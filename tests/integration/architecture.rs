@@ -31,6 +31,7 @@ const LAYERS: &[&[&str]] = &[
         "import",
         "jobs",
         "load",
+        "onsite",
         "order",
         "recommend",
         "search",

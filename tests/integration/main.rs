@@ -18,6 +18,7 @@ mod crash;
 mod demo;
 mod identity;
 mod import;
+mod onsite;
 mod orders;
 mod recommend;
 mod records;

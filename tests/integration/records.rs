@@ -162,6 +162,13 @@ fn campaigns_their_outbox_and_the_messaging_settings_decode() {
 }
 
 #[test]
+fn on_site_messages_decode() {
+    golden::<dangol::onsite::MessageRecord>("onsite_message", Codec::Named);
+    golden::<dangol::onsite::seen::Seen>("onsite_seen", Codec::Named);
+    golden::<dangol::onsite::seen::Counts>("onsite_counts", Codec::Named);
+}
+
+#[test]
 fn a_changed_value_is_caught() {
     let was = serde_json::json!({"a": 1, "b": {"c": [1, 2]}, "gone": null});
     assert_eq!(

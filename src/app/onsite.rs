@@ -1,0 +1,516 @@
+//! Which on-site messages are due for a visitor on a page now, rendered for them (CONTRACT §7,
+//! `GET /v1/messages`), and a coupon message's code issued on a click. Targeting reads only what
+//! CONTRACT §5 lets a storefront request know of the person (`asking`); how often the visitor saw
+//! a message is read from what their browser reported.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use roaring::RoaringTreemap;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::AppState;
+use crate::campaign::render::{CustomerVars, ProductVars, Vars, price_text};
+use crate::coupon::{CodeRecord, CouponRecord, Hold};
+use crate::i18n::Lang;
+use crate::onsite::content::{self, Card, CouponView, Parts};
+use crate::onsite::eligible;
+use crate::onsite::seen::Seen;
+use crate::onsite::{Device, Kind, Measure, Membership, MessageRecord, Position, Status, Trigger, VARIANT, Visitor};
+use crate::recommend::{Request, Strategy};
+use crate::store::{self, ReadTx, Touch};
+
+/// Messages one visitor may see in one visit, whichever they are.
+pub const MAX_PER_VISIT: usize = 3;
+/// Candidates one answer holds (the script shows the first whose trigger fires).
+const MAX_ANSWERED: usize = 5;
+/// How long a segment's members and a social-proof count are reused.
+const SEGMENT_TTL_MS: i64 = 60_000;
+const PROOF_TTL_MS: i64 = 30_000;
+/// What "viewing now" looks back over.
+const NOW_WINDOW_MS: i64 = 5 * 60_000;
+/// The cart: products carted in this long and not bought since.
+const CART_DAYS: i64 = 7;
+
+/// What the answers reuse for a little while: segment members and social-proof counts.
+#[derive(Default)]
+pub struct Cache {
+    segments: Mutex<HashMap<u64, (i64, Arc<RoaringTreemap>)>>,
+    proof: Mutex<HashMap<(Measure, String), (i64, u64)>>,
+}
+
+/// What a storefront asks with.
+#[derive(Debug, Clone, Default)]
+pub struct Ask {
+    pub anonymous_id: Option<String>,
+    pub user_id: Option<String>,
+    pub user_hash: Option<String>,
+    /// The request came with a server write key.
+    pub server: bool,
+    pub url: String,
+    pub device: Option<Device>,
+    pub product_id: Option<String>,
+    pub lang: Option<Lang>,
+}
+
+/// A message due for the visitor, as the script shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Shown {
+    pub id: u64,
+    pub variant: String,
+    #[schema(value_type = String)]
+    pub kind: Kind,
+    /// When to show it: the first of these to happen.
+    #[schema(value_type = Vec<Object>)]
+    pub trigger: Vec<Trigger>,
+    #[schema(value_type = String)]
+    pub position: Position,
+    /// The message, for a shadow root: styles included, text escaped, the shop's HTML sanitised.
+    pub html: String,
+    /// The products on its cards.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub products: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub coupon: Option<CouponView>,
+    /// The days "7일간 보지 않기" puts it away for (0: not offered).
+    pub dont_show_days: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_dismiss_seconds: Option<u32>,
+}
+
+/// The customer a key of the visitor's browser leads to (following merges), if any.
+fn by_key(read: &ReadTx, key: &str) -> Result<Option<(u64, crate::store::records::CustomerRecord)>, store::Error> {
+    Ok(match read.identity(key)? {
+        Some(id) => crate::customer::get(read, id).ok(),
+        None => None,
+    })
+}
+
+/// The messages due now for this visitor on this page, best first.
+pub fn due(st: &AppState, read: &ReadTx, ask: &Ask) -> Result<Vec<Shown>, store::Error> {
+    let mut active: Vec<(u64, MessageRecord)> = read
+        .onsite_messages::<MessageRecord>()?
+        .into_iter()
+        .filter(|(_, m)| m.status == Status::Active)
+        .collect();
+    if active.is_empty() {
+        return Ok(Vec::new());
+    }
+    active.sort_by_key(|(id, m)| (std::cmp::Reverse(m.definition.display.priority), *id));
+    let now = st.now_ms();
+    // Whose data the answer may use (CONTRACT §5), and whose browser this is (how often they saw
+    // a message is what this browser reported).
+    let person = super::asking::customer(
+        st,
+        read,
+        ask.server,
+        ask.user_id.as_deref(),
+        ask.user_hash.as_deref(),
+        ask.anonymous_id.as_deref(),
+    )?;
+    let browser = match ask.anonymous_id.as_deref().filter(|a| !a.is_empty()) {
+        Some(a) => by_key(read, &crate::customer::anon_key(a))?,
+        None => None,
+    };
+    let visitor = match (person, &browser) {
+        (Some(p), _) => crate::customer::get(read, p).ok(),
+        (None, Some(b)) => Some(b.clone()),
+        (None, None) => None,
+    };
+    let (visits, visit_start, seen) = match &visitor {
+        Some((id, rec)) => {
+            let times = read.customer_event_times_back(*id, 500)?;
+            let seen: HashMap<u64, Seen> = read.onsite_seen_of::<Seen>(*id)?.into_iter().collect();
+            (rec.stats.visits, crate::recommend::visit_start(&times, now), seen)
+        }
+        None => (0, None, HashMap::new()),
+    };
+    let shown_this_visit = seen
+        .values()
+        .filter(|s| matches!((s.last_view_at, visit_start), (Some(t), Some(v)) if t >= v))
+        .count();
+    if shown_this_visit >= MAX_PER_VISIT {
+        return Ok(Vec::new());
+    }
+    let member = person.is_some_and(|p| {
+        crate::customer::get(read, p)
+            .ok()
+            .is_some_and(|(_, r)| r.user_id.is_some())
+    });
+    // A visit not yet counted is this one: a visitor with no earlier visit is new.
+    let returning = visits > 1 || (visits == 1 && visit_start.is_none());
+    let device = ask.device.unwrap_or(Device::Desktop);
+    let cart = match person {
+        Some(p) => cart_of(read, p, now)?,
+        None => (0.0, 0),
+    };
+    let mut out = Vec::new();
+    for (id, rec) in active {
+        if out.len() >= MAX_ANSWERED {
+            break;
+        }
+        let d = &rec.definition;
+        let t = &d.target;
+        let targeted = eligible::scheduled(&d.display, now, st.tz)
+            && eligible::url_allowed(&t.urls, &ask.url)
+            && eligible::device_allowed(&t.devices, device)
+            && match t.member {
+                Membership::Any => true,
+                Membership::Member => member,
+                Membership::Guest => !member,
+            }
+            && match t.visitor {
+                Visitor::Any => true,
+                Visitor::New => !returning,
+                Visitor::Returning => returning,
+            }
+            && t.cart_value.is_none_or(|r| r.holds(cart.0))
+            && t.cart_items.is_none_or(|r| r.holds(cart.1 as f64))
+            && eligible::frequency_allows(&d.display, seen.get(&id), visit_start, now);
+        if !targeted {
+            continue;
+        }
+        if let Some(segment) = t.segment_id {
+            let Some(p) = person else { continue };
+            if !in_segment(st, read, segment, p, now)? {
+                continue;
+            }
+        }
+        match shown(st, read, id, &rec, person, ask, now)? {
+            Some(s) => out.push(s),
+            None => continue,
+        }
+    }
+    Ok(out)
+}
+
+/// What the visitor carted in the last week and has not bought since: (value, products).
+fn cart_of(read: &ReadTx, customer: u64, now: i64) -> Result<(f64, usize), store::Error> {
+    let rows = read.interests_of(customer)?;
+    let since = now - CART_DAYS * 86_400_000;
+    let mut value = 0.0;
+    let mut items = 0;
+    for r in rows.iter().filter(|r| r.touch == Touch::Carted && r.last >= since) {
+        let Some(p) = r.item.strip_prefix("p:") else { continue };
+        let bought_since = rows
+            .iter()
+            .any(|b| b.touch == Touch::Purchased && b.item == r.item && b.last >= r.last);
+        if bought_since {
+            continue;
+        }
+        items += 1;
+        if let Some(prod) = read.product(p)? {
+            value += prod.sale_price.or(prod.price).unwrap_or(0.0);
+        }
+    }
+    Ok((value, items))
+}
+
+fn in_segment(st: &AppState, read: &ReadTx, segment: u64, customer: u64, now: i64) -> Result<bool, store::Error> {
+    if let Some((at, members)) = st.onsite.segments.lock().expect("not poisoned").get(&segment)
+        && now - at < SEGMENT_TTL_MS
+    {
+        return Ok(members.contains(customer));
+    }
+    let members = st.with_env(read, |env| crate::segment::saved::current_members(env, segment));
+    let members = match members {
+        Ok(m) => Arc::new(m),
+        // A segment deleted, or with a rule that no longer parses, admits nobody.
+        Err(crate::segment::saved::SegmentError::Store(e)) => return Err(e),
+        Err(_) => Arc::new(RoaringTreemap::new()),
+    };
+    let found = members.contains(customer);
+    st.onsite
+        .segments
+        .lock()
+        .expect("not poisoned")
+        .insert(segment, (now, members));
+    Ok(found)
+}
+
+fn product_vars(read: &ReadTx, id: &str) -> Result<Option<ProductVars>, store::Error> {
+    Ok(read.product(id)?.map(|p| {
+        let price = p.sale_price.or(p.price);
+        ProductVars {
+            id: p.id,
+            name: p.name,
+            price,
+            price_text: price.map(|v| price_text(v, p.currency.as_deref())).unwrap_or_default(),
+            image_url: crate::value::web_url(p.image_url.as_deref()),
+            url: crate::value::web_url(p.url.as_deref()),
+            category: p.category,
+        }
+    }))
+}
+
+/// One message made for this visitor, or None when it has nothing to show (no cards, a count
+/// under its minimum, no product on the page to count).
+fn shown(
+    st: &AppState,
+    read: &ReadTx,
+    id: u64,
+    rec: &MessageRecord,
+    person: Option<u64>,
+    ask: &Ask,
+    now: i64,
+) -> Result<Option<Shown>, store::Error> {
+    let d = &rec.definition;
+    let mut parts = Parts {
+        lang: ask.lang,
+        fallbacks: Some(&d.fallbacks),
+        ..Parts::default()
+    };
+    let mut vars = Vars::default();
+    if let Some(p) = person
+        && let Ok((cid, c)) = crate::customer::get(read, p)
+    {
+        let first_name = c
+            .traits
+            .get("first_name")
+            .or_else(|| c.traits.get("firstName"))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+            .or_else(|| c.name.as_deref().map(crate::value::given_name))
+            .unwrap_or_default();
+        vars.customer = CustomerVars {
+            id: cid,
+            name: c.name.clone().unwrap_or_default(),
+            first_name,
+            user_id: c.user_id.clone().unwrap_or_default(),
+            orders: c.stats.orders_count,
+            total_spent: c.stats.total_spent,
+            ..CustomerVars::default()
+        };
+    }
+    if let Some(pid) = &ask.product_id {
+        vars.product = product_vars(read, pid)?;
+    }
+    if let Some(slot) = &d.recommend {
+        let strategy = Strategy::parse(&slot.strategy).unwrap_or(Strategy::ForYou);
+        let req = Request {
+            strategy,
+            product: ask.product_id.clone(),
+            category: None,
+            days: super::recommend::DEFAULT_DAYS,
+            limit: slot.limit,
+        };
+        let answer = super::recommend::answer(st, read, person, &req)?;
+        // A cart reminder and a review request are about the visitor's own products: the
+        // fallback chain's bestsellers would be neither.
+        let own = match strategy {
+            Strategy::RecentlyCarted => Some(crate::recommend::Source::RecentlyCarted),
+            Strategy::RecentlyPurchased => Some(crate::recommend::Source::RecentlyPurchased),
+            _ => None,
+        };
+        parts.cards = answer
+            .items
+            .into_iter()
+            .filter(|c| own.is_none_or(|s| c.source == s))
+            .map(|c| Card {
+                review_url: (strategy == Strategy::RecentlyPurchased)
+                    .then(|| slot.review_url.as_deref().map(|u| u.replace("{id}", &c.product_id)))
+                    .flatten(),
+                id: c.product_id,
+                name: c.name,
+                price: c.price,
+                sale_price: c.sale_price,
+                currency: c.currency,
+                image_url: c.image_url,
+                url: c.url,
+            })
+            .collect();
+        if parts.cards.is_empty() {
+            return Ok(None);
+        }
+    }
+    if let Some(coupon_id) = d.coupon_id {
+        let Some(coupon) = read.coupon::<CouponRecord>(coupon_id)? else {
+            return Ok(None);
+        };
+        if coupon.ends_at.is_some_and(|e| now > e) {
+            return Ok(None);
+        }
+        let code = match person {
+            Some(p) => held_code(read, p, coupon_id, &coupon, now)?,
+            None => None,
+        };
+        let discount = crate::coupon::discount_words(&coupon.discount);
+        vars.coupon = Some(crate::campaign::render::CouponVars {
+            code: code.clone().unwrap_or_default(),
+            name: coupon.name.clone(),
+            discount: discount.clone(),
+            expires: String::new(),
+        });
+        parts.coupon = Some(CouponView {
+            id: coupon_id,
+            name: coupon.name,
+            discount,
+            code,
+        });
+    }
+    if let Some(proof) = &d.social_proof {
+        let Some(product) = ask.product_id.as_deref() else {
+            return Ok(None);
+        };
+        let count = proof_count(st, read, proof.measure, product, now)?;
+        if count < u64::from(proof.minimum) {
+            return Ok(None);
+        }
+        parts.count = Some(count);
+    }
+    parts.vars = vars;
+    let html = match content::render(d, &parts) {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::warn!(message = id, error = %e, "an on-site message did not render");
+            return Ok(None);
+        }
+    };
+    Ok(Some(Shown {
+        id,
+        variant: VARIANT.to_string(),
+        kind: d.kind,
+        trigger: d.triggers.clone(),
+        position: content::position(d),
+        html,
+        products: parts.cards.iter().map(|c| c.id.clone()).collect(),
+        coupon: parts.coupon,
+        dont_show_days: d.display.dont_show_days,
+        auto_dismiss_seconds: d.content.auto_dismiss_seconds,
+    }))
+}
+
+/// The code of `coupon` the customer holds and may still use.
+fn held_code(
+    read: &ReadTx,
+    customer: u64,
+    coupon_id: u64,
+    coupon: &CouponRecord,
+    now: i64,
+) -> Result<Option<String>, store::Error> {
+    let Some(hold) = read.coupon_hold::<Hold>(customer, coupon_id)? else {
+        return Ok(None);
+    };
+    let mut codes = Vec::new();
+    for c in &hold.codes {
+        if let Some(rec) = read.coupon_code::<CodeRecord>(c)? {
+            codes.push(rec);
+        }
+    }
+    Ok(
+        (crate::coupon::hold_status(coupon, &hold, &codes, now) == crate::coupon::HoldStatus::Held)
+            .then(|| hold.codes.last().cloned())
+            .flatten(),
+    )
+}
+
+/// Real counts: customers who bought `product` since midnight in the shop's time zone, or
+/// visitors who viewed it in the last five minutes. Reused for half a minute.
+fn proof_count(st: &AppState, read: &ReadTx, measure: Measure, product: &str, now: i64) -> Result<u64, store::Error> {
+    let key = (measure, product.to_string());
+    if let Some((at, n)) = st.onsite.proof.lock().expect("not poisoned").get(&key)
+        && now - at < PROOF_TTL_MS
+    {
+        return Ok(*n);
+    }
+    let n = match measure {
+        Measure::PurchasedToday => {
+            let midnight =
+                crate::analysis::day_start(st.tz, crate::analysis::day_date(crate::analysis::local_day(now, st.tz)));
+            let mut buyers = std::collections::HashSet::new();
+            for o in read.orders_before(None, Some(midnight), 5_000)? {
+                if o.lines.iter().any(|l| l.product_id == product) {
+                    buyers.insert(o.customer);
+                }
+            }
+            buyers.len() as u64
+        }
+        Measure::ViewingNow => {
+            let mut viewers = std::collections::HashSet::new();
+            for (_, e) in read.latest_events(10_000)? {
+                if e.received_at < now - NOW_WINDOW_MS {
+                    break;
+                }
+                if e.timestamp >= now - NOW_WINDOW_MS
+                    && e.event.as_deref() == Some("Product Viewed")
+                    && e.properties.get("product_id").is_some_and(|p| {
+                        p.as_str() == Some(product) || p.as_i64().is_some_and(|n| n.to_string() == product)
+                    })
+                {
+                    viewers.insert(e.customer);
+                }
+            }
+            viewers.len() as u64
+        }
+    };
+    st.onsite.proof.lock().expect("not poisoned").insert(key, (now, n));
+    Ok(n)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CodeError {
+    #[error("on-site message {0} is not an active coupon message")]
+    NotCoupon(u64),
+    #[error(
+        "no customer this request may speak for: a member needs `userHash` with `userId`, a visitor an `anonymousId` that was tracked first"
+    )]
+    Nobody,
+    #[error("the coupon has no code left to give")]
+    Exhausted,
+    #[error(transparent)]
+    Store(#[from] store::Error),
+}
+
+impl crate::error::HasCode for CodeError {
+    fn code(&self) -> crate::error::ErrorCode {
+        use crate::error::ErrorCode;
+        match self {
+            CodeError::NotCoupon(_) => ErrorCode::NotFound,
+            CodeError::Nobody => ErrorCode::CustomerNotFound,
+            CodeError::Exhausted => ErrorCode::Conflict,
+            CodeError::Store(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+/// A coupon message was clicked: the visitor's code, issued now if they hold none (idempotent: the
+/// same visitor gets the same code).
+pub async fn reveal(st: &AppState, message: u64, ask: Ask) -> Result<String, CodeError> {
+    let state = st.clone();
+    let (customer, coupon_id) = st
+        .store
+        .call(move |s| -> Result<_, CodeError> {
+            let read = s.read()?;
+            let rec = read
+                .onsite_message::<MessageRecord>(message)?
+                .filter(|m| m.status == Status::Active && m.definition.kind == Kind::Coupon)
+                .ok_or(CodeError::NotCoupon(message))?;
+            let coupon_id = rec.definition.coupon_id.ok_or(CodeError::NotCoupon(message))?;
+            let customer = super::asking::customer(
+                &state,
+                &read,
+                ask.server,
+                ask.user_id.as_deref(),
+                ask.user_hash.as_deref(),
+                ask.anonymous_id.as_deref(),
+            )?
+            .ok_or(CodeError::Nobody)?;
+            Ok((customer, coupon_id))
+        })
+        .await?;
+    let now = st.now_ms();
+    st.store
+        .write(move |tx| -> Result<String, CodeError> {
+            if let Some(hold) = tx.coupon_hold::<Hold>(customer, coupon_id)?
+                && let Some(code) = hold.codes.last()
+            {
+                return Ok(code.clone());
+            }
+            let issued = crate::coupon::issue(tx, coupon_id, &[customer], "", "onsite", now)?
+                .ok_or(CodeError::NotCoupon(message))?;
+            issued.into_iter().next().map(|(_, c)| c).ok_or(CodeError::Exhausted)
+        })
+        .await
+}
