@@ -84,7 +84,7 @@ fn apply_with(
     {
         return Ok(Outcome::Duplicate { seq });
     }
-    let at = msg.timestamp.unwrap_or(received_at);
+    let at = event_time(msg, received_at);
     let email = msg.email();
     let resolved = match msg.kind {
         EventKind::Alias => alias(tx, msg, at, trust)?,
@@ -165,6 +165,18 @@ fn apply_with(
         ecommerce(tx, msg, customer, seq, message_id, at)?;
     }
     Ok(Outcome::Stored { seq, customer, ignored })
+}
+
+/// When a message happened on the server's clock: its `timestamp`, corrected for the sender's
+/// clock as Segment does when it also says when it was sent (`timestamp + receivedAt - sentAt`: a
+/// browser whose clock is an hour off still records its events at the right time, and an import
+/// of old events keeps their dates); else when it arrived.
+fn event_time(msg: &Message, received_at: i64) -> i64 {
+    match (msg.timestamp, msg.sent_at) {
+        (Some(t), Some(sent)) => t.saturating_add(received_at.saturating_sub(sent)),
+        (Some(t), None) => t,
+        (None, _) => received_at,
+    }
 }
 
 /// `alias`: `previousId` (an anonymous id or an earlier user id) and `userId` are one person.
