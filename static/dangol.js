@@ -25,8 +25,10 @@
   let consented = tag.dataset.consent !== "required" || local.get("dangol_consent") === "1";
   let anon = cookie("dangol_aid") || local.get("dangol_aid") || uuid();
   let user = local.get("dangol_uid"), hash = local.get("dangol_uhash");
+  let visitState = null;
   const persist = () => {
     if (!consented) return;
+    if (visitState) local.set("dangol_visit", JSON.stringify(visitState));
     setCookie("dangol_aid", anon, 365);
     local.set("dangol_aid", anon);
     local.set("dangol_uid", user);
@@ -34,7 +36,7 @@
   };
   const forget = () => {
     setCookie("dangol_aid", null);
-    ["dangol_aid", "dangol_uid", "dangol_uhash", "dangol_consent"].forEach((k) => local.set(k, null));
+    ["dangol_aid", "dangol_uid", "dangol_uhash", "dangol_consent", "dangol_visit"].forEach((k) => local.set(k, null));
   };
 
   // Sending: messages wait 50 ms to go together (at most 100 a request); a page being hidden sends
@@ -109,6 +111,105 @@
     }
   };
 
+  // The visit, for the "N page views" trigger: a new one after 30 minutes away.
+  const visit = (() => {
+    let v = {};
+    try { v = JSON.parse(local.get("dangol_visit")) || {}; } catch (e) { /* none yet */ }
+    const now = Date.now();
+    v = now - (v.last || 0) > 1800000 ? { pages: 1 } : { pages: (v.pages || 0) + 1 };
+    v.last = now;
+    return v;
+  })();
+  const listeners = {};
+
+  // On-site messages: asked for once a page view; each one's triggers race, and the first to fire
+  // shows its message (at most one a page view) in a shadow root of its own.
+  let shown = false, asked = false, loaded = false, p;
+  const asking = () => {
+    const q = { anonymousId: anon, url: location.href, writeKey: key, lang: (d.documentElement.lang || "").slice(0, 2),
+      device: matchMedia("(max-width: 767px)").matches || /Mobi|Android|iP(hone|ad|od)/.test(navigator.userAgent) ? "mobile" : "desktop" };
+    if (user) q.userId = user;
+    if (user && hash) q.userHash = hash;
+    return q;
+  };
+  const messages = () => {
+    if (asked || !consented || !loaded) return;
+    asked = true;
+    const q = new URLSearchParams(clean({ ...asking(), product_id: p && p.product_id }));
+    fetch(base + "/v1/messages?" + q, { credentials: "omit" })
+      .then((r) => (r.ok ? r.json() : { messages: [] }))
+      .then((a) => { api.due = a.messages; a.messages.forEach(arm); })
+      .catch(() => { /* no messages */ });
+  };
+  const arm = (m) => {
+    const offs = [];
+    const on = (target, type, f, o) => { target.addEventListener(type, f, o); offs.push(() => target.removeEventListener(type, f, o)); };
+    const fire = () => {
+      offs.splice(0).forEach((off) => off());
+      if (!shown) { shown = true; render(m); }
+    };
+    let lastY = scrollY, lastT = Date.now(), away = false;
+    for (const t of m.trigger) {
+      if (t.on === "arrival" || (t.on === "page_views" && visit.pages >= t.count)) setTimeout(fire);
+      if (t.on === "delay") { const id = setTimeout(fire, t.seconds * 1000); offs.push(() => clearTimeout(id)); }
+      if (t.on === "scroll") {
+        on(w, "scroll", () => {
+          const h = d.documentElement;
+          if ((scrollY + innerHeight) * 100 >= h.scrollHeight * t.percent) fire();
+        }, { passive: true });
+      }
+      if (t.on === "exit_intent") {
+        on(d, "mouseout", (e) => { if (!e.relatedTarget && e.clientY <= 0) fire(); });
+        on(w, "scroll", () => {
+          const now = Date.now();
+          if (lastY - scrollY > 200 && now - lastT < 300 && matchMedia("(pointer: coarse)").matches) fire();
+          [lastY, lastT] = [scrollY, now];
+        }, { passive: true });
+        on(d, "visibilitychange", () => { if (d.visibilityState === "hidden") away = true; else if (away) fire(); });
+      }
+      if (t.on === "event") (listeners[t.event] = listeners[t.event] || []).push(fire);
+    }
+  };
+  const render = (m) => {
+    const host = d.createElement("div");
+    host.style.cssText = "position:fixed;inset:0;z-index:2147483000;pointer-events:none";
+    host.setAttribute("data-dangol-message", m.id);
+    const root = host.attachShadow({ mode: "open" });
+    root.innerHTML = m.html;
+    d.body.appendChild(host);
+    const report = (event, props) => api.track(event, { message_id: m.id, variant: m.variant, ...props });
+    const close = (days) => {
+      host.remove();
+      report("Message Closed", days ? { dont_show_days: days } : {});
+    };
+    const box = root.querySelector(".box");
+    if (box) {
+      new IntersectionObserver((entries, o) => {
+        if (entries.some((e) => e.intersectionRatio >= 0.5)) { o.disconnect(); report("Message Viewed", {}); }
+      }, { threshold: [0.5] }).observe(box);
+    }
+    root.addEventListener("click", (e) => {
+      const el = e.target.closest("[data-dangol-close],[data-dangol-snooze],[data-dangol-click],[data-dangol-reveal]");
+      if (!el) return;
+      if (el.hasAttribute("data-dangol-snooze")) close(+el.dataset.dangolSnooze);
+      else if (el.hasAttribute("data-dangol-close")) close(0);
+      else if (el.hasAttribute("data-dangol-reveal")) {
+        report("Message Clicked", {});
+        fetch(base + "/v1/messages/" + m.id + "/code", { method: "POST", credentials: "omit", headers: { "Content-Type": "text/plain" },
+          body: JSON.stringify(clean({ ...asking(), url: undefined, device: undefined, lang: undefined })) })
+          .then((r) => r.json())
+          .then((a) => {
+            const code = root.querySelector(".code");
+            if (a.code && code) { code.textContent = a.code; code.hidden = false; el.remove(); }
+          });
+      } else {
+        report("Message Clicked", clean({ product_id: el.dataset.product }));
+        flush(true);
+      }
+    });
+    if (m.auto_dismiss_seconds) setTimeout(() => host.isConnected && close(0), m.auto_dismiss_seconds * 1000);
+  };
+
   const api = {
     loaded: true,
     VERSION,
@@ -120,7 +221,10 @@
       persist();
       message("identify", { traits: traits || {} });
     },
-    track(event, properties) { message("track", { event: String(event), properties: properties || {} }); },
+    track(event, properties) {
+      message("track", { event: String(event), properties: properties || {} });
+      (listeners[event] || []).splice(0).forEach((f) => f());
+    },
     page(name, properties) {
       if (name && typeof name === "object") [name, properties] = [undefined, name];
       message("page", clean({ name, properties: { ...pageInfo(), ...properties } }));
@@ -131,11 +235,13 @@
       persist();
     },
     consent(yes) {
+      const was = consented;
       consented = !!yes;
       if (consented) {
         local.set("dangol_consent", "1");
         persist();
         flush();
+        if (!was) messages();
       } else {
         outbox = [];
         forget();
@@ -160,9 +266,12 @@
     };
   }
 
+  visitState = visit;
   early.forEach(run);
   persist();
   api.page();
-  const p = product();
+  p = product();
   if (p) api.track("Product Viewed", p);
+  loaded = true;
+  messages();
 })();

@@ -298,16 +298,24 @@ fn shown(
         };
         let answer = super::recommend::answer(st, read, person, &req)?;
         // A cart reminder and a review request are about the visitor's own products: the
-        // fallback chain's bestsellers would be neither.
-        let own = match strategy {
-            Strategy::RecentlyCarted => Some(crate::recommend::Source::RecentlyCarted),
-            Strategy::RecentlyPurchased => Some(crate::recommend::Source::RecentlyPurchased),
-            _ => None,
+        // fallback chain's bestsellers would be neither. "Recently viewed" needs one product of
+        // an earlier visit, and may fill up from the fallback.
+        use crate::recommend::Source;
+        let (own, only_own) = match strategy {
+            Strategy::RecentlyViewed => (Some(Source::RecentlyViewed), false),
+            Strategy::RecentlyCarted => (Some(Source::RecentlyCarted), true),
+            Strategy::RecentlyPurchased => (Some(Source::RecentlyPurchased), true),
+            _ => (None, false),
         };
+        if let Some(s) = own
+            && !answer.items.iter().any(|c| c.source == s)
+        {
+            return Ok(None);
+        }
         parts.cards = answer
             .items
             .into_iter()
-            .filter(|c| own.is_none_or(|s| c.source == s))
+            .filter(|c| !only_own || own == Some(c.source))
             .map(|c| Card {
                 review_url: (strategy == Strategy::RecentlyPurchased)
                     .then(|| slot.review_url.as_deref().map(|u| u.replace("{id}", &c.product_id)))

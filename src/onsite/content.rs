@@ -148,7 +148,7 @@ pub fn render(d: &Definition, parts: &Parts) -> Result<String, String> {
         h.push_str("<div class=\"backdrop\" data-dangol-close></div>");
     }
     h.push_str(&format!(
-        "<div class=\"box {} {}\" role=\"dialog\" aria-label=\"{}\">",
+        "<div class=\"box k-{} p-{}\" role=\"dialog\" aria-label=\"{}\">",
         d.kind.as_str().replace('_', "-"),
         position_class(pos),
         escape(&title)
@@ -264,11 +264,11 @@ fn style(c: &super::Content) -> String {
 .box{{position:fixed;pointer-events:auto;background:{bg};color:{fg};border:1px solid {border};border-radius:12px;\
 box-shadow:0 10px 30px rgba(0,0,0,.2);padding:20px 20px 12px;font:15px/1.5 -apple-system,BlinkMacSystemFont,'Apple SD Gothic Neo','Malgun Gothic','Noto Sans KR',sans-serif;\
 max-width:min(440px,calc(100vw - 24px));max-height:calc(100vh - 24px);overflow:auto}}\
-.center{{left:50%;top:50%;transform:translate(-50%,-50%);width:440px}}\
-.top-left{{top:12px;left:12px;width:340px}}.top-right{{top:12px;right:12px;width:340px}}\
-.bottom-left{{bottom:12px;left:12px;width:340px}}.bottom-right{{bottom:12px;right:12px;width:340px}}\
-.top,.bottom{{left:0;right:0;max-width:none;border-radius:0;padding:10px 44px 10px 16px;display:flex;gap:12px;align-items:center;flex-wrap:wrap}}\
-.top{{top:0}}.bottom{{bottom:0}}\
+.p-center{{left:50%;top:50%;transform:translate(-50%,-50%);width:440px}}\
+.p-top-left{{top:12px;left:12px;width:340px}}.p-top-right{{top:12px;right:12px;width:340px}}\
+.p-bottom-left{{bottom:12px;left:12px;width:340px}}.p-bottom-right{{bottom:12px;right:12px;width:340px}}\
+.p-top,.p-bottom{{left:0;right:0;max-width:none;border-radius:0;padding:10px 44px 10px 16px;display:flex;gap:12px;align-items:center;flex-wrap:wrap}}\
+.p-top{{top:0}}.p-bottom{{bottom:0}}.p-top .title,.p-bottom .title{{font-size:15px;margin:0}}.p-top .sub,.p-bottom .sub{{margin:0}}\
 .x{{position:absolute;top:6px;right:8px;border:0;background:none;font-size:22px;line-height:1;cursor:pointer;color:inherit;padding:4px}}\
 .hero{{display:block;width:100%;border-radius:8px;margin-bottom:10px}}\
 .title{{font-size:18px;font-weight:700;margin:0 24px 4px 0}}.sub{{opacity:.8;margin-bottom:10px}}\
@@ -276,14 +276,14 @@ max-width:min(440px,calc(100vw - 24px));max-height:calc(100vh - 24px);overflow:a
 .card{{display:flex;flex-direction:column;gap:4px;text-decoration:none;color:inherit}}\
 .card img{{width:100%;aspect-ratio:1;object-fit:cover;border-radius:8px;background:#f3f3f3}}\
 .name{{font-size:13px;overflow:hidden;display:-webkit-box;-webkit-line-clamp:2;-webkit-box-orient:vertical}}\
-.price{{font-weight:700;font-size:14px}}.price s{{font-weight:400;opacity:.6}}\
+.price{{font-weight:700;font-size:14px}}.price s{{display:block;font-weight:400;font-size:12px;opacity:.6}}\
 .review{{font-size:12px;color:{accent}}}\
 .coupon{{border:2px dashed {accent};border-radius:10px;padding:12px;text-align:center;margin:8px 0}}\
 .discount{{font-size:22px;font-weight:800;color:{accent}}}\
 .code{{display:block;font:700 18px ui-monospace,monospace;letter-spacing:1px;margin-top:8px;user-select:all}}\
 .btn{{display:inline-block;background:{accent};color:#fff;border:0;border-radius:8px;padding:10px 16px;margin-top:8px;font:inherit;font-weight:700;text-decoration:none;cursor:pointer}}\
 .snooze{{display:block;margin:10px 0 0 auto;border:0;background:none;color:inherit;opacity:.6;font-size:12px;cursor:pointer;text-decoration:underline}}\
-.top .snooze,.bottom .snooze{{margin:0}}"
+.p-top .snooze,.p-bottom .snooze{{margin:0}}.p-top .btn,.p-bottom .btn{{margin:0}}"
     )
 }
 
@@ -306,6 +306,12 @@ mod tests {
         );
         assert_eq!(unsafe_part("<iframe src=//x>"), Some("a frame or embedded object"));
         assert_eq!(unsafe_part("<form action=//x><input name=card>"), Some("a form"));
+    }
+
+    #[test]
+    fn a_message_without_content_keeps_its_close_button() {
+        let c = super::super::Content::default();
+        assert!(c.close_button && c.show_price && c.backdrop);
     }
 
     #[test]

@@ -108,7 +108,7 @@ pub enum Position {
 /// The words, picture and look of a message. `title` and `subtitle` take the variables of
 /// campaign templates (`{{ customer.name }}`, `{{ coupon.discount }}`, `{{ product.name }}`,
 /// `{{ count }}` in social proof), each with a fallback.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Content {
     #[serde(default)]
     pub title: String,
@@ -152,6 +152,13 @@ pub struct Content {
 
 fn yes() -> bool {
     true
+}
+
+impl Default for Content {
+    /// What a message without a `content` shows: the defaults of each field.
+    fn default() -> Content {
+        serde_json::from_value(serde_json::json!({})).expect("every field has a default")
+    }
 }
 
 /// Product cards from a strategy of CONTRACT §5.

@@ -335,3 +335,374 @@ async fn the_script_is_small_and_cached() {
     assert_eq!(res.status(), 304);
     assert!(res.bytes().await.unwrap().is_empty());
 }
+
+/// A shop of four products for the on-site messages: `/products/{id}` (with
+/// `data-dangol-product`), `/cart` and `/order/{id}` (an order of P1 with that id).
+async fn message_shop(app: &TestApp) -> String {
+    let router = axum::Router::new().route(
+        "/{*path}",
+        axum::routing::get({
+            let dangol = app.base.clone();
+            move |axum::extract::Path(path): axum::extract::Path<String>| {
+                let dangol = dangol.clone();
+                async move {
+                    use axum::response::IntoResponse;
+                    // A product's picture: a tile in its own colour.
+                    if let Some(id) = path.strip_prefix("img/").and_then(|f| f.strip_suffix(".svg")) {
+                        let hue = id.bytes().map(u32::from).sum::<u32>() * 47 % 360;
+                        let svg = format!(
+                            r##"<svg xmlns="http://www.w3.org/2000/svg" width="240" height="240"><rect width="240" height="240" fill="hsl({hue},45%,78%)"/><circle cx="120" cy="110" r="52" fill="hsl({hue},40%,60%)"/><text x="120" y="210" font-size="28" text-anchor="middle" fill="#333">{id}</text></svg>"##
+                        );
+                        return ([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response();
+                    }
+                    let tag = format!(r#"<script async src="{dangol}/dangol.js" data-write-key="{WRITE_KEY}"></script>"#);
+                    let (title, head, body) = match path.split_once('/') {
+                        Some(("products", id)) => (
+                            format!("상품 {id}"),
+                            String::new(),
+                            format!(r#"<div data-dangol-product data-id="{id}" data-name="상품 {id}"></div><p style="height:2000px">상세 설명</p>"#),
+                        ),
+                        Some(("order", id)) => (
+                            "주문 완료".to_string(),
+                            format!(
+                                r#"<script>window.dangol = window.dangol || []; dangol.push(["track", "Order Completed", {{"order_id": "{id}", "total": 49000, "products": [{{"product_id": "P1", "price": 49000, "quantity": 1}}]}}]);</script>"#
+                            ),
+                            String::new(),
+                        ),
+                        _ => ("장바구니".to_string(), String::new(), "<p>장바구니</p>".to_string()),
+                    };
+                    let html = LAYOUT
+                        .replace("{TITLE}", &title)
+                        .replace("{HEAD}", &head)
+                        .replace("{TAG}", &tag)
+                        .replace("{BODY}", &body);
+                    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let products: Vec<Value> = [
+        ("P1", "플라워 오드퍼퓸", 59000, 49000),
+        ("P2", "소이 캔들", 20000, 20000),
+        ("P3", "핸드크림", 12000, 12000),
+        ("P4", "디퓨저", 32000, 29000),
+    ]
+    .iter()
+    .map(|(id, name, price, sale)| {
+        json!({"id": id, "name": name, "price": price, "sale_price": sale, "url": format!("{url}/products/{id}"),
+                   "image_url": format!("{url}/img/{id}.svg"), "category": "향수"})
+    })
+    .collect();
+    let res = app
+        .admin(reqwest::Method::POST, "/products")
+        .json(&products)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+    url
+}
+
+async fn set_clock(app: &TestApp, now: &str) {
+    let res = app
+        .admin(reqwest::Method::POST, "/clock")
+        .json(&json!({ "now": now }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+/// Opens `url` and waits until the script has its answer for the page: the messages due.
+async fn visit(c: &Client, url: &str) -> anyhow::Result<Vec<Value>> {
+    c.goto(url).await?;
+    loaded(c).await?;
+    for _ in 0..400 {
+        if let Value::Array(due) = eval(c, "return window.dangol.due || null").await? {
+            return Ok(due);
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    anyhow::bail!("no answer for the messages of {url}")
+}
+
+/// The cards of the message on screen, by product id.
+async fn cards_on_screen(c: &Client) -> anyhow::Result<Vec<String>> {
+    for _ in 0..400 {
+        let got = eval(
+            c,
+            "const h = document.querySelector('[data-dangol-message]');
+             return h ? [...h.shadowRoot.querySelectorAll('.card')].map(a => a.dataset.product) : null",
+        )
+        .await?;
+        if let Value::Array(ids) = got {
+            return Ok(ids.iter().filter_map(|v| v.as_str().map(str::to_string)).collect());
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    anyhow::bail!("no message on screen")
+}
+
+async fn click_in_message(c: &Client, css: &str) -> anyhow::Result<()> {
+    let clicked = eval(
+        c,
+        &format!(
+            "const el = document.querySelector('[data-dangol-message]').shadowRoot.querySelector('{css}'); if (el) el.click(); return !!el"
+        ),
+    )
+    .await?;
+    anyhow::ensure!(clicked == json!(true), "nothing to click at {css}");
+    Ok(())
+}
+
+/// The events of the browser's visitor with `event` as their name.
+async fn events_named(app: &TestApp, anon: &str, event: &str, want: usize) -> Vec<Value> {
+    let (_, events) = until(app, &format!("anonymous_id={anon}"), event, |_, e| {
+        e.iter().filter(|x| x["event"] == event).count() >= want
+    })
+    .await;
+    events.into_iter().filter(|x| x["event"] == event).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_real_browser_a_popup_shows_the_last_visit_s_products_and_counts_its_click_and_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = dangol::config::Config::for_tests(tmp.path());
+    config.now = Some(chrono::DateTime::parse_from_rfc3339("2026-12-07T09:00:00+09:00").unwrap());
+    let mut app = TestApp::spawn_with(config).await;
+    app.keep(tmp);
+    let shop = message_shop(&app).await;
+    let res = app
+        .admin(reqwest::Method::POST, "/messages")
+        .json(&json!({"name": "다시 보기", "kind": "recommendation", "recommend": {"strategy": "recently_viewed", "limit": 4},
+                      "content": {"title": "다시 보시겠어요?", "subtitle": "지난번에 보신 상품이에요"}}))
+        .send()
+        .await
+        .unwrap();
+    let id = res.json::<Value>().await.unwrap()["id"].as_u64().unwrap();
+    app.admin(reqwest::Method::POST, &format!("/messages/{id}/activate"))
+        .send()
+        .await
+        .unwrap();
+    let driver = driver().await;
+    let c = browser(&driver).await;
+    let mut anon = String::new();
+    run("storefront_popup_first_visit", &c, async {
+        // The first visit: two products; nothing of an earlier visit to show yet.
+        anyhow::ensure!(visit(&c, &format!("{shop}/products/P1")).await?.is_empty());
+        anyhow::ensure!(visit(&c, &format!("{shop}/products/P2")).await?.is_empty());
+        anon = eval(&c, "return dangol.user().anonymousId")
+            .await?
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        Ok(())
+    })
+    .await;
+    events_named(&app, &anon, "Product Viewed", 2).await;
+
+    // Two hours later, the second visit.
+    set_clock(&app, "2026-12-07T11:00:00+09:00").await;
+    run("storefront_popup_second_visit", &c, async {
+        let due = visit(&c, &format!("{shop}/products/P3")).await?;
+        anyhow::ensure!(due.len() == 1, "due: {due:?}");
+        let cards = cards_on_screen(&c).await?;
+        anyhow::ensure!(
+            cards[..2] == ["P2", "P1"],
+            "the first visit's products first: {cards:?}"
+        );
+        anyhow::ensure!(!cards.contains(&"P3".to_string()), "nothing of this visit: {cards:?}");
+        if std::env::var_os("DANGOL_SCREENSHOTS").is_some() {
+            crate::browser::save_screenshot(&c, "onsite-recommendation.png").await?;
+        }
+        Ok(())
+    })
+    .await;
+    events_named(&app, &anon, "Message Viewed", 1).await;
+    run("storefront_popup_once_a_visit", &c, async {
+        // Seen in this visit: not again on the next page; a click on a card is counted.
+        let again = visit(&c, &format!("{shop}/products/P4")).await?;
+        anyhow::ensure!(again.is_empty(), "once a visit: {again:?}");
+        Ok(())
+    })
+    .await;
+    set_clock(&app, "2026-12-07T13:00:00+09:00").await;
+    run("storefront_popup_click", &c, async {
+        anyhow::ensure!(visit(&c, &format!("{shop}/cart")).await?.len() == 1, "a new visit");
+        cards_on_screen(&c).await?;
+        click_in_message(&c, ".card[data-product=P1]").await?;
+        wait_path(&c, "/products/P1").await?;
+        loaded(&c).await?;
+        Ok(())
+    })
+    .await;
+    let clicked = events_named(&app, &anon, "Message Clicked", 1).await;
+    assert_eq!(clicked[0]["properties"]["message_id"], id);
+    assert_eq!(clicked[0]["properties"]["product_id"], "P1");
+    run("storefront_popup_order", &c, async {
+        visit(&c, &format!("{shop}/order/W-77")).await?;
+        Ok(())
+    })
+    .await;
+    let started = Instant::now();
+    let report = loop {
+        let r = app.get(&format!("/messages/{id}/report")).await;
+        if r["totals"]["conversions"] == 1 {
+            break r;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "no conversion: {r}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(report["totals"]["impressions"], 2);
+    assert_eq!(report["totals"]["unique_viewers"], 1);
+    assert_eq!(report["totals"]["clicks"], 1);
+    assert_eq!(report["totals"]["revenue"], 49000.0);
+
+    // "7일간 보지 않기" on the next visit puts it away: the next day, nothing.
+    set_clock(&app, "2026-12-07T15:00:00+09:00").await;
+    run("storefront_popup_snooze", &c, async {
+        anyhow::ensure!(visit(&c, &format!("{shop}/cart")).await?.len() == 1);
+        cards_on_screen(&c).await?;
+        click_in_message(&c, "[data-dangol-snooze]").await?;
+        let gone = eval(&c, "return !document.querySelector('[data-dangol-message]')").await?;
+        anyhow::ensure!(gone == json!(true), "the message is gone from the page");
+        Ok(())
+    })
+    .await;
+    let closed = events_named(&app, &anon, "Message Closed", 1).await;
+    assert_eq!(closed[0]["properties"]["dont_show_days"], 7);
+    set_clock(&app, "2026-12-08T15:00:00+09:00").await;
+    run("storefront_popup_snoozed", &c, async {
+        let due = visit(&c, &format!("{shop}/cart")).await?;
+        anyhow::ensure!(due.is_empty(), "put away for 7 days: {due:?}");
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_real_browser_every_kind_of_message_shows_and_a_coupon_code_is_revealed() {
+    let app = TestApp::spawn().await;
+    let shop = message_shop(&app).await;
+    let res = app
+        .admin(reqwest::Method::POST, "/coupons")
+        .json(&json!({"name": "첫 구매 3천원", "discount": {"type": "fixed", "amount": 3000}}))
+        .send()
+        .await
+        .unwrap();
+    let coupon = res.json::<Value>().await.unwrap()["id"].as_u64().unwrap();
+    for (who, order) in [("buyer-1", "s1"), ("buyer-2", "s2"), ("buyer-3", "s3")] {
+        app.send_from_server(
+            "/v1/track",
+            json!({"anonymousId": who, "event": "Order Completed",
+                   "properties": {"order_id": order, "total": 49000, "products": [{"product_id": "P1", "price": 49000, "quantity": 1}]}}),
+        )
+        .await;
+    }
+    let on = |k: &str| json!({"urls": [{"match": "contains", "value": format!("k={k}")}]});
+    let kinds = [
+        (
+            "modal",
+            json!({"kind": "modal", "content": {"title": "회원가입하고 10% 할인받으세요", "subtitle": "가입 즉시 쿠폰을 드려요",
+            "html": "<p>지금 가입하면 <b>첫 구매 10%</b> 할인</p>", "button_text": "가입하기", "button_url": "/join"}}),
+        ),
+        (
+            "slide_in",
+            json!({"kind": "slide_in", "content": {"title": "3만원 이상 무료배송", "subtitle": "장바구니를 채워 보세요"}}),
+        ),
+        (
+            "bar",
+            json!({"kind": "bar", "content": {"title": "오늘 밤 12시까지 전 상품 무료배송", "position": "top", "background": "#212529", "color": "#ffffff"}}),
+        ),
+        (
+            "recommendation",
+            json!({"kind": "recommendation", "recommend": {"strategy": "bestsellers", "limit": 4},
+            "content": {"title": "이번 주 가장 많이 팔린 상품", "subtitle": "다른 고객님들이 고른 상품이에요"}}),
+        ),
+        (
+            "coupon",
+            json!({"kind": "coupon", "coupon_id": coupon, "content": {"title": "첫 구매 {{ coupon.discount }} 쿠폰", "subtitle": "지금 받아서 바로 쓰세요"}}),
+        ),
+        (
+            "social_proof",
+            json!({"kind": "social_proof", "social_proof": {"measure": "purchased_today", "minimum": 2}}),
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (k, body) in &kinds {
+        let mut body = body.clone();
+        body["name"] = json!(k);
+        body["target"] = on(k);
+        let res = app
+            .admin(reqwest::Method::POST, "/messages")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let created: Value = res.json().await.unwrap();
+        assert_eq!(status, 201, "{created}");
+        let id = created["id"].as_u64().unwrap();
+        app.admin(reqwest::Method::POST, &format!("/messages/{id}/activate"))
+            .send()
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    let driver = driver().await;
+    let c = browser(&driver).await;
+    let mut code = String::new();
+    let mut anon = String::new();
+    run("storefront_every_kind", &c, async {
+        for (k, _) in &kinds {
+            // A fresh visitor for each, so that "once a visit" does not hide the next one.
+            c.goto(&format!("{shop}/cart")).await?;
+            eval(&c, "localStorage.clear(); document.cookie = 'dangol_aid=; path=/; max-age=0'; return 1").await?;
+            let page = if *k == "social_proof" { "products/P1" } else { "cart" };
+            let due = visit(&c, &format!("{shop}/{page}?k={k}")).await?;
+            anyhow::ensure!(due.len() == 1 && due[0]["kind"] == json!(k), "{k}: {due:?}");
+            let on_screen = eval(
+                &c,
+                "const h = document.querySelector('[data-dangol-message]'); return h && h.shadowRoot.querySelector('.box') ? h.shadowRoot.querySelector('.box').innerText : null",
+            )
+            .await?;
+            anyhow::ensure!(on_screen.is_string(), "{k}: nothing on screen");
+            if *k == "social_proof" {
+                anyhow::ensure!(on_screen.as_str().unwrap_or_default().contains("오늘 3명이 이 상품을 구매했어요"), "{on_screen}");
+            }
+            crate::browser::save_screenshot(&c, &format!("onsite-{}.png", k.replace('_', "-"))).await?;
+            if *k == "coupon" {
+                anon = eval(&c, "return dangol.user().anonymousId").await?.as_str().unwrap_or_default().to_string();
+                click_in_message(&c, "[data-dangol-reveal]").await?;
+                for _ in 0..400 {
+                    let shown = eval(
+                        &c,
+                        "const el = document.querySelector('[data-dangol-message]').shadowRoot.querySelector('.code'); return el && !el.hidden ? el.textContent : null",
+                    )
+                    .await?;
+                    if let Some(s) = shown.as_str() {
+                        code = s.to_string();
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(25)).await;
+                }
+                anyhow::ensure!(!code.is_empty(), "no code revealed");
+                crate::browser::save_screenshot(&c, "onsite-coupon-revealed.png").await?;
+            }
+        }
+        Ok(())
+    })
+    .await;
+    let res = app
+        .send(
+            "/v1/coupons/validate",
+            json!({"code": code, "anonymousId": anon, "lines": [{"product_id": "P2", "price": 20000, "quantity": 1}]}),
+        )
+        .await;
+    let check: Value = res.json().await.unwrap();
+    assert_eq!(check["valid"], true, "{check}");
+    assert_eq!(check["discount"], 3000.0);
+}
