@@ -189,6 +189,24 @@ pub async fn serve(
 /// Completes on SIGTERM or Ctrl-C. The handlers are installed when this is called, not when the
 /// future is first polled: a SIGTERM that arrives while the server is still starting (or before the
 /// HTTP server's own task polls the future) must stop it cleanly, not kill it.
+/// Serves one HTML page at `/` on a free loopback port, until the handle is aborted: a shop's page
+/// for the benchmarks (`dangol bench storefront` loads it in a browser). Its URL.
+pub async fn serve_page(html: String) -> anyhow::Result<(String, tokio::task::JoinHandle<()>)> {
+    let app = Router::new().route(
+        "/",
+        get(move || {
+            let html = html.clone();
+            async move { ([(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")], html) }
+        }),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/", listener.local_addr()?);
+    let handle = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((url, handle))
+}
+
 pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();

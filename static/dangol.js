@@ -120,7 +120,7 @@
     v.last = now;
     return v;
   })();
-  const listeners = {};
+  const listeners = {}, happened = new Set();
 
   // On-site messages: asked for once a page view; each one's triggers race, and the first to fire
   // shows its message (at most one a page view) in a shadow root of its own.
@@ -167,7 +167,10 @@
         }, { passive: true });
         on(d, "visibilitychange", () => { if (d.visibilityState === "hidden") away = true; else if (away) fire(); });
       }
-      if (t.on === "event") (listeners[t.event] = listeners[t.event] || []).push(fire);
+      if (t.on === "event") {
+        if (happened.has(t.event)) setTimeout(fire);
+        else (listeners[t.event] = listeners[t.event] || []).push(fire);
+      }
     }
   };
   const render = (m) => {
@@ -197,17 +200,19 @@
         report("Message Clicked", {});
         fetch(base + "/v1/messages/" + m.id + "/code", { method: "POST", credentials: "omit", headers: { "Content-Type": "text/plain" },
           body: JSON.stringify(clean({ ...asking(), url: undefined, device: undefined, lang: undefined })) })
-          .then((r) => r.json())
+          .then((r) => (r.ok ? r.json() : {}))
           .then((a) => {
             const code = root.querySelector(".code");
             if (a.code && code) { code.textContent = a.code; code.hidden = false; el.remove(); }
-          });
+          })
+          .catch(() => { /* the button stays */ });
       } else {
         report("Message Clicked", clean({ product_id: el.dataset.product }));
         flush(true);
       }
     });
-    if (m.auto_dismiss_seconds) setTimeout(() => host.isConnected && close(0), m.auto_dismiss_seconds * 1000);
+    // Gone by itself: not a close by the visitor.
+    if (m.auto_dismiss_seconds) setTimeout(() => host.remove(), m.auto_dismiss_seconds * 1000);
   };
 
   const api = {
@@ -223,6 +228,7 @@
     },
     track(event, properties) {
       message("track", { event: String(event), properties: properties || {} });
+      happened.add(String(event));
       (listeners[event] || []).splice(0).forEach((f) => f());
     },
     page(name, properties) {

@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::routes::Routes;
 use super::tracking::{Writer, authorize};
-use super::{ApiError, ApiJson, ApiResult, AppState, iso};
+use super::{ApiError, ApiJson, ApiResult, AppState, Page, iso};
 use crate::app::onsite::{Ask, Shown};
 use crate::error::ErrorCode;
 use crate::onsite::seen::{BUCKET_MS, Counts};
@@ -245,14 +245,9 @@ async fn load(st: &AppState, id: u64) -> ApiResult<MessageResponse> {
         .await
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MessageList {
-    pub items: Vec<MessageResponse>,
-}
-
-/// Every on-site message, with its all-time counts.
-#[utoipa::path(get, path = "/api/v1/messages", responses((status = 200, body = MessageList)), security(("bearer" = [])))]
-pub async fn list(State(st): State<AppState>) -> ApiResult<Json<MessageList>> {
+/// Every on-site message, with its all-time counts (one page: a shop has tens, not thousands).
+#[utoipa::path(get, path = "/api/v1/messages", responses((status = 200, body = Page<MessageResponse>)), security(("bearer" = [])))]
+pub async fn list(State(st): State<AppState>) -> ApiResult<Json<Page<MessageResponse>>> {
     let items = st
         .store
         .call(move |s| -> Result<_, ApiError> {
@@ -265,7 +260,10 @@ pub async fn list(State(st): State<AppState>) -> ApiResult<Json<MessageList>> {
             Ok(out)
         })
         .await?;
-    Ok(Json(MessageList { items }))
+    Ok(Json(Page {
+        items,
+        next_cursor: None,
+    }))
 }
 
 /// Makes a message, as a draft (shown to nobody until activated).

@@ -127,8 +127,10 @@ pub fn due(st: &AppState, read: &ReadTx, ask: &Ask) -> Result<Vec<Shown>, store:
         }
         None => (0, None, HashMap::new()),
     };
-    let shown_this_visit = seen
-        .values()
+    // Messages since deleted or paused no longer count.
+    let shown_this_visit = active
+        .iter()
+        .filter_map(|(id, _)| seen.get(id))
         .filter(|s| matches!((s.last_view_at, visit_start), (Some(t), Some(v)) if t >= v))
         .count();
     if shown_this_visit >= MAX_PER_VISIT {
@@ -467,6 +469,10 @@ pub enum CodeError {
     Nobody,
     #[error("the coupon has no code left to give")]
     Exhausted,
+    #[error("this visitor's code of the coupon was used or has expired")]
+    Used,
+    #[error("on-site message {0} is not for this visitor now")]
+    NotForYou(u64),
     #[error(transparent)]
     Store(#[from] store::Error),
 }
@@ -477,16 +483,20 @@ impl crate::error::HasCode for CodeError {
         match self {
             CodeError::NotCoupon(_) => ErrorCode::NotFound,
             CodeError::Nobody => ErrorCode::CustomerNotFound,
-            CodeError::Exhausted => ErrorCode::Conflict,
+            CodeError::Exhausted | CodeError::Used => ErrorCode::Conflict,
+            CodeError::NotForYou(_) => ErrorCode::Forbidden,
             CodeError::Store(_) => ErrorCode::Internal,
         }
     }
 }
 
 /// A coupon message was clicked: the visitor's code, issued now if they hold none (idempotent: the
-/// same visitor gets the same code).
+/// same visitor gets the same code). Only for a visitor the message is for now (its schedule, its
+/// members or guests, its segment; the page's own rules are the script's to have applied), while
+/// the coupon runs, and never a code that was used.
 pub async fn reveal(st: &AppState, message: u64, ask: Ask) -> Result<String, CodeError> {
     let state = st.clone();
+    let now = st.now_ms();
     let (customer, coupon_id) = st
         .store
         .call(move |s| -> Result<_, CodeError> {
@@ -495,7 +505,8 @@ pub async fn reveal(st: &AppState, message: u64, ask: Ask) -> Result<String, Cod
                 .onsite_message::<MessageRecord>(message)?
                 .filter(|m| m.status == Status::Active && m.definition.kind == Kind::Coupon)
                 .ok_or(CodeError::NotCoupon(message))?;
-            let coupon_id = rec.definition.coupon_id.ok_or(CodeError::NotCoupon(message))?;
+            let d = &rec.definition;
+            let coupon_id = d.coupon_id.ok_or(CodeError::NotCoupon(message))?;
             let customer = super::asking::customer(
                 &state,
                 &read,
@@ -505,10 +516,32 @@ pub async fn reveal(st: &AppState, message: u64, ask: Ask) -> Result<String, Cod
                 ask.anonymous_id.as_deref(),
             )?
             .ok_or(CodeError::Nobody)?;
+            let member = crate::customer::get(&read, customer).is_ok_and(|(_, r)| r.user_id.is_some());
+            let for_them = eligible::scheduled(&d.display, now, state.tz)
+                && match d.target.member {
+                    Membership::Any => true,
+                    Membership::Member => member,
+                    Membership::Guest => !member,
+                }
+                && match d.target.segment_id {
+                    Some(segment) => in_segment(&state, &read, segment, customer, now)?,
+                    None => true,
+                };
+            if !for_them {
+                return Err(CodeError::NotForYou(message));
+            }
+            let coupon = read
+                .coupon::<CouponRecord>(coupon_id)?
+                .filter(|c| c.ends_at.is_none_or(|e| now <= e))
+                .ok_or(CodeError::NotForYou(message))?;
+            if read.coupon_hold::<Hold>(customer, coupon_id)?.is_some()
+                && held_code(&read, customer, coupon_id, &coupon, now)?.is_none()
+            {
+                return Err(CodeError::Used);
+            }
             Ok((customer, coupon_id))
         })
         .await?;
-    let now = st.now_ms();
     st.store
         .write(move |tx| -> Result<String, CodeError> {
             if let Some(hold) = tx.coupon_hold::<Hold>(customer, coupon_id)?

@@ -107,6 +107,10 @@ pub enum BenchWhat {
     /// A one-off email campaign to N customers: personalised messages with recommendations
     /// handed to an SMTP sink on loopback, the outbox's bookkeeping included (messages/s).
     Send(bench::send::SendOptions),
+    /// The storefront: `GET /v1/messages` with N active on-site messages at a fixed rate on a
+    /// store (p50, p99), the script's gzipped size, and in Chromium the time from
+    /// DOMContentLoaded to the page event sent.
+    Storefront(bench::storefront::StorefrontOptions),
 }
 
 /// Runs the parsed command line to its end.

@@ -302,7 +302,8 @@ pub enum Trigger {
     Scroll {
         percent: u32,
     },
-    /// Desktop: the pointer leaves the page upwards; mobile: a quick scroll up, or the page hidden.
+    /// Desktop: the pointer leaves the page upwards; touch screens: a quick scroll up, or coming
+    /// back to the page after leaving it for another tab or app.
     ExitIntent,
     /// From this page view of the visit on.
     PageViews {
@@ -813,7 +814,8 @@ pub fn set_status(tx: &mut Tx, id: u64, status: Status, now: i64) -> Result<Mess
     Ok(rec)
 }
 
-/// Deletes a message; what visitors saw of it goes with it.
+/// Deletes a message and its counts. What visitors saw of it stays behind, unread: its id is never
+/// given again.
 pub fn delete(tx: &mut Tx, id: u64) -> Result<(), OnsiteError> {
     if !tx.delete_onsite_message(id)? {
         return Err(OnsiteError::NotFound(id));

@@ -7,14 +7,26 @@ use serde::{Serialize, de::DeserializeOwned};
 use super::tables::*;
 use super::{Error, ReadTx, Tx, codec};
 
+/// The meta key of the last message id given.
+const LAST_MESSAGE_ID: &str = "onsite_last_message_id";
+
 fn decode<V: DeserializeOwned>(table: &'static str, key: impl std::fmt::Debug, bytes: &[u8]) -> Result<V, Error> {
     codec::decode(table, format!("{key:?}"), bytes)
 }
 
 impl Tx<'_> {
-    pub fn next_onsite_message_id(&self) -> Result<u64, Error> {
-        let t = self.txn.open_table(ONSITE_MESSAGES)?;
-        Ok(t.last()?.map_or(1, |(k, _)| k.value() + 1))
+    /// A new message id, never given before (not even to a message since deleted: what visitors
+    /// saw of that one stays behind under its id).
+    pub fn next_onsite_message_id(&mut self) -> Result<u64, Error> {
+        let last_key = self
+            .txn
+            .open_table(ONSITE_MESSAGES)?
+            .last()?
+            .map_or(0, |(k, _)| k.value());
+        let given: u64 = self.meta(LAST_MESSAGE_ID)?.unwrap_or(0);
+        let id = last_key.max(given) + 1;
+        self.put_meta(LAST_MESSAGE_ID, &id)?;
+        Ok(id)
     }
 
     pub fn put_onsite_message<V: Serialize>(&mut self, id: u64, rec: &V) -> Result<(), Error> {

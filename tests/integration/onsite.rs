@@ -163,6 +163,15 @@ async fn bad_messages_are_refused_by_the_field_at_fault() {
             .unwrap()
             .contains("rel=\"noopener noreferrer\"")
     );
+    // A deleted message's id is never given again (what visitors saw of it stays under it).
+    let res = app
+        .admin(Method::DELETE, &format!("/messages/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let next = message(&app, with(json!({}))).await;
+    assert!(next > id, "{next} after {id}");
 
     // A wrong write key shows nothing.
     let res = app
@@ -465,6 +474,22 @@ async fn a_coupon_message_reveals_a_code_the_checkout_accepts_and_an_order_conve
         .await
         .unwrap();
     assert_eq!(res.status(), 404);
+
+    // A coupon message for members only gives no code to a guest, whatever they send.
+    let members_only = message(
+        &app,
+        json!({"name": "회원 쿠폰", "kind": "coupon", "coupon_id": coupon_id, "target": {"member": "member"}}),
+    )
+    .await;
+    let res = app
+        .client
+        .post(app.url(&format!("/v1/messages/{members_only}/code")))
+        .basic_auth(WRITE_KEY, Some(""))
+        .json(&json!({"anonymousId": "visitor-c"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
 
     // An order within a day of the click is the message's conversion.
     track(

@@ -673,7 +673,9 @@ async fn in_a_real_browser_every_kind_of_message_shows_and_a_coupon_code_is_reve
             if *k == "social_proof" {
                 anyhow::ensure!(on_screen.as_str().unwrap_or_default().contains("오늘 3명이 이 상품을 구매했어요"), "{on_screen}");
             }
-            crate::browser::save_screenshot(&c, &format!("onsite-{}.png", k.replace('_', "-"))).await?;
+            // The recommendation popup's picture is the recently viewed one of the test above.
+            let shot = if *k == "recommendation" { "bestsellers".to_string() } else { k.replace('_', "-") };
+            crate::browser::save_screenshot(&c, &format!("onsite-{shot}.png")).await?;
             if *k == "coupon" {
                 anon = eval(&c, "return dangol.user().anonymousId").await?.as_str().unwrap_or_default().to_string();
                 click_in_message(&c, "[data-dangol-reveal]").await?;

@@ -19,6 +19,7 @@ pub mod recommend;
 pub mod search;
 pub mod segments;
 pub mod send;
+pub mod storefront;
 
 #[derive(Debug, Clone, Args)]
 pub struct IngestOptions {
@@ -54,6 +55,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchWhat::Coupons(opts) => coupons::run(opts).await,
         BenchWhat::Recommend(opts) => recommend::run(opts).await,
         BenchWhat::Send(opts) => send::run(opts).await,
+        BenchWhat::Storefront(opts) => storefront::run(opts).await,
         BenchWhat::Analyze(opts) => tokio::task::spawn_blocking(move || analyze::run(&opts)).await?,
     }
 }
