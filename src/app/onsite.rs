@@ -36,8 +36,62 @@ const CART_DAYS: i64 = 7;
 /// What the answers reuse for a little while: segment members and social-proof counts.
 #[derive(Default)]
 pub struct Cache {
-    segments: Mutex<HashMap<u64, (i64, Arc<RoaringTreemap>)>>,
-    proof: Mutex<HashMap<(Measure, String), (i64, u64)>>,
+    segments: Mutex<HashMap<u64, Arc<Kept<RoaringTreemap>>>>,
+    /// The count of every product, by measure.
+    purchased_today: Kept<HashMap<String, u64>>,
+    viewing_now: Kept<HashMap<String, u64>>,
+}
+
+/// A value reused for a while and made by one request at a time: while it is made for the first
+/// time the others wait for it; once it is old, one request makes it again and the others go on
+/// with the old one meanwhile. (Under load, every request finding it old at once and making it
+/// again together held the storefront for seconds.)
+pub struct Kept<T> {
+    slot: Mutex<Option<(i64, Arc<T>)>>,
+    first: Mutex<()>,
+    renewing: std::sync::atomic::AtomicBool,
+}
+
+impl<T> Default for Kept<T> {
+    fn default() -> Kept<T> {
+        Kept {
+            slot: Mutex::new(None),
+            first: Mutex::new(()),
+            renewing: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+}
+
+impl<T> Kept<T> {
+    fn get<E>(&self, now: i64, ttl: i64, make: impl FnOnce() -> Result<T, E>) -> Result<Arc<T>, E> {
+        use std::sync::atomic::Ordering;
+        let current = self.slot.lock().expect("not poisoned").clone();
+        let old = match current {
+            Some((at, v)) if now - at < ttl => return Ok(v),
+            Some((_, v)) => Some(v),
+            None => None,
+        };
+        let _first;
+        match old {
+            Some(v) => {
+                if self.renewing.swap(true, Ordering::AcqRel) {
+                    return Ok(v);
+                }
+            }
+            None => {
+                _first = self.first.lock().expect("not poisoned");
+                if let Some((_, v)) = self.slot.lock().expect("not poisoned").clone() {
+                    return Ok(v);
+                }
+                self.renewing.store(true, Ordering::Release);
+            }
+        }
+        let made = make();
+        self.renewing.store(false, Ordering::Release);
+        let v = Arc::new(made?);
+        *self.slot.lock().expect("not poisoned") = Some((now, v.clone()));
+        Ok(v)
+    }
 }
 
 /// What a storefront asks with.
@@ -211,25 +265,23 @@ fn cart_of(read: &ReadTx, customer: u64, now: i64) -> Result<(f64, usize), store
 }
 
 fn in_segment(st: &AppState, read: &ReadTx, segment: u64, customer: u64, now: i64) -> Result<bool, store::Error> {
-    if let Some((at, members)) = st.onsite.segments.lock().expect("not poisoned").get(&segment)
-        && now - at < SEGMENT_TTL_MS
-    {
-        return Ok(members.contains(customer));
-    }
-    let members = st.with_env(read, |env| crate::segment::saved::current_members(env, segment));
-    let members = match members {
-        Ok(m) => Arc::new(m),
-        // A segment deleted, or with a rule that no longer parses, admits nobody.
-        Err(crate::segment::saved::SegmentError::Store(e)) => return Err(e),
-        Err(_) => Arc::new(RoaringTreemap::new()),
-    };
-    let found = members.contains(customer);
-    st.onsite
+    let kept = st
+        .onsite
         .segments
         .lock()
         .expect("not poisoned")
-        .insert(segment, (now, members));
-    Ok(found)
+        .entry(segment)
+        .or_default()
+        .clone();
+    let members = kept.get(now, SEGMENT_TTL_MS, || {
+        match st.with_env(read, |env| crate::segment::saved::current_members(env, segment)) {
+            Ok(m) => Ok(m),
+            // A segment deleted, or with a rule that no longer parses, admits nobody.
+            Err(crate::segment::saved::SegmentError::Store(e)) => Err(e),
+            Err(_) => Ok(RoaringTreemap::new()),
+        }
+    })?;
+    Ok(members.contains(customer))
 }
 
 fn product_vars(read: &ReadTx, id: &str) -> Result<Option<ProductVars>, store::Error> {
@@ -417,46 +469,52 @@ fn held_code(
 }
 
 /// Real counts: customers who bought `product` since midnight in the shop's time zone, or
-/// visitors who viewed it in the last five minutes. Reused for half a minute.
+/// visitors who viewed it in the last five minutes. Every product is counted in one pass, reused
+/// for half a minute.
 fn proof_count(st: &AppState, read: &ReadTx, measure: Measure, product: &str, now: i64) -> Result<u64, store::Error> {
-    let key = (measure, product.to_string());
-    if let Some((at, n)) = st.onsite.proof.lock().expect("not poisoned").get(&key)
-        && now - at < PROOF_TTL_MS
-    {
-        return Ok(*n);
-    }
-    let n = match measure {
+    let kept = match measure {
+        Measure::PurchasedToday => &st.onsite.purchased_today,
+        Measure::ViewingNow => &st.onsite.viewing_now,
+    };
+    let counts = kept.get(now, PROOF_TTL_MS, || count_all(st, read, measure, now))?;
+    Ok(counts.get(product).copied().unwrap_or(0))
+}
+
+/// The counts of every product for `measure`. At most the day's newest 5,000 orders and the
+/// events of the last five minutes, up to 10,000, are read.
+fn count_all(st: &AppState, read: &ReadTx, measure: Measure, now: i64) -> Result<HashMap<String, u64>, store::Error> {
+    let mut people: HashMap<String, std::collections::HashSet<u64>> = HashMap::new();
+    match measure {
         Measure::PurchasedToday => {
-            let midnight =
-                crate::analysis::day_start(st.tz, crate::analysis::day_date(crate::analysis::local_day(now, st.tz)));
-            let mut buyers = std::collections::HashSet::new();
+            let today = crate::analysis::day_date(crate::analysis::local_day(now, st.tz));
+            let midnight = crate::analysis::day_start(st.tz, today);
             for o in read.orders_before(None, Some(midnight), 5_000)? {
-                if o.lines.iter().any(|l| l.product_id == product) {
-                    buyers.insert(o.customer);
+                for l in &o.lines {
+                    people.entry(l.product_id.clone()).or_default().insert(o.customer);
                 }
             }
-            buyers.len() as u64
         }
         Measure::ViewingNow => {
-            let mut viewers = std::collections::HashSet::new();
-            for (_, e) in read.latest_events(10_000)? {
-                if e.received_at < now - NOW_WINDOW_MS {
-                    break;
+            let since = now - NOW_WINDOW_MS;
+            read.for_each_latest_event(10_000, |e| {
+                if e.received_at < since {
+                    return false;
                 }
-                if e.timestamp >= now - NOW_WINDOW_MS
-                    && e.event.as_deref() == Some("Product Viewed")
-                    && e.properties.get("product_id").is_some_and(|p| {
-                        p.as_str() == Some(product) || p.as_i64().is_some_and(|n| n.to_string() == product)
-                    })
-                {
-                    viewers.insert(e.customer);
+                if e.timestamp >= since && e.event.as_deref() == Some("Product Viewed") {
+                    let id = match e.properties.get("product_id") {
+                        Some(serde_json::Value::String(s)) => Some(s.clone()),
+                        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+                        _ => None,
+                    };
+                    if let Some(id) = id {
+                        people.entry(id).or_default().insert(e.customer);
+                    }
                 }
-            }
-            viewers.len() as u64
+                true
+            })?;
         }
-    };
-    st.onsite.proof.lock().expect("not poisoned").insert(key, (now, n));
-    Ok(n)
+    }
+    Ok(people.into_iter().map(|(p, who)| (p, who.len() as u64)).collect())
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -34,8 +34,27 @@ fn rule_matches(rule: &UrlRule, url: &str) -> bool {
         UrlMatch::Contains => target.contains(&rule.value),
         UrlMatch::StartsWith => target.starts_with(&rule.value),
         UrlMatch::Equals => target == rule.value || target.trim_end_matches('/') == rule.value.trim_end_matches('/'),
-        UrlMatch::Regex => super::url_regex(&rule.value).is_ok_and(|re| re.is_match(url)),
+        UrlMatch::Regex => compiled(&rule.value).is_some_and(|re| re.is_match(url)),
     }
+}
+
+/// A URL rule's regex, compiled once (rules are checked on every page view of every visitor).
+fn compiled(pattern: &str) -> Option<regex::Regex> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<String, Option<regex::Regex>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(re) = cache.lock().expect("not poisoned").get(pattern) {
+        return re.clone();
+    }
+    let re = super::url_regex(pattern).ok();
+    let mut map = cache.lock().expect("not poisoned");
+    // Patterns of messages since changed or deleted go with the rest now and then.
+    if map.len() >= 1_000 {
+        map.clear();
+    }
+    map.insert(pattern.to_string(), re.clone());
+    re
 }
 
 /// The path and query of a URL (the URL itself when it has no host part).

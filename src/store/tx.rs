@@ -957,6 +957,18 @@ impl ReadTx {
         Ok(out)
     }
 
+    /// The shop's events newest first, at most `limit`, until `f` says stop (false).
+    pub fn for_each_latest_event(&self, limit: usize, mut f: impl FnMut(&EventRecord) -> bool) -> Result<(), Error> {
+        for r in self.events.iter()?.rev().take(limit) {
+            let (k, v) = r?;
+            let e: EventRecord = codec::decode("events", k.value(), v.value())?;
+            if !f(&e) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     pub fn events_count(&self) -> Result<u64, Error> {
         Ok(self.events.len()?)
     }

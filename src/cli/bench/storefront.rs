@@ -103,10 +103,22 @@ pub async fn run(opts: StorefrontOptions) -> anyhow::Result<()> {
     let server = super::BenchServer::start(config).await?;
     let base = server.base.clone();
     let client = reqwest::Client::new();
-    // Time a server that is fully up (the columns build in the background after a start).
+    // Time a server that is fully up: the columns build in the background after a start, and the
+    // jobs a start finds due (the analysis, segments, the recommendation model) have run.
     loop {
         let stats = admin(&client, &base, reqwest::Method::GET, "/stats", None).await?;
-        if stats["columns_ready"] == true && stats["touches_ready"] == true && stats["recent_ready"] == true {
+        let jobs = admin(&client, &base, reqwest::Method::GET, "/jobs", None).await?;
+        let now = chrono::Utc::now().timestamp_millis();
+        let idle = jobs["items"].as_array().is_some_and(|a| {
+            a.iter().all(|j| {
+                j["running_since"].is_null()
+                    && j["next_due"]
+                        .as_str()
+                        .and_then(crate::value::parse_time)
+                        .is_some_and(|due| due > now)
+            })
+        });
+        if idle && stats["columns_ready"] == true && stats["touches_ready"] == true && stats["recent_ready"] == true {
             break;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -170,6 +182,7 @@ pub async fn run(opts: StorefrontOptions) -> anyhow::Result<()> {
         tokio::time::sleep_until(due.into()).await;
         let (client, results, shown_count) = (client.clone(), results.clone(), shown_count.clone());
         tasks.push(tokio::spawn(async move {
+            let sent_at = i;
             let t = Instant::now();
             let Ok(res) = client.get(url).basic_auth(WRITE, Some("")).send().await else {
                 return;
@@ -180,7 +193,7 @@ pub async fn run(opts: StorefrontOptions) -> anyhow::Result<()> {
                 shown_count.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
             }
             let client_ms = t.elapsed().as_secs_f64() * 1000.0;
-            results.lock().expect("not poisoned").push((server, client_ms));
+            results.lock().expect("not poisoned").push((server, client_ms, sent_at));
         }));
     }
     for t in tasks {
@@ -217,6 +230,18 @@ pub async fn run(opts: StorefrontOptions) -> anyhow::Result<()> {
         q(&at_client, 0.99),
         at_client.last().copied().unwrap_or(0.0)
     );
+    let slow: Vec<String> = results
+        .iter()
+        .filter(|r| r.0.is_some_and(|ms| ms > 50.0))
+        .take(8)
+        .map(|r| format!("#{} {:.0} ms", r.2, r.0.unwrap_or_default()))
+        .collect();
+    if !slow.is_empty() {
+        println!(
+            "over 50 ms at the server (first 8, by request number): {}",
+            slow.join(", ")
+        );
+    }
     println!(
         "messages answered: {:.2} a request on average",
         shown as f64 / results.len().max(1) as f64
