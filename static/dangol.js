@@ -179,7 +179,7 @@
     host.setAttribute("data-dangol-message", m.id);
     const root = host.attachShadow({ mode: "open" });
     root.innerHTML = m.html;
-    d.body.appendChild(host);
+    (d.body || d.documentElement).appendChild(host);
     const report = (event, props) => api.track(event, { message_id: m.id, variant: m.variant, ...props });
     const close = (days) => {
       host.remove();
@@ -275,9 +275,15 @@
   visitState = visit;
   early.forEach(run);
   persist();
-  api.page();
-  p = product();
-  if (p) api.track("Product Viewed", p);
-  loaded = true;
-  messages();
+  // A cached async script can run before the page is parsed: the page's title, product and body
+  // are read once they are there.
+  const start = () => {
+    api.page();
+    p = product();
+    if (p) api.track("Product Viewed", p);
+    loaded = true;
+    messages();
+  };
+  if (d.readyState === "loading") d.addEventListener("DOMContentLoaded", start);
+  else start();
 })();
