@@ -214,14 +214,6 @@ impl From<Counts> for Totals {
     }
 }
 
-fn all_counts(read: &crate::store::ReadTx, id: u64) -> Result<Counts, crate::store::Error> {
-    let mut sum = Counts::default();
-    for (_, c) in read.onsite_counts_between::<Counts>(id, i64::MIN, i64::MAX)? {
-        sum.add(&c);
-    }
-    Ok(sum)
-}
-
 fn response(id: u64, m: MessageRecord, totals: Counts) -> MessageResponse {
     MessageResponse {
         id,
@@ -239,7 +231,7 @@ async fn load(st: &AppState, id: u64) -> ApiResult<MessageResponse> {
         .call(move |s| -> Result<_, ApiError> {
             let read = s.read()?;
             let m = onsite::get(&read, id)?;
-            let totals = all_counts(&read, id)?;
+            let totals = onsite::seen::total(&read, id)?;
             Ok(response(id, m, totals))
         })
         .await
@@ -254,7 +246,7 @@ pub async fn list(State(st): State<AppState>) -> ApiResult<Json<Page<MessageResp
             let read = s.read()?;
             let mut out = Vec::new();
             for (id, m) in onsite::list(&read)? {
-                let totals = all_counts(&read, id)?;
+                let totals = onsite::seen::total(&read, id)?;
                 out.push(response(id, m, totals));
             }
             Ok(out)

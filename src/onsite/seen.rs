@@ -61,6 +61,15 @@ impl Counts {
     }
 }
 
+/// A message's counts over all time.
+pub fn total(read: &crate::store::ReadTx, message: u64) -> Result<Counts, store::Error> {
+    let mut sum = Counts::default();
+    for (_, c) in read.onsite_counts_between::<Counts>(message, i64::MIN, i64::MAX)? {
+        sum.add(&c);
+    }
+    Ok(sum)
+}
+
 /// The length of a counting bucket.
 pub const BUCKET_MS: i64 = 15 * 60 * 1000;
 
