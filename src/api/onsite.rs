@@ -15,7 +15,7 @@ use super::tracking::{Writer, authorize};
 use super::{ApiError, ApiJson, ApiResult, AppState, Page, iso};
 use crate::app::onsite::{Ask, Shown};
 use crate::error::ErrorCode;
-use crate::onsite::seen::{BUCKET_MS, Counts};
+use crate::onsite::seen::Counts;
 use crate::onsite::{self, MessageInput, MessageRecord, Status};
 
 /// The storefront's routes (write key, CORS open).
@@ -29,6 +29,7 @@ pub fn storefront_routes() -> Routes {
 pub fn routes() -> Routes {
     Routes::new()
         .route("/messages", get(list).post(create))
+        .route("/messages/templates", get(list_templates))
         .route("/messages/{id}", get(describe).put(update).delete(delete))
         .route("/messages/{id}/activate", post(activate))
         .route("/messages/{id}/pause", post(pause))
@@ -300,6 +301,14 @@ async fn set_status(st: &AppState, id: u64, status: Status) -> ApiResult<Json<Me
     Ok(Json(load(st, id).await?))
 }
 
+/// The ready-made messages: ifdo's three recommendation popups, the coupon reminder, the
+/// first-purchase coupon, the cart reminder, social proof on product pages and the exit-intent
+/// coupon, each an input to adjust and POST (a coupon one with its `coupon_id`).
+#[utoipa::path(get, path = "/api/v1/messages/templates", responses((status = 200, body = Vec<onsite::templates::Template>)), security(("bearer" = [])))]
+pub async fn list_templates() -> Json<Vec<onsite::templates::Template>> {
+    Json(onsite::templates::all())
+}
+
 /// Starts showing a message.
 #[utoipa::path(post, path = "/api/v1/messages/{id}/activate", params(("id" = u64, Path)), responses((status = 200, body = MessageResponse), (status = 404)), security(("bearer" = [])))]
 pub async fn activate(State(st): State<AppState>, Path(id): Path<u64>) -> ApiResult<Json<MessageResponse>> {
@@ -354,30 +363,16 @@ pub async fn report(
             .call(move |s| -> Result<_, ApiError> {
                 let read = s.read()?;
                 let m = onsite::get(&read, id)?;
-                let tz = state.tz;
-                let today = crate::analysis::local_day(state.now_ms(), tz);
-                let first = today - days as i32 + 1;
-                let start = |day: i32| crate::analysis::day_start(tz, crate::analysis::day_date(day));
-                let from = start(first).div_euclid(BUCKET_MS);
-                let to = start(today + 1).div_euclid(BUCKET_MS);
-                let mut per_day = vec![Counts::default(); days as usize];
-                let mut total = Counts::default();
-                for (bucket, c) in read.onsite_counts_between::<Counts>(id, from, to)? {
-                    let day = crate::analysis::local_day(bucket * BUCKET_MS, tz);
-                    if let Some(slot) = per_day.get_mut((day - first) as usize) {
-                        slot.add(&c);
-                    }
-                    total.add(&c);
-                }
+                let today = crate::analysis::local_day(state.now_ms(), state.tz);
+                let (per_day, total) = onsite::seen::per_day(&read, id, state.tz, today, days)?;
                 Ok(MessageReport {
                     id,
                     name: m.definition.name,
                     totals: total.into(),
                     days: per_day
                         .into_iter()
-                        .enumerate()
-                        .map(|(i, c)| DayRow {
-                            date: crate::analysis::day_date(first + i as i32).to_string(),
+                        .map(|(date, c)| DayRow {
+                            date: date.to_string(),
                             totals: c.into(),
                         })
                         .collect(),

@@ -153,6 +153,7 @@ impl Modify for ShortPaths {
         onsite::due,
         onsite::code,
         onsite::list,
+        onsite::list_templates,
         onsite::create,
         onsite::describe,
         onsite::update,

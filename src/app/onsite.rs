@@ -37,6 +37,8 @@ const CART_DAYS: i64 = 7;
 #[derive(Default)]
 pub struct Cache {
     segments: Mutex<HashMap<u64, Arc<Kept<RoaringTreemap>>>>,
+    /// Each message's live rule: the members, under the time the message was last changed.
+    rules: Mutex<HashMap<u64, (i64, Arc<Kept<RoaringTreemap>>)>>,
     /// The count of every product, by measure.
     purchased_today: Kept<HashMap<String, u64>>,
     viewing_now: Kept<HashMap<String, u64>>,
@@ -134,12 +136,200 @@ pub struct Shown {
     pub auto_dismiss_seconds: Option<u32>,
 }
 
-/// The customer a key of the visitor's browser leads to (following merges), if any.
-fn by_key(read: &ReadTx, key: &str) -> Result<Option<(u64, crate::store::records::CustomerRecord)>, store::Error> {
-    Ok(match read.identity(key)? {
-        Some(id) => crate::customer::get(read, id).ok(),
-        None => None,
-    })
+/// What one request knows of the visitor, worked out once for all the messages.
+struct Visit {
+    /// The customer the request may speak for (CONTRACT §5).
+    person: Option<u64>,
+    member: bool,
+    returning: bool,
+    device: Device,
+    /// What they carted in the last week and have not bought: (value, products).
+    cart: (f64, usize),
+    /// What this browser reported of each message.
+    seen: HashMap<u64, Seen>,
+    visit_start: Option<i64>,
+}
+
+impl Visit {
+    /// `person` is who the request speaks for; `browser` whose device this is (how often they saw
+    /// a message is what this browser reported), when the two differ.
+    fn of(
+        read: &ReadTx,
+        person: Option<u64>,
+        browser: Option<u64>,
+        device: Device,
+        now: i64,
+    ) -> Result<Visit, store::Error> {
+        let visitor = match person.or(browser) {
+            Some(id) => crate::customer::get(read, id).ok(),
+            None => None,
+        };
+        let (visits, visit_start, seen) = match &visitor {
+            Some((id, rec)) => {
+                let times = read.customer_event_times_back(*id, 500)?;
+                let seen: HashMap<u64, Seen> = read.onsite_seen_of::<Seen>(*id)?.into_iter().collect();
+                (rec.stats.visits, crate::recommend::visit_start(&times, now), seen)
+            }
+            None => (0, None, HashMap::new()),
+        };
+        let member = person.is_some_and(|p| {
+            crate::customer::get(read, p)
+                .ok()
+                .is_some_and(|(_, r)| r.user_id.is_some())
+        });
+        Ok(Visit {
+            person,
+            member,
+            // A visit not yet counted is this one: a visitor with no earlier visit is new.
+            returning: visits > 1 || (visits == 1 && visit_start.is_none()),
+            device,
+            cart: match person {
+                Some(p) => cart_of(read, p, now)?,
+                None => (0.0, 0),
+            },
+            seen,
+            visit_start,
+        })
+    }
+
+    /// Messages (of those still active) viewed in this visit.
+    fn shown_this_visit(&self, active: &[(u64, MessageRecord)]) -> usize {
+        active
+            .iter()
+            .filter_map(|(id, _)| self.seen.get(id))
+            .filter(|s| matches!((s.last_view_at, self.visit_start), (Some(t), Some(v)) if t >= v))
+            .count()
+    }
+}
+
+/// A part of a message's targeting, as the console's preview explains it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// Its start and end, weekdays and hours.
+    Schedule,
+    /// Its URL rules.
+    Page,
+    Device,
+    /// Members or guests.
+    Member,
+    /// New or returning.
+    Visitor,
+    CartValue,
+    CartItems,
+    /// How often the visitor may see it, and whether a click, close or order stopped it.
+    Frequency,
+    /// Its saved segment.
+    Segment,
+    /// Its live rule.
+    Rule,
+}
+
+impl Part {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Part::Schedule => "schedule",
+            Part::Page => "page",
+            Part::Device => "device",
+            Part::Member => "member",
+            Part::Visitor => "visitor",
+            Part::CartValue => "cart_value",
+            Part::CartItems => "cart_items",
+            Part::Frequency => "frequency",
+            Part::Segment => "segment",
+            Part::Rule => "rule",
+        }
+    }
+}
+
+/// Walks the parts of a message's targeting for this visit, cheapest first, telling `each` whether
+/// each one holds (only the parts the message uses); stops when `each` answers false. The answer:
+/// whether every part walked held. `kept`: the message's live rule is reused by its id (saved
+/// messages); a draft's is evaluated afresh.
+#[allow(clippy::too_many_arguments)]
+fn walk_target(
+    st: &AppState,
+    read: &ReadTx,
+    id: u64,
+    rec: &MessageRecord,
+    v: &Visit,
+    url: &str,
+    now: i64,
+    kept: bool,
+    mut each: impl FnMut(Part, bool) -> bool,
+) -> Result<bool, store::Error> {
+    let d = &rec.definition;
+    let t = &d.target;
+    let mut all = true;
+    let mut step = |part: Part, holds: bool| {
+        all &= holds;
+        each(part, holds)
+    };
+    let cheap = [
+        (Part::Schedule, true, eligible::scheduled(&d.display, now, st.tz)),
+        (Part::Page, !t.urls.is_empty(), eligible::url_allowed(&t.urls, url)),
+        (
+            Part::Device,
+            !t.devices.is_empty(),
+            eligible::device_allowed(&t.devices, v.device),
+        ),
+        (
+            Part::Member,
+            t.member != Membership::Any,
+            match t.member {
+                Membership::Any => true,
+                Membership::Member => v.member,
+                Membership::Guest => !v.member,
+            },
+        ),
+        (
+            Part::Visitor,
+            t.visitor != Visitor::Any,
+            match t.visitor {
+                Visitor::Any => true,
+                Visitor::New => !v.returning,
+                Visitor::Returning => v.returning,
+            },
+        ),
+        (
+            Part::CartValue,
+            t.cart_value.is_some(),
+            t.cart_value.is_none_or(|r| r.holds(v.cart.0)),
+        ),
+        (
+            Part::CartItems,
+            t.cart_items.is_some(),
+            t.cart_items.is_none_or(|r| r.holds(v.cart.1 as f64)),
+        ),
+        (
+            Part::Frequency,
+            true,
+            eligible::frequency_allows(&d.display, v.seen.get(&id), v.visit_start, now),
+        ),
+    ];
+    for (part, used, holds) in cheap {
+        if used && !step(part, holds) {
+            return Ok(false);
+        }
+    }
+    if let Some(segment) = t.segment_id {
+        let holds = match v.person {
+            Some(p) => in_segment(st, read, segment, p, now)?,
+            None => false,
+        };
+        if !step(Part::Segment, holds) {
+            return Ok(false);
+        }
+    }
+    if let Some(rule) = &t.rule {
+        let holds = match v.person {
+            Some(p) => in_rule(st, read, kept.then_some((id, rec.updated_at)), rule, p, now)?,
+            None => false,
+        };
+        if !step(Part::Rule, holds) {
+            return Ok(false);
+        }
+    }
+    Ok(all)
 }
 
 /// The messages due now for this visitor on this page, best first.
@@ -154,8 +344,7 @@ pub fn due(st: &AppState, read: &ReadTx, ask: &Ask) -> Result<Vec<Shown>, store:
     }
     active.sort_by_key(|(id, m)| (std::cmp::Reverse(m.definition.display.priority), *id));
     let now = st.now_ms();
-    // Whose data the answer may use (CONTRACT §5), and whose browser this is (how often they saw
-    // a message is what this browser reported).
+    // Whose data the answer may use (CONTRACT §5), and whose browser this is.
     let person = super::asking::customer(
         st,
         read,
@@ -165,81 +354,60 @@ pub fn due(st: &AppState, read: &ReadTx, ask: &Ask) -> Result<Vec<Shown>, store:
         ask.anonymous_id.as_deref(),
     )?;
     let browser = match ask.anonymous_id.as_deref().filter(|a| !a.is_empty()) {
-        Some(a) => by_key(read, &crate::customer::anon_key(a))?,
+        Some(a) => read.identity(&crate::customer::anon_key(a))?,
         None => None,
     };
-    let visitor = match (person, &browser) {
-        (Some(p), _) => crate::customer::get(read, p).ok(),
-        (None, Some(b)) => Some(b.clone()),
-        (None, None) => None,
-    };
-    let (visits, visit_start, seen) = match &visitor {
-        Some((id, rec)) => {
-            let times = read.customer_event_times_back(*id, 500)?;
-            let seen: HashMap<u64, Seen> = read.onsite_seen_of::<Seen>(*id)?.into_iter().collect();
-            (rec.stats.visits, crate::recommend::visit_start(&times, now), seen)
-        }
-        None => (0, None, HashMap::new()),
-    };
-    // Messages since deleted or paused no longer count.
-    let shown_this_visit = active
-        .iter()
-        .filter_map(|(id, _)| seen.get(id))
-        .filter(|s| matches!((s.last_view_at, visit_start), (Some(t), Some(v)) if t >= v))
-        .count();
-    if shown_this_visit >= MAX_PER_VISIT {
+    let v = Visit::of(read, person, browser, ask.device.unwrap_or(Device::Desktop), now)?;
+    if v.shown_this_visit(&active) >= MAX_PER_VISIT {
         return Ok(Vec::new());
     }
-    let member = person.is_some_and(|p| {
-        crate::customer::get(read, p)
-            .ok()
-            .is_some_and(|(_, r)| r.user_id.is_some())
-    });
-    // A visit not yet counted is this one: a visitor with no earlier visit is new.
-    let returning = visits > 1 || (visits == 1 && visit_start.is_none());
-    let device = ask.device.unwrap_or(Device::Desktop);
-    let cart = match person {
-        Some(p) => cart_of(read, p, now)?,
-        None => (0.0, 0),
-    };
     let mut out = Vec::new();
     for (id, rec) in active {
         if out.len() >= MAX_ANSWERED {
             break;
         }
-        let d = &rec.definition;
-        let t = &d.target;
-        let targeted = eligible::scheduled(&d.display, now, st.tz)
-            && eligible::url_allowed(&t.urls, &ask.url)
-            && eligible::device_allowed(&t.devices, device)
-            && match t.member {
-                Membership::Any => true,
-                Membership::Member => member,
-                Membership::Guest => !member,
-            }
-            && match t.visitor {
-                Visitor::Any => true,
-                Visitor::New => !returning,
-                Visitor::Returning => returning,
-            }
-            && t.cart_value.is_none_or(|r| r.holds(cart.0))
-            && t.cart_items.is_none_or(|r| r.holds(cart.1 as f64))
-            && eligible::frequency_allows(&d.display, seen.get(&id), visit_start, now);
-        if !targeted {
+        if !walk_target(st, read, id, &rec, &v, &ask.url, now, true, |_, holds| holds)? {
             continue;
         }
-        if let Some(segment) = t.segment_id {
-            let Some(p) = person else { continue };
-            if !in_segment(st, read, segment, p, now)? {
-                continue;
-            }
-        }
-        match shown(st, read, id, &rec, person, ask, now)? {
-            Some(s) => out.push(s),
-            None => continue,
+        if let Ok(s) = shown(st, read, id, &rec, person, ask, now)? {
+            out.push(s);
         }
     }
     Ok(out)
+}
+
+/// A message as the console's preview shows it for one customer on one page: what they would
+/// see, and which parts of its targeting hold for them now.
+pub struct Preview {
+    pub shown: Result<Shown, Missing>,
+    pub parts: Vec<(Part, bool)>,
+    /// Every part held (the message would be answered, if active, and within the per-visit cap).
+    pub due: bool,
+}
+
+/// Previews a message (saved or not: `id` 0 for a draft) for `customer` (None: a new guest) on a
+/// page: rendered as `GET /v1/messages` would render it for them, whatever its targeting says,
+/// with that targeting explained part by part.
+pub fn preview(
+    st: &AppState,
+    read: &ReadTx,
+    id: u64,
+    rec: &MessageRecord,
+    customer: Option<u64>,
+    ask: &Ask,
+) -> Result<Preview, store::Error> {
+    let now = st.now_ms();
+    let v = Visit::of(read, customer, None, ask.device.unwrap_or(Device::Desktop), now)?;
+    let mut parts = Vec::new();
+    let due = walk_target(st, read, id, rec, &v, &ask.url, now, false, |part, holds| {
+        parts.push((part, holds));
+        true
+    })?;
+    Ok(Preview {
+        shown: shown(st, read, id, rec, customer, ask, now)?,
+        parts,
+        due,
+    })
 }
 
 /// What the visitor carted in the last week and has not bought since: (value, products).
@@ -284,6 +452,35 @@ fn in_segment(st: &AppState, read: &ReadTx, segment: u64, customer: u64, now: i6
     Ok(members.contains(customer))
 }
 
+/// Whether the customer matches a message's live rule. `kept`: the message's id and the time it
+/// was last changed, under which the rule's members are reused for a minute.
+fn in_rule(
+    st: &AppState,
+    read: &ReadTx,
+    kept: Option<(u64, i64)>,
+    rule: &serde_json::Value,
+    customer: u64,
+    now: i64,
+) -> Result<bool, store::Error> {
+    // A rule that no longer parses (it was checked when saved) admits nobody.
+    let Ok(rule) = crate::segment::rule::Rule::parse(rule) else {
+        return Ok(false);
+    };
+    let make = || st.with_env(read, |env| crate::segment::members_now(&rule, env));
+    let Some(key) = kept else {
+        return Ok(make()?.contains(customer));
+    };
+    let slot = {
+        let mut rules = st.onsite.rules.lock().expect("not poisoned");
+        let entry = rules.entry(key.0).or_default();
+        if entry.0 != key.1 {
+            *entry = (key.1, Arc::default());
+        }
+        entry.1.clone()
+    };
+    Ok(slot.get(now, SEGMENT_TTL_MS, make)?.contains(customer))
+}
+
 fn product_vars(read: &ReadTx, id: &str) -> Result<Option<ProductVars>, store::Error> {
     Ok(read.product(id)?.map(|p| {
         let price = p.sale_price.or(p.price);
@@ -299,8 +496,38 @@ fn product_vars(read: &ReadTx, id: &str) -> Result<Option<ProductVars>, store::E
     }))
 }
 
-/// One message made for this visitor, or None when it has nothing to show (no cards, a count
-/// under its minimum, no product on the page to count).
+/// Why a message has nothing to show a visitor it is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// Recently viewed, carted or purchased: none of the visitor's own products (for recently
+    /// viewed: none from an earlier visit).
+    OwnProducts,
+    /// The strategy found no product at all.
+    Cards,
+    /// The coupon was deleted or has ended.
+    Coupon,
+    /// Social proof on a page without a product.
+    Product,
+    /// Social proof under its minimum.
+    Count { count: u64, minimum: u32 },
+    /// A title or subtitle that does not render.
+    Render,
+}
+
+impl Missing {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Missing::OwnProducts => "own_products",
+            Missing::Cards => "cards",
+            Missing::Coupon => "coupon",
+            Missing::Product => "product",
+            Missing::Count { .. } => "count",
+            Missing::Render => "render",
+        }
+    }
+}
+
+/// One message made for this visitor, or why it has nothing to show them.
 fn shown(
     st: &AppState,
     read: &ReadTx,
@@ -309,7 +536,7 @@ fn shown(
     person: Option<u64>,
     ask: &Ask,
     now: i64,
-) -> Result<Option<Shown>, store::Error> {
+) -> Result<Result<Shown, Missing>, store::Error> {
     let d = &rec.definition;
     let mut parts = Parts {
         lang: ask.lang,
@@ -364,7 +591,7 @@ fn shown(
         if let Some(s) = own
             && !answer.items.iter().any(|c| c.source == s)
         {
-            return Ok(None);
+            return Ok(Err(Missing::OwnProducts));
         }
         parts.cards = answer
             .items
@@ -384,15 +611,15 @@ fn shown(
             })
             .collect();
         if parts.cards.is_empty() {
-            return Ok(None);
+            return Ok(Err(Missing::Cards));
         }
     }
     if let Some(coupon_id) = d.coupon_id {
         let Some(coupon) = read.coupon::<CouponRecord>(coupon_id)? else {
-            return Ok(None);
+            return Ok(Err(Missing::Coupon));
         };
         if coupon.ends_at.is_some_and(|e| now > e) {
-            return Ok(None);
+            return Ok(Err(Missing::Coupon));
         }
         let code = match person {
             Some(p) => held_code(read, p, coupon_id, &coupon, now)?,
@@ -414,11 +641,14 @@ fn shown(
     }
     if let Some(proof) = &d.social_proof {
         let Some(product) = ask.product_id.as_deref() else {
-            return Ok(None);
+            return Ok(Err(Missing::Product));
         };
         let count = proof_count(st, read, proof.measure, product, now)?;
         if count < u64::from(proof.minimum) {
-            return Ok(None);
+            return Ok(Err(Missing::Count {
+                count,
+                minimum: proof.minimum,
+            }));
         }
         parts.count = Some(count);
     }
@@ -427,10 +657,10 @@ fn shown(
         Ok(h) => h,
         Err(e) => {
             tracing::warn!(message = id, error = %e, "an on-site message did not render");
-            return Ok(None);
+            return Ok(Err(Missing::Render));
         }
     };
-    Ok(Some(Shown {
+    Ok(Ok(Shown {
         id,
         variant: VARIANT.to_string(),
         kind: d.kind,
@@ -583,6 +813,10 @@ pub async fn reveal(st: &AppState, message: u64, ask: Ask) -> Result<String, Cod
                 }
                 && match d.target.segment_id {
                     Some(segment) => in_segment(&state, &read, segment, customer, now)?,
+                    None => true,
+                }
+                && match &d.target.rule {
+                    Some(rule) => in_rule(&state, &read, Some((message, rec.updated_at)), rule, customer, now)?,
                     None => true,
                 };
             if !for_them {

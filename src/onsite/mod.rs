@@ -8,6 +8,7 @@
 pub mod content;
 pub mod eligible;
 pub mod seen;
+pub mod templates;
 
 use std::collections::BTreeMap;
 
@@ -273,6 +274,11 @@ pub struct Target {
     /// Members of this saved segment (its nightly membership, or live).
     #[serde(default)]
     pub segment_id: Option<u64>,
+    /// A live segment: a rule in the segment rule language (CONTRACT §4), evaluated as the
+    /// message is asked for (its members are reused for a minute).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub rule: Option<serde_json::Value>,
     #[serde(default)]
     pub urls: Vec<UrlRule>,
     /// Empty: every device.
@@ -632,6 +638,14 @@ pub fn check(read: &impl Lookups, input: &MessageInput) -> Result<Definition, On
         && !read.segment_exists(id)?
     {
         return Err(invalid("target.segment_id", format!("no segment {id}")));
+    }
+    if let Some(rule) = &t.rule {
+        crate::segment::rule::Rule::parse(rule).map_err(|e| {
+            invalid(
+                format!("target.rule{}", e.path.trim_start_matches('$')),
+                format!("expected {}", e.expected),
+            )
+        })?;
     }
     if t.urls.len() > MAX_URL_RULES {
         return Err(invalid(

@@ -70,6 +70,33 @@ pub fn total(read: &crate::store::ReadTx, message: u64) -> Result<Counts, store:
     Ok(sum)
 }
 
+/// A message's counts per day of the shop's time zone: the `days` days up to and including
+/// `today` (a day number of `analysis::local_day`), oldest first, days without a view included;
+/// and their sum.
+pub fn per_day(
+    read: &crate::store::ReadTx,
+    message: u64,
+    tz: chrono_tz::Tz,
+    today: i32,
+    days: u32,
+) -> Result<(Vec<(chrono::NaiveDate, Counts)>, Counts), store::Error> {
+    use crate::analysis::{day_date, day_start, local_day};
+    let first = today - days as i32 + 1;
+    let start = |day: i32| day_start(tz, day_date(day));
+    let from = start(first).div_euclid(BUCKET_MS);
+    let to = start(today + 1).div_euclid(BUCKET_MS);
+    let mut out: Vec<(chrono::NaiveDate, Counts)> = (first..=today).map(|d| (day_date(d), Counts::default())).collect();
+    let mut total = Counts::default();
+    for (bucket, c) in read.onsite_counts_between::<Counts>(message, from, to)? {
+        let day = local_day(bucket * BUCKET_MS, tz);
+        if let Some((_, slot)) = out.get_mut((day - first) as usize) {
+            slot.add(&c);
+        }
+        total.add(&c);
+    }
+    Ok((out, total))
+}
+
 /// The length of a counting bucket.
 pub const BUCKET_MS: i64 = 15 * 60 * 1000;
 
