@@ -33,12 +33,15 @@ const NOW_WINDOW_MS: i64 = 5 * 60_000;
 /// The cart: products carted in this long and not bought since.
 const CART_DAYS: i64 = 7;
 
+/// A segment's or a rule's members, reused for a while.
+type Members = Kept<RoaringTreemap>;
+
 /// What the answers reuse for a little while: segment members and social-proof counts.
 #[derive(Default)]
 pub struct Cache {
     segments: Mutex<HashMap<u64, Arc<Kept<RoaringTreemap>>>>,
     /// Each message's live rule: the members, under the time the message was last changed.
-    rules: Mutex<HashMap<u64, (i64, Arc<Kept<RoaringTreemap>>)>>,
+    rules: Mutex<HashMap<u64, (i64, Arc<Members>)>>,
     /// The count of every product, by measure.
     purchased_today: Kept<HashMap<String, u64>>,
     viewing_now: Kept<HashMap<String, u64>>,
