@@ -6,6 +6,9 @@
   const tag = d.currentScript || d.querySelector("script[data-write-key]");
   if (!tag || (w.dangol && w.dangol.loaded)) return;
   const key = tag.dataset.writeKey, base = new URL(tag.src, location.href).origin;
+  // The console's preview: the messages come in the page (#dangol-preview), show at once, and
+  // nothing is stored or sent.
+  const preview = tag.hasAttribute("data-preview");
   const early = Array.isArray(w.dangol) ? w.dangol.slice() : [];
 
   // Storage: the anonymous id in a first-party cookie and localStorage, the member in localStorage.
@@ -13,7 +16,7 @@
     get: (k) => { try { return localStorage.getItem(k); } catch (e) { return null; } },
     set: (k, v) => { try { v == null ? localStorage.removeItem(k) : localStorage.setItem(k, v); } catch (e) { /* private mode */ } },
   };
-  const cookie = (k) => (d.cookie.match("(?:^|; )" + k + "=([^;]*)") || [])[1];
+  const cookie = (k) => { try { return (d.cookie.match("(?:^|; )" + k + "=([^;]*)") || [])[1]; } catch (e) { /* sandboxed */ } };
   const setCookie = (k, v, days) => {
     d.cookie = k + "=" + (v || "") + "; path=/; max-age=" + (v ? days * 86400 : 0) + "; SameSite=Lax" +
       (location.protocol === "https:" ? "; Secure" : "");
@@ -22,7 +25,7 @@
     ([1e7] + -1e3 + -4e3 + -8e3 + -1e11).replace(/[018]/g, (c) => (c ^ crypto.getRandomValues(new Uint8Array(1))[0] & 15 >> c / 4).toString(16));
 
   // With data-consent="required", nothing is stored and nothing is sent until dangol.consent(true).
-  let consented = tag.dataset.consent !== "required" || local.get("dangol_consent") === "1";
+  let consented = !preview && (tag.dataset.consent !== "required" || local.get("dangol_consent") === "1");
   let anon = cookie("dangol_aid") || local.get("dangol_aid") || uuid();
   let user = local.get("dangol_uid"), hash = local.get("dangol_uhash");
   let visitState = null;
@@ -133,8 +136,12 @@
     return q;
   };
   const messages = () => {
-    if (asked || !consented || !loaded) return;
+    if (asked || !(consented || preview) || !loaded) return;
     asked = true;
+    if (preview) {
+      try { JSON.parse(d.getElementById("dangol-preview").textContent).messages.forEach((m) => arm({ ...m, trigger: [{ on: "arrival" }] })); } catch (e) { /* none */ }
+      return;
+    }
     const q = new URLSearchParams(clean({ ...asking(), product_id: p && p.product_id }));
     fetch(base + "/v1/messages?" + q, { credentials: "omit" })
       .then((r) => (r.ok ? r.json() : { messages: [] }))
@@ -197,6 +204,7 @@
       if (el.hasAttribute("data-dangol-snooze")) close(+el.dataset.dangolSnooze);
       else if (el.hasAttribute("data-dangol-close")) close(0);
       else if (el.hasAttribute("data-dangol-reveal")) {
+        if (preview) return;
         report("Message Clicked", {});
         fetch(base + "/v1/messages/" + m.id + "/code", { method: "POST", credentials: "omit", headers: { "Content-Type": "text/plain" },
           body: JSON.stringify(clean({ ...asking(), url: undefined, device: undefined, lang: undefined })) })

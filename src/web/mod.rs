@@ -4,6 +4,7 @@
 
 mod analysis;
 mod campaigns;
+mod chart;
 mod coupons;
 mod frame;
 mod import;
@@ -202,6 +203,27 @@ fn safe_next(next: Option<&str>) -> String {
         && !path.contains('\\')
         && path.bytes().all(|b| b.is_ascii_graphic());
     if local { path } else { "/".into() }
+}
+
+/// The customer `q` names: a customer id, else a user id, anonymous id or email.
+pub fn find_customer(read: &crate::store::ReadTx, q: &str) -> Result<Option<u64>, crate::customer::Error> {
+    use crate::customer::Error as E;
+    let q = q.trim();
+    if let Ok(id) = q.parse::<u64>() {
+        match crate::customer::get(read, id) {
+            Ok((id, _)) => return Ok(Some(id)),
+            Err(E::Store(e)) => return Err(E::Store(e)),
+            Err(_) => {}
+        }
+    }
+    match crate::customer::find_by_key(read, q)? {
+        Some(id) => match crate::customer::get(read, id) {
+            Ok((id, _)) => Ok(Some(id)),
+            Err(E::Store(e)) => Err(E::Store(e)),
+            Err(_) => Ok(None),
+        },
+        None => Ok(None),
+    }
 }
 
 /// The refusal of a change from a viewer or without the session's form token, if it is one.

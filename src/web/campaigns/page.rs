@@ -8,9 +8,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::super::chart::{Day, DayChart, two_bars};
 use super::super::frame::Frame;
 use super::super::rule_words::{RuleLine, rule_lines};
-use super::super::{Staff, failed, refuse_change, render};
+use super::super::{Staff, failed, find_customer, refuse_change, render};
 use crate::app::AppState;
 use crate::campaign::report::{self, DayReport, Report};
 use crate::campaign::settings::Settings;
@@ -19,7 +20,6 @@ use crate::campaign::{self, CampaignError, CampaignRecord, Late, Repeat, Status}
 use crate::coupon::CouponRecord;
 use crate::i18n::{self, Catalog, Lang};
 use crate::segment::saved::SegmentRecord;
-use crate::store;
 
 use super::*;
 
@@ -66,25 +66,6 @@ pub struct DayRow {
     pub revenue: String,
 }
 
-/// One day of the chart: sent and conversions side by side, in SVG user units.
-pub struct DayBar {
-    pub x: String,
-    pub conv_x: String,
-    pub width: String,
-    pub sent_y: String,
-    pub sent_h: String,
-    pub conv_y: String,
-    pub conv_h: String,
-    pub title: String,
-}
-
-pub struct DayChart {
-    pub bars: Vec<DayBar>,
-    pub max: String,
-    pub first: String,
-    pub last: String,
-}
-
 pub struct ReportView {
     pub stats: Vec<Stat>,
     /// (reason, count) of the skipped messages.
@@ -96,11 +77,6 @@ pub struct ReportView {
     pub chart: Option<DayChart>,
 }
 
-pub(super) const CHART_W: f64 = 720.0;
-pub(super) const CHART_H: f64 = 160.0;
-/// Days drawn at most (the table lists them all).
-pub(super) const CHART_DAYS: usize = 60;
-
 pub(super) fn skip_label(t: &Catalog, reason: &str) -> String {
     t.find(&format!("campaigns.skip_{reason}"))
         .map_or_else(|| reason.to_string(), str::to_string)
@@ -108,50 +84,15 @@ pub(super) fn skip_label(t: &Catalog, reason: &str) -> String {
 
 /// The per-day chart of sent messages and conversions, oldest day first; None without days.
 pub(super) fn chart(days: &[DayReport], t: &Catalog) -> Option<DayChart> {
-    let days = &days[days.len().saturating_sub(CHART_DAYS)..];
-    if days.is_empty() {
-        return None;
-    }
-    let max = days
+    let days: Vec<Day> = days
         .iter()
-        .map(|d| d.counts.sent.max(d.conversions))
-        .max()
-        .unwrap_or(0)
-        .max(1) as f64;
-    let slot = CHART_W / days.len().max(14) as f64;
-    let width = (slot * 0.38).max(1.0);
-    let bars = days
-        .iter()
-        .enumerate()
-        .map(|(i, d)| {
-            let x = i as f64 * slot + slot * 0.1;
-            let sent_h = d.counts.sent as f64 / max * CHART_H;
-            let conv_h = d.conversions as f64 / max * CHART_H;
-            DayBar {
-                x: format!("{x:.1}"),
-                conv_x: format!("{:.1}", x + width + slot * 0.04),
-                width: format!("{width:.1}"),
-                sent_y: format!("{:.1}", CHART_H - sent_h),
-                sent_h: format!("{sent_h:.1}"),
-                conv_y: format!("{:.1}", CHART_H - conv_h),
-                conv_h: format!("{conv_h:.1}"),
-                title: format!(
-                    "{}: {} {} · {} {}",
-                    d.day,
-                    t.get("campaigns.sent"),
-                    count(d.counts.sent),
-                    t.get("campaigns.conversions"),
-                    count(d.conversions)
-                ),
-            }
+        .map(|d| Day {
+            day: &d.day,
+            a: d.counts.sent,
+            b: d.conversions,
         })
         .collect();
-    Some(DayChart {
-        bars,
-        max: count(max as u64),
-        first: days.first().map(|d| d.day.clone()).unwrap_or_default(),
-        last: days.last().map(|d| d.day.clone()).unwrap_or_default(),
-    })
+    two_bars(&days, t.get("campaigns.sent"), t.get("campaigns.conversions"))
 }
 
 pub(super) fn report_view(r: &Report, t: &'static Catalog, lang: Lang) -> ReportView {
@@ -267,27 +208,6 @@ pub(super) async fn show(
     Query(q): Query<ShowQuery>,
 ) -> Response {
     show_page(&st, &staff, id, q.preview_customer, Extras::default()).await
-}
-
-/// The customer `q` names: a customer id, else a user id, anonymous id or email.
-pub(super) fn find_customer(read: &store::ReadTx, q: &str) -> Result<Option<u64>, crate::customer::Error> {
-    use crate::customer::Error as E;
-    let q = q.trim();
-    if let Ok(id) = q.parse::<u64>() {
-        match crate::customer::get(read, id) {
-            Ok((id, _)) => return Ok(Some(id)),
-            Err(E::Store(e)) => return Err(E::Store(e)),
-            Err(_) => {}
-        }
-    }
-    match crate::customer::find_by_key(read, q)? {
-        Some(id) => match crate::customer::get(read, id) {
-            Ok((id, _)) => Ok(Some(id)),
-            Err(E::Store(e)) => Err(E::Store(e)),
-            Err(_) => Ok(None),
-        },
-        None => Ok(None),
-    }
 }
 
 pub(super) async fn show_page(
@@ -678,10 +598,8 @@ mod tests {
             revenue: 0.0,
         };
         let c = chart(&[day("2026-11-23", 4, 0), day("2026-11-24", 2, 1)], t).unwrap();
-        assert_eq!(c.bars.len(), 2);
-        assert_eq!((c.bars[0].sent_y.as_str(), c.bars[0].sent_h.as_str()), ("0.0", "160.0"));
-        assert_eq!(c.bars[1].conv_h, "40.0");
-        assert_eq!((c.first.as_str(), c.last.as_str()), ("2026-11-23", "2026-11-24"));
+        assert_eq!((c.bars[0].a_h.as_str(), c.bars[1].b_h.as_str()), ("160.0", "40.0"));
+        assert!(c.bars[1].title.contains("Sent 2"), "{}", c.bars[1].title);
         assert!(chart(&[], t).is_none());
     }
 }
