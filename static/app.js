@@ -77,3 +77,25 @@ document.addEventListener('DOMContentLoaded', () => {
   form.addEventListener('change', sync);
   sync();
 });
+
+// The on-site message form: the preview is the form posted into its iframe (the real storefront
+// script draws the message there), again shortly after each change; the device picks the
+// frame's width; the part of "what it shows" the chosen kind needs is marked.
+document.addEventListener('DOMContentLoaded', () => {
+  const form = document.getElementById('message-form');
+  const button = document.getElementById('preview-button');
+  if (!form || !button) return;
+  const frame = document.getElementById('preview-frame');
+  const refresh = () => form.requestSubmit(button);
+  const sync = () => {
+    const kind = form.querySelector('input[name=kind]:checked')?.value;
+    form.querySelectorAll('[data-kind]').forEach((el) => el.classList.toggle('wanted', el.dataset.kind === kind));
+    frame.classList.toggle('mobile', form.querySelector('#preview_device').value === 'mobile');
+  };
+  let timer;
+  const later = () => { clearTimeout(timer); timer = setTimeout(refresh, 600); };
+  form.addEventListener('input', later);
+  form.addEventListener('change', () => { sync(); later(); });
+  sync();
+  refresh();
+});

@@ -194,13 +194,6 @@ pub struct Totals {
 
 impl From<Counts> for Totals {
     fn from(c: Counts) -> Totals {
-        let rate = |n: u64| {
-            if c.viewers == 0 {
-                0.0
-            } else {
-                n as f64 / c.viewers as f64
-            }
-        };
         Totals {
             impressions: c.views,
             unique_viewers: c.viewers,
@@ -209,8 +202,8 @@ impl From<Counts> for Totals {
             closes: c.closes,
             conversions: c.conversions,
             revenue: c.revenue,
-            click_rate: rate(c.clickers),
-            conversion_rate: rate(c.conversions),
+            click_rate: c.click_rate(),
+            conversion_rate: c.conversion_rate(),
         }
     }
 }

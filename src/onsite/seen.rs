@@ -59,6 +59,24 @@ impl Counts {
         self.conversions += o.conversions;
         self.revenue += o.revenue;
     }
+
+    fn per_viewer(&self, n: u64) -> f64 {
+        if self.viewers == 0 {
+            0.0
+        } else {
+            n as f64 / self.viewers as f64
+        }
+    }
+
+    /// Unique clickers over unique viewers.
+    pub fn click_rate(&self) -> f64 {
+        self.per_viewer(self.clickers)
+    }
+
+    /// Conversions over unique viewers.
+    pub fn conversion_rate(&self) -> f64 {
+        self.per_viewer(self.conversions)
+    }
 }
 
 /// A message's counts over all time.

@@ -81,8 +81,16 @@ mod tests {
     fn two_counts_per_day_scaled_to_the_highest() {
         let c = two_bars(
             &[
-                Day { day: "2026-11-23", a: 4, b: 0 },
-                Day { day: "2026-11-24", a: 2, b: 1 },
+                Day {
+                    day: "2026-11-23",
+                    a: 4,
+                    b: 0,
+                },
+                Day {
+                    day: "2026-11-24",
+                    a: 2,
+                    b: 1,
+                },
             ],
             "Sent",
             "Conversions",

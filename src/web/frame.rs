@@ -40,6 +40,7 @@ impl Frame {
             ("orders", "/orders", true),
             ("coupons", "/coupons", true),
             ("campaigns", "/campaigns", true),
+            ("messages", "/messages", true),
             ("reports", "/reports", false),
             ("import", "/import", true),
             ("settings", "/settings", true),

@@ -8,6 +8,7 @@ mod chart;
 mod coupons;
 mod frame;
 mod import;
+mod onsite;
 mod pages;
 mod recommend;
 mod rule_words;
@@ -51,6 +52,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(segments::routes())
         .merge(coupons::routes())
         .merge(campaigns::routes())
+        .merge(onsite::routes())
         .merge(send_settings::routes())
         .merge(search::routes())
         .merge(settings::routes())
@@ -74,10 +76,13 @@ async fn protect(State(st): State<AppState>, req: axum::extract::Request, next: 
         .is_some_and(|p| p.eq_ignore_ascii_case("https"));
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // A page that may be framed by the console itself (the message preview) says so.
+    h.entry(header::X_FRAME_OPTIONS)
+        .or_insert(HeaderValue::from_static("DENY"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(CSP));
     if h.contains_key(header::SET_COOKIE) {
         let secure = https || {
             let store = st.store.clone();

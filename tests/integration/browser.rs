@@ -1057,3 +1057,163 @@ async fn a_campaign_starts_from_a_template_is_previewed_and_launched() {
     .await;
     c.close().await.unwrap();
 }
+
+/// A member's event on a day, sent with the server key.
+async fn member_event(app: &TestApp, user: &str, event: &str, props: Value, at: &str) {
+    crate::onsite::set_clock(app, at).await;
+    let res = app
+        .send_from_server(
+            "/v1/track",
+            json!({"userId": user, "event": event, "properties": props}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_starts_from_a_template_is_previewed_by_the_real_script_and_activated() {
+    let app = crate::onsite::shop().await;
+    let res = app
+        .send_from_server("/v1/identify", json!({"userId": "kim", "traits": {"name": "김민지"}}))
+        .await;
+    assert_eq!(res.status(), 200);
+    // Kim looked at two products yesterday and one now.
+    for p in ["P1", "P2"] {
+        member_event(
+            &app,
+            "kim",
+            "Product Viewed",
+            json!({"product_id": p}),
+            "2026-12-06T20:00:00+09:00",
+        )
+        .await;
+    }
+    member_event(
+        &app,
+        "kim",
+        "Product Viewed",
+        json!({"product_id": "P3"}),
+        "2026-12-07T10:00:00+09:00",
+    )
+    .await;
+
+    let driver = driver().await;
+    let c = browser(&driver).await;
+    let base = app.base.clone();
+    let mut id = 0;
+    run("messages", &c, async {
+        sign_in(&c, &base, "admin", "test-admin-password").await?;
+        find(&c, "nav.side a[href='/messages']").await?.click().await?;
+        wait_path(&c, "/messages").await?;
+        find(&c, "#template-recently_viewed").await?.click().await?;
+        wait_path(&c, "/messages/new").await?;
+        // The preview for kim: the real script draws the popup in the frame, yesterday's products
+        // first, nothing of this visit.
+        find(&c, "#preview_customer").await?.send_keys("kim").await?;
+        let mut drawn = String::new();
+        for _ in 0..200 {
+            find(&c, "iframe#message-preview").await?.enter_frame().await?;
+            let got = c
+                .execute(
+                    "const host = document.querySelector('[data-dangol-message]');
+                     const who = document.getElementById('preview-who');
+                     return host && who && who.textContent.includes('김민지')
+                       ? [...host.shadowRoot.querySelectorAll('.title, .card .name')].map(e => e.textContent).join('|') : '';",
+                    vec![],
+                )
+                .await?;
+            c.enter_parent_frame().await?;
+            drawn = got.as_str().unwrap_or_default().to_string();
+            if !drawn.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let parts: Vec<&str> = drawn.split('|').collect();
+        anyhow::ensure!(
+            parts.len() >= 3
+                && parts[0] == "김민지님이 최근 본 상품이에요"
+                && parts[1..3].contains(&"소이 캔들")
+                && parts[1..3].contains(&"플라워 오드퍼퓸"),
+            "the preview drew {drawn:?}"
+        );
+        anyhow::ensure!(!drawn.contains("핸드크림"), "this visit's product is left out: {drawn}");
+        let frame = find(&c, "iframe#message-preview").await?;
+        anyhow::ensure!(
+            frame.attr("sandbox").await?.as_deref() == Some("allow-scripts"),
+            "the preview is sandboxed"
+        );
+        c.set_window_size(1280, 1250).await?;
+        save_screenshot(&c, "message-form.png").await?;
+        c.set_window_size(1280, 900).await?;
+        // On a phone: the frame narrows, and the script takes it for a mobile page.
+        c.find(Locator::Css("#preview_device option[value='mobile']")).await?.click().await?;
+        find(&c, "#preview-frame.mobile").await?;
+
+        find(&c, "#save").await?.click().await?;
+        for _ in 0..400 {
+            let path = c.current_url().await?.path().to_string();
+            if let Some(n) = path.strip_prefix("/messages/").and_then(|s| s.parse::<u64>().ok()) {
+                id = n;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        anyhow::ensure!(id > 0, "saving did not open the message's page");
+        find(&c, "#status[data-status='draft']").await?;
+        find(&c, "#activate").await?.click().await?;
+        let status = find(&c, "#status[data-status='active']").await?.text().await?;
+        anyhow::ensure!(status == "켜짐", "{status}");
+        Ok(())
+    })
+    .await;
+    assert_eq!(app.get(&format!("/messages/{id}")).await["status"], "active");
+
+    // A week of the shop's visitors seeing and clicking it; two of them order.
+    for day in 1..=7u32 {
+        for v in 0..(3 + day * 2) {
+            let who = format!("v{day}-{v}");
+            // Each step sets the test clock: a minute apart, so they come in order.
+            let at = |minute: u32| format!("2026-12-{:02}T1{}:{minute:02}:00+09:00", day + 7, v % 10);
+            let seen = json!({"message_id": id, "variant": "a"});
+            member_event(&app, &who, "Message Viewed", seen.clone(), &at(0)).await;
+            if v % 3 == 0 {
+                member_event(&app, &who, "Message Clicked", seen, &at(1)).await;
+            }
+            if v % 7 == 0 {
+                let order = json!({"order_id": format!("o-{who}"), "total": 39000, "products": [{"product_id": "P2", "price": 20000, "quantity": 1}]});
+                member_event(&app, &who, "Order Completed", order, &at(2)).await;
+            }
+        }
+    }
+    crate::onsite::set_clock(&app, "2026-12-14T20:00:00+09:00").await;
+    run("message-report", &c, async {
+        // A week on, the session has ended.
+        sign_in(&c, &base, "admin", "test-admin-password").await?;
+        c.goto(&format!("{base}/messages/{id}?days=7")).await?;
+        let rects = c.find_all(Locator::Css("#chart rect.bar-count")).await?.len();
+        anyhow::ensure!(rects == 7, "a bar a day: {rects}");
+        let conversions = find(&c, "#conversions").await?.text().await?;
+        anyhow::ensure!(conversions.ends_with("14"), "{conversions}");
+        let size = c
+            .execute(
+                "return [document.documentElement.scrollHeight, window.outerHeight - window.innerHeight]",
+                vec![],
+            )
+            .await?;
+        let height = size[0].as_u64().unwrap_or(900) + size[1].as_u64().unwrap_or(0);
+        c.set_window_size(1280, height.clamp(900, 3000) as u32).await?;
+        save_screenshot(&c, "message-report.png").await?;
+        c.set_window_size(1280, 900).await?;
+        c.goto(&format!("{base}/messages")).await?;
+        let row = find(&c, &format!("#messages tr[data-message='{id}']"))
+            .await?
+            .text()
+            .await?;
+        anyhow::ensure!(row.contains("켜짐"), "{row}");
+        save_screenshot(&c, "messages.png").await?;
+        Ok(())
+    })
+    .await;
+    c.close().await.unwrap();
+}

@@ -34,7 +34,7 @@ fn tag_end(s: &str) -> usize {
 
 /// What a browser would send for the form with `id`: its inputs (checked ones of radios and
 /// checkboxes), textareas and the selected option of each select.
-fn form_fields(html: &str, id: &str) -> Vec<(String, String)> {
+pub(crate) fn form_fields(html: &str, id: &str) -> Vec<(String, String)> {
     let start = html.find(&format!("id=\"{id}\"")).unwrap();
     let form = &html[start..start + html[start..].find("</form>").unwrap()];
     let mut out = Vec::new();
@@ -77,14 +77,14 @@ fn form_fields(html: &str, id: &str) -> Vec<(String, String)> {
     out
 }
 
-fn set(fields: &mut Vec<(String, String)>, name: &str, value: &str) {
+pub(crate) fn set(fields: &mut Vec<(String, String)>, name: &str, value: &str) {
     match fields.iter_mut().find(|(k, _)| k == name) {
         Some(f) => f.1 = value.to_string(),
         None => fields.push((name.to_string(), value.to_string())),
     }
 }
 
-async fn add_user(app: &TestApp, name: &str, role: &str) -> String {
+pub(crate) async fn add_user(app: &TestApp, name: &str, role: &str) -> String {
     let password = format!("{name}-password");
     let res = app
         .admin(Method::POST, "/users")

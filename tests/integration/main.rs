@@ -10,6 +10,7 @@ mod common;
 mod console;
 mod console_campaigns;
 mod console_coupons;
+mod console_onsite;
 mod console_recommend;
 mod console_search;
 mod console_shop;

@@ -13,7 +13,7 @@ fn at(s: &str) -> chrono::DateTime<chrono::FixedOffset> {
 }
 
 /// A shop on a test clock (Monday 2026-12-07, 10:00 in Seoul) with four products.
-async fn shop() -> TestApp {
+pub(crate) async fn shop() -> TestApp {
     let tmp = tempfile::tempdir().unwrap();
     let mut config = Config::for_tests(tmp.path());
     config.now = Some(at("2026-12-07T10:00:00+09:00"));
@@ -34,7 +34,7 @@ async fn shop() -> TestApp {
     app
 }
 
-async fn set_clock(app: &TestApp, now: &str) {
+pub(crate) async fn set_clock(app: &TestApp, now: &str) {
     let res = app
         .admin(Method::POST, "/clock")
         .json(&json!({ "now": now }))
@@ -77,7 +77,7 @@ async fn due(app: &TestApp, query: &str) -> Vec<Value> {
     body["messages"].as_array().unwrap().clone()
 }
 
-async fn track(app: &TestApp, who: Value, event: &str, props: Value) {
+pub(crate) async fn track(app: &TestApp, who: Value, event: &str, props: Value) {
     let mut body = who;
     body["event"] = event.into();
     body["properties"] = props;
