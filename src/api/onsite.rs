@@ -30,6 +30,7 @@ pub fn routes() -> Routes {
     Routes::new()
         .route("/messages", get(list).post(create))
         .route("/messages/templates", get(list_templates))
+        .route("/messages/settings", get(get_settings).put(put_settings))
         .route("/messages/{id}", get(describe).put(update).delete(delete))
         .route("/messages/{id}/activate", post(activate))
         .route("/messages/{id}/pause", post(pause))
@@ -300,6 +301,23 @@ async fn set_status(st: &AppState, id: u64, status: Status) -> ApiResult<Json<Me
 #[utoipa::path(get, path = "/api/v1/messages/templates", responses((status = 200, body = Vec<onsite::templates::Template>)), security(("bearer" = [])))]
 pub async fn list_templates() -> Json<Vec<onsite::templates::Template>> {
     Json(onsite::templates::all())
+}
+
+/// What holds for every message: `per_visit`, the different messages one visitor may see in
+/// one visit (1–20, default 3).
+#[utoipa::path(get, path = "/api/v1/messages/settings", responses((status = 200, body = onsite::Settings)), security(("bearer" = [])))]
+pub async fn get_settings(State(st): State<AppState>) -> ApiResult<Json<onsite::Settings>> {
+    Ok(Json(st.store.call(|s| onsite::settings(&s.read()?)).await?))
+}
+
+/// Saves the settings of every message.
+#[utoipa::path(put, path = "/api/v1/messages/settings", request_body = onsite::Settings, responses((status = 200, body = onsite::Settings), (status = 400)), security(("bearer" = [])))]
+pub async fn put_settings(
+    State(st): State<AppState>,
+    ApiJson(body): ApiJson<onsite::Settings>,
+) -> ApiResult<Json<onsite::Settings>> {
+    st.store.write(move |tx| onsite::save_settings(tx, &body)).await?;
+    Ok(Json(body))
 }
 
 /// Starts showing a message.

@@ -154,6 +154,8 @@ impl Modify for ShortPaths {
         onsite::code,
         onsite::list,
         onsite::list_templates,
+        onsite::get_settings,
+        onsite::put_settings,
         onsite::create,
         onsite::describe,
         onsite::update,

@@ -21,8 +21,6 @@ use crate::onsite::{Device, Kind, Measure, Membership, MessageRecord, Position, 
 use crate::recommend::{Request, Strategy};
 use crate::store::{self, ReadTx, Touch};
 
-/// Messages one visitor may see in one visit, whichever they are.
-pub const MAX_PER_VISIT: usize = 3;
 /// Candidates one answer holds (the script shows the first whose trigger fires).
 const MAX_ANSWERED: usize = 5;
 /// How long a segment's members and a social-proof count are reused.
@@ -361,7 +359,7 @@ pub fn due(st: &AppState, read: &ReadTx, ask: &Ask) -> Result<Vec<Shown>, store:
         None => None,
     };
     let v = Visit::of(read, person, browser, ask.device.unwrap_or(Device::Desktop), now)?;
-    if v.shown_this_visit(&active) >= MAX_PER_VISIT {
+    if v.shown_this_visit(&active) >= crate::onsite::settings(read)?.per_visit as usize {
         return Ok(Vec::new());
     }
     let mut out = Vec::new();

@@ -793,6 +793,36 @@ impl Lookups for ReadTx {
     }
 }
 
+/// What holds for every message: how many different messages one visitor may see in one visit
+/// (one a page view is the script's rule).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Settings {
+    /// 1 to 20 (default 3).
+    #[serde(default = "three")]
+    pub per_visit: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings { per_visit: 3 }
+    }
+}
+
+const SETTINGS_KEY: &str = "onsite_settings";
+
+/// The shop's settings for on-site messages (the defaults until saved).
+pub fn settings(read: &ReadTx) -> Result<Settings, store::Error> {
+    Ok(read.meta(SETTINGS_KEY)?.unwrap_or_default())
+}
+
+pub fn save_settings(tx: &mut Tx, s: &Settings) -> Result<(), OnsiteError> {
+    if !(1..=20).contains(&s.per_visit) {
+        return Err(invalid("per_visit", "must be 1 to 20"));
+    }
+    tx.put_meta(SETTINGS_KEY, s)?;
+    Ok(())
+}
+
 pub fn create(tx: &mut Tx, input: &MessageInput, now: i64) -> Result<u64, OnsiteError> {
     let definition = check(tx, input)?;
     let id = tx.next_onsite_message_id()?;

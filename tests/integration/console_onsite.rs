@@ -115,6 +115,7 @@ async fn message_pages_need_sign_in_and_a_viewer_only_reads() {
     let posts = [
         "/messages".to_string(),
         "/messages/preview".to_string(),
+        "/messages/settings".to_string(),
         show.clone(),
         format!("{show}/activate"),
         format!("{show}/pause"),
@@ -161,6 +162,21 @@ async fn a_message_from_a_template_is_saved_previewed_activated_reported_and_del
     }
     set_clock(&app, "2026-12-07T10:00:00+09:00").await;
     member_track(&app, "kim", "Product Viewed", json!({"product_id": "P3"})).await;
+
+    // The cap of messages a visit, for every message: a wrong number is named, a right one kept.
+    let (_, list) = page(&app, &owner, "/messages").await;
+    let csrf = csrf_of(&list);
+    let res = post_form(&app, &owner, "/messages/settings", format!("csrf={csrf}&per_visit=40")).await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert!(
+        text(&html, "error-per_visit").starts_with("per_visit: must be 1 to 20"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"40\""), "what was typed stays");
+    let res = post_form(&app, &owner, "/messages/settings", format!("csrf={csrf}&per_visit=2")).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(app.get("/messages/settings").await["per_visit"], 2);
 
     // The list offers the ready-made messages; one fills the form.
     let (status, list) = page(&app, &owner, "/messages").await;

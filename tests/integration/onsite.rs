@@ -551,3 +551,62 @@ async fn social_proof_shows_real_counts_and_hides_below_its_minimum() {
     set_clock(&app, "2026-12-08T00:05:00+09:00").await;
     assert!(due(&app, &q("P1")).await.is_empty());
 }
+
+#[tokio::test]
+async fn the_shop_caps_how_many_messages_a_visitor_sees_in_a_visit() {
+    let app = shop().await;
+    assert_eq!(
+        app.get("/messages/settings").await,
+        json!({"per_visit": 3}),
+        "three by default"
+    );
+    let res = app
+        .admin(Method::PUT, "/messages/settings")
+        .json(&json!({"per_visit": 0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let err: Value = res.json().await.unwrap();
+    assert_eq!(err["error"]["field"], "per_visit", "{err}");
+    let mut ids = Vec::new();
+    for name in ["첫째", "둘째", "셋째"] {
+        ids.push(message(&app, json!({"name": name, "kind": "modal", "content": {"title": name}})).await);
+    }
+    let me = json!({"anonymousId": "visitor-cap"});
+    track(&app, me.clone(), "Product Viewed", json!({"product_id": "P1"})).await;
+    let q = format!("anonymousId=visitor-cap&{}", page("/"));
+    assert_eq!(due(&app, &q).await.len(), 3);
+    // Two seen in this visit, with a cap of two: nothing more in it.
+    let res = app
+        .admin(Method::PUT, "/messages/settings")
+        .json(&json!({"per_visit": 2}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    for id in &ids[..2] {
+        track(
+            &app,
+            me.clone(),
+            "Message Viewed",
+            json!({"message_id": id, "variant": "a"}),
+        )
+        .await;
+    }
+    assert!(due(&app, &q).await.is_empty(), "the cap of two is reached");
+    // With three allowed, the third (the two seen are once a visit).
+    let res = app
+        .admin(Method::PUT, "/messages/settings")
+        .json(&json!({"per_visit": 3}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let got: Vec<Value> = due(&app, &q).await.iter().map(|m| m["id"].clone()).collect();
+    assert_eq!(got, vec![json!(ids[2])]);
+    // The next visit, an hour later: the cap starts again.
+    set_clock(&app, "2026-12-07T11:00:00+09:00").await;
+    track(&app, me.clone(), "Product Viewed", json!({"product_id": "P2"})).await;
+    assert_eq!(due(&app, &q).await.len(), 3);
+}

@@ -166,6 +166,7 @@ fn on_site_messages_decode() {
     golden::<dangol::onsite::MessageRecord>("onsite_message", Codec::Named);
     golden::<dangol::onsite::seen::Seen>("onsite_seen", Codec::Named);
     golden::<dangol::onsite::seen::Counts>("onsite_counts", Codec::Named);
+    golden::<dangol::onsite::Settings>("onsite_settings", Codec::Named);
 }
 
 #[test]

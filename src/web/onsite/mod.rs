@@ -40,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/messages", get(list).post(create_submit))
         .route("/messages/new", get(new_page))
         .route("/messages/preview", post(preview::preview))
+        .route("/messages/settings", post(settings_submit))
         .route("/messages/{id}", get(show).post(edit_submit))
         .route("/messages/{id}/edit", get(edit_page))
         .route("/messages/{id}/activate", post(activate))
@@ -227,11 +228,18 @@ fn template_cards(t: &'static Catalog, lang: Lang) -> Vec<TemplateCard> {
 #[template(path = "onsite/list.html")]
 struct ListPage {
     f: Frame,
+    per_visit: u32,
+    /// What was wrong with the settings sent, if anything.
+    settings_error: Option<String>,
     rows: Vec<Row>,
     templates: Vec<TemplateCard>,
 }
 
 async fn list(State(st): State<AppState>, staff: Staff) -> Response {
+    list_page(st, staff, None).await
+}
+
+async fn list_page(st: AppState, staff: Staff, settings_error: Option<(String, u32)>) -> Response {
     let (lang, t) = (staff.lang, staff.t);
     let res = st
         .store
@@ -254,16 +262,55 @@ async fn list(State(st): State<AppState>, staff: Staff) -> Response {
                     name: d.name,
                 });
             }
-            Ok(rows)
+            Ok((rows, onsite::settings(&read)?))
         })
         .await;
     match res {
-        Ok(rows) => render(&ListPage {
-            f: Frame::new(&staff, "messages"),
-            rows,
-            templates: template_cards(t, lang),
-        }),
+        Ok((rows, settings)) => (
+            if settings_error.is_some() {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                StatusCode::OK
+            },
+            render(&ListPage {
+                f: Frame::new(&staff, "messages"),
+                per_visit: settings_error.as_ref().map_or(settings.per_visit, |(_, typed)| *typed),
+                settings_error: settings_error.map(|(e, _)| e),
+                rows,
+                templates: template_cards(t, lang),
+            }),
+        )
+            .into_response(),
         Err(e) => failed(lang, &e),
+    }
+}
+
+#[derive(Deserialize)]
+struct SettingsForm {
+    csrf: String,
+    #[serde(default)]
+    per_visit: String,
+}
+
+/// Saves the settings of every message as `PUT /api/v1/messages/settings` does.
+async fn settings_submit(State(st): State<AppState>, staff: Staff, Form(f): Form<SettingsForm>) -> Response {
+    if let Some(r) = refuse_change(&staff, &f.csrf) {
+        return r;
+    }
+    let Ok(per_visit) = f.per_visit.trim().parse::<u32>() else {
+        let e = format!("per_visit: {}", staff.t.get("messages.error.number"));
+        return list_page(st, staff, Some((e, 0))).await;
+    };
+    let saved = st
+        .store
+        .write(move |tx| onsite::save_settings(tx, &onsite::Settings { per_visit }))
+        .await;
+    match saved {
+        Ok(()) => Redirect::to("/messages").into_response(),
+        Err(OnsiteError::Invalid { field, message }) => {
+            list_page(st, staff, Some((format!("{field}: {message}"), per_visit))).await
+        }
+        Err(e) => failed(staff.lang, &e),
     }
 }
 
