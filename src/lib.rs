@@ -29,6 +29,7 @@ pub mod segment;
 pub mod server;
 pub mod store;
 pub mod track;
+pub mod traffic;
 pub mod value;
 pub mod web;
 
