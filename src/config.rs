@@ -45,6 +45,11 @@ pub struct Config {
     /// Customers in the demo shop loaded by --demo.
     #[arg(long, env = "DANGOL_DEMO_CUSTOMERS", default_value_t = 2000)]
     pub demo_customers: usize,
+    /// With --demo, the demo shop's visitors keep browsing, carting and ordering while it runs (a
+    /// visit every three seconds or so, through the tracking API's ingest); `--demo-live=false`
+    /// for a still shop.
+    #[arg(long, env = "DANGOL_DEMO_LIVE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub demo_live: bool,
     /// Accepted as a bearer key on the whole admin API. Never logged.
     #[arg(long, env = "DANGOL_MASTER_KEY", hide_env_values = true)]
     pub master_key: Option<Secret>,
@@ -90,6 +95,7 @@ impl Config {
             listen: "127.0.0.1:0".into(),
             demo: false,
             demo_customers: 2000,
+            demo_live: false,
             master_key: Some(Secret("test-master-key".into())),
             write_key: Some(Secret("test-write-key".into())),
             admin_password: Some(Secret("test-admin-password".into())),

@@ -300,3 +300,57 @@ pub fn demo(store: &Store, opts: &demo::DemoOptions) -> anyhow::Result<LoadRepor
     report.rejected = rejected;
     Ok(report)
 }
+
+/// The demo shop's visitors now (`serve --demo`): each visit's messages applied when they are
+/// due, as the tracking API applies them, until the server stops.
+pub async fn demo_live(store: Store, opts: demo::DemoOptions, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut live = demo::live::Live::new(&opts, store.now_ms() as u64);
+    let mut due: std::collections::BTreeMap<(i64, u64), serde_json::Value> = Default::default();
+    let (mut next_visit, mut n) = (store.now_ms(), 0u64);
+    loop {
+        let now = store.now_ms();
+        if now >= next_visit {
+            for (at, m) in live.visit(store.clock().now()) {
+                n += 1;
+                due.insert((at.timestamp_millis(), n), m);
+            }
+            next_visit = now + live.pause() as i64 * 1000;
+        }
+        let ready: Vec<serde_json::Value> = {
+            let later = due.split_off(&(now + 1, 0));
+            std::mem::replace(&mut due, later).into_values().collect()
+        };
+        if !ready.is_empty() {
+            let received = store.now_ms();
+            let applied = store
+                .write(move |tx| -> Result<(), crate::store::Error> {
+                    for m in &ready {
+                        match crate::track::Message::parse(m.clone(), None, "") {
+                            Ok(msg) => {
+                                crate::track::apply_from(tx, &msg, received, "demo")?;
+                            }
+                            Err(e) => tracing::warn!(error = ?e, "a live demo message was refused"),
+                        }
+                    }
+                    Ok(())
+                })
+                .await;
+            if let Err(e) = applied {
+                tracing::warn!(error = %e, "the live demo could not write");
+            }
+        }
+        let wait = due
+            .keys()
+            .next()
+            .map_or(next_visit, |(at, _)| (*at).min(next_visit))
+            .saturating_sub(store.now_ms())
+            .clamp(50, 5_000);
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_millis(wait as u64)) => {}
+            _ = stop.changed() => {}
+        }
+        if *stop.borrow() {
+            return;
+        }
+    }
+}

@@ -132,6 +132,13 @@ pub async fn serve(
         tokio::task::spawn_blocking(move || campaign::send::Sender::new(store, tz, parts)).await??
     };
     let sender = tokio::spawn(campaigns.clone().run(stopped.clone()));
+    let live = (config.demo && config.demo_live).then(|| {
+        tokio::spawn(load::demo_live(
+            store.clone(),
+            demo::DemoOptions::new(config.demo_customers, store.clock().now()),
+            stopped.clone(),
+        ))
+    });
     let scheduler = tokio::spawn(runner.clone().run_loop(stopped));
     let state = AppState {
         columns,
@@ -164,6 +171,9 @@ pub async fn serve(
     let _ = recommend_follower.await;
     let _ = scheduler.await;
     let _ = sender.await;
+    if let Some(live) = live {
+        let _ = live.await;
+    }
     // Work started in the background (the first recommendations model, a console import, a job
     // run by hand) holds the store too: it sees the stop and lets go; the file is closed, and can
     // be opened again at once, only when the last holder is gone.

@@ -15,6 +15,7 @@
 
 mod catalog;
 mod customer;
+pub mod live;
 mod people;
 mod rng;
 

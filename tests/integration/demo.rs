@@ -52,3 +52,29 @@ async fn the_demo_shop_loads_and_is_stitched() {
         "some members browsed on another device or before sign-up"
     );
 }
+
+/// `serve --demo` keeps its shop alive: visitors arrive through the tracking API's ingest from
+/// the first seconds on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_shop_s_visitors_keep_coming_while_it_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = dangol::config::Config::for_tests(tmp.path());
+    config.demo = true;
+    config.demo_customers = 100;
+    config.demo_live = true;
+    let mut app = TestApp::spawn_with(config).await;
+    app.keep(tmp);
+    let before = app.get("/stats").await["events"].as_u64().unwrap();
+    // The first visit starts at once; its later page views follow within seconds.
+    let mut after = before;
+    for _ in 0..300 {
+        after = app.get("/stats").await["events"].as_u64().unwrap();
+        if after >= before + 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(after >= before + 2, "no live visitor in 30 s: {before} → {after}");
+    // Not while it is off (the other tests' demo shops stand still).
+    assert!(!dangol::config::Config::for_tests(std::path::Path::new("/tmp")).demo_live);
+}
