@@ -154,6 +154,7 @@ pub async fn serve(
         campaigns,
         identity_secret: config.identity_secret.as_ref().map(|s| Arc::from(s.0.as_str())),
         onsite: Default::default(),
+        agents: Default::default(),
     };
     let app = router(state);
     tracing::info!(addr = %listener.local_addr()?, data_dir = %config.store.data_dir.display(), "dangol is serving");

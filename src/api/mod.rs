@@ -12,6 +12,7 @@ pub mod import;
 pub mod onsite;
 pub mod openapi;
 pub mod recommend;
+pub mod reports;
 mod routes;
 pub mod script;
 pub mod search;
@@ -247,6 +248,7 @@ fn admin_routes() -> Routes {
         .merge(recommend::routes())
         .merge(campaigns::routes())
         .merge(onsite::routes())
+        .merge(reports::routes())
 }
 
 /// Where the OpenAPI document is served (it needs no key).

@@ -15,6 +15,7 @@ use super::customers;
 use super::import;
 use super::onsite;
 use super::recommend;
+use super::reports;
 use super::script;
 use super::search;
 use super::segments;
@@ -163,6 +164,7 @@ impl Modify for ShortPaths {
         onsite::activate,
         onsite::pause,
         onsite::report,
+        reports::live,
         document,
     ),
     modifiers(&Security, &ShortPaths)

@@ -40,6 +40,8 @@ pub struct AppState {
     pub identity_secret: Option<Arc<str>>,
     /// What on-site message answers reuse for a little while (segment members, counts).
     pub onsite: Arc<onsite::Cache>,
+    /// User agents read once each (device, browser, OS, bot), for the reports.
+    pub agents: Arc<crate::traffic::Agents>,
 }
 
 impl AppState {

@@ -7,6 +7,7 @@
 //! each visitor's events.
 
 pub mod agent;
+pub mod live;
 pub mod source;
 pub mod visit;
 

@@ -37,6 +37,7 @@ const LAYERS: &[&[&str]] = &[
         "search",
         "segment",
         "track",
+        "traffic",
     ],
     &["store"],
     &["error", "value", "clock", "i18n", "outbound"],

@@ -23,6 +23,7 @@ mod onsite;
 mod orders;
 mod recommend;
 mod records;
+mod reports;
 mod search;
 mod security;
 mod segments;
