@@ -16,6 +16,7 @@ use crate::config::Config;
 pub mod analyze;
 pub mod coupons;
 pub mod recommend;
+pub mod reports;
 pub mod search;
 pub mod segments;
 pub mod send;
@@ -56,6 +57,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchWhat::Recommend(opts) => recommend::run(opts).await,
         BenchWhat::Send(opts) => send::run(opts).await,
         BenchWhat::Storefront(opts) => storefront::run(opts).await,
+        BenchWhat::Reports(opts) => reports::run(opts).await,
         BenchWhat::Analyze(opts) => tokio::task::spawn_blocking(move || analyze::run(&opts)).await?,
     }
 }
