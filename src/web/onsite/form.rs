@@ -234,7 +234,12 @@ impl Draft {
                     "page_views"
                 }
                 Trigger::Event { event } => {
-                    draft.event = event.clone();
+                    // Several events are one field, comma separated.
+                    if draft.triggers.iter().any(|t| t == "event") {
+                        draft.event = format!("{}, {event}", draft.event);
+                    } else {
+                        draft.event = event.clone();
+                    }
                     "event"
                 }
             };
@@ -477,9 +482,14 @@ impl Draft {
                 "page_views" => Trigger::PageViews {
                     count: required("triggers.page_views.count", &self.page_views)?,
                 },
-                "event" => Trigger::Event {
-                    event: self.event.trim().to_string(),
-                },
+                "event" => {
+                    let mut names = self.event.split(',').map(str::trim).filter(|e| !e.is_empty());
+                    let first = names.next().unwrap_or_default().to_string();
+                    let more: Vec<Trigger> = names.map(|e| Trigger::Event { event: e.to_string() }).collect();
+                    triggers.push(Trigger::Event { event: first });
+                    triggers.extend(more);
+                    continue;
+                }
                 _ => continue,
             });
         }
@@ -595,6 +605,36 @@ mod tests {
             want["fallbacks"] = serde_json::to_value(&back.fallbacks).unwrap();
             assert_eq!(serde_json::to_value(&back).unwrap(), want, "{}", tpl.key);
         }
+    }
+
+    #[test]
+    fn several_event_triggers_are_one_field() {
+        let tz = chrono_tz::Asia::Seoul;
+        let t = Catalog::for_lang(Lang::En);
+        let mut input = crate::onsite::templates::find("recently_viewed").unwrap().input;
+        input.triggers = vec![
+            Trigger::Event {
+                event: "Product Added".into(),
+            },
+            Trigger::Arrival,
+            Trigger::Event {
+                event: "Checkout Started".into(),
+            },
+        ];
+        let d = Draft::from_input(&input, tz);
+        assert_eq!(d.event, "Product Added, Checkout Started");
+        let back = d.input(tz, t, BTreeMap::new()).unwrap();
+        let mut events: Vec<String> = back
+            .triggers
+            .iter()
+            .filter_map(|t| match t {
+                Trigger::Event { event } => Some(event.clone()),
+                _ => None,
+            })
+            .collect();
+        events.sort();
+        assert_eq!(events, ["Checkout Started", "Product Added"]);
+        assert!(back.triggers.contains(&Trigger::Arrival));
     }
 
     #[test]
