@@ -217,20 +217,26 @@ impl Draft {
             attribution_days: i.attribution_days.to_string(),
             ..Draft::default()
         };
+        // Two triggers of one kind race; the earlier one (the smaller number) is the one that fires.
+        let earliest = |now: &str, n: u32, had: bool| match now.parse::<u32>() {
+            Ok(m) if had && m < n => m.to_string(),
+            _ => n.to_string(),
+        };
         for trigger in &i.triggers {
+            let had = |name: &str| draft.triggers.iter().any(|t| t == name);
             let name = match trigger {
                 Trigger::Arrival => "arrival",
                 Trigger::Delay { seconds } => {
-                    draft.delay_seconds = seconds.to_string();
+                    draft.delay_seconds = earliest(&draft.delay_seconds, *seconds, had("delay"));
                     "delay"
                 }
                 Trigger::Scroll { percent } => {
-                    draft.scroll_percent = percent.to_string();
+                    draft.scroll_percent = earliest(&draft.scroll_percent, *percent, had("scroll"));
                     "scroll"
                 }
                 Trigger::ExitIntent => "exit_intent",
                 Trigger::PageViews { count } => {
-                    draft.page_views = count.to_string();
+                    draft.page_views = earliest(&draft.page_views, *count, had("page_views"));
                     "page_views"
                 }
                 Trigger::Event { event } => {
@@ -635,6 +641,9 @@ mod tests {
         events.sort();
         assert_eq!(events, ["Checkout Started", "Product Added"]);
         assert!(back.triggers.contains(&Trigger::Arrival));
+        // Two delays race: the shorter one is the one that fires, and the one kept.
+        input.triggers = vec![Trigger::Delay { seconds: 10 }, Trigger::Delay { seconds: 3 }];
+        assert_eq!(Draft::from_input(&input, tz).delay_seconds, "3");
     }
 
     #[test]
