@@ -463,11 +463,12 @@ fn in_rule(
     customer: u64,
     now: i64,
 ) -> Result<bool, store::Error> {
-    // A rule that no longer parses (it was checked when saved) admits nobody.
-    let Ok(rule) = crate::segment::rule::Rule::parse(rule) else {
-        return Ok(false);
+    // Parsed only when the members are made; a rule that no longer parses (it was checked when
+    // saved) admits nobody.
+    let make = || match crate::segment::rule::Rule::parse(rule) {
+        Ok(rule) => st.with_env(read, |env| crate::segment::members_now(&rule, env)),
+        Err(_) => Ok(RoaringTreemap::new()),
     };
-    let make = || st.with_env(read, |env| crate::segment::members_now(&rule, env));
     let Some(key) = kept else {
         return Ok(make()?.contains(customer));
     };

@@ -22,6 +22,10 @@ pub struct DayBar {
 }
 
 pub struct DayChart {
+    /// What the chart shows, and its two bars' names (for `templates/chart.html`).
+    pub about: String,
+    pub a: String,
+    pub b: String,
     pub bars: Vec<DayBar>,
     pub max: String,
     pub first: String,
@@ -35,9 +39,9 @@ pub struct Day<'a> {
     pub b: u64,
 }
 
-/// The chart of the last `CHART_DAYS` days, oldest first, with `a` and `b` as the bars' labels
-/// in their titles; None without days.
-pub fn two_bars(days: &[Day], a: &str, b: &str) -> Option<DayChart> {
+/// The chart of the last `CHART_DAYS` days, oldest first, titled `about`, with `a` and `b` as the
+/// bars' names; None without days.
+pub fn two_bars(days: &[Day], about: &str, a: &str, b: &str) -> Option<DayChart> {
     let days = &days[days.len().saturating_sub(CHART_DAYS)..];
     if days.is_empty() {
         return None;
@@ -66,6 +70,9 @@ pub fn two_bars(days: &[Day], a: &str, b: &str) -> Option<DayChart> {
         })
         .collect();
     Some(DayChart {
+        about: about.to_string(),
+        a: a.to_string(),
+        b: b.to_string(),
         bars,
         max: count(max as u64),
         first: days.first().map(|d| d.day.to_string()).unwrap_or_default(),
@@ -92,15 +99,20 @@ mod tests {
                     b: 1,
                 },
             ],
+            "Per day",
             "Sent",
             "Conversions",
         )
         .unwrap();
+        assert_eq!(
+            (c.about.as_str(), c.a.as_str(), c.b.as_str()),
+            ("Per day", "Sent", "Conversions")
+        );
         assert_eq!(c.bars.len(), 2);
         assert_eq!((c.bars[0].a_y.as_str(), c.bars[0].a_h.as_str()), ("0.0", "160.0"));
         assert_eq!(c.bars[1].b_h, "40.0");
         assert_eq!(c.bars[1].title, "2026-11-24: Sent 2 · Conversions 1");
         assert_eq!((c.first.as_str(), c.last.as_str()), ("2026-11-23", "2026-11-24"));
-        assert!(two_bars(&[], "a", "b").is_none());
+        assert!(two_bars(&[], "", "a", "b").is_none());
     }
 }

@@ -5,6 +5,7 @@
 mod analysis;
 mod campaigns;
 mod chart;
+mod choices;
 mod coupons;
 mod frame;
 mod import;

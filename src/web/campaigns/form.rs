@@ -13,6 +13,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::super::choices::{FieldError, Opt, labelled, opts, segments_and_coupons};
 use super::super::frame::Frame;
 use super::super::{Staff, failed, refuse_change, render};
 use crate::app::AppState;
@@ -21,10 +22,8 @@ use crate::campaign::{
     self, Audience, CampaignError, CampaignInput, CampaignRecord, Channel, Content, Delay, Goal, Late, PropertyTest,
     Purpose, RecommendSpec, Repeat, Unit, When,
 };
-use crate::coupon::CouponRecord;
 use crate::i18n::{Catalog, Lang};
 use crate::recommend::Strategy;
-use crate::segment::saved::SegmentRecord;
 use crate::store;
 
 use super::*;
@@ -372,48 +371,6 @@ pub(super) fn slot(field: &str) -> &'static str {
     }
 }
 
-/// A wrong field: as the API names it, where it sits on the form, and what is wrong.
-pub struct FieldError {
-    pub field: String,
-    pub slot: &'static str,
-    pub message: String,
-}
-
-impl FieldError {
-    fn new(field: String, message: String) -> FieldError {
-        FieldError {
-            slot: slot(&field),
-            field,
-            message,
-        }
-    }
-}
-
-/// An option of a select or a radio group.
-pub struct Opt {
-    pub value: String,
-    pub label: String,
-    pub selected: bool,
-}
-
-pub(super) fn opts(items: impl IntoIterator<Item = (String, String)>, current: &str) -> Vec<Opt> {
-    items
-        .into_iter()
-        .map(|(value, label)| Opt {
-            selected: value == current,
-            value,
-            label,
-        })
-        .collect()
-}
-
-pub(super) fn labelled(t: &Catalog, prefix: &str, values: &[&str]) -> Vec<(String, String)> {
-    values
-        .iter()
-        .map(|v| (v.to_string(), t.get(&format!("{prefix}{v}")).to_string()))
-        .collect()
-}
-
 #[derive(Template)]
 #[template(path = "campaign/form.html")]
 pub(super) struct FormPage {
@@ -454,24 +411,7 @@ pub(super) async fn form_page(
     editing: Option<u64>,
 ) -> Response {
     let t = staff.t;
-    let lists = st
-        .store
-        .call(|s| -> Result<_, store::Error> {
-            let read = s.read()?;
-            let segments: Vec<(String, String)> = read
-                .segments::<SegmentRecord>()?
-                .into_iter()
-                .map(|(id, r)| (id.to_string(), r.name))
-                .collect();
-            let coupons: Vec<(String, String)> = read
-                .coupons::<CouponRecord>()?
-                .into_iter()
-                .map(|(id, c)| (id.to_string(), c.name))
-                .collect();
-            Ok((segments, coupons))
-        })
-        .await;
-    let (segments, coupons) = match lists {
+    let (segments, coupons) = match segments_and_coupons(st).await {
         Ok(l) => l,
         Err(e) => return failed(staff.lang, &e),
     };
@@ -622,7 +562,7 @@ pub(super) async fn save(st: AppState, staff: Staff, pairs: Vec<(String, String)
     let input = match d.input(st.tz, staff.t, kept) {
         Ok(i) => i,
         Err((field, message)) => {
-            return form_page(&st, &staff, d, Some(FieldError::new(field, message)), editing).await;
+            return form_page(&st, &staff, d, Some(FieldError::at(field, message, slot)), editing).await;
         }
     };
     let (now, tz) = (st.now_ms(), st.tz);
@@ -652,7 +592,7 @@ pub(super) async fn save(st: AppState, staff: Staff, pairs: Vec<(String, String)
             Redirect::to(&format!("/campaigns/{id}")).into_response()
         }
         Err(CampaignError::Field { field, message }) => {
-            form_page(&st, &staff, d, Some(FieldError::new(field, message)), editing).await
+            form_page(&st, &staff, d, Some(FieldError::at(field, message, slot)), editing).await
         }
         Err(CampaignError::NotFound(_)) => not_found(&staff),
         Err(e) => failed(staff.lang, &e),

@@ -92,7 +92,12 @@ pub(super) fn chart(days: &[DayReport], t: &Catalog) -> Option<DayChart> {
             b: d.conversions,
         })
         .collect();
-    two_bars(&days, t.get("campaigns.sent"), t.get("campaigns.conversions"))
+    two_bars(
+        &days,
+        t.get("campaigns.chart_about"),
+        t.get("campaigns.sent"),
+        t.get("campaigns.conversions"),
+    )
 }
 
 pub(super) fn report_view(r: &Report, t: &'static Catalog, lang: Lang) -> ReportView {

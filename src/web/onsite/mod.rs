@@ -19,6 +19,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use super::chart::{Day, DayChart, two_bars};
+use super::choices::{FieldError, Opt, checked, labelled, opts, segments_and_coupons};
 use super::frame::Frame;
 use super::rule_words::{RuleLine, rule_lines};
 use super::{Staff, error_page, failed, refuse_change, render};
@@ -32,7 +33,6 @@ use crate::onsite::{
     UrlMatch, Visitor,
 };
 use crate::segment::saved::SegmentRecord;
-use crate::store;
 use form::{Draft, UrlRow, slot};
 
 pub fn routes() -> Router<AppState> {
@@ -433,7 +433,12 @@ async fn show(State(st): State<AppState>, staff: Staff, Path(id): Path<u64>, Que
             b: c.clicks,
         })
         .collect();
-    let chart = two_bars(&bars, t.get("messages.impressions"), t.get("messages.clicks"));
+    let chart = two_bars(
+        &bars,
+        t.get("messages.chart_about"),
+        t.get("messages.impressions"),
+        t.get("messages.clicks"),
+    );
     let rows = per_day
         .iter()
         .rev()
@@ -550,43 +555,14 @@ async fn delete(State(st): State<AppState>, staff: Staff, Path(id): Path<u64>, F
 
 // --- the form ----------------------------------------------------------------------------------
 
-/// A wrong field: as the API names it, where it sits on the form, and what is wrong.
-pub struct FieldError {
-    pub field: String,
-    pub slot: &'static str,
-    pub message: String,
+/// Options labelled by the catalog's `{prefix}{value}`, the one that is `current` selected.
+fn named(t: &Catalog, prefix: &str, values: &[&str], current: &str) -> Vec<Opt> {
+    opts(labelled(t, prefix, values), current)
 }
 
-impl FieldError {
-    fn new(field: String, message: String) -> FieldError {
-        FieldError {
-            slot: slot(&field),
-            field,
-            message,
-        }
-    }
-}
-
-/// An option of a select, a radio group or a set of checkboxes.
-pub struct Opt {
-    pub value: String,
-    pub label: String,
-    pub selected: bool,
-}
-
-fn opts(t: &Catalog, prefix: &str, values: &[&str], chosen: &[String]) -> Vec<Opt> {
-    values
-        .iter()
-        .map(|v| Opt {
-            value: v.to_string(),
-            label: t.get(&format!("{prefix}{v}")).to_string(),
-            selected: chosen.iter().any(|c| c == v),
-        })
-        .collect()
-}
-
-fn one(s: &str) -> Vec<String> {
-    vec![s.to_string()]
+/// A wrong field of the message form.
+fn wrong(field: String, message: String) -> FieldError {
+    FieldError::at(field, message, slot)
 }
 
 #[derive(Template)]
@@ -632,60 +608,31 @@ async fn form_page(
     editing: Option<u64>,
 ) -> Response {
     let t = staff.t;
-    let lists = st
-        .store
-        .call(|s| -> Result<_, store::Error> {
-            let read = s.read()?;
-            let segments: Vec<(String, String)> = read
-                .segments::<SegmentRecord>()?
-                .into_iter()
-                .map(|(id, s)| (id.to_string(), s.name))
-                .collect();
-            let coupons: Vec<(String, String)> = read
-                .coupons::<CouponRecord>()?
-                .into_iter()
-                .map(|(id, c)| (id.to_string(), c.name))
-                .collect();
-            Ok((segments, coupons))
-        })
-        .await;
-    let (segment_list, coupon_list) = match lists {
+    let (segment_list, coupon_list) = match segments_and_coupons(st).await {
         Ok(v) => v,
         Err(e) => return failed(staff.lang, &e),
     };
-    let listed = |none: &str, items: Vec<(String, String)>, current: &str| -> Vec<Opt> {
-        std::iter::once((String::new(), t.get(none).to_string()))
-            .chain(
-                items
-                    .into_iter()
-                    .map(|(id, name)| (id.clone(), format!("{name} (#{id})"))),
-            )
-            .map(|(value, label)| Opt {
-                selected: value == current,
-                value,
-                label,
-            })
-            .collect()
+    let none = |key: &str| (String::new(), t.get(key).to_string());
+    let listed = |key: &str, items: Vec<(String, String)>, current: &str| {
+        let items = items
+            .into_iter()
+            .map(|(id, name)| (id.clone(), format!("{name} (#{id})")));
+        opts(std::iter::once(none(key)).chain(items), current)
     };
     let kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
     let strategies: Vec<&str> = crate::recommend::Strategy::ALL.iter().map(|s| s.as_str()).collect();
-    let mut strategy_opts = vec![Opt {
-        value: String::new(),
-        label: t.get("messages.none").to_string(),
-        selected: d.recommend_strategy.is_empty(),
-    }];
-    strategy_opts.extend(opts(t, "recommend.strategy.", &strategies, &one(&d.recommend_strategy)));
-    let mut measure_opts = vec![Opt {
-        value: String::new(),
-        label: t.get("messages.none").to_string(),
-        selected: d.proof_measure.is_empty(),
-    }];
-    measure_opts.extend(opts(
-        t,
-        "messages.measure_",
-        &["purchased_today", "viewing_now"],
-        &one(&d.proof_measure),
-    ));
+    let strategy_opts = opts(
+        std::iter::once(none("messages.none")).chain(labelled(t, "recommend.strategy.", &strategies)),
+        &d.recommend_strategy,
+    );
+    let measure_opts = opts(
+        std::iter::once(none("messages.none")).chain(labelled(
+            t,
+            "messages.measure_",
+            &["purchased_today", "viewing_now"],
+        )),
+        &d.proof_measure,
+    );
     // The rules it has, and two empty rows to add more.
     let mut rows = d.urls.clone();
     rows.extend([UrlRow::default(), UrlRow::default()]);
@@ -693,12 +640,12 @@ async fn form_page(
         .into_iter()
         .map(|r| {
             (
-                opts(t, "messages.mode_", &["include", "exclude"], &one(&r.mode)),
-                opts(
+                named(t, "messages.mode_", &["include", "exclude"], &r.mode),
+                named(
                     t,
                     "messages.match_",
                     &["contains", "starts_with", "equals", "regex"],
-                    &one(&r.matching),
+                    &r.matching,
                 ),
                 r.value,
             )
@@ -710,8 +657,8 @@ async fn form_page(
     });
     let page = FormPage {
         f: Frame::new(staff, "messages"),
-        kinds: opts(t, "messages.kind_", &kinds, &one(&d.kind)),
-        positions: opts(
+        kinds: named(t, "messages.kind_", &kinds, &d.kind),
+        positions: named(
             t,
             "messages.position_",
             &[
@@ -723,44 +670,42 @@ async fn form_page(
                 "bottom_left",
                 "bottom_right",
             ],
-            &one(&d.position),
+            &d.position,
         ),
         strategies: strategy_opts,
         measures: measure_opts,
         coupons: listed("messages.no_coupon", coupon_list, &d.coupon_id),
         segments: listed("messages.everyone", segment_list, &d.segment_id),
         url_rows,
-        devices: opts(t, "messages.device_", &["desktop", "mobile"], &d.devices),
-        visitors: opts(t, "messages.visitor_", &["any", "new", "returning"], &one(&d.visitor)),
-        members: opts(t, "messages.member_", &["any", "member", "guest"], &one(&d.member)),
-        triggers: opts(
-            t,
-            "messages.trigger_",
-            &["arrival", "delay", "scroll", "exit_intent", "page_views", "event"],
+        devices: checked(labelled(t, "messages.device_", &["desktop", "mobile"]), &d.devices),
+        visitors: named(t, "messages.visitor_", &["any", "new", "returning"], &d.visitor),
+        members: named(t, "messages.member_", &["any", "member", "guest"], &d.member),
+        triggers: checked(
+            labelled(
+                t,
+                "messages.trigger_",
+                &["arrival", "delay", "scroll", "exit_intent", "page_views", "event"],
+            ),
             &d.triggers,
         ),
-        weekdays: opts(
-            t,
-            "messages.weekday_",
-            &["1", "2", "3", "4", "5", "6", "7"],
+        weekdays: checked(
+            labelled(t, "messages.weekday_", &["1", "2", "3", "4", "5", "6", "7"]),
             &d.weekdays,
         ),
-        frequencies: opts(
-            t,
-            "messages.every_",
-            &["page", "visit", "days", "once"],
-            &one(&d.frequency),
+        frequencies: named(t, "messages.every_", &["page", "visit", "days", "once"], &d.frequency),
+        stops: checked(
+            labelled(t, "messages.stop_", &["click", "close", "conversion"]),
+            &d.stop_after,
         ),
-        stops: opts(t, "messages.stop_", &["click", "close", "conversion"], &d.stop_after),
-        preview_devices: opts(
+        preview_devices: named(
             t,
             "messages.device_",
             &["desktop", "mobile"],
-            &one(if d.preview_device.is_empty() {
+            if d.preview_device.is_empty() {
                 "desktop"
             } else {
                 &d.preview_device
-            }),
+            },
         ),
         d,
         error,
@@ -839,7 +784,7 @@ async fn read_input(
         },
     };
     Ok(d.input(st.tz, staff.t, kept)
-        .map_err(|(field, message)| FieldError::new(field, message)))
+        .map_err(|(field, message)| wrong(field, message)))
 }
 
 async fn save(st: AppState, staff: Staff, pairs: Vec<(String, String)>, editing: Option<u64>) -> Response {
@@ -863,7 +808,7 @@ async fn save(st: AppState, staff: Staff, pairs: Vec<(String, String)>, editing:
     match saved {
         Ok(id) => Redirect::to(&format!("/messages/{id}")).into_response(),
         Err(OnsiteError::Invalid { field, message }) => {
-            form_page(&st, &staff, d, Some(FieldError::new(field, message)), editing).await
+            form_page(&st, &staff, d, Some(wrong(field, message)), editing).await
         }
         Err(OnsiteError::NotFound(_)) => not_found(&staff),
         Err(e) => failed(staff.lang, &e),

@@ -208,7 +208,7 @@ pub(super) async fn preview(
             framed(&page, StatusCode::OK)
         }
         Err(OnsiteError::Invalid { field, message }) => {
-            page.error = Some(FieldError::new(field, message));
+            page.error = Some(super::wrong(field, message));
             framed(&page, StatusCode::OK)
         }
         Err(e) => super::super::failed(staff.lang, &e),
