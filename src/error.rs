@@ -21,10 +21,12 @@ pub enum ErrorCode {
     InvalidCsv,
     InvalidRule,
     Internal,
+    /// A derived table is still being built (the reports, at a first start): try again shortly.
+    NotReady,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 16] = [
         Self::InvalidJson,
         Self::InvalidField,
         Self::MissingField,
@@ -40,6 +42,7 @@ impl ErrorCode {
         Self::InvalidCsv,
         Self::InvalidRule,
         Self::Internal,
+        Self::NotReady,
     ];
 
     pub fn status(self) -> StatusCode {
@@ -54,6 +57,7 @@ impl ErrorCode {
             Self::Conflict => StatusCode::CONFLICT,
             Self::InvalidCsv | Self::InvalidRule => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::NotReady => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -74,6 +78,7 @@ impl ErrorCode {
             Self::InvalidCsv => "invalid_csv",
             Self::InvalidRule => "invalid_rule",
             Self::Internal => "internal",
+            Self::NotReady => "not_ready",
         }
     }
 }

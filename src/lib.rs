@@ -24,6 +24,7 @@ pub mod onsite;
 pub mod order;
 pub mod outbound;
 pub mod recommend;
+pub mod reports;
 pub mod search;
 pub mod segment;
 pub mod server;

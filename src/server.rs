@@ -139,6 +139,9 @@ pub async fn serve(
             stopped.clone(),
         ))
     });
+    let agents = Arc::new(crate::traffic::Agents::default());
+    let reports = crate::reports::Reports::new(store.clone(), config.store.timezone, agents.clone());
+    let reports_follower = tokio::spawn(crate::reports::follow(reports.clone(), stopped.clone()));
     let scheduler = tokio::spawn(runner.clone().run_loop(stopped));
     let state = AppState {
         columns,
@@ -154,7 +157,8 @@ pub async fn serve(
         campaigns,
         identity_secret: config.identity_secret.as_ref().map(|s| Arc::from(s.0.as_str())),
         onsite: Default::default(),
-        agents: Default::default(),
+        agents,
+        reports,
     };
     let app = router(state);
     tracing::info!(addr = %listener.local_addr()?, data_dir = %config.store.data_dir.display(), "dangol is serving");
@@ -170,6 +174,7 @@ pub async fn serve(
     let _ = follower.await;
     let _ = indexer.await;
     let _ = recommend_follower.await;
+    let _ = reports_follower.await;
     let _ = scheduler.await;
     let _ = sender.await;
     if let Some(live) = live {

@@ -165,6 +165,10 @@ impl Modify for ShortPaths {
         onsite::pause,
         onsite::report,
         reports::live,
+        reports::web,
+        reports::breakdown,
+        reports::funnel,
+        reports::cohorts,
         document,
     ),
     modifiers(&Security, &ShortPaths)

@@ -1,16 +1,177 @@
-//! Web-analytics reports (CONTRACT §8). Built so far: `GET /api/v1/reports/live`.
+//! Web-analytics reports (CONTRACT §8): the overview, breakdowns, funnel, cohorts and live.
 
 use axum::Json;
-use axum::extract::State;
-use axum::routing::get;
-use serde::Serialize;
-use utoipa::ToSchema;
+use axum::extract::{Query, State};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::routes::Routes;
-use super::{ApiResult, AppState, iso};
+use super::{ApiJson, ApiResult, AppState, iso};
+use crate::app::reports::{self as reports, Asked};
+use crate::reports::cohorts::{Cohort, Repeat};
+use crate::reports::funnel::Step;
+use crate::reports::query::{Item, Overview};
 
 pub fn routes() -> Routes {
-    Routes::new().route("/reports/live", get(live))
+    Routes::new()
+        .route("/reports/live", get(live))
+        .route("/reports/web", get(web))
+        .route("/reports/web/breakdown", get(breakdown))
+        .route("/reports/funnel", post(funnel))
+        .route("/reports/cohorts", get(cohorts))
+}
+
+/// The range and filters every report takes.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct RangeQuery {
+    /// First day, YYYY-MM-DD in the shop's zone (default: 29 days before `to`).
+    pub from: Option<String>,
+    /// Last day, YYYY-MM-DD (default: today). At most 1,096 days after `from`.
+    pub to: Option<String>,
+    /// `day` (default), `week` or `month`: the series' steps.
+    pub interval: Option<String>,
+    /// Only the visits of this segment's members.
+    pub segment_id: Option<u64>,
+    /// Only visits from this source (`Naver`, `Direct`, …).
+    pub source: Option<String>,
+    /// Only visits from this device: `desktop`, `mobile` or `tablet`.
+    pub device: Option<String>,
+    /// Only visits that viewed this page (a path).
+    pub page: Option<String>,
+    /// Breakdowns: `page`, `entry_page`, `exit_page`, `source`, `referrer`, `utm_source`,
+    /// `utm_medium`, `utm_campaign`, `device`, `browser`, `os`, `city` or `channel`.
+    pub by: Option<String>,
+    /// Breakdowns: at most this many values (1–1000, default 50).
+    pub limit: Option<usize>,
+}
+
+impl RangeQuery {
+    fn asked(&self) -> Asked {
+        Asked {
+            from: self.from.clone(),
+            to: self.to.clone(),
+            segment_id: self.segment_id,
+            source: self.source.clone(),
+            device: self.device.clone(),
+            page: self.page.clone(),
+        }
+    }
+}
+
+/// Visitors, visits, page views, bounce rate, visit duration, orders, revenue and conversion over
+/// a range, a series by day, week or month, and the period before.
+#[utoipa::path(get, path = "/api/v1/reports/web", params(RangeQuery), responses((status = 200, body = Overview), (status = 400), (status = 503)), security(("bearer" = [])))]
+pub async fn web(State(st): State<AppState>, Query(q): Query<RangeQuery>) -> ApiResult<Json<Overview>> {
+    let state = st.clone();
+    Ok(Json(
+        st.store
+            .call(move |_| reports::overview(&state, &q.asked(), q.interval.as_deref()))
+            .await?,
+    ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BreakdownResponse {
+    pub items: Vec<Item>,
+}
+
+/// The top values of one dimension over a range, each with what its visits sold.
+#[utoipa::path(get, path = "/api/v1/reports/web/breakdown", params(RangeQuery), responses((status = 200, body = BreakdownResponse), (status = 400), (status = 503)), security(("bearer" = [])))]
+pub async fn breakdown(State(st): State<AppState>, Query(q): Query<RangeQuery>) -> ApiResult<Json<BreakdownResponse>> {
+    let state = st.clone();
+    let items = st
+        .store
+        .call(move |_| reports::breakdown(&state, &q.asked(), q.by.as_deref(), q.limit))
+        .await?;
+    Ok(Json(BreakdownResponse { items }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FunnelStepInput {
+    /// An event's name (`Product Viewed`, …).
+    pub event: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FunnelInput {
+    /// 2 to 10 steps (default: product view, cart, checkout, order).
+    #[serde(default)]
+    pub steps: Option<Vec<FunnelStepInput>>,
+    /// The range of the first step, YYYY-MM-DD.
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub to: Option<String>,
+    /// Each step within this many hours of the first (default 24, at most 2,160).
+    #[serde(default)]
+    pub within_hours: Option<u32>,
+    #[serde(default)]
+    pub segment_id: Option<u64>,
+    #[serde(default)]
+    pub source: Option<String>,
+    #[serde(default)]
+    pub device: Option<String>,
+    #[serde(default)]
+    pub page: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FunnelResponse {
+    pub steps: Vec<Step>,
+    pub within_hours: u32,
+}
+
+/// How many visitors did each step, in order, within `within_hours` of their first.
+#[utoipa::path(post, path = "/api/v1/reports/funnel", request_body = FunnelInput, responses((status = 200, body = FunnelResponse), (status = 400), (status = 503)), security(("bearer" = [])))]
+pub async fn funnel(
+    State(st): State<AppState>,
+    ApiJson(input): ApiJson<FunnelInput>,
+) -> ApiResult<Json<FunnelResponse>> {
+    let state = st.clone();
+    let asked = Asked {
+        from: input.from.clone(),
+        to: input.to.clone(),
+        segment_id: input.segment_id,
+        source: input.source.clone(),
+        device: input.device.clone(),
+        page: input.page.clone(),
+    };
+    let steps: Option<Vec<String>> = input.steps.map(|s| s.into_iter().map(|s| s.event).collect());
+    let within = input.within_hours;
+    let (steps, within_hours) = st
+        .store
+        .call(move |_| reports::funnel(&state, &asked, steps, within))
+        .await?;
+    Ok(Json(FunnelResponse { steps, within_hours }))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct CohortsQuery {
+    /// First cohort, YYYY-MM (default: 11 months before `to`).
+    pub from: Option<String>,
+    /// Last cohort, YYYY-MM (default: this month).
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CohortsResponse {
+    pub cohorts: Vec<Cohort>,
+    /// Each month's customers who ordered and the share who had ordered before.
+    pub repeat: Vec<Repeat>,
+}
+
+/// Customers by the month of their first order, and the share who ordered again each month after.
+#[utoipa::path(get, path = "/api/v1/reports/cohorts", params(CohortsQuery), responses((status = 200, body = CohortsResponse), (status = 400), (status = 503)), security(("bearer" = [])))]
+pub async fn cohorts(State(st): State<AppState>, Query(q): Query<CohortsQuery>) -> ApiResult<Json<CohortsResponse>> {
+    let state = st.clone();
+    let (cohorts, repeat) = st
+        .store
+        .call(move |_| reports::cohorts(&state, q.from.as_deref(), q.to.as_deref()))
+        .await?;
+    Ok(Json(CohortsResponse { cohorts, repeat }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -6,6 +6,7 @@ pub mod asking;
 pub mod erase;
 pub mod onsite;
 pub mod recommend;
+pub mod reports;
 mod request;
 
 use std::sync::Arc;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub onsite: Arc<onsite::Cache>,
     /// User agents read once each (device, browser, OS, bot), for the reports.
     pub agents: Arc<crate::traffic::Agents>,
+    /// The web-analytics reports' tables and their follower.
+    pub reports: Arc<crate::reports::Reports>,
 }
 
 impl AppState {

@@ -36,8 +36,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Run the nightly customer analysis now on a data dir. The server must be stopped.
     Analyze(AnalyzeArgs),
-    /// Rebuild the search indexes (products, customer interests) from the store. The server must
-    /// be stopped.
+    /// Rebuild the search indexes (products, customer interests) and the web-analytics reports'
+    /// tables from the store. The server must be stopped.
     Reindex(StoreArgs),
     /// Measure dangol on this machine.
     Bench(BenchArgs),
@@ -243,5 +243,17 @@ fn reindex_command(args: &StoreArgs) -> anyhow::Result<()> {
         "indexed {products} products and categories and {customers} customers' interests in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    let started = std::time::Instant::now();
+    let agents = std::sync::Arc::new(crate::traffic::Agents::default());
+    let reports = crate::reports::Reports::new(store.clone(), args.timezone, agents);
+    if let Some(built) = reports.rebuild()? {
+        println!(
+            "built the web reports from {} events: {} visits on {} days in {:.1} s",
+            built.events,
+            built.visits,
+            built.days,
+            started.elapsed().as_secs_f64()
+        );
+    }
     Ok(())
 }

@@ -73,6 +73,13 @@ pub(super) fn run(db: &redb::Database, now: i64) -> Result<(), Error> {
         txn.open_table(ONSITE_MESSAGES)?;
         txn.open_table(ONSITE_SEEN)?;
         txn.open_table(ONSITE_COUNTS)?;
+        txn.open_table(WEB_VISITS)?;
+        txn.open_table(WEB_CUSTOMER_DAYS)?;
+        txn.open_table(WEB_DAYS)?;
+        txn.open_table(WEB_NAMES)?;
+        txn.open_table(WEB_NAME_IDS)?;
+        txn.open_table(WEB_ORDER_MONTHS)?;
+        txn.open_table(WEB_COHORTS)?;
         // Numbered migrations: `if found < N { mNNN_…(&txn)?; }`; the version is written below.
         if found.is_some_and(|v| v < 2) {
             m002_order_amounts(&txn)?;

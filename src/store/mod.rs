@@ -22,6 +22,7 @@ mod onsite;
 pub mod records;
 pub mod tables;
 mod tx;
+mod web;
 mod writer;
 
 use std::path::{Path, PathBuf};

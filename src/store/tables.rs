@@ -202,3 +202,32 @@ pub const ONSITE_SEEN: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new
 /// per quarter of an hour (any time zone's day is a sum of them).
 /// Key: (message id, unix millis / 900,000); Value: `Counts` (onsite module).
 pub const ONSITE_COUNTS: TableDefinition<(u64, i64), &[u8]> = TableDefinition::new("onsite-counts-1");
+
+/// Table: web_visits — the reports' visits (CONTRACT §8), derived from the log by the reports'
+/// follower and rebuilt by `dangol reindex`. A visit belongs to the shop-local day it started.
+/// Key: (shop-local day, CustomerId, start in unix millis); Value: `reports::Row` (compact).
+pub const WEB_VISITS: TableDefinition<(i32, u64, i64), &[u8]> = TableDefinition::new("web-visits-1");
+
+/// Table: web_customer_days — the days each customer has visits on, to take a merged or erased
+/// customer's visits out. Key: (CustomerId, shop-local day); Value: ().
+pub const WEB_CUSTOMER_DAYS: TableDefinition<(u64, i32), ()> = TableDefinition::new("web-customer-days-1");
+
+/// Table: web_days — per shop-local day, per dimension and value, the visits' counts and sums and
+/// the visitors and buyers as roaring bitmaps (derived, by the reports' follower).
+/// Key: (day, dimension, value's id in `WEB_NAMES`); Value: `reports::Cell` (compact).
+pub const WEB_DAYS: TableDefinition<(i32, u8, u32), &[u8]> = TableDefinition::new("web-days-1");
+
+/// Table: web_names — the strings the reports' rows and cells name by number (paths, sources,
+/// browsers, events, products, …). Key: the string; Value: its id.
+pub const WEB_NAMES: TableDefinition<&str, u32> = TableDefinition::new("web-names-1");
+
+/// Table: web_name_ids — `WEB_NAMES` turned around. Key: id; Value: the string.
+pub const WEB_NAME_IDS: TableDefinition<u32, &str> = TableDefinition::new("web-name-ids-1");
+
+/// Table: web_order_months — per customer, the shop-local months with an order (months since
+/// 1970-01), for cohorts. Key: CustomerId; Value: `Vec<i32>` (compact).
+pub const WEB_ORDER_MONTHS: TableDefinition<u64, &[u8]> = TableDefinition::new("web-order-months-1");
+
+/// Table: web_cohorts — customers by the month of their first order and a month they ordered in.
+/// Key: (first-order month, month); Value: customers.
+pub const WEB_COHORTS: TableDefinition<(i32, i32), u32> = TableDefinition::new("web-cohorts-1");

@@ -29,6 +29,12 @@ pub struct Hit {
     pub user_agent: Option<String>,
     /// `Order Completed`: its total.
     pub order_total: Option<f64>,
+    /// The event's place in the log.
+    pub seq: u64,
+    /// `Order Completed`: its `order_id`.
+    pub order_id: Option<String>,
+    /// A track event's product (`product_id`, else `id`, else `sku`).
+    pub product: Option<String>,
 }
 
 fn text(v: &Value, key: &str) -> Option<String> {
@@ -69,10 +75,24 @@ impl Hit {
         let path = pick("path").or_else(|| url.as_deref().and_then(path_of));
         let campaign = e.context.get("campaign").cloned().unwrap_or(Value::Null);
         let event = (e.kind == EventKind::Track).then(|| e.event.clone()).flatten();
+        let is_order = event.as_deref() == Some("Order Completed");
         Hit {
+            seq: 0,
+            order_id: if is_order {
+                text(&e.properties, "order_id")
+            } else {
+                None
+            },
+            product: if event.is_some() {
+                text(&e.properties, "product_id")
+                    .or_else(|| text(&e.properties, "id"))
+                    .or_else(|| text(&e.properties, "sku"))
+            } else {
+                None
+            },
             at: e.timestamp,
             page_view,
-            order_total: (event.as_deref() == Some("Order Completed"))
+            order_total: is_order
                 .then(|| number(&e.properties, "total").or_else(|| number(&e.properties, "revenue")))
                 .flatten(),
             event,
@@ -85,6 +105,17 @@ impl Hit {
                 campaign: text(&campaign, "name"),
             },
             user_agent: text(&e.context, "userAgent"),
+        }
+    }
+
+    /// Whether a stored event is part of a visit: page views and track events are; what a server
+    /// says about a person (`identify`, `alias`, `group`) and `Order Refunded` (which comes from
+    /// the shop's back office, not from a visit) are not.
+    pub fn in_visits(e: &EventRecord) -> bool {
+        match e.kind {
+            EventKind::Page | EventKind::Screen => true,
+            EventKind::Track => e.event.as_deref() != Some("Order Refunded"),
+            _ => false,
         }
     }
 
@@ -114,6 +145,10 @@ pub struct Visit {
     pub bot: bool,
     pub orders: u32,
     pub revenue: f64,
+    /// Its track events in order: (name, time, product).
+    pub steps: Vec<(String, i64, Option<String>)>,
+    /// Its `Order Completed` events: (sequence, order id).
+    pub order_events: Vec<(u64, Option<String>)>,
 }
 
 impl Visit {
@@ -164,6 +199,15 @@ fn visit_of(hits: &[Hit], own_hosts: &[String], agents: &Agents) -> Visit {
             .filter(|h| h.order_total.is_some() || h.event.as_deref() == Some("Order Completed"))
             .count() as u32,
         revenue: hits.iter().filter_map(|h| h.order_total).sum(),
+        steps: hits
+            .iter()
+            .filter_map(|h| Some((h.event.clone()?, h.at, h.product.clone())))
+            .collect(),
+        order_events: hits
+            .iter()
+            .filter(|h| h.event.as_deref() == Some("Order Completed"))
+            .map(|h| (h.seq, h.order_id.clone()))
+            .collect(),
         pages,
     }
 }
@@ -176,7 +220,7 @@ fn agents_say_bot(hits: &[Hit], agents: &Agents) -> bool {
 
 /// One visitor's events cut into visits, oldest first. `hits` in any order.
 pub fn visits(mut hits: Vec<Hit>, own_hosts: &[String], agents: &Agents) -> Vec<Visit> {
-    hits.sort_by_key(|h| h.at);
+    hits.sort_by_key(|h| (h.at, h.seq));
     let mut out = Vec::new();
     let mut start = 0;
     for i in 1..=hits.len() {

@@ -332,6 +332,7 @@ fn error_codes_keep_their_strings_and_statuses() {
             ("invalid_csv", 422),
             ("invalid_rule", 422),
             ("internal", 500),
+            ("not_ready", 503),
         ]
     );
 }

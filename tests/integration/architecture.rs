@@ -38,6 +38,7 @@ const LAYERS: &[&[&str]] = &[
         "segment",
         "track",
         "traffic",
+        "reports",
     ],
     &["store"],
     &["error", "value", "clock", "i18n", "outbound"],

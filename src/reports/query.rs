@@ -1,0 +1,397 @@
+//! The overview and the breakdowns (CONTRACT §8), read from the days' cells; with a segment, or
+//! more than one filter, from the visits of the range.
+
+use std::collections::HashMap;
+
+use chrono::{Datelike, NaiveDate};
+use roaring::RoaringTreemap;
+
+use super::rollup::{ALL, BOTS, Cell, Dim, Row};
+use crate::store::{self, ReadTx};
+
+/// What a report is limited to.
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    /// A segment's members.
+    pub members: Option<RoaringTreemap>,
+    pub source: Option<String>,
+    pub device: Option<String>,
+    pub page: Option<String>,
+}
+
+impl Filters {
+    fn named(&self) -> Vec<(Dim, &str)> {
+        let mut out = Vec::new();
+        if let Some(s) = &self.source {
+            out.push((Dim::Source, s.as_str()));
+        }
+        if let Some(d) = &self.device {
+            out.push((Dim::Device, d.as_str()));
+        }
+        if let Some(p) = &self.page {
+            out.push((Dim::Page, p.as_str()));
+        }
+        out
+    }
+}
+
+/// The filters as ids; None when a named value was never seen (nothing can match).
+enum Plan {
+    /// Read the cells of one dimension value.
+    Cell(Dim, u32),
+    /// Read the visits.
+    Scan(Option<RoaringTreemap>, Vec<(Dim, u32)>),
+    Nothing,
+}
+
+fn plan(read: &ReadTx, f: &Filters) -> Result<Plan, store::Error> {
+    let mut ids = Vec::new();
+    for (dim, name) in f.named() {
+        match read.web_name_id(name)? {
+            Some(id) => ids.push((dim, id)),
+            None => return Ok(Plan::Nothing),
+        }
+    }
+    Ok(match (&f.members, ids.as_slice()) {
+        (None, []) => Plan::Cell(Dim::All, ALL),
+        (None, [(dim, id)]) => Plan::Cell(*dim, *id),
+        _ => Plan::Scan(f.members.clone(), ids),
+    })
+}
+
+/// The figures of a period.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct Totals {
+    pub visitors: u64,
+    pub visits: u64,
+    pub pageviews: u64,
+    /// Bounces ÷ visits.
+    pub bounce_rate: f64,
+    /// The mean visit's duration, in seconds.
+    pub visit_duration_s: f64,
+    pub pages_per_visit: f64,
+    pub orders: u64,
+    /// The net of the visits' orders (total less refunds).
+    pub revenue: f64,
+    /// Visitors with an order ÷ visitors.
+    pub conversion_rate: f64,
+}
+
+fn ratio(a: f64, b: f64) -> f64 {
+    if b == 0.0 {
+        0.0
+    } else {
+        (a / b * 10_000.0).round() / 10_000.0
+    }
+}
+
+impl Totals {
+    pub fn of(c: &Cell) -> Totals {
+        let visits = c.visits as f64;
+        Totals {
+            visitors: c.visitors.len(),
+            visits: c.visits,
+            pageviews: c.pageviews,
+            bounce_rate: ratio(c.bounces as f64, visits),
+            visit_duration_s: if c.visits == 0 {
+                0.0
+            } else {
+                (c.duration_ms as f64 / visits / 100.0).round() / 10.0
+            },
+            pages_per_visit: ratio(c.pageviews as f64, visits),
+            orders: c.orders,
+            revenue: (c.revenue * 100.0).round() / 100.0,
+            conversion_rate: ratio(c.buyers.len() as f64, c.visitors.len() as f64),
+        }
+    }
+}
+
+/// A range of shop-local days, both ends in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Days {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+fn day_number(d: NaiveDate) -> i32 {
+    (d - NaiveDate::default()).num_days() as i32
+}
+
+fn date_of(day: i32) -> NaiveDate {
+    NaiveDate::default() + chrono::Duration::days(day as i64)
+}
+
+impl Days {
+    pub fn numbers(&self) -> std::ops::RangeInclusive<i32> {
+        day_number(self.from)..=day_number(self.to)
+    }
+
+    #[allow(clippy::len_without_is_empty)] // a range holds at least its first day
+    pub fn len(&self) -> i64 {
+        (self.to - self.from).num_days() + 1
+    }
+
+    /// The period of the same length that ends the day before `from`.
+    pub fn previous(&self) -> Days {
+        let to = self.from - chrono::Duration::days(1);
+        Days {
+            from: to - chrono::Duration::days(self.len() - 1),
+            to,
+        }
+    }
+}
+
+/// How the series is cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interval {
+    Day,
+    Week,
+    Month,
+}
+
+impl Interval {
+    pub fn parse(s: &str) -> Option<Interval> {
+        match s {
+            "day" => Some(Interval::Day),
+            "week" => Some(Interval::Week),
+            "month" => Some(Interval::Month),
+            _ => None,
+        }
+    }
+
+    /// The first day of the bucket `d` falls in (weeks start on Monday).
+    fn bucket(self, d: NaiveDate) -> NaiveDate {
+        match self {
+            Interval::Day => d,
+            Interval::Week => d - chrono::Duration::days(d.weekday().num_days_from_monday() as i64),
+            Interval::Month => d.with_day(1).expect("day 1 exists"),
+        }
+    }
+}
+
+/// The per-day cells of a range for the filters: one per day that has visits.
+fn day_cells(read: &ReadTx, days: Days, f: &Filters) -> Result<(HashMap<i32, Cell>, u64), store::Error> {
+    let mut out: HashMap<i32, Cell> = HashMap::new();
+    let mut bots = 0;
+    read.for_each_web_cell(days.numbers(), Dim::All as u8, |_, value, bytes| {
+        if value == BOTS {
+            bots += ReadTx::decode_web::<Cell>("web_days", bytes)?.visits;
+        }
+        Ok(())
+    })?;
+    match plan(read, f)? {
+        Plan::Nothing => {}
+        Plan::Cell(dim, id) => {
+            for day in days.numbers() {
+                if let Some(cell) = read.web_cell::<Cell>((day, dim as u8, id))? {
+                    out.insert(day, cell);
+                }
+            }
+        }
+        Plan::Scan(members, ids) => {
+            scan(read, days, members.as_ref(), &ids, |day, c, start, row| {
+                out.entry(day).or_default().add_visit(c, start, row);
+            })?;
+        }
+    }
+    Ok((out, bots))
+}
+
+/// Every visit of the range that passes the filters (bots' left out): `f(day, customer, start, row)`.
+fn scan(
+    read: &ReadTx,
+    days: Days,
+    members: Option<&RoaringTreemap>,
+    ids: &[(Dim, u32)],
+    mut f: impl FnMut(i32, u64, i64, &Row),
+) -> Result<(), store::Error> {
+    read.for_each_web_visit(days.numbers(), |day, c, start, bytes| {
+        if members.is_some_and(|m| !m.contains(c)) {
+            return Ok(true);
+        }
+        let row: Row = ReadTx::decode_web("web_visits", bytes)?;
+        if !row.bot && ids.iter().all(|(dim, id)| row.has(*dim, *id)) {
+            f(day, c, start, &row);
+        }
+        Ok(true)
+    })
+}
+
+impl Cell {
+    /// Adds one visit of customer `c`.
+    pub fn add_visit(&mut self, c: u64, start: i64, row: &Row) {
+        self.visitors.insert(c);
+        if row.orders > 0 {
+            self.buyers.insert(c);
+        }
+        self.visits += 1;
+        self.pageviews += row.pageviews() as u64;
+        self.bounces += row.bounce as u64;
+        self.duration_ms += (row.end - start).max(0) as u64;
+        self.orders += row.orders as u64;
+        self.revenue += row.revenue;
+    }
+}
+
+/// A point of the series.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Point {
+    /// The first day of the day, week (Monday) or month.
+    pub date: String,
+    #[serde(flatten)]
+    pub totals: Totals,
+}
+
+/// The overview: totals, a series, the period before.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Overview {
+    pub totals: Totals,
+    pub series: Vec<Point>,
+    pub previous: Totals,
+    /// Bots' visits in the range, left out of everything above.
+    pub bots_left_out: u64,
+}
+
+pub fn overview(read: &ReadTx, days: Days, interval: Interval, f: &Filters) -> Result<Overview, store::Error> {
+    let (cells, bots) = day_cells(read, days, f)?;
+    let mut total = Cell::default();
+    let mut buckets: Vec<(NaiveDate, Cell)> = Vec::new();
+    let mut d = days.from;
+    while d <= days.to {
+        let b = interval.bucket(d).max(days.from);
+        if buckets.last().is_none_or(|(x, _)| *x != b) {
+            buckets.push((b, Cell::default()));
+        }
+        if let Some(cell) = cells.get(&day_number(d)) {
+            buckets.last_mut().expect("pushed").1.merge(cell);
+            total.merge(cell);
+        }
+        d += chrono::Duration::days(1);
+    }
+    let (prev, _) = day_cells(read, days.previous(), f)?;
+    let mut previous = Cell::default();
+    for cell in prev.values() {
+        previous.merge(cell);
+    }
+    Ok(Overview {
+        totals: Totals::of(&total),
+        series: buckets
+            .iter()
+            .map(|(date, cell)| Point {
+                date: date.format("%Y-%m-%d").to_string(),
+                totals: Totals::of(cell),
+            })
+            .collect(),
+        previous: Totals::of(&previous),
+        bots_left_out: bots,
+    })
+}
+
+/// One value of a breakdown.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Item {
+    pub value: String,
+    pub visitors: u64,
+    pub visits: u64,
+    pub pageviews: u64,
+    pub bounce_rate: f64,
+    pub orders: u64,
+    pub revenue: f64,
+    /// `exit_page` only: the visits that left from the page ÷ the page's views.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_rate: Option<f64>,
+}
+
+/// The top `limit` values of `by` over the range, most visitors first.
+pub fn breakdown(read: &ReadTx, days: Days, by: Dim, f: &Filters, limit: usize) -> Result<Vec<Item>, store::Error> {
+    let by_value = values(read, days, by, f)?;
+    let pages = if by == Dim::ExitPage {
+        Some(values(read, days, Dim::Page, f)?)
+    } else {
+        None
+    };
+    let mut items: Vec<(u32, Cell)> = by_value.into_iter().collect();
+    items.sort_by(|a, b| {
+        (b.1.visitors.len(), b.1.visits, b.1.pageviews)
+            .cmp(&(a.1.visitors.len(), a.1.visits, a.1.pageviews))
+            .then(a.0.cmp(&b.0))
+    });
+    items.truncate(limit);
+    let mut out = Vec::with_capacity(items.len());
+    for (id, cell) in items {
+        let t = Totals::of(&cell);
+        out.push(Item {
+            value: read.web_name(id)?.unwrap_or_default(),
+            visitors: t.visitors,
+            visits: t.visits,
+            pageviews: t.pageviews,
+            bounce_rate: t.bounce_rate,
+            orders: t.orders,
+            revenue: t.revenue,
+            exit_rate: pages
+                .as_ref()
+                .map(|p| ratio(cell.visits as f64, p.get(&id).map_or(0.0, |c| c.pageviews as f64))),
+        });
+    }
+    Ok(out)
+}
+
+/// Each value of `by` over the range, its days' cells merged.
+fn values(read: &ReadTx, days: Days, by: Dim, f: &Filters) -> Result<HashMap<u32, Cell>, store::Error> {
+    let mut out: HashMap<u32, Cell> = HashMap::new();
+    match plan(read, f)? {
+        Plan::Nothing => {}
+        Plan::Cell(Dim::All, _) => {
+            read.for_each_web_cell(days.numbers(), by as u8, |_, value, bytes| {
+                let cell: Cell = ReadTx::decode_web("web_days", bytes)?;
+                match out.get_mut(&value) {
+                    Some(c) => c.merge(&cell),
+                    None => {
+                        out.insert(value, cell);
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        Plan::Cell(dim, id) => return values_scanned(read, days, by, None, &[(dim, id)]),
+        Plan::Scan(members, ids) => return values_scanned(read, days, by, members.as_ref(), &ids),
+    }
+    Ok(out)
+}
+
+fn values_scanned(
+    read: &ReadTx,
+    days: Days,
+    by: Dim,
+    members: Option<&RoaringTreemap>,
+    ids: &[(Dim, u32)],
+) -> Result<HashMap<u32, Cell>, store::Error> {
+    let mut out: HashMap<u32, Cell> = HashMap::new();
+    scan(read, days, members, ids, |_, c, start, row| {
+        if by == Dim::Page {
+            let mut seen: Vec<u32> = Vec::new();
+            for &p in &row.pages {
+                if seen.contains(&p) {
+                    continue;
+                }
+                seen.push(p);
+                let cell = out.entry(p).or_default();
+                cell.add_visit(c, start, row);
+                // A page's views are its own, not the visit's.
+                cell.pageviews -= row.pageviews() as u64;
+                cell.pageviews += row.pages.iter().filter(|q| **q == p).count() as u64;
+            }
+        } else {
+            let v = row.value(by);
+            if v != 0 {
+                out.entry(v).or_default().add_visit(c, start, row);
+            }
+        }
+    })?;
+    Ok(out)
+}
+
+/// The date of a day number (for callers that print days).
+pub fn date(day: i32) -> NaiveDate {
+    date_of(day)
+}

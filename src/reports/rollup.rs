@@ -1,0 +1,369 @@
+//! What the reports keep: one `Row` per visit and, per shop-local day, one `Cell` per dimension
+//! value with the counts and sums of the visits that carry it and their visitors and buyers as
+//! roaring bitmaps, so that distinct visitors over any range are exact unions. The strings rows
+//! and cells name are numbered once (`Names`).
+
+use std::collections::HashMap;
+
+use roaring::RoaringTreemap;
+use serde::{Deserialize, Serialize};
+
+use crate::store::{self, ReadTx};
+use crate::traffic::Visit;
+
+/// A dimension of the breakdowns (CONTRACT §8's `by`), with its number in the cells' keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dim {
+    /// Every visit (value 0); bots' visits are counted apart under value 1.
+    All = 0,
+    Page = 1,
+    EntryPage = 2,
+    ExitPage = 3,
+    Source = 4,
+    Referrer = 5,
+    UtmSource = 6,
+    UtmMedium = 7,
+    UtmCampaign = 8,
+    Device = 9,
+    Browser = 10,
+    Os = 11,
+    City = 12,
+    Channel = 13,
+}
+
+impl Dim {
+    pub const BREAKDOWNS: [Dim; 13] = [
+        Dim::Page,
+        Dim::EntryPage,
+        Dim::ExitPage,
+        Dim::Source,
+        Dim::Referrer,
+        Dim::UtmSource,
+        Dim::UtmMedium,
+        Dim::UtmCampaign,
+        Dim::Device,
+        Dim::Browser,
+        Dim::Os,
+        Dim::City,
+        Dim::Channel,
+    ];
+
+    pub fn parse(s: &str) -> Option<Dim> {
+        Dim::BREAKDOWNS.into_iter().find(|d| d.as_str() == s)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dim::All => "all",
+            Dim::Page => "page",
+            Dim::EntryPage => "entry_page",
+            Dim::ExitPage => "exit_page",
+            Dim::Source => "source",
+            Dim::Referrer => "referrer",
+            Dim::UtmSource => "utm_source",
+            Dim::UtmMedium => "utm_medium",
+            Dim::UtmCampaign => "utm_campaign",
+            Dim::Device => "device",
+            Dim::Browser => "browser",
+            Dim::Os => "os",
+            Dim::City => "city",
+            Dim::Channel => "channel",
+        }
+    }
+}
+
+/// The value of the all-visits cell, and of the bots' cell beside it.
+pub const ALL: u32 = 0;
+pub const BOTS: u32 = 1;
+
+/// One visit as the reports keep it (compact MessagePack, positional: new fields go at the end
+/// with `#[serde(default)]`). Strings are ids in `Names`; 0 is "none".
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    pub end: i64,
+    pub events: u32,
+    pub bounce: bool,
+    pub bot: bool,
+    pub orders: u32,
+    /// The net of its orders (total less refunds).
+    pub revenue: f64,
+    pub source: u32,
+    pub channel: u32,
+    pub referrer: u32,
+    pub utm_source: u32,
+    pub utm_medium: u32,
+    pub utm_campaign: u32,
+    pub device: u32,
+    pub browser: u32,
+    pub os: u32,
+    /// The visitor's city when the visit was read (from the profile).
+    pub city: u32,
+    /// Every page view's path, in order: the first is the entry, the last the exit.
+    pub pages: Vec<u32>,
+    /// Its track events in order: (name, millis after the visit's start, product).
+    pub steps: Vec<(u32, u32, u32)>,
+}
+
+impl Row {
+    pub fn pageviews(&self) -> u32 {
+        self.pages.len() as u32
+    }
+
+    /// The value this visit has in a dimension; for pages, see [`Row::pages`].
+    pub fn value(&self, dim: Dim) -> u32 {
+        match dim {
+            Dim::All => ALL,
+            Dim::Page | Dim::EntryPage => self.pages.first().copied().unwrap_or(0),
+            Dim::ExitPage => self.pages.last().copied().unwrap_or(0),
+            Dim::Source => self.source,
+            Dim::Referrer => self.referrer,
+            Dim::UtmSource => self.utm_source,
+            Dim::UtmMedium => self.utm_medium,
+            Dim::UtmCampaign => self.utm_campaign,
+            Dim::Device => self.device,
+            Dim::Browser => self.browser,
+            Dim::Os => self.os,
+            Dim::City => self.city,
+            Dim::Channel => self.channel,
+        }
+    }
+
+    /// Whether the visit carries `value` in `dim` (for pages: viewed it at all).
+    pub fn has(&self, dim: Dim, value: u32) -> bool {
+        match dim {
+            Dim::Page => self.pages.contains(&value),
+            _ => self.value(dim) == value,
+        }
+    }
+}
+
+/// A visit's share of one cell.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Part {
+    pub visits: u32,
+    pub pageviews: u32,
+    pub bounces: u32,
+    pub duration_ms: u64,
+    pub orders: u32,
+    pub revenue: f64,
+}
+
+impl Part {
+    fn add(&mut self, o: &Part) {
+        self.visits += o.visits;
+        self.pageviews += o.pageviews;
+        self.bounces += o.bounces;
+        self.duration_ms += o.duration_ms;
+        self.orders += o.orders;
+        self.revenue += o.revenue;
+    }
+}
+
+/// One day's figures for one dimension value.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Cell {
+    #[serde(with = "treemap_bytes")]
+    pub visitors: RoaringTreemap,
+    #[serde(with = "treemap_bytes")]
+    pub buyers: RoaringTreemap,
+    pub visits: u64,
+    pub pageviews: u64,
+    pub bounces: u64,
+    pub duration_ms: u64,
+    pub orders: u64,
+    pub revenue: f64,
+}
+
+mod treemap_bytes {
+    use roaring::RoaringTreemap;
+    use serde::{Deserializer, Serializer, de};
+
+    pub fn serialize<S: Serializer>(t: &RoaringTreemap, s: S) -> Result<S::Ok, S::Error> {
+        let mut bytes = Vec::with_capacity(t.serialized_size());
+        t.serialize_into(&mut bytes).expect("a Vec takes any write");
+        s.serialize_bytes(&bytes)
+    }
+
+    struct Bytes;
+
+    impl de::Visitor<'_> for Bytes {
+        type Value = RoaringTreemap;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a serialized roaring treemap")
+        }
+
+        fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<RoaringTreemap, E> {
+            RoaringTreemap::deserialize_from(v).map_err(E::custom)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<RoaringTreemap, D::Error> {
+        d.deserialize_bytes(Bytes)
+    }
+}
+
+impl Cell {
+    /// Adds (`sign` 1) or takes out (-1) a customer's share.
+    pub fn apply(&mut self, p: &Part, sign: i64) {
+        let f = |a: u64, b: u32| (a as i64 + sign * b as i64).max(0) as u64;
+        self.visits = f(self.visits, p.visits);
+        self.pageviews = f(self.pageviews, p.pageviews);
+        self.bounces = f(self.bounces, p.bounces);
+        self.duration_ms = (self.duration_ms as i64 + sign * p.duration_ms as i64).max(0) as u64;
+        self.orders = f(self.orders, p.orders);
+        self.revenue += sign as f64 * p.revenue;
+        if self.revenue.abs() < 1e-6 {
+            self.revenue = 0.0;
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.visits == 0 && self.visitors.is_empty()
+    }
+
+    /// Adds another day's cell: counts add, visitor sets unite.
+    pub fn merge(&mut self, o: &Cell) {
+        self.visitors |= &o.visitors;
+        self.buyers |= &o.buyers;
+        self.visits += o.visits;
+        self.pageviews += o.pageviews;
+        self.bounces += o.bounces;
+        self.duration_ms += o.duration_ms;
+        self.orders += o.orders;
+        self.revenue += o.revenue;
+    }
+}
+
+/// A customer's visits of one day, as their share of every cell they touch: (dim, value) → (the
+/// share, whether they bought in a visit that carries it).
+pub fn shares(rows: &[&Row], starts: &[i64]) -> HashMap<(Dim, u32), (Part, bool)> {
+    let mut out: HashMap<(Dim, u32), (Part, bool)> = HashMap::new();
+    for (row, start) in rows.iter().zip(starts) {
+        if row.bot {
+            let e = out.entry((Dim::All, BOTS)).or_default();
+            e.0.visits += 1;
+            e.0.pageviews += row.pageviews();
+            continue;
+        }
+        let visit = Part {
+            visits: 1,
+            pageviews: row.pageviews(),
+            bounces: row.bounce as u32,
+            duration_ms: (row.end - start).max(0) as u64,
+            orders: row.orders,
+            revenue: row.revenue,
+        };
+        let bought = row.orders > 0;
+        let mut add = |key: (Dim, u32), part: &Part| {
+            let e = out.entry(key).or_default();
+            e.0.add(part);
+            e.1 |= bought;
+        };
+        for dim in [Dim::All]
+            .into_iter()
+            .chain(Dim::BREAKDOWNS)
+            .filter(|d| *d != Dim::Page)
+        {
+            let v = row.value(dim);
+            if v != 0 || dim == Dim::All {
+                add((dim, v), &visit);
+            }
+        }
+        // Each page the visit viewed: the visit once, its views of that page.
+        let mut seen: Vec<u32> = Vec::new();
+        for &p in &row.pages {
+            if seen.contains(&p) {
+                continue;
+            }
+            seen.push(p);
+            let mut part = visit;
+            part.pageviews = row.pages.iter().filter(|q| **q == p).count() as u32;
+            add((Dim::Page, p), &part);
+        }
+    }
+    out
+}
+
+/// The strings rows and cells number, as far as this process has seen them; new ones are
+/// written with the rows that first name them.
+#[derive(Debug, Default)]
+pub struct Names {
+    ids: HashMap<String, u32>,
+    names: Vec<String>,
+    /// Given since the last `take_new`.
+    new: Vec<(String, u32)>,
+}
+
+impl Names {
+    pub fn load(read: &ReadTx) -> Result<Names, store::Error> {
+        let mut n = Names {
+            names: vec![String::new()],
+            ..Names::default()
+        };
+        let mut all = read.web_names()?;
+        all.sort_by_key(|(_, id)| *id);
+        for (name, id) in all {
+            if n.names.len() <= id as usize {
+                n.names.resize(id as usize + 1, String::new());
+            }
+            n.names[id as usize] = name.clone();
+            n.ids.insert(name, id);
+        }
+        Ok(n)
+    }
+
+    /// The id of `name` (0 for none or empty), given now if new.
+    pub fn id(&mut self, name: Option<&str>) -> u32 {
+        let Some(name) = name.filter(|s| !s.is_empty()) else {
+            return 0;
+        };
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(name.to_string());
+        self.ids.insert(name.to_string(), id);
+        self.new.push((name.to_string(), id));
+        id
+    }
+
+    pub fn take_new(&mut self) -> Vec<(String, u32)> {
+        std::mem::take(&mut self.new)
+    }
+}
+
+/// A visit as a row: its strings numbered, `revenue` the net of its orders as they stand now.
+pub fn row_of(v: &Visit, city: Option<&str>, revenue: f64, orders: u32, names: &mut Names) -> Row {
+    let referrer = v.source.referrer.as_deref();
+    Row {
+        end: v.end,
+        events: v.events,
+        bounce: v.bounce,
+        bot: v.bot,
+        orders,
+        revenue,
+        source: names.id(Some(&v.source.name)),
+        channel: names.id(Some(v.source.channel.as_str())),
+        referrer: names.id(referrer),
+        utm_source: names.id(v.source.utm.source.as_deref()),
+        utm_medium: names.id(v.source.utm.medium.as_deref()),
+        utm_campaign: names.id(v.source.utm.campaign.as_deref()),
+        device: names.id(Some(v.device.as_str())),
+        browser: names.id(Some(&v.browser)),
+        os: names.id(Some(&v.os)),
+        city: names.id(city),
+        pages: v.pages.iter().map(|p| names.id(Some(p))).collect(),
+        steps: v
+            .steps
+            .iter()
+            .map(|(name, at, product)| {
+                (
+                    names.id(Some(name)),
+                    (at - v.start).clamp(0, u32::MAX as i64) as u32,
+                    names.id(product.as_deref()),
+                )
+            })
+            .collect(),
+    }
+}
