@@ -1,7 +1,9 @@
-//! `dangol bench reports`: the web-analytics reports on a store (a demo shop). Built so far: the
-//! live report, `GET /api/v1/reports/live`, timed at the server after the last five minutes were
-//! filled with a busy shop's traffic (visitors on phones and desktops, some bots), sent through
-//! `/v1/batch` with their own times.
+//! `dangol bench reports`: the web-analytics reports on a store (a demo shop): with `--rebuild`,
+//! the reports' tables built from the whole log first (timed); then the overview over 30 and 365
+//! days, breakdowns (alone and with a segment), the funnel and cohorts, each timed at the server;
+//! and the live report, `GET /api/v1/reports/live`, after the last five minutes were filled with a
+//! busy shop's traffic (visitors on phones and desktops, some bots), sent through `/v1/batch`
+//! with their own times.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -23,6 +25,125 @@ pub struct ReportsOptions {
     /// Live reports asked for.
     #[arg(long, default_value_t = 300)]
     pub requests: usize,
+    /// Times of each other report asked for.
+    #[arg(long, default_value_t = 50)]
+    pub report_requests: usize,
+    /// Build the reports' tables from the whole log first (as `dangol reindex` does), timed.
+    #[arg(long)]
+    pub rebuild: bool,
+}
+
+/// Asks for one report `n` times; the times at the server, sorted.
+async fn timed(
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+    body: Option<&Value>,
+    n: usize,
+) -> anyhow::Result<Vec<f64>> {
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let req = match body {
+            Some(b) => client.post(format!("{base}/api/v1{path}")).json(b),
+            None => client.get(format!("{base}/api/v1{path}")),
+        };
+        let res = req.bearer_auth(MASTER).send().await?;
+        anyhow::ensure!(
+            res.status().is_success(),
+            "{path}: {} {}",
+            res.status(),
+            res.text().await?
+        );
+        if let Some(ms) = super::server_ms(&res) {
+            out.push(ms);
+        }
+        res.bytes().await?;
+    }
+    out.sort_by(f64::total_cmp);
+    Ok(out)
+}
+
+/// The reports other than live, each timed.
+async fn time_reports(client: &reqwest::Client, base: &str, n: usize) -> anyhow::Result<()> {
+    let today = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Seoul).date_naive();
+    let day = |back: i64| (today - chrono::Duration::days(back)).format("%Y-%m-%d").to_string();
+    let m30 = format!("from={}&to={}", day(29), day(0));
+    let m365 = format!("from={}&to={}", day(364), day(0));
+    let seg: Value = client
+        .post(format!("{base}/api/v1/segments"))
+        .bearer_auth(MASTER)
+        .json(&json!({"name": "bench: bought twice", "rule": {"attr": "orders_count", "op": ">=", "value": 2}, "live": true}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let seg = seg["id"].as_u64().unwrap_or(0);
+    let funnel = json!({"from": day(29), "to": day(0)});
+    let month = |back: u32| {
+        use chrono::Datelike;
+        let m = today.year() * 12 + today.month0() as i32 - back as i32;
+        format!("{:04}-{:02}", m / 12, m % 12 + 1)
+    };
+    let cases: Vec<(String, String, Option<Value>)> = vec![
+        ("overview, 30 days, by day".into(), format!("/reports/web?{m30}"), None),
+        (
+            "overview, 365 days, by week".into(),
+            format!("/reports/web?{m365}&interval=week"),
+            None,
+        ),
+        (
+            "breakdown by page, 30 days, top 50".into(),
+            format!("/reports/web/breakdown?by=page&{m30}"),
+            None,
+        ),
+        (
+            "breakdown by source, 30 days".into(),
+            format!("/reports/web/breakdown?by=source&{m30}"),
+            None,
+        ),
+        (
+            "overview, 30 days, segment".into(),
+            format!("/reports/web?segment_id={seg}&{m30}"),
+            None,
+        ),
+        (
+            "breakdown by source, 30 days, segment".into(),
+            format!("/reports/web/breakdown?by=source&segment_id={seg}&{m30}"),
+            None,
+        ),
+        (
+            "funnel of 4 steps, 30 days".into(),
+            "/reports/funnel".into(),
+            Some(funnel),
+        ),
+        (
+            "cohorts, 12 months".into(),
+            format!("/reports/cohorts?from={}&to={}", month(11), month(0)),
+            None,
+        ),
+    ];
+    println!("\nReports, {n} requests each, timed at the server:");
+    println!("| report | p50 | p99 | max |");
+    println!("|---|---|---|---|");
+    let q = super::quantile;
+    for (name, path, body) in cases {
+        let t = timed(client, base, &path, body.as_ref(), n).await?;
+        println!(
+            "| {name} | {:.2} ms | {:.2} ms | {:.2} ms |",
+            q(&t, 0.5),
+            q(&t, 0.99),
+            t.last().copied().unwrap_or(0.0)
+        );
+    }
+    let overview: Value = client
+        .get(format!("{base}/api/v1/reports/web?{m30}"))
+        .bearer_auth(MASTER)
+        .send()
+        .await?
+        .json()
+        .await?;
+    println!("30 days: {}", overview["totals"]);
+    Ok(())
 }
 
 const MASTER: &str = "test-master-key";
@@ -35,6 +156,26 @@ const AGENTS: [&str; 4] = [
 ];
 
 pub async fn run(opts: ReportsOptions) -> anyhow::Result<()> {
+    if opts.rebuild {
+        let dir = opts.data_dir.clone();
+        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            let store = crate::store::Store::open(&dir)?;
+            let started = std::time::Instant::now();
+            let agents = std::sync::Arc::new(crate::traffic::Agents::default());
+            let reports = crate::reports::Reports::new(store, chrono_tz::Asia::Seoul, agents);
+            if let Some(b) = reports.rebuild()? {
+                println!(
+                    "built the web reports from {} events: {} visits on {} days in {:.1} s",
+                    b.events,
+                    b.visits,
+                    b.days,
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            Ok(())
+        })
+        .await??;
+    }
     let mut config = Config::for_tests(&opts.data_dir);
     config.admin_password = None;
     let server = super::BenchServer::start(config).await?;
@@ -57,6 +198,19 @@ pub async fn run(opts: ReportsOptions) -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    // The tables are built (a store without them builds them at start).
+    loop {
+        let res = client
+            .get(format!("{base}/api/v1/reports/web"))
+            .bearer_auth(MASTER)
+            .send()
+            .await?;
+        if res.status().is_success() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    time_reports(&client, &base, opts.report_requests).await?;
     // The last five minutes of a busy shop: a visitor every few events, one agent in twenty a bot.
     let mut rng = rand::rngs::StdRng::seed_from_u64(20);
     let now = chrono::Utc::now();
