@@ -30,6 +30,8 @@ pub struct Reports {
     pub tz: Tz,
     agents: Arc<Agents>,
     state: Mutex<Option<Follower>>,
+    /// True while the tables are built from the whole log (reports answer `not_ready`).
+    building: AtomicBool,
     /// Customers merged or erased, still to be taken out of the visits.
     gone: Mutex<BTreeSet<u64>>,
     /// Set when the notices of gone customers were missed: the visits are checked against the
@@ -47,6 +49,7 @@ impl Reports {
             tz,
             agents,
             state: Mutex::new(None),
+            building: AtomicBool::new(false),
             gone: Mutex::default(),
             sweep: AtomicBool::new(true),
         })
@@ -74,6 +77,9 @@ impl Reports {
     /// version, or ahead of the log (only when `may_build`: else returns false); else applies the
     /// events since the mark. Blocking. Returns false when stopped or not built.
     pub fn catch_up(&self, stop: &AtomicBool, may_build: bool) -> Result<bool, store::Error> {
+        if !may_build && self.building.load(Ordering::Acquire) {
+            return Ok(false);
+        }
         let mut state = self.state.lock().expect("not poisoned");
         if state.is_none() {
             let read = self.store.read()?;
@@ -85,7 +91,10 @@ impl Reports {
                     return Ok(false);
                 }
                 let started = std::time::Instant::now();
-                let Some(built) = build::rebuild(&self.store, self.tz, &self.agents, stop)? else {
+                self.building.store(true, Ordering::Release);
+                let built = build::rebuild(&self.store, self.tz, &self.agents, stop);
+                self.building.store(false, Ordering::Release);
+                let Some(built) = built? else {
                     return Ok(false);
                 };
                 tracing::info!(
