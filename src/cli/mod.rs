@@ -248,10 +248,7 @@ fn reindex_command(args: &StoreArgs) -> anyhow::Result<()> {
     let reports = crate::reports::Reports::new(store.clone(), args.timezone, agents);
     if let Some(built) = reports.rebuild()? {
         println!(
-            "built the web reports from {} events: {} visits on {} days in {:.1} s",
-            built.events,
-            built.visits,
-            built.days,
+            "built the web reports from {built} in {:.1} s",
             started.elapsed().as_secs_f64()
         );
     }

@@ -129,11 +129,7 @@ impl Slim {
     }
 
     fn in_visits(&self) -> bool {
-        match self.kind {
-            EventKind::Page | EventKind::Screen => true,
-            EventKind::Track => self.event.as_deref() != Some("Order Refunded"),
-            _ => false,
-        }
+        crate::traffic::visit::makes_visits(self.kind, self.event.as_deref())
     }
 }
 
@@ -240,6 +236,16 @@ pub struct Built {
     pub events: u64,
     pub visits: u64,
     pub days: u64,
+}
+
+impl std::fmt::Display for Built {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(
+            f,
+            "{} events: {} visits on {} days",
+            self.events, self.visits, self.days
+        )
+    }
 }
 
 /// Builds every reports table again from the log, through the writer (the server may be taking

@@ -37,11 +37,7 @@ pub fn parse_month(s: &str) -> Option<i32> {
 }
 
 fn ratio(a: u32, b: u32) -> f64 {
-    if b == 0 {
-        0.0
-    } else {
-        (a as f64 / b as f64 * 10_000.0).round() / 10_000.0
-    }
+    super::rollup::ratio(a as f64, b as f64)
 }
 
 /// The cohorts whose first order fell in [from, to], each followed up to `until` (the current

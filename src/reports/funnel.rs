@@ -31,11 +31,7 @@ pub struct LeftWith {
 }
 
 fn ratio(a: u64, b: u64) -> f64 {
-    if b == 0 {
-        0.0
-    } else {
-        (a as f64 / b as f64 * 10_000.0).round() / 10_000.0
-    }
+    super::rollup::ratio(a as f64, b as f64)
 }
 
 /// `from_ms`..=`to_ms` bounds a visitor's first step; events up to `to_ms + within` count.

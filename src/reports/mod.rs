@@ -87,11 +87,15 @@ impl Reports {
             let mark = Mark::load(&read)?;
             drop(read);
             if !mark.as_ref().is_some_and(|m| m.fits(self.tz, last)) {
-                if !may_build {
+                // An empty log is built at once, by whoever asks first; a log with events is the
+                // follower's to build while reports answer `not_ready`.
+                if !may_build && last > 0 {
                     return Ok(false);
                 }
                 let started = std::time::Instant::now();
-                self.building.store(true, Ordering::Release);
+                // Reports asked for meanwhile answer `not_ready` rather than wait (an empty log is
+                // built at once: they wait for that).
+                self.building.store(last > 0, Ordering::Release);
                 let built = build::rebuild(&self.store, self.tz, &self.agents, stop);
                 self.building.store(false, Ordering::Release);
                 let Some(built) = built? else {

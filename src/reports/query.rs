@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{Datelike, NaiveDate};
 use roaring::RoaringTreemap;
 
-use super::rollup::{ALL, BOTS, Cell, Dim, Row};
+use super::rollup::{ALL, BOTS, Cell, Dim, Row, ratio};
 use crate::store::{self, ReadTx};
 
 /// What a report is limited to.
@@ -77,14 +77,6 @@ pub struct Totals {
     pub conversion_rate: f64,
 }
 
-fn ratio(a: f64, b: f64) -> f64 {
-    if b == 0.0 {
-        0.0
-    } else {
-        (a / b * 10_000.0).round() / 10_000.0
-    }
-}
-
 impl Totals {
     pub fn of(c: &Cell) -> Totals {
         let visits = c.visits as f64;
@@ -115,10 +107,6 @@ pub struct Days {
 
 fn day_number(d: NaiveDate) -> i32 {
     (d - NaiveDate::default()).num_days() as i32
-}
-
-fn date_of(day: i32) -> NaiveDate {
-    NaiveDate::default() + chrono::Duration::days(day as i64)
 }
 
 impl Days {
@@ -310,18 +298,26 @@ pub fn breakdown(read: &ReadTx, days: Days, by: Dim, f: &Filters, limit: usize) 
     } else {
         None
     };
+    // Most visitors, visits, page views first; ties by the value's name, so the order does not
+    // hang on the numbers names were given (a rebuild gives others). Only the values that can
+    // make the top `limit` are named.
+    let rank = |c: &Cell| std::cmp::Reverse((c.visitors.len(), c.visits, c.pageviews));
     let mut items: Vec<(u32, Cell)> = by_value.into_iter().collect();
-    items.sort_by(|a, b| {
-        (b.1.visitors.len(), b.1.visits, b.1.pageviews)
-            .cmp(&(a.1.visitors.len(), a.1.visits, a.1.pageviews))
-            .then(a.0.cmp(&b.0))
-    });
-    items.truncate(limit);
-    let mut out = Vec::with_capacity(items.len());
+    items.sort_by_key(|(_, c)| rank(c));
+    if let Some(last) = items.get(limit.saturating_sub(1)).map(|(_, c)| rank(c)) {
+        items.retain(|(_, c)| rank(c) <= last);
+    }
+    let mut named: Vec<(String, u32, Cell)> = Vec::with_capacity(items.len());
     for (id, cell) in items {
+        named.push((read.web_name(id)?.unwrap_or_default(), id, cell));
+    }
+    named.sort_by(|a, b| rank(&a.2).cmp(&rank(&b.2)).then_with(|| a.0.cmp(&b.0)));
+    named.truncate(limit);
+    let mut out = Vec::with_capacity(named.len());
+    for (value, id, cell) in named {
         let t = Totals::of(&cell);
         out.push(Item {
-            value: read.web_name(id)?.unwrap_or_default(),
+            value,
             visitors: t.visitors,
             visits: t.visits,
             pageviews: t.pageviews,
@@ -389,9 +385,4 @@ fn values_scanned(
         }
     })?;
     Ok(out)
-}
-
-/// The date of a day number (for callers that print days).
-pub fn date(day: i32) -> NaiveDate {
-    date_of(day)
 }

@@ -11,6 +11,15 @@ use serde::{Deserialize, Serialize};
 use crate::store::{self, ReadTx};
 use crate::traffic::Visit;
 
+/// `a ÷ b` rounded to four places; 0 when `b` is 0.
+pub fn ratio(a: f64, b: f64) -> f64 {
+    if b == 0.0 {
+        0.0
+    } else {
+        (a / b * 10_000.0).round() / 10_000.0
+    }
+}
+
 /// A dimension of the breakdowns (CONTRACT §8's `by`), with its number in the cells' keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Dim {

@@ -207,16 +207,6 @@ impl ReadTx {
         }
     }
 
-    /// Every customer with an order month, in id order.
-    pub fn web_order_customers(&self) -> Result<Vec<u64>, Error> {
-        let t = self.txn.open_table(WEB_ORDER_MONTHS)?;
-        let mut out = Vec::new();
-        for r in t.iter()? {
-            out.push(r?.0.value());
-        }
-        Ok(out)
-    }
-
     /// The cohort cells whose first-order month is in `cohorts`: ((cohort, month), customers).
     pub fn web_cohorts(&self, cohorts: RangeInclusive<i32>) -> Result<Vec<CohortCell>, Error> {
         let t = self.txn.open_table(WEB_COHORTS)?;

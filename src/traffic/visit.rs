@@ -13,6 +13,15 @@ use crate::store::records::{EventKind, EventRecord};
 /// The longest gap inside one visit.
 pub const VISIT_GAP_MS: i64 = 30 * 60 * 1000;
 
+/// Whether an event of this kind and name is part of a visit (see [`Hit::in_visits`]).
+pub fn makes_visits(kind: EventKind, event: Option<&str>) -> bool {
+    match kind {
+        EventKind::Page | EventKind::Screen => true,
+        EventKind::Track => event != Some("Order Refunded"),
+        _ => false,
+    }
+}
+
 /// What a visit needs of one event.
 #[derive(Debug, Clone, Default)]
 pub struct Hit {
@@ -112,11 +121,7 @@ impl Hit {
     /// says about a person (`identify`, `alias`, `group`) and `Order Refunded` (which comes from
     /// the shop's back office, not from a visit) are not.
     pub fn in_visits(e: &EventRecord) -> bool {
-        match e.kind {
-            EventKind::Page | EventKind::Screen => true,
-            EventKind::Track => e.event.as_deref() != Some("Order Refunded"),
-            _ => false,
-        }
+        makes_visits(e.kind, e.event.as_deref())
     }
 
     /// Events a bounce may hold besides its one page view.

@@ -599,6 +599,16 @@ pub fn server_ms(res: &reqwest::Response) -> Option<f64> {
 }
 
 /// The q-quantile (0..=1) of sorted values.
+/// A row of a latency table, `| label | p50 | p99 | max |`, from times sorted ascending.
+pub fn latency_row(label: &str, sorted: &[f64]) -> String {
+    format!(
+        "| {label} | {:.2} ms | {:.2} ms | {:.2} ms |",
+        quantile(sorted, 0.5),
+        quantile(sorted, 0.99),
+        sorted.last().copied().unwrap_or(0.0)
+    )
+}
+
 pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;

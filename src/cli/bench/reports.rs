@@ -125,15 +125,9 @@ async fn time_reports(client: &reqwest::Client, base: &str, n: usize) -> anyhow:
     println!("\nReports, {n} requests each, timed at the server:");
     println!("| report | p50 | p99 | max |");
     println!("|---|---|---|---|");
-    let q = super::quantile;
     for (name, path, body) in cases {
         let t = timed(client, base, &path, body.as_ref(), n).await?;
-        println!(
-            "| {name} | {:.2} ms | {:.2} ms | {:.2} ms |",
-            q(&t, 0.5),
-            q(&t, 0.99),
-            t.last().copied().unwrap_or(0.0)
-        );
+        println!("{}", super::latency_row(&name, &t));
     }
     let overview: Value = client
         .get(format!("{base}/api/v1/reports/web?{m30}"))
@@ -165,10 +159,7 @@ pub async fn run(opts: ReportsOptions) -> anyhow::Result<()> {
             let reports = crate::reports::Reports::new(store, chrono_tz::Asia::Seoul, agents);
             if let Some(b) = reports.rebuild()? {
                 println!(
-                    "built the web reports from {} events: {} visits on {} days in {:.1} s",
-                    b.events,
-                    b.visits,
-                    b.days,
+                    "built the web reports from {b} in {:.1} s",
                     started.elapsed().as_secs_f64()
                 );
             }
@@ -256,7 +247,6 @@ pub async fn run(opts: ReportsOptions) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     at_server.sort_by(f64::total_cmp);
-    let q = super::quantile;
     println!(
         "\n`GET /api/v1/reports/live` on {} after {} events in the last five minutes ({} visitors, one in twenty a bot), {} requests:",
         opts.data_dir.display(),
@@ -266,12 +256,7 @@ pub async fn run(opts: ReportsOptions) -> anyhow::Result<()> {
     );
     println!("| | p50 | p99 | max |");
     println!("|---|---|---|---|");
-    println!(
-        "| at the server | {:.2} ms | {:.2} ms | {:.2} ms |",
-        q(&at_server, 0.5),
-        q(&at_server, 0.99),
-        at_server.last().copied().unwrap_or(0.0)
-    );
+    println!("{}", super::latency_row("at the server", &at_server));
     println!(
         "visitors now {}, pages {}, bot events left out {}",
         last["visitors_now"],

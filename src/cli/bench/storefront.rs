@@ -218,18 +218,8 @@ pub async fn run(opts: StorefrontOptions) -> anyhow::Result<()> {
     );
     println!("| | p50 | p99 | max |");
     println!("|---|---|---|---|");
-    println!(
-        "| at the server | {:.2} ms | {:.2} ms | {:.2} ms |",
-        q(&at_server, 0.5),
-        q(&at_server, 0.99),
-        at_server.last().copied().unwrap_or(0.0)
-    );
-    println!(
-        "| at the client | {:.2} ms | {:.2} ms | {:.2} ms |",
-        q(&at_client, 0.5),
-        q(&at_client, 0.99),
-        at_client.last().copied().unwrap_or(0.0)
-    );
+    println!("{}", super::latency_row("at the server", &at_server));
+    println!("{}", super::latency_row("at the client", &at_client));
     let slow: Vec<String> = results
         .iter()
         .filter(|r| r.0.is_some_and(|ms| ms > 50.0))
