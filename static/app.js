@@ -99,3 +99,26 @@ document.addEventListener('DOMContentLoaded', () => {
   sync();
   refresh();
 });
+
+// Reports ▸ Live: the live part of the page is fetched again every five seconds and swapped in
+// (without JavaScript the page reloads itself). A range preset other than "custom" needs no
+// dates, so the date fields show only for "custom".
+document.addEventListener('DOMContentLoaded', () => {
+  const live = document.querySelector('[data-live]');
+  if (live) {
+    setInterval(async () => {
+      if (document.hidden) return;
+      const res = await fetch(location.pathname, {credentials: 'same-origin'});
+      if (!res.ok) return;
+      const fresh = new DOMParser().parseFromString(await res.text(), 'text/html').getElementById('live');
+      if (fresh) live.replaceChildren(...fresh.childNodes);
+    }, 5000);
+  }
+  const range = document.querySelector('select[data-range]');
+  if (range) {
+    const sync = () => range.form.querySelectorAll('[data-custom]').forEach((el) => { el.hidden = range.value !== 'custom'; });
+    range.addEventListener('change', () => { sync(); if (range.value !== 'custom') range.form.requestSubmit(); });
+    range.form.querySelectorAll('[data-custom] input').forEach((el) => el.addEventListener('change', () => { range.value = 'custom'; }));
+    sync();
+  }
+});

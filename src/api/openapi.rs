@@ -169,6 +169,7 @@ impl Modify for ShortPaths {
         reports::breakdown,
         reports::funnel,
         reports::cohorts,
+        reports::products,
         document,
     ),
     modifiers(&Security, &ShortPaths)

@@ -11,7 +11,8 @@ use super::{ApiJson, ApiResult, AppState, iso};
 use crate::app::reports::{self as reports, Asked};
 use crate::reports::cohorts::{Cohort, Repeat};
 use crate::reports::funnel::Step;
-use crate::reports::query::{Item, Overview};
+use crate::reports::products::ProductItem;
+use crate::reports::query::{Item, Overview, Totals};
 
 pub fn routes() -> Routes {
     Routes::new()
@@ -20,6 +21,7 @@ pub fn routes() -> Routes {
         .route("/reports/web/breakdown", get(breakdown))
         .route("/reports/funnel", post(funnel))
         .route("/reports/cohorts", get(cohorts))
+        .route("/reports/products", get(products))
 }
 
 /// The range and filters every report takes.
@@ -148,6 +150,23 @@ pub async fn funnel(
     Ok(Json(FunnelResponse { steps, within_hours }))
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductsResponse {
+    pub items: Vec<ProductItem>,
+}
+
+/// Each product's views, carts, checkouts and purchases over a range, most purchases first. The
+/// days are UTC days (the writer's per-product counts); the filters do not apply.
+#[utoipa::path(get, path = "/api/v1/reports/products", params(RangeQuery), responses((status = 200, body = ProductsResponse), (status = 400)), security(("bearer" = [])))]
+pub async fn products(State(st): State<AppState>, Query(q): Query<RangeQuery>) -> ApiResult<Json<ProductsResponse>> {
+    let state = st.clone();
+    let items = st
+        .store
+        .call(move |_| reports::products(&state, &q.asked(), q.limit))
+        .await?;
+    Ok(Json(ProductsResponse { items }))
+}
+
 #[derive(Debug, Default, Deserialize, IntoParams)]
 pub struct CohortsQuery {
     /// First cohort, YYYY-MM (default: 11 months before `to`).
@@ -205,6 +224,10 @@ pub struct LiveReport {
     pub events: Vec<LiveEvent>,
     /// Bot events met while reading, left out of the above.
     pub bots_left_out: u64,
+    /// The visits begun today so far (the shop's day); null while the reports are first built.
+    pub today: Option<Totals>,
+    /// The visits begun on the same day a week ago by the same time.
+    pub same_time_last_week: Option<Totals>,
 }
 
 /// Who is on the shop now: visitors in the last five minutes, the pages they are on, the latest
@@ -212,10 +235,8 @@ pub struct LiveReport {
 #[utoipa::path(get, path = "/api/v1/reports/live", responses((status = 200, body = LiveReport)), security(("bearer" = [])))]
 pub async fn live(State(st): State<AppState>) -> ApiResult<Json<LiveReport>> {
     let state = st.clone();
-    let live = st
-        .store
-        .call(move |s| crate::traffic::live::now(&s.read()?, state.now_ms(), &state.agents))
-        .await?;
+    let (live, pace) = st.store.call(move |_| reports::live(&state)).await?;
+    let (today, same_time_last_week) = pace.unzip();
     Ok(Json(LiveReport {
         visitors_now: live.visitors_now,
         pages: live
@@ -236,5 +257,7 @@ pub async fn live(State(st): State<AppState>) -> ApiResult<Json<LiveReport>> {
             })
             .collect(),
         bots_left_out: live.bots_left_out,
+        today,
+        same_time_last_week,
     }))
 }

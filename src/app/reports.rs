@@ -11,7 +11,8 @@ use crate::error::{ErrorCode, HasCode};
 use crate::reports::Dim;
 use crate::reports::cohorts::{self, Cohort, Repeat};
 use crate::reports::funnel::{self, DEFAULT_STEPS, Step};
-use crate::reports::query::{self, Days, Filters, Interval, Item, Overview};
+use crate::reports::products::ProductItem;
+use crate::reports::query::{self, Days, Filters, Interval, Item, Overview, Totals};
 use crate::segment::saved::{SegmentError, current_members};
 use crate::store;
 
@@ -232,4 +233,37 @@ pub fn cohorts(st: &AppState, from: Option<&str>, to: Option<&str>) -> Result<(V
     caught_up(st)?;
     let read = st.store.read()?;
     Ok(cohorts::cohorts(&read, from, to, this_month.max(to))?)
+}
+
+/// The top products of a range (the filters do not apply: the per-product days are the shop's).
+pub fn products(st: &AppState, a: &Asked, limit: Option<usize>) -> Result<Vec<ProductItem>, ReportError> {
+    let limit = limit.unwrap_or(50);
+    if !(1..=1000).contains(&limit) {
+        return Err(wrong("limit", "`limit` is 1 to 1000"));
+    }
+    let days = days(st, a)?;
+    Ok(crate::reports::products::products(&st.store.read()?, days, limit)?)
+}
+
+/// Today so far, and the same day a week before by the same time; None while the reports'
+/// tables are first built.
+pub fn so_far(st: &AppState) -> Result<Option<(Totals, Totals)>, ReportError> {
+    match caught_up(st) {
+        Err(ReportError::NotReady) => return Ok(None),
+        other => other?,
+    }
+    let (now, day) = (st.now_ms(), today(st));
+    let week = chrono::Duration::days(7);
+    let read = st.store.read()?;
+    Ok(Some((
+        crate::reports::today::so_far(&read, day, now)?,
+        crate::reports::today::so_far(&read, day - week, now - week.num_milliseconds())?,
+    )))
+}
+
+/// Who is on the shop now, and today so far against the same time last week (None while the
+/// reports' tables are first built).
+pub fn live(st: &AppState) -> Result<(crate::traffic::live::Live, Option<(Totals, Totals)>), ReportError> {
+    let live = crate::traffic::live::now(&st.store.read()?, st.now_ms(), &st.agents)?;
+    Ok((live, so_far(st)?))
 }

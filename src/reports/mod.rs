@@ -1,14 +1,17 @@
 //! Web-analytics reports (CONTRACT §8): a follower that keeps, from the event log, one row per
 //! visit and per shop-local day the counts, sums and visitor bitmaps of every dimension value
 //! (`rollup`, `follow`; built whole by `build`), and the reports read from them: the overview and
-//! breakdowns (`query`), the funnel (`funnel`) and cohorts (`cohorts`). No report scans the log.
+//! breakdowns (`query`), the funnel (`funnel`), cohorts (`cohorts`) and today so far (`today`). No
+//! report scans the log. The products report (`products`) reads the writer's per-product days.
 
 mod build;
 pub mod cohorts;
 mod follow;
 pub mod funnel;
+pub mod products;
 pub mod query;
 mod rollup;
+pub mod today;
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -41,7 +41,7 @@ impl Frame {
             ("coupons", "/coupons", true),
             ("campaigns", "/campaigns", true),
             ("messages", "/messages", true),
-            ("reports", "/reports", false),
+            ("reports", "/reports", true),
             ("import", "/import", true),
             ("settings", "/settings", true),
         ]

@@ -12,6 +12,7 @@ mod import;
 mod onsite;
 mod pages;
 mod recommend;
+mod reports;
 mod rule_words;
 mod search;
 mod segments;
@@ -54,6 +55,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(coupons::routes())
         .merge(campaigns::routes())
         .merge(onsite::routes())
+        .merge(reports::routes())
         .merge(send_settings::routes())
         .merge(search::routes())
         .merge(settings::routes())

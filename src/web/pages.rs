@@ -38,6 +38,8 @@ pub struct EventLine {
 #[template(path = "dashboard/index.html")]
 struct DashboardPage {
     f: Frame,
+    /// The last 30 days' charts; None while the reports' tables are first built.
+    reports: Option<super::reports::Dashboard>,
     total_customers: String,
     figures: Vec<Figure>,
     latest: Vec<EventLine>,
@@ -60,9 +62,12 @@ fn local_midnight(tz: chrono_tz::Tz, now: i64, days_back: i64) -> i64 {
 pub async fn dashboard(State(st): State<AppState>, staff: Staff) -> Response {
     let tz = st.tz;
     let lang = staff.lang;
+    let state = st.clone();
+    let t = staff.t;
     let data = st
         .store
-        .call(move |s| -> Result<_, store::Error> {
+        .call(move |s| -> Result<_, crate::app::reports::ReportError> {
+            let reports = super::reports::Dashboard::read(&state, t, lang)?;
             let read = s.read()?;
             let now = s.now_ms();
             let windows = [("dashboard.today", 0), ("dashboard.last7", 6), ("dashboard.last30", 29)];
@@ -71,15 +76,15 @@ pub async fn dashboard(State(st): State<AppState>, staff: Staff) -> Response {
                 .map(|&(label, back)| Ok((label, read.rollup(local_midnight(tz, now, back), now + 1)?)))
                 .collect::<Result<_, store::Error>>()?;
             let live = read.rollup(i64::MIN / 2, now + 1)?.live_customers();
-            Ok((live, sums, read.latest_events(15)?))
+            Ok((live, sums, read.latest_events(15)?, reports))
         })
         .await;
-    let (total, sums, latest) = match data {
+    let (total, sums, latest, reports) = match data {
         Ok(d) => d,
         Err(e) => return failed(lang, &e),
     };
-    let t = staff.t;
     let page = DashboardPage {
+        reports,
         total_customers: i18n::number(total as f64, 0),
         figures: sums
             .into_iter()
