@@ -116,9 +116,17 @@ document.addEventListener('DOMContentLoaded', () => {
   }
   const range = document.querySelector('select[data-range]');
   if (range) {
-    const sync = () => range.form.querySelectorAll('[data-custom]').forEach((el) => { el.hidden = range.value !== 'custom'; });
-    range.addEventListener('change', () => { sync(); if (range.value !== 'custom') range.form.requestSubmit(); });
-    range.form.querySelectorAll('[data-custom] input').forEach((el) => el.addEventListener('change', () => { range.value = 'custom'; }));
+    const form = range.form;
+    const sync = () => form.querySelectorAll('[data-custom]').forEach((el) => { el.hidden = range.value !== 'custom'; });
+    range.addEventListener('change', () => { sync(); if (range.value !== 'custom') form.requestSubmit(); });
+    form.querySelectorAll('[data-custom] input').forEach((el) => el.addEventListener('change', () => { range.value = 'custom'; }));
+    // The address stays short: fields left empty, and the dates of a preset, are not sent.
+    form.addEventListener('submit', () => {
+      form.querySelectorAll('input, select').forEach((el) => {
+        if (el.value === '' || (range.value !== 'custom' && el.closest('[data-custom]'))) el.disabled = true;
+      });
+      setTimeout(() => form.querySelectorAll(':disabled').forEach((el) => { el.disabled = false; }), 0);
+    });
     sync();
   }
 });

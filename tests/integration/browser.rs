@@ -1217,3 +1217,121 @@ async fn a_message_starts_from_a_template_is_previewed_by_the_real_script_and_ac
     .await;
     c.close().await.unwrap();
 }
+
+/// Waits until the browser's address is `path_and_query` (a form's fields left empty are not sent).
+async fn wait_url(c: &Client, path_and_query: &str) -> anyhow::Result<()> {
+    let mut now = String::new();
+    for _ in 0..400 {
+        let url = c.current_url().await?;
+        now = format!(
+            "{}{}",
+            url.path(),
+            url.query().map(|q| format!("?{q}")).unwrap_or_default()
+        );
+        if now == path_and_query {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    anyhow::bail!("never reached {path_and_query} (at {now})")
+}
+
+/// The number a figure card shows ("1,234" → 1234).
+async fn figure(c: &Client, key: &str) -> anyhow::Result<u64> {
+    let text = find(c, &format!("#figure-{key} .stat-value")).await?.text().await?;
+    Ok(text.replace(',', "").trim().parse()?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_draw_charts_and_the_range_and_a_filter_change_them() {
+    let app = TestApp::spawn_demo(300).await;
+    let driver = driver().await;
+    let c = browser(&driver).await;
+    let base = app.base.clone();
+    run("reports", &c, async {
+        sign_in(&c, &base, "admin", "test-admin-password").await?;
+        // The left navigation's Reports leads to the overview, in Korean.
+        c.find(Locator::Css("nav.side a[href='/reports']"))
+            .await?
+            .click()
+            .await?;
+        wait_path(&c, "/reports").await?;
+        let h1 = find(&c, "h1").await?.text().await?;
+        anyhow::ensure!(h1 == "리포트", "{h1}");
+        // Charts are drawn by the server: a line of visitors with a point per day, revenue bars.
+        let points = c.find_all(Locator::Css("#chart-visitors g.hover")).await?;
+        anyhow::ensure!(points.len() == 30, "30 days, {} points", points.len());
+        anyhow::ensure!(
+            !c.find_all(Locator::Css("#chart-visitors polyline.series-line"))
+                .await?
+                .is_empty()
+        );
+        anyhow::ensure!(
+            !c.find_all(Locator::Css("#chart-revenue rect.series-bar"))
+                .await?
+                .is_empty()
+        );
+        let tip = find(&c, "#figure-bounce_rate .tip").await?.attr("data-tip").await?;
+        anyhow::ensure!(
+            tip.is_some_and(|t| t.contains("페이지뷰가 딱 하나")),
+            "the §8 definition"
+        );
+        save_screenshot(&c, "reports.png").await?;
+        let month = figure(&c, "visitors").await?;
+
+        // A preset: the page asks again as soon as it is chosen.
+        find(&c, "#range").await?.select_by_value("7d").await?;
+        wait_url(&c, "/reports?range=7d").await?;
+        let week = figure(&c, "visitors").await?;
+        anyhow::ensure!(week < month, "7 days {week} against 30 days {month}");
+        let points = c.find_all(Locator::Css("#chart-visitors g.hover")).await?;
+        anyhow::ensure!(points.len() == 7);
+
+        // A source's row filters the report by it.
+        let first = find(&c, "#panel-sources tbody a").await?;
+        let source = first.text().await?;
+        first.click().await?;
+        let chip = find(&c, "#chips").await?.text().await?;
+        anyhow::ensure!(chip.contains(&format!("유입 경로: {source}")), "{chip}");
+        let only = figure(&c, "visitors").await?;
+        anyhow::ensure!(only < week, "{source}: {only} of {week}");
+        let sources = c.find_all(Locator::Css("#panel-sources tbody tr")).await?;
+        anyhow::ensure!(sources.len() == 1, "only {source} is left");
+        // Removing the filter brings the figure back.
+        find(&c, "#chips a").await?.click().await?;
+        c.wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::XPath(&format!(
+                "//section[@id='figure-visitors']//div[@class='stat-value' and text()='{}']",
+                dangol::i18n::number(week as f64, 0)
+            )))
+            .await?;
+
+        // The funnel, cohorts and live pages draw too.
+        c.goto(&format!("{base}/reports/funnel")).await?;
+        anyhow::ensure!(c.find_all(Locator::Css("#funnel li.funnel-step")).await?.len() == 4);
+        save_screenshot(&c, "reports-funnel.png").await?;
+        c.goto(&format!("{base}/reports/cohorts")).await?;
+        anyhow::ensure!(!c.find_all(Locator::Css("#cohorts td.heat")).await?.is_empty());
+        save_screenshot(&c, "reports-cohorts.png").await?;
+        c.goto(&format!("{base}/reports/live")).await?;
+        find(&c, "#visitors-now").await?;
+
+        // On a phone the figures and charts stack, and nothing is wider than the screen.
+        c.set_window_size(390, 844).await?;
+        c.goto(&format!("{base}/reports")).await?;
+        let overflow = c
+            .execute(
+                "return document.documentElement.scrollWidth - window.innerWidth",
+                vec![],
+            )
+            .await?;
+        anyhow::ensure!(
+            overflow.as_i64().unwrap_or(1) <= 0,
+            "the page is {overflow} px too wide"
+        );
+        save_screenshot(&c, "reports-phone.png").await?;
+        Ok(())
+    })
+    .await;
+}

@@ -12,6 +12,7 @@ mod console_campaigns;
 mod console_coupons;
 mod console_onsite;
 mod console_recommend;
+mod console_reports;
 mod console_search;
 mod console_shop;
 mod coupons;

@@ -1,4 +1,4 @@
-//! Web-analytics reports (CONTRACT §8) through the admin API. Built so far: live.
+//! Web-analytics reports (CONTRACT §8) through the admin API.
 
 use serde_json::{Value, json};
 
@@ -114,7 +114,7 @@ async fn server(app: &TestApp, path: &str, body: Value) {
 ///
 /// And e on the 9th, direct, a bounce (the period before); f and g order in October, f again on
 /// December 1st (cohorts).
-async fn known_stream(app: &TestApp) {
+pub(crate) async fn known_stream(app: &TestApp) {
     let d = "2026-11-10";
     view(
         app,
@@ -504,6 +504,35 @@ async fn every_report_counts_a_known_stream_exactly() {
         json!({"month": "2026-11", "customers": 1, "returning": 0, "repeat_rate": 0.0})
     );
 
+    // Products by UTC day: the 10th's Seoul hours all fall on the 10th in UTC (b's cart at 00:05
+    // on the 11th is 15:05 UTC on the 10th).
+    let products: Value = app.get(&format!("/reports/products?{day}")).await;
+    let rows: Vec<(String, u64, u64, u64, u64)> = products["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let n = |k: &str| p[k].as_u64().unwrap();
+            (
+                p["product_id"].as_str().unwrap().to_string(),
+                n("views"),
+                n("carts"),
+                n("checkouts"),
+                n("purchases"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("P1".to_string(), 2, 1, 0, 1),
+            ("P2".to_string(), 1, 1, 0, 0),
+            ("P3".to_string(), 1, 1, 0, 0)
+        ],
+        "most purchases, then views, then by id: {products}"
+    );
+    assert_eq!(products["items"][0]["purchase_rate"], 0.5);
+
     // Built again from the log (as `dangol reindex` does), every figure is the same.
     let before = (
         web.clone(),
@@ -574,4 +603,46 @@ async fn reports_name_the_field_that_is_wrong() {
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["error"]["field"], field, "{body}");
     }
+}
+
+#[tokio::test]
+async fn live_sets_today_so_far_against_the_same_time_last_week() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = dangol::config::Config::for_tests(tmp.path());
+    config.now = Some(chrono::DateTime::parse_from_rfc3339("2026-11-17T14:30:00+09:00").unwrap());
+    let mut app = TestApp::spawn_with(config).await;
+    app.keep(tmp);
+    known_stream(&app).await;
+    view(&app, "t", "/", &at("2026-11-17", "14:20:00"), PHONE, None, json!({})).await;
+    view(
+        &app,
+        "t",
+        "/products/P1",
+        &at("2026-11-17", "14:22:00"),
+        PHONE,
+        None,
+        json!({}),
+    )
+    .await;
+    let live: Value = app.get("/reports/live").await;
+    assert_eq!(
+        live["today"],
+        json!({"visitors": 1, "visits": 1, "pageviews": 2, "bounce_rate": 0.0, "visit_duration_s": 120.0,
+               "pages_per_visit": 2.0, "orders": 0, "revenue": 0.0, "conversion_rate": 0.0}),
+        "{live}"
+    );
+    // The 10th by 14:30: a's two visits and m's, begun at 14:00 and counted whole (its order at
+    // 14:15, net of the refund); not c's at 15:00 nor the bot's.
+    let week = &live["same_time_last_week"];
+    assert_eq!(
+        (
+            week["visitors"].as_u64(),
+            week["visits"].as_u64(),
+            week["pageviews"].as_u64(),
+            week["orders"].as_u64(),
+            week["revenue"].as_f64()
+        ),
+        (Some(2), Some(3), Some(4), Some(1), Some(40000.0)),
+        "{live}"
+    );
 }

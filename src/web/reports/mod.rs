@@ -217,7 +217,14 @@ impl Controls {
         Ok(Controls {
             presets: opts(labelled(t, "reports.preset.", &PRESETS), &preset),
             preset,
-            intervals: opts(labelled(t, "reports.intervals.", &["day", "week", "month"]), &interval),
+            intervals: opts(
+                std::iter::once((String::new(), t.get("reports.intervals.auto").to_string())).chain(labelled(
+                    t,
+                    "reports.intervals.",
+                    &["day", "week", "month"],
+                )),
+                q.get("interval").unwrap_or_default(),
+            ),
             segments: opts(segment_opts, &segment_id.map(|i| i.to_string()).unwrap_or_default()),
             source: source.unwrap_or_default().to_string(),
             devices: opts(device_opts, device.unwrap_or_default()),
@@ -311,7 +318,10 @@ async fn report<T: Send + 'static>(
 /// with) reads Korean rather than mojibake.
 fn csv_response(name: &str, rows: Vec<Vec<String>>) -> Response {
     let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
-    for row in rows {
+    let width = rows.first().map_or(0, Vec::len);
+    for mut row in rows {
+        // A shorter row (a young cohort's) is padded to the header's width.
+        row.resize(width.max(row.len()), String::new());
         // Writing into memory cannot fail.
         // Text is kept from being read as a formula; numbers are written as they are.
         w.write_record(row.iter().map(|c| match c.parse::<f64>() {

@@ -72,8 +72,20 @@ fn shown(kind: Kind, v: f64, lang: Lang) -> String {
         Kind::Count => i18n::number(v, 0),
         Kind::Ratio => i18n::number(v, 2),
         Kind::Rate => i18n::percent(v),
-        Kind::Seconds => i18n::duration((v * 1000.0) as u64),
+        Kind::Seconds => minutes_seconds(v, lang),
         Kind::Money => i18n::money(v, None, lang),
+    }
+}
+
+/// A visit's length: "3분 52초" in Korean, "3 min 52 s" in English.
+fn minutes_seconds(s: f64, lang: Lang) -> String {
+    let s = s.round() as u64;
+    let (m, s) = (s / 60, s % 60);
+    match (lang, m) {
+        (Lang::Ko, 0) => format!("{s}초"),
+        (Lang::Ko, m) => format!("{m}분 {s}초"),
+        (Lang::En, 0) => format!("{s} s"),
+        (Lang::En, m) => format!("{m} min {s:02} s"),
     }
 }
 
@@ -756,5 +768,8 @@ mod tests {
         assert_eq!(compact_money(250_000_000.0, Lang::Ko), "2.5억");
         assert_eq!(compact_money(1_500_000.0, Lang::En), "1.5M");
         assert_eq!(compact_money(900.0, Lang::En), "900");
+        assert_eq!(minutes_seconds(232.4, Lang::Ko), "3분 52초");
+        assert_eq!(minutes_seconds(45.0, Lang::Ko), "45초");
+        assert_eq!(minutes_seconds(705.0, Lang::En), "11 min 45 s");
     }
 }
