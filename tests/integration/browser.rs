@@ -1314,8 +1314,27 @@ async fn reports_draw_charts_and_the_range_and_a_filter_change_them() {
         c.goto(&format!("{base}/reports/cohorts")).await?;
         anyhow::ensure!(!c.find_all(Locator::Css("#cohorts td.heat")).await?.is_empty());
         save_screenshot(&c, "reports-cohorts.png").await?;
+        // Live fetches itself again: a new visitor shows without a reload.
         c.goto(&format!("{base}/reports/live")).await?;
-        find(&c, "#visitors-now").await?;
+        let now: u64 = find(&c, "#visitors-now").await?.text().await?.replace(',', "").parse()?;
+        let res = app
+            .send(
+                "/v1/page",
+                json!({"anonymousId": "live-browser-test", "properties": {"path": "/live-test", "url": "https://shop.example/live-test"}}),
+            )
+            .await;
+        anyhow::ensure!(res.status() == 200);
+        c.wait()
+            .at_most(Duration::from_secs(15))
+            .for_element(Locator::XPath(&format!(
+                "//div[@id='visitors-now' and text()='{}']",
+                dangol::i18n::number((now + 1) as f64, 0)
+            )))
+            .await?;
+        c.wait()
+            .at_most(Duration::from_secs(5))
+            .for_element(Locator::XPath("//table[@id='live-pages']//td[text()='/live-test']"))
+            .await?;
 
         // On a phone the figures and charts stack, and nothing is wider than the screen.
         c.set_window_size(390, 844).await?;
