@@ -364,16 +364,15 @@ pub async fn show(State(st): State<AppState>, staff: Staff, Query(pairs): Query<
     let q = Picked::new(pairs);
     let dims = panel_dims(&q);
     let picked = dims.clone();
-    let interval = q.get("interval").map(str::to_string);
     let res = report(&st, &staff, &q, "/reports", move |st, c| {
-        let interval = Some(interval.unwrap_or_else(|| c.interval.clone()));
-        let now = app_reports::overview(st, &c.asked, interval.as_deref())?;
+        let interval = Some(c.interval.as_str());
+        let now = app_reports::overview(st, &c.asked, interval)?;
         let asked_before = before(st, &c.asked)?;
         let previous = (
             asked_before.from.clone().unwrap_or_default(),
             asked_before.to.clone().unwrap_or_default(),
         );
-        let before = app_reports::overview(st, &asked_before, interval.as_deref())?;
+        let before = app_reports::overview(st, &asked_before, interval)?;
         let mut panels = Vec::new();
         for by in &picked {
             panels.push(app_reports::breakdown(st, &c.asked, Some(by.as_str()), Some(10))?);
@@ -606,10 +605,7 @@ pub async fn series_csv(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Response {
     let q = Picked::new(pairs);
-    let interval = q.get("interval").map(str::to_string);
-    match for_csv(&st, &staff, &q, move |st, c| {
-        app_reports::overview(st, &c.asked, Some(interval.as_deref().unwrap_or(&c.interval)))
-    })
+    match for_csv(&st, &staff, &q, |st, c| app_reports::overview(st, &c.asked, Some(&c.interval)))
     .await
     {
         Ok((c, o)) => {
