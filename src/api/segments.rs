@@ -193,14 +193,13 @@ pub async fn list(State(st): State<AppState>) -> ApiResult<Json<Page<SegmentResp
     }))
 }
 
-/// Saves a segment (201). Its members are recomputed every night; `POST /jobs/segments/run` does
-/// it now.
+/// Saves a segment (201) and counts its members at once; they are counted again every night.
 #[utoipa::path(post, path = "/api/v1/segments", request_body = SegmentInput, responses((status = 201, body = SegmentResponse), (status = 422)), security(("bearer" = [])))]
 pub async fn create(
     State(st): State<AppState>,
     ApiJson(input): ApiJson<SegmentInput>,
 ) -> ApiResult<(StatusCode, Json<SegmentResponse>)> {
-    let id = saved::create(&st.store, input, st.now_ms())
+    let id = crate::app::segments::save(&st, None, input)
         .await
         .map_err(segment_error)?;
     Ok((StatusCode::CREATED, describe(State(st), Path(id)).await?))
@@ -228,7 +227,7 @@ pub async fn update(
     Path(id): Path<u64>,
     ApiJson(input): ApiJson<SegmentInput>,
 ) -> ApiResult<Json<SegmentResponse>> {
-    saved::update(&st.store, id, input, st.now_ms())
+    crate::app::segments::save(&st, Some(id), input)
         .await
         .map_err(segment_error)?;
     describe(State(st), Path(id)).await

@@ -8,6 +8,7 @@ pub mod onsite;
 pub mod recommend;
 pub mod reports;
 mod request;
+pub mod segments;
 
 use std::sync::Arc;
 

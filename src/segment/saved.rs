@@ -258,10 +258,8 @@ fn recompute(
     );
     let read = store.read()?;
     let today = local_day(now, tz);
-    let mut results: Vec<(u64, SegmentDay)> = Vec::new();
+    let mut results: Vec<(u64, Counted)> = Vec::new();
     let mut failed = Vec::new();
-    // Automatic tags: (tag, who gets it, who loses it).
-    let mut tags: Vec<(String, RoaringTreemap, RoaringTreemap)> = Vec::new();
     for (id, rec) in read.segments::<SegmentRecord>()? {
         let rule = match Rule::parse(&rec.rule) {
             Ok(r) => r,
@@ -271,7 +269,7 @@ fn recompute(
             }
         };
         // The columns are locked per segment, so that the writer's notices keep flowing between.
-        let (members, tagged): (RoaringTreemap, RoaringTreemap) = {
+        let counted = {
             let cols = columns.read().expect("not poisoned");
             let env = super::eval::Env {
                 cols: &cols,
@@ -282,46 +280,20 @@ fn recompute(
                 search,
                 holds,
             };
-            let rows = super::eval::evaluate(&rule, &env)?;
-            let tagged = match rec.auto_tag.as_deref().and_then(|t| cols.tags.get(t)) {
-                Some(rows) => rows.iter().map(|r| cols.ids[r as usize]).collect(),
-                None => RoaringTreemap::new(),
-            };
-            (rows.iter().map(|r| cols.ids[r as usize]).collect(), tagged)
+            count(&env, id, &rec, &rule)?
         };
-        let before = read
-            .segment_day_on_or_before::<SegmentDay>(id, today - 1)?
-            .map(|(_, d)| d.member_ids())
-            .unwrap_or_default();
-        if let Some(tag) = &rec.auto_tag {
-            // Members without the tag get it; those who left since the last recompute (today's
-            // earlier run, if any) lose it.
-            let last = match read.segment_day_on_or_before::<SegmentDay>(id, today)? {
-                Some((day, d)) if day == today => d.member_ids(),
-                _ => before.clone(),
-            };
-            tags.push((tag.clone(), &members - &tagged, &(&last - &members) & &tagged));
-        }
-        let mut bytes = Vec::with_capacity(members.serialized_size());
-        members.serialize_into(&mut bytes)?;
-        results.push((
-            id,
-            SegmentDay {
-                count: members.len(),
-                entered: (&members - &before).len(),
-                left: (&before - &members).len(),
-                members: bytes,
-            },
-        ));
+        results.push((id, counted));
     }
-    let (added, removed) = tags
+    let tagging = results.iter().filter(|(_, c)| c.tag.is_some()).count();
+    let (added, removed) = results
         .iter()
+        .filter_map(|(_, c)| c.tag.as_ref())
         .fold((0, 0), |(a, r), (_, add, remove)| (a + add.len(), r + remove.len()));
     let message = format!(
         "{} segments recomputed for {}{}{}",
         results.len(),
         day_date(today),
-        if tags.is_empty() {
+        if tagging == 0 {
             String::new()
         } else {
             format!("; automatic tags: {added} added, {removed} removed")
@@ -333,23 +305,80 @@ fn recompute(
         }
     );
     Ok(Box::new(move |tx: &mut Tx| {
-        for (id, day) in &results {
-            tx.put_segment_day(*id, today, day)?;
-            prune(tx, *id, today)?;
-        }
-        for (tag, add, remove) in &tags {
-            let tag = std::slice::from_ref(tag);
-            for (who, add, remove) in [(add, tag, &[][..]), (remove, &[][..], tag)] {
-                for customer in who.iter() {
-                    match crate::customer::change_tags(tx, customer, add, remove, now) {
-                        Ok(_) | Err(crate::customer::Error::NotFound(_) | crate::customer::Error::Erased(_)) => {}
-                        Err(crate::customer::Error::Store(e)) => return Err(e),
-                    }
-                }
-            }
+        for (id, counted) in &results {
+            put_counted(tx, *id, today, counted, now)?;
         }
         Ok(message.clone())
     }))
+}
+
+/// A segment's members as of `env.now`, with who entered and left since its last recomputed day
+/// before today, and what its automatic tag gains and loses.
+pub struct Counted {
+    pub day: SegmentDay,
+    /// (tag, who gets it, who loses it).
+    tag: Option<(String, RoaringTreemap, RoaringTreemap)>,
+}
+
+/// Counts segment `id` (its record `rec`, its rule `rule`) in `env`: the nightly run does it for
+/// every segment, and a save for the one saved.
+pub fn count(env: &super::eval::Env, id: u64, rec: &SegmentRecord, rule: &Rule) -> Result<Counted, store::Error> {
+    let (read, cols) = (env.read, env.cols);
+    let today = local_day(env.now, env.tz);
+    let rows = super::eval::evaluate(rule, env)?;
+    let members: RoaringTreemap = rows.iter().map(|r| cols.ids[r as usize]).collect();
+    let before = read
+        .segment_day_on_or_before::<SegmentDay>(id, today - 1)?
+        .map(|(_, d)| d.member_ids())
+        .unwrap_or_default();
+    let tag = match &rec.auto_tag {
+        None => None,
+        Some(tag) => {
+            let tagged: RoaringTreemap = match cols.tags.get(tag) {
+                Some(rows) => rows.iter().map(|r| cols.ids[r as usize]).collect(),
+                None => RoaringTreemap::new(),
+            };
+            // Members without the tag get it; those who left since the last count (today's
+            // earlier one, if any) lose it.
+            let last = match read.segment_day_on_or_before::<SegmentDay>(id, today)? {
+                Some((day, d)) if day == today => d.member_ids(),
+                _ => before.clone(),
+            };
+            Some((tag.clone(), &members - &tagged, &(&last - &members) & &tagged))
+        }
+    };
+    let mut bytes = Vec::with_capacity(members.serialized_size());
+    members
+        .serialize_into(&mut bytes)
+        .expect("writing into memory cannot fail");
+    Ok(Counted {
+        day: SegmentDay {
+            count: members.len(),
+            entered: (&members - &before).len(),
+            left: (&before - &members).len(),
+            members: bytes,
+        },
+        tag,
+    })
+}
+
+/// Writes a count as the day `today` of segment `id`, the days too old pruned, its automatic tag
+/// given and taken.
+pub fn put_counted(tx: &mut Tx, id: u64, today: i32, counted: &Counted, now: i64) -> Result<(), store::Error> {
+    tx.put_segment_day(id, today, &counted.day)?;
+    prune(tx, id, today)?;
+    if let Some((tag, add, remove)) = &counted.tag {
+        let tag = std::slice::from_ref(tag);
+        for (who, add, remove) in [(add, tag, &[][..]), (remove, &[][..], tag)] {
+            for customer in who.iter() {
+                match crate::customer::change_tags(tx, customer, add, remove, now) {
+                    Ok(_) | Err(crate::customer::Error::NotFound(_) | crate::customer::Error::Erased(_)) => {}
+                    Err(crate::customer::Error::Store(e)) => return Err(e),
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Keeps every day of the last `KEEP_DAILY` and each month's first day for `KEEP_MONTHLY`.
@@ -378,20 +407,36 @@ pub fn members(
     Ok(Some((day, d, page)))
 }
 
-/// A saved segment's members as of now, as coupons (and later campaigns) see them: a live
-/// segment's rule evaluated in `env`, a nightly one's latest recomputed day on or before today
-/// (empty before its first recompute).
-pub fn current_members(env: &super::eval::Env, id: u64) -> Result<RoaringTreemap, SegmentError> {
+/// When a segment's members were counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CountedAt {
+    /// Just now: a live segment, or one never counted (its rule is evaluated rather than taken
+    /// as empty).
+    Now,
+    /// On this shop-local day (days since 1970-01-01): at its save or by the nightly run.
+    Day(i32),
+}
+
+/// A saved segment's members as of now, as coupons and campaigns see them, and when they were
+/// counted: a live segment's rule evaluated in `env`; a nightly one's latest counted day on or
+/// before today, or its rule evaluated now if it was never counted, so that a segment is never
+/// taken as empty only because no count has run yet.
+pub fn current_membership(env: &super::eval::Env, id: u64) -> Result<(RoaringTreemap, CountedAt), SegmentError> {
     let rec: SegmentRecord = env.read.segment(id)?.ok_or(SegmentError::NotFound(id))?;
-    if rec.live {
-        let rule = Rule::parse(&rec.rule)?;
-        return Ok(super::members_now(&rule, env)?);
+    if !rec.live
+        && let Some((day, d)) = env
+            .read
+            .segment_day_on_or_before::<SegmentDay>(id, local_day(env.now, env.tz))?
+    {
+        return Ok((d.member_ids(), CountedAt::Day(day)));
     }
-    Ok(env
-        .read
-        .segment_day_on_or_before::<SegmentDay>(id, local_day(env.now, env.tz))?
-        .map(|(_, d)| d.member_ids())
-        .unwrap_or_default())
+    let rule = Rule::parse(&rec.rule)?;
+    Ok((super::members_now(&rule, env)?, CountedAt::Now))
+}
+
+/// A saved segment's members as of now ([`current_membership`]).
+pub fn current_members(env: &super::eval::Env, id: u64) -> Result<RoaringTreemap, SegmentError> {
+    Ok(current_membership(env, id)?.0)
 }
 
 /// Members as CSV (id, user_id, email, name, phone), one row per customer still on record; the

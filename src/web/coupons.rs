@@ -567,6 +567,8 @@ pub struct IssuePreview {
     pub members: String,
     pub holding: String,
     pub will_get: String,
+    /// When the members were counted: "counted just now" or "as of 2026-11-03".
+    pub counted: String,
     /// Anyone to issue to (else the Issue button is left out).
     pub anyone: bool,
 }
@@ -612,13 +614,17 @@ struct ShowQuery {
 
 /// The segment's members now (see `saved::current_members`), those of them on record and those
 /// of them who already hold the coupon; None when there is no such segment.
-async fn preview(st: &AppState, coupon_id: u64, segment: u64) -> Result<Option<(Vec<u64>, u64)>, SegmentError> {
+async fn preview(
+    st: &AppState,
+    coupon_id: u64,
+    segment: u64,
+) -> Result<Option<(Vec<u64>, u64, saved::CountedAt)>, SegmentError> {
     super::segments::columns_ready(st).await;
     let state = st.clone();
     st.store
         .call(move |s| -> Result<_, SegmentError> {
             let read = s.read()?;
-            let members = match state.with_env(&read, |env| saved::current_members(env, segment)) {
+            let (members, counted) = match state.with_env(&read, |env| saved::current_membership(env, segment)) {
                 Ok(m) => m,
                 Err(SegmentError::NotFound(_)) => return Ok(None),
                 Err(e) => return Err(e),
@@ -638,7 +644,7 @@ async fn preview(st: &AppState, coupon_id: u64, segment: u64) -> Result<Option<(
                     on_record.push(c);
                 }
             }
-            Ok(Some((on_record, holding)))
+            Ok(Some((on_record, holding, counted)))
         })
         .await
 }
@@ -680,11 +686,17 @@ async fn show_page(
     let preview = match q.segment {
         None => None,
         Some(seg) => match preview(&st, id, seg).await {
-            Ok(Some((will_get, holding))) => Some(IssuePreview {
+            Ok(Some((will_get, holding, counted))) => Some(IssuePreview {
                 segment: seg,
                 members: count(will_get.len() as u64 + holding),
                 holding: count(holding),
                 will_get: count(will_get.len() as u64),
+                counted: match counted {
+                    saved::CountedAt::Now => t.get("coupons.counted_now").to_string(),
+                    saved::CountedAt::Day(day) => t
+                        .get("coupons.counted_on")
+                        .replace("{date}", &crate::analysis::day_date(day).to_string()),
+                },
                 anyone: !will_get.is_empty(),
             }),
             Ok(None) => None,
@@ -785,7 +797,7 @@ async fn issue_submit(
         }
     };
     let members = match preview(&st, id, form.segment).await {
-        Ok(Some((members, _))) => members,
+        Ok(Some((members, _, _))) => members,
         Ok(None) => return not_found(&staff),
         Err(e) => return failed(staff.lang, &e),
     };

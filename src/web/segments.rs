@@ -369,10 +369,7 @@ async fn save(st: AppState, staff: Staff, id: Option<u64>, form: SegmentForm) ->
         live: draft.live,
         auto_tag: Some(form.auto_tag),
     };
-    let res = match id {
-        None => saved::create(&st.store, input, st.now_ms()).await,
-        Some(id) => saved::update(&st.store, id, input, st.now_ms()).await.map(|()| id),
-    };
+    let res = crate::app::segments::save(&st, id, input).await;
     match res {
         Ok(id) => Redirect::to(&format!("/segments/{id}")).into_response(),
         Err(SegmentError::Rule(e)) => {

@@ -465,3 +465,60 @@ async fn a_coupon_is_edited_in_its_form_and_keeps_its_counts() {
     assert_eq!(res.status(), 403);
     assert_eq!(app.get(&format!("/coupons/{id}")).await["discount"]["percent"], 15.0);
 }
+
+/// Found by trying the console as a new owner: a segment saved a minute before showed "0명이
+/// 받습니다" on a coupon, because saved segments were only counted at midnight. Now a save counts
+/// it, and the issue says when the count is from.
+#[tokio::test]
+async fn a_segment_saved_a_minute_ago_is_counted_when_a_coupon_is_issued_to_it() {
+    let app = TestApp::spawn().await;
+    let batch: Vec<Value> = ["n1", "n2", "old"]
+        .iter()
+        .map(|u| json!({"type": "identify", "userId": u, "traits": {"email": format!("{u}@example.com")}}))
+        .collect();
+    assert_eq!(app.send("/v1/batch", json!({ "batch": batch })).await.status(), 200);
+    for u in ["n1", "n2"] {
+        let id = app.customer("user_id", u).await["id"].as_u64().unwrap();
+        let res = app
+            .admin(Method::POST, &format!("/customers/{id}/tags"))
+            .json(&json!({"add": ["new"]}))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success());
+    }
+    let owner = console_cookie(&app, "admin", "test-admin-password").await;
+    let (_, form) = page(&app, &owner, "/segments/new").await;
+    let csrf = csrf_of(&form);
+    // A nightly (not live) segment, saved through the console's form.
+    let rule = json!({"attr": "tags", "op": "has", "value": "new"}).to_string();
+    let res = post_form(
+        &app,
+        &owner,
+        "/segments/new",
+        body(&[("csrf", csrf.as_str()), ("name", "새 회원"), ("rule", rule.as_str())]),
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let seg = app.get("/segments").await["items"][0].clone();
+    assert_eq!(seg["latest"]["count"], 2, "counted when saved: {seg}");
+    let res = app
+        .admin(Method::POST, "/coupons")
+        .json(&json!({"name": "첫 구매 5,000원", "discount": {"type": "fixed", "amount": 5000}, "valid_days": 14}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let coupon = res.json::<Value>().await.unwrap()["id"].as_u64().unwrap();
+    let (_, html) = page(&app, &owner, &format!("/coupons/{coupon}?segment={}", seg["id"])).await;
+    let count = element(&html, "issue-count");
+    assert!(count.contains("2 people will get it"), "{count}");
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Seoul)
+        .format("%Y-%m-%d")
+        .to_string();
+    assert!(
+        element(&html, "issue-counted").contains(&format!("counted on {today}")),
+        "{count}"
+    );
+}

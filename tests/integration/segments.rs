@@ -423,7 +423,12 @@ async fn saved_segments_are_recomputed_nightly_and_kept_per_date() {
     assert_eq!(res.status(), 201);
     let seg: Value = res.json().await.unwrap();
     let id = seg["id"].as_u64().unwrap();
-    assert!(seg["latest"].is_null());
+    // Counted when saved: no page shows it empty until midnight.
+    assert_eq!(
+        (seg["latest"]["date"].as_str(), seg["latest"]["count"].as_u64()),
+        (Some("2026-11-03"), Some(2)),
+        "{seg}"
+    );
     // A wrong rule is refused on save too, naming the part.
     let res = app
         .admin(Method::POST, "/segments")
@@ -495,7 +500,10 @@ async fn saved_segments_are_recomputed_nightly_and_kept_per_date() {
     assert_eq!((d["member"].as_bool(), d["as_of"].as_str()), (Some(true), Some("now")));
     let described = app.get(&format!("/segments/{id}")).await;
     assert_eq!(described["name"], "VIP");
-    assert_eq!(described["latest"]["count"], 2);
+    assert_eq!(
+        described["latest"]["count"], 1,
+        "the rule changed: today's count is the new rule's (d)"
+    );
     assert_eq!(described["history"].as_array().unwrap().len(), 1);
     assert_eq!(app.get("/segments").await["items"].as_array().unwrap().len(), 1);
     // Deleted: gone with its history.
@@ -536,17 +544,20 @@ async fn membership_moves_are_counted_from_one_night_to_the_next() {
         .await
         .unwrap();
     assert!(res.status().is_success());
+    // 3 Nov: a (2 Nov) and b (3 Nov) signed up within 2 days; the save counted them and tagged them.
+    for (who, tag) in [("a", true), ("b", true), ("d", false)] {
+        assert_eq!(tagged(&app, ids[who], "신규").await, tag, "{who}");
+    }
     let run = crate::common::run_job(&app, "segments").await;
     assert_eq!(run["outcome"], "ok");
-    // 3 Nov: a (2 Nov) and b (3 Nov) signed up within 2 days.
     let m = app.get(&format!("/segments/{id}/members")).await;
     assert_eq!(m["count"], 2);
     assert!(
         run["message"]
             .as_str()
             .unwrap()
-            .contains("automatic tags: 2 added, 0 removed"),
-        "{run}"
+            .contains("automatic tags: 0 added, 0 removed"),
+        "the same day's run finds nothing to change: {run}"
     );
     for (who, tag) in [("a", true), ("b", true), ("c", true), ("d", false)] {
         assert_eq!(tagged(&app, ids[who], "신규").await, tag, "{who}");

@@ -605,7 +605,9 @@ pub async fn series_csv(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Response {
     let q = Picked::new(pairs);
-    match for_csv(&st, &staff, &q, |st, c| app_reports::overview(st, &c.asked, Some(&c.interval)))
+    match for_csv(&st, &staff, &q, |st, c| {
+        app_reports::overview(st, &c.asked, Some(&c.interval))
+    })
     .await
     {
         Ok((c, o)) => {
