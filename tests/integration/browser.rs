@@ -994,8 +994,11 @@ async fn a_campaign_starts_from_a_template_is_previewed_and_launched() {
             "the HTML is not sandboxed"
         );
 
-        // Launch: the status shows active.
+        // Launch asks first, with the audience's size; confirmed, the status shows active.
         find(&c, "#launch").await?.click().await?;
+        let asked = find(&c, "#confirm-text").await?.text().await?;
+        anyhow::ensure!(asked.contains("계속 보냅니다 (지금 기준 2명)"), "{asked}");
+        find(&c, "#launch-confirmed").await?.click().await?;
         let status = find(&c, "#status[data-status='active']").await?.text().await?;
         anyhow::ensure!(status == "진행 중", "{status}");
         Ok(())

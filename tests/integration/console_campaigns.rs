@@ -471,9 +471,19 @@ async fn a_campaign_from_a_template_is_saved_previewed_test_sent_launched_and_pa
         element(&res.text().await.unwrap(), "test-result").contains("to: \"not-an-address\" is not an email address")
     );
 
-    // Named and reachable: launched; the page and the list say active; then paused.
+    // Named and reachable: Launch first asks, saying to how many it sends; confirmed, it is
+    // launched; the page and the list say active; then paused.
     configure(&app, Some(&smtp), None, json!({})).await;
     let res = launch().await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(
+        element(&html, "confirm-text").contains("Once started it keeps sending to the customers who qualify"),
+        "{}",
+        element(&html, "confirm-text")
+    );
+    assert_eq!(app.get(&format!("/campaigns/{id}")).await["status"], "draft", "not yet");
+    let res = post_form(&app, &owner, &launch_path, format!("csrf={csrf}&confirmed=yes")).await;
     assert_eq!(res.status(), 303);
     let (_, _, html) = page_and_location(&app, &owner, &path).await;
     assert!(element(&html, "status").contains("data-status=\"active\""));

@@ -16,7 +16,7 @@ use crate::app::AppState;
 use crate::campaign::report::{self, DayReport, Report};
 use crate::campaign::settings::Settings;
 use crate::campaign::templates;
-use crate::campaign::{self, CampaignError, CampaignRecord, Late, Repeat, Status};
+use crate::campaign::{self, CampaignError, CampaignRecord, Late, Repeat, Status, When};
 use crate::coupon::CouponRecord;
 use crate::i18n::{self, Catalog, Lang};
 use crate::segment::saved::SegmentRecord;
@@ -190,6 +190,8 @@ pub(super) struct ShowPage {
     test_customer: String,
     notice: Option<Notice>,
     report: ReportView,
+    /// Launch pressed, not yet confirmed: what it will do, in words ("Sends to 1,840 people now").
+    confirm: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -204,6 +206,8 @@ pub(super) struct Extras {
     notice: Option<Notice>,
     test_to: String,
     status: Option<StatusCode>,
+    /// Launch was pressed: the page asks to confirm it with the audience's size.
+    confirm: bool,
 }
 
 pub(super) async fn show(
@@ -307,11 +311,11 @@ pub(super) async fn show_page(
     super::super::segments::columns_ready(st).await;
     let sender = st.campaigns.clone();
     let (audience, channel, purpose) = (input.audience.clone(), input.channel, input.purpose);
-    let (estimate, estimate_error) =
+    let (estimate, estimate_error, reachable) =
         match tokio::task::spawn_blocking(move || sender.estimate(&audience, channel, purpose)).await {
-            Ok(Ok(e)) => (Some((count(e.audience), count(e.reachable))), None),
-            Ok(Err(e)) => (None, Some(e.to_string())),
-            Err(e) => (None, Some(e.to_string())),
+            Ok(Ok(e)) => (Some((count(e.audience), count(e.reachable))), None, Some(e.reachable)),
+            Ok(Err(e)) => (None, Some(e.to_string()), None),
+            Err(e) => (None, Some(e.to_string()), None),
         };
 
     // The preview for the customer asked for.
@@ -423,6 +427,19 @@ pub(super) async fn show_page(
     } else {
         None
     };
+    // What Launch will do, said before it does it: a one-off sends to the audience as it stands
+    // (now, or at its time); a daily or triggered one starts with them and goes on.
+    let confirm = (extras.confirm && launchable && blocker.is_none()).then(|| {
+        let n = reachable.map_or_else(|| "—".to_string(), count);
+        let key = match &input.when {
+            When::Once { at: None } => "campaigns.confirm_now",
+            When::Once { at: Some(_) } => "campaigns.confirm_at",
+            _ => "campaigns.confirm_ongoing",
+        };
+        t.get(key)
+            .replace("{n}", &n)
+            .replace("{when}", &next_due_text(&rec, t, tz))
+    });
     let page = ShowPage {
         f: Frame::new(staff, "campaigns"),
         id,
@@ -457,6 +474,7 @@ pub(super) async fn show_page(
         notice: extras.notice,
         report: report_view(&l.report, t, lang),
         name: rec.definition.name.clone(),
+        confirm,
     };
     (extras.status.unwrap_or(StatusCode::OK), render(&page)).into_response()
 }
@@ -467,16 +485,50 @@ pub(super) struct CsrfForm {
     csrf: String,
 }
 
+#[derive(Deserialize)]
+pub(super) struct LaunchForm {
+    #[serde(default)]
+    csrf: String,
+    /// Present once the page's "send to N people" was confirmed.
+    #[serde(default)]
+    confirmed: Option<String>,
+}
+
 /// Launches (or resumes) a campaign as `POST /api/v1/campaigns/{id}/launch` does: first what the
 /// law and the channel need, then the schedule. A refusal shows on the page, named.
 pub(super) async fn launch_submit(
     State(st): State<AppState>,
     staff: Staff,
     Path(id): Path<u64>,
-    Form(form): Form<CsrfForm>,
+    Form(form): Form<LaunchForm>,
 ) -> Response {
     if let Some(r) = refuse_change(&staff, &form.csrf) {
         return r;
+    }
+    // The first press asks again, with the number of people it will reach; a launch the
+    // settings would refuse is tried at once, so that the refusal is named.
+    if form.confirmed.is_none() {
+        let ready = st
+            .store
+            .call(move |s| -> Result<_, store::Error> {
+                let read = s.read()?;
+                Ok(match read.campaign::<CampaignRecord>(id)? {
+                    Some(rec) => Settings::load(&read)?.ready_to_launch(&rec.definition).is_ok(),
+                    None => false,
+                })
+            })
+            .await;
+        match ready {
+            Ok(true) => {
+                let extras = Extras {
+                    confirm: true,
+                    ..Extras::default()
+                };
+                return show_page(&st, &staff, id, None, extras).await;
+            }
+            Ok(false) => {}
+            Err(e) => return failed(staff.lang, &e),
+        }
     }
     let (now, tz) = (st.now_ms(), st.tz);
     let launched = st.store.write(move |tx| campaign::launch(tx, id, now, tz)).await;
@@ -581,6 +633,7 @@ pub(super) async fn test_submit(
         }),
         test_to: form.to.clone(),
         status: Some(if ok { StatusCode::OK } else { StatusCode::BAD_REQUEST }),
+        confirm: false,
     };
     let preview = Some(form.customer).filter(|c| !c.trim().is_empty());
     show_page(&st, &staff, id, preview, extras).await
