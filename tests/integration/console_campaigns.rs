@@ -403,7 +403,12 @@ async fn a_campaign_from_a_template_is_saved_previewed_test_sent_launched_and_pa
         );
         assert!(element(&html, "preview-text").contains("향초 1호"));
         assert!(element(&html, "preview-to").ends_with("kim@example.com"));
-        assert!(element(&html, "preview-verdict").contains("data-verdict=\"send\""));
+        // Email is not set up yet: the preview never says it would be sent.
+        let verdict = element(&html, "preview-verdict");
+        assert!(
+            verdict.contains("data-verdict=\"skip\"") && verdict.contains("the messaging settings are not complete"),
+            "{verdict}"
+        );
         let frame = &html[html.find("<iframe").unwrap()..];
         let frame = &frame[..frame.find('>').unwrap()];
         assert!(
@@ -474,6 +479,11 @@ async fn a_campaign_from_a_template_is_saved_previewed_test_sent_launched_and_pa
     // Named and reachable: Launch first asks, saying to how many it sends; confirmed, it is
     // launched; the page and the list say active; then paused.
     configure(&app, Some(&smtp), None, json!({})).await;
+    let (_, _, html) = page_and_location(&app, &owner, &format!("{path}?preview_customer={kim}")).await;
+    assert!(
+        element(&html, "preview-verdict").contains("would be sent"),
+        "set up, it would be"
+    );
     let res = launch().await;
     assert_eq!(res.status(), 200);
     let html = res.text().await.unwrap();

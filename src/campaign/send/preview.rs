@@ -21,9 +21,11 @@ pub struct Preview {
     pub customer_id: u64,
     /// The address it would go to.
     pub to: Option<String>,
-    /// `send`, `hold_until` (quiet hours) or `skip`, as the law and the cap decide now.
+    /// `send`, `hold_until` (quiet hours) or `skip`, as the law, the cap and the messaging
+    /// settings decide now.
     pub verdict: String,
-    /// The reason of a skip, or the RFC 3339 time a hold ends.
+    /// The reason of a skip (`not_set_up` when the channel or the sender is not set up yet), or
+    /// the RFC 3339 time a hold ends.
     pub detail: Option<String>,
     pub subject: Option<String>,
     pub text: String,
@@ -80,6 +82,12 @@ impl Sender {
                 Verdict::HoldUntil(t) => ("hold_until", Some(crate::jobs::local_rfc3339(t, self.tz))),
                 Verdict::Skip(s) => ("skip", Some(s.as_str().to_string())),
             };
+        // Nothing goes out on a channel the settings do not set up (or without what the law
+        // needs of them), whatever the person's consents: never "send" then.
+        let (verdict, detail) = match settings.ready_to_launch(input) {
+            Err(_) if verdict == "send" => ("skip", Some("not_set_up".to_string())),
+            _ => (verdict, detail),
+        };
         Ok(Preview {
             customer_id,
             to: row.address,
