@@ -32,6 +32,8 @@ pub struct EventLine {
     pub label: String,
     pub detail: String,
     pub customer: u64,
+    /// Who, by name (else email, else member id, else "guest #id"), where a list mixes customers.
+    pub who: String,
 }
 
 #[derive(Template)]
@@ -76,7 +78,17 @@ pub async fn dashboard(State(st): State<AppState>, staff: Staff) -> Response {
                 .map(|&(label, back)| Ok((label, read.rollup(local_midnight(tz, now, back), now + 1)?)))
                 .collect::<Result<_, store::Error>>()?;
             let live = read.rollup(i64::MIN / 2, now + 1)?.live_customers();
-            Ok((live, sums, read.latest_events(15)?, reports))
+            // The latest by arrival, shown newest first by their own time, each with who it was.
+            let mut latest = read.latest_events(15)?;
+            latest.sort_by_key(|(seq, e)| std::cmp::Reverse((e.timestamp, *seq)));
+            let mut lines = Vec::with_capacity(latest.len());
+            for (_, e) in &latest {
+                let who = read
+                    .customer(e.customer)?
+                    .and_then(|c| c.name.or(c.email).or(c.user_id));
+                lines.push((event_line(e, tz, lang), who));
+            }
+            Ok((live, sums, lines, reports))
         })
         .await;
     let (total, sums, latest, reports) = match data {
@@ -96,7 +108,13 @@ pub async fn dashboard(State(st): State<AppState>, staff: Staff) -> Response {
                 refunded: i18n::money(r.refunded, None, lang),
             })
             .collect(),
-        latest: latest.into_iter().map(|(_, e)| event_line(&e, tz, lang)).collect(),
+        latest: latest
+            .into_iter()
+            .map(|(line, who)| EventLine {
+                who: who.unwrap_or_else(|| format!("{} #{}", t.get("customers.anonymous"), line.customer)),
+                ..line
+            })
+            .collect(),
         f: Frame::new(&staff, "dashboard"),
     };
     render(&page)
@@ -151,6 +169,7 @@ fn event_line(e: &EventRecord, tz: chrono_tz::Tz, lang: Lang) -> EventLine {
         label,
         detail,
         customer: e.customer,
+        who: String::new(),
     }
 }
 

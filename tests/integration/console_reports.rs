@@ -160,6 +160,16 @@ async fn report_pages_show_the_figures_and_the_range_and_filters_change_them() {
         "O1 and g's G1 of October 20th"
     );
 
+    // Its latest events say who, by name, email or member id, newest first by their own time
+    // (f1's December order, sent last but one, is the newest).
+    let latest = text(&element(&dash, "latest"));
+    assert!(latest.starts_with("2026-12-01 12:00 Order Completed F2"), "{latest}");
+    assert!(latest.contains("f1") && latest.contains("u1@example.com"), "{latest}");
+    assert!(
+        latest.contains("page / Guest #"),
+        "a visitor with no name is a guest: {latest}"
+    );
+
     // A viewer reads reports too.
     let viewer = add_user(&app, "viewer1", "viewer").await;
     let (status, _) = page(&app, &viewer, "/reports/funnel").await;
