@@ -130,3 +130,19 @@ document.addEventListener('DOMContentLoaded', () => {
     sync();
   }
 });
+
+// On a phone a table becomes a stack of cards, each cell labelled by its column's header (the
+// labels are copied here; without JavaScript the table scrolls inside itself). A table that is a
+// grid to read across (cohorts, with data-keep-table) stays a table.
+document.addEventListener('DOMContentLoaded', () => {
+  document.querySelectorAll('table.list').forEach((table) => {
+    if (table.hasAttribute('data-keep-table') || table.closest('[data-keep-table]')) return;
+    const heads = [...table.querySelectorAll('thead th')].map((th) => th.textContent.trim());
+    table.classList.add('stack');
+    table.querySelectorAll('tbody tr').forEach((tr) => {
+      [...tr.children].forEach((cell, i) => {
+        if (heads[i] && cell.colSpan === 1) cell.setAttribute('data-label', heads[i]);
+      });
+    });
+  });
+});

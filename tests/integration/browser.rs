@@ -1357,3 +1357,127 @@ async fn reports_draw_charts_and_the_range_and_a_filter_change_them() {
     })
     .await;
 }
+
+/// Makes one of each thing the console has a page for; their pages' paths.
+async fn one_of_each(app: &TestApp) -> Vec<String> {
+    let made = |path: &'static str, body: Value| async move {
+        let res = app.admin(Method::POST, path).json(&body).send().await.unwrap();
+        assert!(res.status().is_success(), "{path}: {}", res.status());
+        res.json::<Value>().await.unwrap()["id"].as_u64().unwrap()
+    };
+    let segment = made(
+        "/segments",
+        json!({"name": "VIP 고객", "rule": {"attr": "orders_count", "op": ">=", "value": 2}}),
+    )
+    .await;
+    let coupon = made(
+        "/coupons",
+        json!({"name": "첫 구매 5,000원", "discount": {"type": "fixed", "amount": 5000}, "valid_days": 14}),
+    )
+    .await;
+    let campaign = made("/campaigns", json!({"name": "장바구니 알림", "channel": "email", "when": {"kind": "once"},
+                                             "content": {"subject": "장바구니를 잊으셨어요", "text": "{{ name }}님, 장바구니에 상품이 남아 있어요"}})).await;
+    let message = made(
+        "/messages",
+        json!({"name": "배송 공지", "kind": "bar", "content": {"title": "오늘 오후 3시까지 주문하면 오늘 출발"}}),
+    )
+    .await;
+    let customer = app.customer("user_id", "u0000001").await["id"].as_u64().unwrap();
+    let product = app.get("/products?limit=1").await["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let order = app.get(&format!("/customers/{customer}/orders")).await["items"][0]["order_id"]
+        .as_str()
+        .map(str::to_string);
+    let mut pages: Vec<String> = [
+        "/",
+        "/customers",
+        "/customers/analysis",
+        "/segments",
+        "/segments/new",
+        "/search",
+        "/products",
+        "/orders",
+        "/coupons",
+        "/coupons/new",
+        "/campaigns",
+        "/campaigns/new",
+        "/messages",
+        "/messages/new",
+        "/reports",
+        "/reports/breakdown?by=page",
+        "/reports/funnel",
+        "/reports/cohorts",
+        "/reports/live",
+        "/import",
+        "/settings",
+        "/settings/messaging",
+    ]
+    .map(String::from)
+    .to_vec();
+    pages.extend([
+        format!("/customers/{customer}"),
+        format!("/segments/{segment}"),
+        format!("/segments/{segment}/edit"),
+        format!("/products/{product}"),
+        format!("/coupons/{coupon}"),
+        format!("/campaigns/{campaign}"),
+        format!("/campaigns/{campaign}/edit"),
+        format!("/messages/{message}"),
+        format!("/messages/{message}/edit"),
+    ]);
+    if let Some(order) = order {
+        pages.push(format!("/orders/{order}"));
+    }
+    pages
+}
+
+/// Found by trying the console on a phone (#21): pages ran 534 and 630 px wide on a 390 px
+/// screen. Every page at 390×844 fits the screen: nothing scrolls sideways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_fits_a_phone() {
+    let app = TestApp::spawn_demo(300).await;
+    let pages = one_of_each(&app).await;
+    let driver = driver().await;
+    let c = browser(&driver).await;
+    let base = app.base.clone();
+    run("phone", &c, async {
+        sign_in(&c, &base, "admin", "test-admin-password").await?;
+        c.set_window_size(390, 844).await?;
+        let mut wide = Vec::new();
+        for path in &pages {
+            c.goto(&format!("{base}{path}")).await?;
+            find(&c, "main").await?;
+            let over = c
+                .execute(
+                    "const w = document.documentElement.scrollWidth - document.documentElement.clientWidth;
+                     const culprit = [...document.querySelectorAll('main *')].reverse().find(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1 && !e.closest('.scroll, table.list, nav.tabs'));
+                     return [w, culprit ? culprit.tagName + '#' + culprit.id + '.' + culprit.className : ''];",
+                    vec![],
+                )
+                .await?;
+            let w = over[0].as_i64().unwrap_or(0);
+            if w > 0 {
+                wide.push(format!("{path}: {w} px too wide ({})", over[1]));
+            }
+            // Nor does a table hide columns off-screen: tables are cards (a grid read across,
+            // such as the cohorts, may scroll inside itself).
+            let hidden = c
+                .execute(
+                    "return [...document.querySelectorAll('table')].filter(t => !t.hasAttribute('data-keep-table') && !t.closest('.rfm-grid, [data-keep-table]') && t.scrollWidth > t.clientWidth + 1).map(t => t.id || t.className);",
+                    vec![],
+                )
+                .await?;
+            if hidden.as_array().is_some_and(|h| !h.is_empty()) {
+                wide.push(format!("{path}: tables scroll sideways: {hidden}"));
+            }
+            if path == "/customers" {
+                save_screenshot(&c, "customers-phone.png").await?;
+            }
+        }
+        anyhow::ensure!(wide.is_empty(), "pages wider than a phone:\n{}", wide.join("\n"));
+        Ok(())
+    })
+    .await;
+}
