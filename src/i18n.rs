@@ -112,6 +112,25 @@ impl Catalog {
 
 pub use crate::value::group_digits as number;
 
+/// An event as a person reads it: the Segment e-commerce spec's events and the message kinds
+/// by the catalogue's `[events]` ("Product Viewed" → "상품 조회", `page` → "페이지뷰"); an event
+/// the shop named itself stays as it was named.
+pub fn event_name(t: &Catalog, name: &str) -> String {
+    let key: String = name
+        .trim()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    t.find(&format!("events.{key}"))
+        .map_or_else(|| name.to_string(), str::to_string)
+}
+
 /// Money in the shop's currency: KRW without decimals ("12,000원" in Korean, "₩12,000" in
 /// English); other currencies with two decimals and their code.
 pub fn money(amount: f64, currency: Option<&str>, lang: Lang) -> String {
@@ -168,6 +187,18 @@ pub fn date(ms: i64, tz: chrono_tz::Tz) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn events_are_named_in_the_staff_member_s_language() {
+        let ko = Catalog::for_lang(Lang::Ko);
+        assert_eq!(event_name(ko, "Product Viewed"), "상품 조회");
+        assert_eq!(event_name(ko, "page"), "페이지뷰");
+        assert_eq!(event_name(ko, "Wishlist Shared"), "Wishlist Shared", "the shop's own");
+        assert_eq!(
+            event_name(Catalog::for_lang(Lang::En), "Order Completed"),
+            "Order completed"
+        );
+    }
 
     #[test]
     fn both_catalogues_have_the_same_keys() {

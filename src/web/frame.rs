@@ -8,6 +8,7 @@ pub struct Frame {
     pub t: &'static Catalog,
     pub lang: &'static str,
     pub user: String,
+    /// The role's name in the staff member's language.
     pub role: String,
     pub csrf: String,
     pub active: &'static str,
@@ -21,7 +22,13 @@ impl Frame {
             t: staff.t,
             lang: staff.lang.code(),
             user: staff.user.name.clone(),
-            role: format!("{:?}", staff.user.role).to_lowercase(),
+            role: staff
+                .t
+                .get(&format!(
+                    "settings.role_{}",
+                    format!("{:?}", staff.user.role).to_lowercase()
+                ))
+                .to_string(),
             csrf: staff.session.csrf.clone(),
             active,
             path: staff.path.clone(),

@@ -131,6 +131,7 @@ fn text(v: &Value, key: &str) -> Option<String> {
 /// What an event was, in a line.
 fn event_line(e: &EventRecord, tz: chrono_tz::Tz, lang: Lang) -> EventLine {
     let p = &e.properties;
+    let t = i18n::Catalog::for_lang(lang);
     let (label, detail) = match e.kind {
         EventKind::Track => {
             let name = e.event.clone().unwrap_or_default();
@@ -145,14 +146,14 @@ fn event_line(e: &EventRecord, tz: chrono_tz::Tz, lang: Lang) -> EventLine {
                 }
                 _ => text(p, "name").or_else(|| text(p, "product_id")).unwrap_or_default(),
             };
-            (name, detail)
+            (i18n::event_name(t, &name), detail)
         }
         EventKind::Page | EventKind::Screen => (
-            e.kind.as_str().to_string(),
+            i18n::event_name(t, e.kind.as_str()),
             e.name.clone().or_else(|| text(p, "path")).unwrap_or_default(),
         ),
         EventKind::Identify => (
-            "identify".into(),
+            i18n::event_name(t, "identify"),
             ["name", "email"]
                 .iter()
                 .filter_map(|k| text(&e.traits, k))
@@ -160,7 +161,7 @@ fn event_line(e: &EventRecord, tz: chrono_tz::Tz, lang: Lang) -> EventLine {
                 .join(" · "),
         ),
         other => (
-            other.as_str().to_string(),
+            i18n::event_name(t, other.as_str()),
             e.group_id.clone().or(e.previous_id.clone()).unwrap_or_default(),
         ),
     };

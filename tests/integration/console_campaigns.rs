@@ -388,7 +388,7 @@ async fn a_campaign_from_a_template_is_saved_previewed_test_sent_launched_and_pa
         element(&html, "estimate-reachable").ends_with(">1"),
         "only kim consented"
     );
-    assert!(element(&html, "launch-blocker").contains("channel: email is not set up"));
+    assert!(element(&html, "launch-blocker").contains("This channel is not set up yet"));
     assert!(html.contains("id=\"launch-form\"") && !html.contains("id=\"pause-form\""));
     assert!(element(&html, "report").contains("Nothing sent yet."));
 
@@ -430,7 +430,7 @@ async fn a_campaign_from_a_template_is_saved_previewed_test_sent_launched_and_pa
     let res = launch().await;
     assert_eq!(res.status(), 400);
     let html = res.text().await.unwrap();
-    assert!(element(&html, "launch-error").contains("channel: email is not set up"));
+    assert!(element(&html, "launch-error").contains("This channel is not set up yet"));
     configure(
         &app,
         Some(&smtp),
@@ -440,10 +440,7 @@ async fn a_campaign_from_a_template_is_saved_previewed_test_sent_launched_and_pa
     .await;
     let res = launch().await;
     assert_eq!(res.status(), 400);
-    assert!(
-        element(&res.text().await.unwrap(), "launch-error")
-            .contains("settings.sender_name: ad messages must name their sender")
-    );
+    assert!(element(&res.text().await.unwrap(), "launch-error").contains("Ad messages must name their sender"));
     assert_eq!(app.get(&format!("/campaigns/{id}")).await["status"], "draft");
 
     // A test send reaches the SMTP server, marked as a test; nothing is recorded.

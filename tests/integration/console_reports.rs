@@ -129,9 +129,9 @@ async fn report_pages_show_the_figures_and_the_range_and_filters_change_them() {
     // The funnel and cohorts.
     let (status, funnel) = page(&app, &owner, &format!("/reports/funnel?{day}")).await;
     assert_eq!(status, 200);
-    assert!(text(&element(&funnel, "step-row-1")).starts_with("1. Product Viewed 4 "));
+    assert!(text(&element(&funnel, "step-row-1")).starts_with("1. Product viewed 4 "));
     assert!(text(&element(&funnel, "step-row-1")).contains("Dropped 2"));
-    assert!(text(&element(&funnel, "step-row-4")).starts_with("4. Order Completed 1 "));
+    assert!(text(&element(&funnel, "step-row-4")).starts_with("4. Order completed 1 "));
     let (_, custom) = page(
         &app,
         &owner,
@@ -139,7 +139,7 @@ async fn report_pages_show_the_figures_and_the_range_and_filters_change_them() {
     )
     .await;
     assert!(
-        text(&element(&custom, "step-row-1")).starts_with("1. Product Added 2 "),
+        text(&element(&custom, "step-row-1")).starts_with("1. Added to cart 2 "),
         "m and c; b carted on the 11th"
     );
     assert!(!custom.contains("id=\"step-row-3\""));
@@ -163,10 +163,10 @@ async fn report_pages_show_the_figures_and_the_range_and_filters_change_them() {
     // Its latest events say who, by name, email or member id, newest first by their own time
     // (f1's December order, sent last but one, is the newest).
     let latest = text(&element(&dash, "latest"));
-    assert!(latest.starts_with("2026-12-01 12:00 Order Completed F2"), "{latest}");
+    assert!(latest.starts_with("2026-12-01 12:00 Order completed F2"), "{latest}");
     assert!(latest.contains("f1") && latest.contains("u1@example.com"), "{latest}");
     assert!(
-        latest.contains("page / Guest #"),
+        latest.contains("Page view / Guest #"),
         "a visitor with no name is a guest: {latest}"
     );
 

@@ -82,6 +82,17 @@ pub(super) fn skip_label(t: &Catalog, reason: &str) -> String {
         .map_or_else(|| reason.to_string(), str::to_string)
 }
 
+/// Why a launch is refused, in the staff member's language: what the messaging settings lack
+/// (`campaigns.refusal.*`, by the refused field), else the error as the API says it.
+pub(super) fn refusal(t: &Catalog, e: &CampaignError) -> String {
+    match e {
+        CampaignError::Field { field, message } => t
+            .find(&format!("campaigns.refusal.{}", field.replace('.', "_")))
+            .map_or_else(|| format!("{field}: {message}"), str::to_string),
+        e => e.to_string(),
+    }
+}
+
 /// The per-day chart of sent messages and conversions, oldest day first; None without days.
 pub(super) fn chart(days: &[DayReport], t: &Catalog) -> Option<DayChart> {
     let days: Vec<Day> = days
@@ -423,7 +434,7 @@ pub(super) async fn show_page(
 
     let launchable = matches!(rec.status, Status::Draft | Status::Paused);
     let blocker = if launchable {
-        l.settings.ready_to_launch(input).err().map(|e| e.to_string())
+        l.settings.ready_to_launch(input).err().map(|e| refusal(t, &e))
     } else {
         None
     };
@@ -543,7 +554,7 @@ pub(super) async fn launch_submit(
                 notice: Some(Notice {
                     ok: false,
                     id: "launch-error",
-                    text: format!("{} {e}", staff.t.get("campaigns.launch_refused")),
+                    text: format!("{} {}", staff.t.get("campaigns.launch_refused"), refusal(staff.t, &e)),
                 }),
                 status: Some(StatusCode::BAD_REQUEST),
                 ..Extras::default()

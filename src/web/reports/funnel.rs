@@ -61,7 +61,23 @@ struct FunnelPage {
     within: String,
     rows: Vec<StepRow>,
     csv: String,
+    /// The usual events to pick a step from: (name, label).
+    usual: Vec<(String, String)>,
 }
+
+/// The events a funnel's steps are usually made of, offered as the fields are typed.
+const USUAL: [&str; 10] = [
+    "Product Viewed",
+    "Product Added",
+    "Cart Viewed",
+    "Checkout Started",
+    "Checkout Step Completed",
+    "Order Completed",
+    "Signed Up",
+    "Products Searched",
+    "Coupon Applied",
+    "Message Clicked",
+];
 
 pub async fn show(State(st): State<AppState>, staff: Staff, Query(pairs): Query<Vec<(String, String)>>) -> Response {
     let q = Picked::new(pairs);
@@ -110,6 +126,10 @@ pub async fn show(State(st): State<AppState>, staff: Staff, Query(pairs): Query<
         within: within.map_or_else(|| "24".into(), |w| w.to_string()),
         rows: Vec::new(),
         csv: q.at("/reports/funnel.csv"),
+        usual: USUAL
+            .iter()
+            .map(|e| (e.to_string(), crate::i18n::event_name(t, e)))
+            .collect(),
         f: Frame::new(&staff, "reports"),
         c,
     };
@@ -117,7 +137,7 @@ pub async fn show(State(st): State<AppState>, staff: Staff, Query(pairs): Query<
     page.out = match out {
         Outcome::Shown((steps, within, names)) => {
             page.within = within.to_string();
-            page.rows = step_rows(&steps, &names);
+            page.rows = step_rows(t, &steps, &names);
             Outcome::Shown(())
         }
         Outcome::Wrong(m) => Outcome::Wrong(m),
@@ -126,7 +146,11 @@ pub async fn show(State(st): State<AppState>, staff: Staff, Query(pairs): Query<
     (status, render(&page)).into_response()
 }
 
-fn step_rows(steps: &[Step], names: &std::collections::HashMap<String, String>) -> Vec<StepRow> {
+fn step_rows(
+    t: &crate::i18n::Catalog,
+    steps: &[Step],
+    names: &std::collections::HashMap<String, String>,
+) -> Vec<StepRow> {
     let first = steps.first().map_or(0, |s| s.visitors).max(1) as f64;
     steps
         .iter()
@@ -135,7 +159,7 @@ fn step_rows(steps: &[Step], names: &std::collections::HashMap<String, String>) 
             let next = steps.get(i + 1).map(|n| n.visitors);
             StepRow {
                 n: i + 1,
-                event: s.event.clone(),
+                event: crate::i18n::event_name(t, &s.event),
                 visitors: count(s.visitors),
                 bar: format!("{:.1}", s.visitors as f64 / first * 100.0),
                 from_first: i18n::percent(s.from_first),

@@ -66,7 +66,7 @@ pub async fn show(State(st): State<AppState>, staff: Staff) -> Response {
                     let from = if at.get(..10) == Some(today.as_str()) { 11 } else { 5 };
                     at.get(from..).unwrap_or_default().to_string()
                 },
-                what: e.event.unwrap_or_else(|| e.kind.as_str().to_string()),
+                what: i18n::event_name(t, e.event.as_deref().unwrap_or(e.kind.as_str())),
                 detail: e.path.or(e.product_id).unwrap_or_default(),
                 customer: e.customer,
             })
