@@ -28,10 +28,22 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/coupons", get(list))
         .route("/coupons/new", get(new_page).post(create_submit))
+        .route("/coupons/issue", get(issue_to_segment))
         .route("/coupons/{id}", get(show))
         .route("/coupons/{id}/edit", get(edit_page).post(edit_submit))
         .route("/coupons/{id}/issue", post(issue_submit))
         .route("/coupons/{id}/codes.csv", get(codes_csv))
+}
+
+#[derive(Deserialize)]
+struct IssueTo {
+    coupon: u64,
+    segment: u64,
+}
+
+/// From a segment's page: the chosen coupon's bulk issue to that segment, previewed.
+async fn issue_to_segment(Query(q): Query<IssueTo>, _staff: Staff) -> Response {
+    Redirect::to(&format!("/coupons/{}?segment={}#issue", q.coupon, q.segment)).into_response()
 }
 
 fn not_found(staff: &Staff) -> Response {
@@ -683,6 +695,14 @@ async fn show_page(
         Err(e) => return failed(lang, &e),
     };
     let names: HashMap<u64, String> = segments.iter().map(|(id, n, _)| (*id, n.clone())).collect();
+    // A coupon for one segment previews its issue to that segment unless another is asked for.
+    let q = ShowQuery {
+        segment: q.segment.or(match c.segments.as_slice() {
+            [only] => Some(*only),
+            _ => None,
+        }),
+        ..q
+    };
     let preview = match q.segment {
         None => None,
         Some(seg) => match preview(&st, id, seg).await {

@@ -796,6 +796,8 @@ struct ShowPage {
     members_note: Option<String>,
     csv: String,
     updated: String,
+    /// The shop's coupons, for "issue a coupon to these members": (id, name).
+    coupons: Vec<(String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -923,7 +925,12 @@ async fn show(State(st): State<AppState>, staff: Staff, Path(id): Path<u64>, Que
         "/segments/{id}/members.csv?date={}",
         if asked.is_empty() { "now" } else { &asked }
     );
+    let coupons = match super::choices::segments_and_coupons(&st).await {
+        Ok((_, coupons)) => coupons,
+        Err(e) => return failed(lang, &e),
+    };
     render(&ShowPage {
+        coupons,
         f: Frame::new(&staff, "segments"),
         id,
         name: rec.name,

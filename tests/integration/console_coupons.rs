@@ -521,4 +521,32 @@ async fn a_segment_saved_a_minute_ago_is_counted_when_a_coupon_is_issued_to_it()
         element(&html, "issue-counted").contains(&format!("counted on {today}")),
         "{count}"
     );
+
+    // The jobs connect: the segment's page leads to a campaign for it and to a coupon's issue.
+    let seg_id = seg["id"].as_u64().unwrap();
+    let (_, seg_page) = page(&app, &owner, &format!("/segments/{seg_id}")).await;
+    assert!(element(&seg_page, "new-campaign").contains(&format!("href=\"/campaigns/new?segment={seg_id}\"")));
+    assert!(element(&seg_page, "issue-coupon").contains("첫 구매 5,000원"));
+    let (status, to, _) = crate::common::page_and_location(
+        &app,
+        &owner,
+        &format!("/coupons/issue?coupon={coupon}&segment={seg_id}"),
+    )
+    .await;
+    assert_eq!((status, to), (303, format!("/coupons/{coupon}?segment={seg_id}#issue")));
+    let (_, form) = page(&app, &owner, &format!("/campaigns/new?segment={seg_id}")).await;
+    assert!(
+        form.contains(&format!("<option value=\"{seg_id}\" selected>새 회원</option>")),
+        "the campaign's audience is the segment"
+    );
+    // A coupon for that segment previews its issue to it without asking.
+    let res = app
+        .admin(Method::POST, "/coupons")
+        .json(&json!({"name": "새 회원 쿠폰", "discount": {"type": "percent", "percent": 10}, "segments": [seg_id]}))
+        .send()
+        .await
+        .unwrap();
+    let own = res.json::<Value>().await.unwrap()["id"].as_u64().unwrap();
+    let (_, html) = page(&app, &owner, &format!("/coupons/{own}")).await;
+    assert!(element(&html, "issue-count").contains("2 people will get it"));
 }

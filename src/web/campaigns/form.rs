@@ -486,19 +486,24 @@ pub(super) async fn form_page(
 pub(super) struct NewQuery {
     /// A ready-made campaign to start from.
     template: Option<String>,
+    /// The audience's segment (from a segment's page).
+    segment: Option<u64>,
 }
 
 pub(super) async fn new_page(State(st): State<AppState>, staff: Staff, Query(q): Query<NewQuery>) -> Response {
     if let Some(r) = refuse_viewer(&staff) {
         return r;
     }
-    let d = match q.template.as_deref().filter(|k| !k.is_empty()) {
+    let mut d = match q.template.as_deref().filter(|k| !k.is_empty()) {
         None => Draft::blank(),
         Some(key) => match templates::get(key) {
             Some(tpl) => Draft::from_input(&tpl.input, st.tz),
             None => return not_found(&staff),
         },
     };
+    if let Some(segment) = q.segment {
+        d.segment_id = segment.to_string();
+    }
     form_page(&st, &staff, d, None, None).await
 }
 
