@@ -1030,6 +1030,8 @@ async fn a_campaign_starts_from_a_template_is_previewed_and_launched() {
         anyhow::ensure!(sent.ends_with('2'), "{sent}");
         let conversions = find(&c, "#total-conversions").await?.text().await?;
         anyhow::ensure!(conversions.ends_with('1'), "{conversions}");
+        let opened = find(&c, "#total-opened .rate").await?.text().await?;
+        anyhow::ensure!(opened == "발송의 0.0%", "opens as a share of the sent: {opened}");
         anyhow::ensure!(
             c.find_all(Locator::Css("#chart rect.bar-count")).await?.len() == 1,
             "no bar for the day"

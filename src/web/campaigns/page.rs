@@ -50,6 +50,8 @@ pub struct Stat {
     pub id: &'static str,
     pub label: &'static str,
     pub value: String,
+    /// The figure as a rate of the messages sent ("opened 24.0%"); empty for a plain count.
+    pub rate: String,
 }
 
 pub struct DayRow {
@@ -118,6 +120,17 @@ pub(super) fn report_view(r: &Report, t: &'static Catalog, lang: Lang) -> Report
         id,
         label: t.get(key),
         value,
+        rate: String::new(),
+    };
+    // Opens, clicks and unsubscribes as shares of the messages sent, as email tools show them.
+    let of_sent = |id: &'static str, key: &str, n: u64| Stat {
+        rate: if c.sent == 0 {
+            String::new()
+        } else {
+            t.get("campaigns.of_sent")
+                .replace("{rate}", &i18n::percent(n as f64 / c.sent as f64))
+        },
+        ..stat(id, key, count(n))
     };
     ReportView {
         stats: vec![
@@ -126,9 +139,9 @@ pub(super) fn report_view(r: &Report, t: &'static Catalog, lang: Lang) -> Report
             stat("total-skipped", "campaigns.skipped", count(c.skipped.values().sum())),
             stat("total-sent", "campaigns.sent", count(c.sent)),
             stat("total-failed", "campaigns.failed", count(c.failed)),
-            stat("total-opened", "campaigns.opened", count(c.opened)),
-            stat("total-clicked", "campaigns.clicked", count(c.clicked)),
-            stat("total-unsubscribed", "campaigns.unsubscribed", count(c.unsubscribed)),
+            of_sent("total-opened", "campaigns.opened", c.opened),
+            of_sent("total-clicked", "campaigns.clicked", c.clicked),
+            of_sent("total-unsubscribed", "campaigns.unsubscribed", c.unsubscribed),
             stat("total-conversions", "campaigns.conversions", count(r.conversions)),
             stat(
                 "total-conversion-rate",
