@@ -71,10 +71,11 @@ struct Tally {
     customers: std::collections::HashSet<u64>,
 }
 
-/// The words of a name worth showing as a tag: two or more letters, not only digits.
+/// The words of a name worth showing as a tag: two or more letters, not a number nor a size or
+/// count ("50ml", "500g", "3개입", "6구": a word that starts with a digit says how much, not what).
 fn words(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| w.chars().count() >= 2 && !w.chars().all(|c| c.is_ascii_digit()))
+        .filter(|w| w.chars().count() >= 2 && !w.starts_with(|c: char| c.is_ascii_digit()))
         .map(str::to_lowercase)
 }
 
@@ -133,7 +134,14 @@ pub fn trending(read: &ReadTx, now: i64, hours: u32, limit: usize) -> Result<Tre
             titles.insert(format!("c:{level}"), level);
         }
         let mut seen = std::collections::HashSet::new();
-        for w in words(&p.name).chain(p.brand.as_deref().map(words).into_iter().flatten()) {
+        // A brand is one tag as it is written ("Seoul Aube"), not its words ("seoul").
+        let brand = p
+            .brand
+            .as_deref()
+            .map(str::trim)
+            .filter(|b| !b.is_empty())
+            .map(str::to_lowercase);
+        for w in words(&p.name).chain(brand) {
             if seen.insert(w.clone()) {
                 add(&mut word_tally, w);
             }
@@ -167,4 +175,18 @@ pub fn trending(read: &ReadTx, now: i64, hours: u32, limit: usize) -> Result<Tre
         words: top(word_tally),
         events_read: read_n as u64,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::words;
+
+    #[test]
+    fn sizes_and_counts_are_not_words_worth_a_tag() {
+        let got: Vec<String> = words("판테놀 선크림 50ml · 밀크 초콜릿 3개입 (6구) 18K 골드 Eau de Parfum 2").collect();
+        assert_eq!(
+            got,
+            ["판테놀", "선크림", "밀크", "초콜릿", "골드", "eau", "de", "parfum"]
+        );
+    }
 }
