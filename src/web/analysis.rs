@@ -162,6 +162,8 @@ pub struct Bar {
     pub width: String,
     pub since_previous: String,
     pub since_month: String,
+    /// The builder with these customers' rule: who they are, as a segment to save.
+    pub href: String,
 }
 
 pub struct Cell {
@@ -169,6 +171,8 @@ pub struct Cell {
     pub label: String,
     pub customers: String,
     pub revenue_share: String,
+    /// The customers of the cell's group (a cell is a part of its group).
+    pub href: String,
 }
 
 pub struct GridRow {
@@ -242,10 +246,21 @@ async fn show(State(st): State<AppState>, staff: Staff) -> Response {
     }
 }
 
-fn bars(buckets: &[BucketView], prefix: &str) -> Vec<Bar> {
+/// The segment builder started with the rule `attr = value` (and a name), where its live count
+/// and latest matches show the customers behind a figure, ready to save as a segment.
+pub fn customers_behind(attr: &str, value: &str, name: &str) -> String {
+    let rule = serde_json::json!({"attr": attr, "op": "=", "value": value}).to_string();
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("rule", &rule);
+    q.append_pair("name", name);
+    format!("/segments/new?{}", q.finish())
+}
+
+fn bars(buckets: &[BucketView], prefix: &str, attr: &str) -> Vec<Bar> {
     buckets
         .iter()
         .map(|b| Bar {
+            href: customers_behind(attr, &b.name, &b.label),
             class: format!("{prefix}-{}", b.name),
             label: b.label.clone(),
             customers: i18n::number(b.customers as f64, 0),
@@ -321,10 +336,12 @@ fn report_view(rep: RfmReport, t: &'static Catalog, lang: Lang) -> ReportView {
                         label: c.label.clone(),
                         customers: n(c.customers),
                         revenue_share: i18n::percent(c.revenue_share),
+                        href: customers_behind("rfm_segment", &c.group, &c.label),
                     },
                     None => {
                         let g = RfmGroup::of_scores(r, fm);
                         Cell {
+                            href: customers_behind("rfm_segment", g.as_str(), &group_name(t, g.as_str())),
                             class: format!("g-{}", g.as_str()),
                             label: group_name(t, g.as_str()),
                             customers: "0".into(),
@@ -361,14 +378,14 @@ fn report_view(rep: RfmReport, t: &'static Catalog, lang: Lang) -> ReportView {
         ],
         grid,
         legend,
-        groups: bars(&rep.groups, "g"),
+        groups: bars(&rep.groups, "g", "rfm_segment"),
         group_map: rep
             .group_rules
             .into_iter()
             .map(|g| (format!("g-{}", g.name), g))
             .collect(),
-        tiers: bars(&rep.spend_tiers, "tier"),
-        churn: bars(&rep.churn_risk, "churn"),
+        tiers: bars(&rep.spend_tiers, "tier", "spend_tier"),
+        churn: bars(&rep.churn_risk, "churn", "churn_risk"),
         moved_since_previous: moves(rep.moved_since_previous, t),
         moved_since_month: moves(rep.moved_since_month, t),
         models: [model("BG/NBD", rep.bgnbd), model("Gamma-Gamma", rep.gamma_gamma)]
@@ -468,7 +485,11 @@ mod tests {
         let html = page.render().unwrap();
         // 25 cells, the missing ones empty but coloured by the group map.
         assert_eq!(html.matches("<td class=\"g-").count(), 25);
-        assert!(html.contains("<td class=\"g-dormant\"><span class=\"cell-label\">Dormant</span>"));
+        // Each cell opens the customers of its group in the segment builder.
+        assert!(html.contains(
+            "<td class=\"g-dormant\"><a href=\"/segments/new?rule=%7B%22attr%22%3A%22rfm_segment%22%2C%22op%22%3A%22%3D%22%2C%22value%22%3A%22dormant%22%7D&#38;name=Dormant\""
+        ));
+        assert!(html.contains("<span class=\"cell-label\">Dormant</span>"));
         assert!(html.contains("<b class=\"cell-count\">7</b><span class=\"small\">50.0%</span>"));
         // Signed changes, and a dash with nothing to compare with.
         assert!(html.contains("<td class=\"num\">+12</td><td class=\"num\">−3</td>"));

@@ -258,8 +258,11 @@ fn refuse_viewer(staff: &Staff) -> Option<Response> {
 
 #[derive(Deserialize)]
 struct NewQuery {
-    /// A rule to start from, as JSON (the interest search's "Make a segment of these").
+    /// A rule to start from, as JSON (the interest search's "Make a segment of these", the
+    /// analysis' counts).
     rule: Option<String>,
+    /// A name to start from.
+    name: Option<String>,
 }
 
 /// The starting rule a link passed in `?rule=`: used only when it is a valid rule, else ignored.
@@ -279,7 +282,14 @@ async fn new_page(State(st): State<AppState>, staff: Staff, Query(q): Query<NewQ
     }
     let draft = Draft {
         id: None,
-        name: String::new(),
+        name: q
+            .name
+            .as_deref()
+            .map(str::trim)
+            .unwrap_or_default()
+            .chars()
+            .take(200)
+            .collect(),
         description: String::new(),
         live: false,
         auto_tag: String::new(),

@@ -349,6 +349,20 @@ async fn analysis_pages_show_the_grid_a_profile_card_and_run_now() {
             anyhow::ensure!(main.contains(label), "{label:?} missing from the Analysis page");
         }
         save_screenshot(&c, "analysis.png").await?;
+        // A group's count opens its customers in the segment builder, counted live, to save.
+        let group = find(&c, "#groups tbody tr:nth-child(1) td.num a").await?;
+        let n = group.text().await?;
+        group.click().await?;
+        wait_path(&c, "/segments/new").await?;
+        let name = find(&c, "input[name=name]").await?.prop("value").await?;
+        anyhow::ensure!(
+            name.as_deref().is_some_and(|n| !n.is_empty()),
+            "the group's name is the segment's"
+        );
+        c.wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::XPath(&format!("//b[@id='count' and text()='{n}']")))
+            .await?;
 
         c.goto(&format!("{base}/customers/{loyal}")).await?;
         let card = find(&c, "#analysis").await?.text().await?;
