@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/coupons", get(list))
         .route("/coupons/new", get(new_page).post(create_submit))
         .route("/coupons/issue", get(issue_to_segment))
+        .route("/customers/{id}/coupons", post(issue_to_customer))
         .route("/coupons/{id}", get(show))
         .route("/coupons/{id}/edit", get(edit_page).post(edit_submit))
         .route("/coupons/{id}/issue", post(issue_submit))
@@ -44,6 +45,45 @@ struct IssueTo {
 /// From a segment's page: the chosen coupon's bulk issue to that segment, previewed.
 async fn issue_to_segment(Query(q): Query<IssueTo>, _staff: Staff) -> Response {
     Redirect::to(&format!("/coupons/{}?segment={}#issue", q.coupon, q.segment)).into_response()
+}
+
+#[derive(Deserialize)]
+struct IssueOne {
+    #[serde(default)]
+    csrf: String,
+    coupon: u64,
+}
+
+/// From a customer's page: issues a coupon to that customer (a unique code, or the shared one),
+/// as `POST /api/v1/coupons/{id}/issue {customers:[id]}` does, then back to the page's Coupons.
+async fn issue_to_customer(
+    State(st): State<AppState>,
+    staff: Staff,
+    Path(customer): Path<u64>,
+    Form(form): Form<IssueOne>,
+) -> Response {
+    if let Some(r) = refuse_change(&staff, &form.csrf) {
+        return r;
+    }
+    let now = st.now_ms();
+    let issued = st
+        .store
+        .write(move |tx| -> Result<_, store::Error> {
+            // A customer on record, not merged away nor erased.
+            if tx
+                .customer(customer)?
+                .is_none_or(|c| c.merged_into.is_some() || c.erased_at.is_some())
+            {
+                return Ok(None);
+            }
+            coupon::issue(tx, form.coupon, &[customer], "", "console", now)
+        })
+        .await;
+    match issued {
+        Ok(Some(_)) => Redirect::to(&format!("/customers/{customer}#customer-coupons")).into_response(),
+        Ok(None) => not_found(&staff),
+        Err(e) => failed(staff.lang, &e),
+    }
 }
 
 fn not_found(staff: &Staff) -> Response {

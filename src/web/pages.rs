@@ -353,6 +353,8 @@ struct CustomerPage {
     /// The Recommendations card: the strategy switcher and what the chosen one recommends.
     rec_links: Vec<super::recommend::StrategyLink>,
     recommended: Vec<super::recommend::Recommended>,
+    /// The shop's coupons this customer does not hold, to issue one: (id, name).
+    can_issue: Vec<(String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -395,6 +397,13 @@ pub async fn customer(
         Err(customer::Error::NotFound(_) | customer::Error::Erased(_)) => {
             return error_page(lang, StatusCode::NOT_FOUND, staff.t.get("error.not_found"));
         }
+        Err(e) => return failed(lang, &e),
+    };
+    let can_issue = match super::choices::segments_and_coupons(&st).await {
+        Ok((_, all)) => all
+            .into_iter()
+            .filter(|(cid, _)| !coupons.iter().any(|h| h.id.to_string() == *cid))
+            .collect(),
         Err(e) => return failed(lang, &e),
     };
     let t = staff.t;
@@ -468,6 +477,7 @@ pub async fn customer(
             .collect::<Vec<_>>()
     };
     let page = CustomerPage {
+        can_issue,
         f: Frame::new(&staff, "customers"),
         id,
         name: rec

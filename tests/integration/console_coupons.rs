@@ -549,4 +549,35 @@ async fn a_segment_saved_a_minute_ago_is_counted_when_a_coupon_is_issued_to_it()
     let own = res.json::<Value>().await.unwrap()["id"].as_u64().unwrap();
     let (_, html) = page(&app, &owner, &format!("/coupons/{own}")).await;
     assert!(element(&html, "issue-count").contains("2 people will get it"));
+
+    // A customer's page issues a coupon to that customer, then shows it held.
+    let old_id = app.customer("user_id", "old").await["id"].as_u64().unwrap();
+    let (_, profile) = page(&app, &owner, &format!("/customers/{old_id}")).await;
+    assert!(element(&profile, "issue-one").contains("첫 구매 5,000원"));
+    let res = post_form(
+        &app,
+        &owner,
+        &format!("/customers/{old_id}/coupons"),
+        body(&[("csrf", csrf.as_str()), ("coupon", coupon.to_string().as_str())]),
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        res.headers()["location"].to_str().unwrap(),
+        format!("/customers/{old_id}#customer-coupons")
+    );
+    let (_, profile) = page(&app, &owner, &format!("/customers/{old_id}")).await;
+    assert!(element(&profile, "held-coupons").contains("첫 구매 5,000원"));
+    assert!(
+        !element(&profile, "issue-one").contains("첫 구매 5,000원"),
+        "a coupon held is not offered again"
+    );
+    let res = post_form(
+        &app,
+        &owner,
+        &format!("/customers/{old_id}/coupons"),
+        body(&[("coupon", "1")]),
+    )
+    .await;
+    assert_eq!(res.status(), 403, "not without the form's token");
 }
