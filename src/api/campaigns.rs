@@ -35,6 +35,7 @@ pub fn routes() -> Routes {
         .route("/campaigns/{id}/report", get(campaign_report))
         .route("/campaigns/{id}/sends", get(sends))
         .route("/settings/messaging", get(get_settings).put(put_settings))
+        .route("/settings/messaging/test", post(test_settings))
         .route("/customers/{id}/consents", get(consents).post(change_consent))
         .route("/clock", post(set_clock))
 }
@@ -368,6 +369,36 @@ pub async fn put_settings(
     let saved = st.store.write(move |tx| Settings::save(tx, new.clone(), deny)).await?;
     st.campaigns.wake();
     Ok(Json(saved.redacted()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsTestRequest {
+    /// `email`, `sms`, `lms`, `alimtalk` or `friendtalk`.
+    pub channel: String,
+    /// An email address or a phone number.
+    pub to: String,
+}
+
+/// Sends a short test message on a channel with the saved messaging settings and answers what
+/// the SMTP server or the provider said; nothing is recorded.
+#[utoipa::path(post, path = "/api/v1/settings/messaging/test", request_body = SettingsTestRequest, responses((status = 200, body = TestResponse), (status = 400)), security(("bearer" = [])))]
+pub async fn test_settings(
+    State(st): State<AppState>,
+    ApiJson(req): ApiJson<SettingsTestRequest>,
+) -> ApiResult<Json<TestResponse>> {
+    let channel = crate::campaign::Channel::parse(&req.channel).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::InvalidField,
+            format!(
+                "`channel` is email, sms, lms, alimtalk or friendtalk (got {:?})",
+                req.channel
+            ),
+        )
+        .field("channel")
+    })?;
+    let result = st.campaigns.test_settings(channel, req.to.trim()).await?;
+    Ok(Json(TestResponse { result }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -134,6 +134,7 @@ impl Modify for ShortPaths {
         campaigns::sends,
         campaigns::get_settings,
         campaigns::put_settings,
+        campaigns::test_settings,
         campaigns::consents,
         campaigns::change_consent,
         campaigns::set_clock,

@@ -8,7 +8,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
@@ -21,7 +21,9 @@ use crate::i18n::Catalog;
 use crate::store::records::Role;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/settings/messaging", get(show).post(save))
+    Router::new()
+        .route("/settings/messaging", get(show).post(save))
+        .route("/settings/messaging/test", post(test_send))
 }
 
 /// An SMS or Kakao provider as the form shows it.
@@ -338,6 +340,11 @@ struct MessagingPage {
     error: Option<FieldError>,
     saved: bool,
     tz: String,
+    /// How the last test send went: (ok, the server's or provider's answer or the refusal).
+    tested: Option<(bool, String)>,
+    /// The test form as typed: channel and address.
+    test_channel: String,
+    test_to: String,
 }
 
 impl MessagingPage {
@@ -355,6 +362,17 @@ impl MessagingPage {
 }
 
 fn page(st: &AppState, staff: &Staff, d: Draft, error: Option<(String, String)>, saved: bool) -> Response {
+    page_with(st, staff, d, error, saved, None)
+}
+
+fn page_with(
+    st: &AppState,
+    staff: &Staff,
+    d: Draft,
+    error: Option<(String, String)>,
+    saved: bool,
+    test: Option<(TestForm, bool, String)>,
+) -> Response {
     let t = staff.t;
     let error = error.map(|(field, message)| FieldError {
         slot: field.replace('.', "_"),
@@ -365,10 +383,14 @@ fn page(st: &AppState, staff: &Staff, d: Draft, error: Option<(String, String)>,
         .into_iter()
         .map(|s| (s, t.get(&format!("messaging.security_{s}")), d.smtp_security == s))
         .collect();
-    let status = if error.is_some() {
+    let status = if error.is_some() || test.as_ref().is_some_and(|(_, ok, _)| !ok) {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
+    };
+    let (test_channel, test_to, tested) = match test {
+        Some((form, ok, answer)) => (form.channel, form.to, Some((ok, answer))),
+        None => ("email".to_string(), String::new(), None),
     };
     let page = MessagingPage {
         f: Frame::new(staff, "settings"),
@@ -378,6 +400,9 @@ fn page(st: &AppState, staff: &Staff, d: Draft, error: Option<(String, String)>,
         error,
         saved,
         tz: st.tz.name().to_string(),
+        tested,
+        test_channel,
+        test_to,
     };
     (status, render(&page)).into_response()
 }
@@ -434,6 +459,47 @@ async fn save(State(st): State<AppState>, staff: Staff, Form(pairs): Form<Vec<(S
         }
         Err(e) => failed(staff.lang, &e),
     }
+}
+
+#[derive(Deserialize, Default)]
+struct TestForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    channel: String,
+    #[serde(default)]
+    to: String,
+}
+
+/// Sends a short test message with the settings as saved (an email through the SMTP server, a
+/// text or Kakao message through the provider) and shows the answer; owners only.
+async fn test_send(State(st): State<AppState>, staff: Staff, Form(form): Form<TestForm>) -> Response {
+    if let Some(r) = super::settings::refuse(&staff, &form.csrf) {
+        return r;
+    }
+    let stored = match stored(&st).await {
+        Ok(s) => s,
+        Err(e) => return failed(staff.lang, &e),
+    };
+    let t = staff.t;
+    let (ok, answer) = match crate::campaign::Channel::parse(&form.channel) {
+        None => (false, t.get("messaging.test_channel_error").to_string()),
+        Some(channel) => match st.campaigns.test_settings(channel, form.to.trim()).await {
+            Ok(answer) => (true, t.get("messaging.test_sent").replace("{answer}", &answer)),
+            Err(CampaignError::Field { field, .. }) if field == "channel" => {
+                (false, t.get("messaging.test_not_set_up").to_string())
+            }
+            Err(e) => (false, format!("{} {e}", t.get("messaging.test_failed"))),
+        },
+    };
+    page_with(
+        &st,
+        &staff,
+        Draft::from_settings(&stored, t),
+        None,
+        false,
+        Some((form, ok, answer)),
+    )
 }
 
 impl Draft {

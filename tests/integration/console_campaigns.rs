@@ -134,6 +134,7 @@ async fn campaign_pages_need_sign_in_and_a_viewer_only_reads() {
         format!("{show}/pause"),
         format!("{show}/test"),
         "/settings/messaging".to_string(),
+        "/settings/messaging/test".to_string(),
     ] {
         let res = post_form(&app, "", &path, "csrf=x".into()).await;
         assert_eq!(res.status(), 303, "{path}");
@@ -212,6 +213,10 @@ async fn campaign_pages_need_sign_in_and_a_viewer_only_reads() {
             form(&[("to", "v@example.com"), ("customer", "1")]),
         ),
         ("/settings/messaging".to_string(), form(&[("sender_name", "viewer")])),
+        (
+            "/settings/messaging/test".to_string(),
+            form(&[("channel", "email"), ("to", "v@example.com")]),
+        ),
     ] {
         let res = post_form(&app, &viewer, &path, fields).await;
         assert_eq!(res.status(), 403, "a viewer's post to {path}");
@@ -472,6 +477,19 @@ async fn a_campaign_from_a_template_is_saved_previewed_test_sent_launched_and_pa
     assert!(
         element(&res.text().await.unwrap(), "test-result").contains("to: \"not-an-address\" is not an email address")
     );
+
+    // The messaging settings send a test of their own through the SMTP server; a channel not set
+    // up is said so.
+    let test = |body: &'static str| post_form(&app, &owner, "/settings/messaging/test", format!("csrf={csrf}&{body}"));
+    let res = test("channel=email&to=owner%40example.com").await;
+    assert_eq!(res.status(), 200);
+    assert!(element(&res.text().await.unwrap(), "test-result").contains("Sent. The answer:"));
+    let got = smtp.to("owner@example.com");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["subject"], "[테스트] dangol 메시지 발송 설정");
+    let res = test("channel=sms&to=010-1234-5678").await;
+    assert_eq!(res.status(), 400);
+    assert!(element(&res.text().await.unwrap(), "test-result").contains("This channel is not set up yet"));
 
     // Named and reachable: Launch first asks, saying to how many it sends; confirmed, it is
     // launched; the page and the list say active; then paused.

@@ -113,18 +113,46 @@ impl Sender {
         let p = tokio::task::spawn_blocking(move || me.preview(id, &rec2, customer_id))
             .await
             .map_err(|e| super::super::bad("campaign", e.to_string()))??;
+        let message_id = format!("<test.{id}.{}@dangol>", self.clock.now_ms());
+        let test = Test {
+            channel: rec.definition.channel,
+            to,
+            subject: p.subject.map(|s| format!("[테스트] {s}")),
+            text: format!("[테스트] {}", p.text),
+            html: p.html,
+            template_code: rec.definition.content.template_code.clone(),
+            message_id,
+        };
+        self.send_test(test).await
+    }
+
+    /// Sends a short message on `channel` to `to` (an email address or a phone number) with the
+    /// messaging settings as they are: the settings page's "send a test", which shows the SMTP
+    /// server's or the provider's answer. Nothing is recorded.
+    pub async fn test_settings(&self, channel: Channel, to: &str) -> Result<String, super::super::CampaignError> {
+        let text = "dangol 테스트 메시지입니다. 이 메시지가 도착했다면 메시지 발송 설정이 맞습니다.".to_string();
+        let test = Test {
+            channel,
+            to,
+            subject: Some("[테스트] dangol 메시지 발송 설정".into()),
+            html: Some(super::super::render::html_of_text(&text)),
+            text,
+            template_code: None,
+            message_id: format!("<test.settings.{}@dangol>", self.clock.now_ms()),
+        };
+        self.send_test(test).await
+    }
+
+    async fn send_test(&self, t: Test<'_>) -> Result<String, super::super::CampaignError> {
         let channels = self.channels().map_err(|e| super::super::bad("settings", e))?;
-        if !channels.has(rec.definition.channel) {
+        if !channels.has(t.channel) {
             return Err(super::super::bad(
                 "channel",
-                format!(
-                    "{} is not set up in the messaging settings",
-                    rec.definition.channel.as_str()
-                ),
+                format!("{} is not set up in the messaging settings", t.channel.as_str()),
             ));
         }
-        let message_id = format!("<test.{id}.{}@dangol>", self.clock.now_ms());
-        let out = match rec.definition.channel {
+        let to = t.to;
+        let out = match t.channel {
             Channel::Email => {
                 if !crate::value::is_email(to) {
                     return Err(super::super::bad("to", format!("{to:?} is not an email address")));
@@ -132,11 +160,11 @@ impl Sender {
                 Outgoing::Email(Email {
                     to: to.to_string(),
                     to_name: None,
-                    subject: format!("[테스트] {}", p.subject.unwrap_or_default()),
-                    text: p.text,
-                    html: p.html.unwrap_or_default(),
+                    subject: t.subject.unwrap_or_default(),
+                    text: t.text,
+                    html: t.html.unwrap_or_default(),
                     unsubscribe_url: None,
-                    message_id,
+                    message_id: t.message_id,
                 })
             }
             kind => {
@@ -147,10 +175,10 @@ impl Sender {
                 Outgoing::Text(Text {
                     kind,
                     to: digits,
-                    subject: p.subject,
-                    text: format!("[테스트] {}", p.text),
-                    template_code: rec.definition.content.template_code.clone(),
-                    message_id,
+                    subject: t.subject,
+                    text: t.text,
+                    template_code: t.template_code,
+                    message_id: t.message_id,
                     callback_url: None,
                 })
             }
@@ -160,6 +188,17 @@ impl Sender {
             .await
             .map_err(|f| super::super::bad("to", format!("the channel refused the test: {}", f.message)))
     }
+}
+
+/// A test message, as a campaign's or the settings' test sends it.
+struct Test<'a> {
+    channel: Channel,
+    to: &'a str,
+    subject: Option<String>,
+    text: String,
+    html: Option<String>,
+    template_code: Option<String>,
+    message_id: String,
 }
 
 /// The product a person touched last (the preview's stand-in for a trigger's product).
