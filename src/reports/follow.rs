@@ -5,6 +5,7 @@
 //! the days those visits start on are then re-shared into their cells. A merged customer's visits
 //! go, and the survivor's are read again whole; an erased customer's go.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -59,24 +60,12 @@ pub struct Changes {
 
 impl Changes {
     pub fn write(&self, tx: &mut Tx) -> Result<(), store::Error> {
-        for (name, id) in &self.names {
-            tx.put_web_name(name, *id)?;
-        }
-        for (key, row) in &self.visits {
-            tx.put_web_visit(*key, row.as_ref())?;
-        }
-        for &(c, day, has) in &self.customer_days {
-            tx.put_web_customer_day(c, day, has)?;
-        }
-        for (key, cell) in &self.cells {
-            tx.put_web_cell(*key, cell.as_ref())?;
-        }
-        for (c, months) in &self.months {
-            tx.put_web_order_months(*c, months)?;
-        }
-        for &(key, n) in &self.cohorts {
-            tx.put_web_cohort(key, n)?;
-        }
+        tx.put_web_names(self.names.iter().map(|(name, id)| (name.as_str(), *id)))?;
+        tx.put_web_visits(self.visits.iter().map(|(key, row)| (*key, row.as_ref())))?;
+        tx.put_web_customer_days(self.customer_days.iter().copied())?;
+        tx.put_web_cells(self.cells.iter().map(|(key, cell)| (*key, cell.as_ref())))?;
+        tx.put_web_order_months(self.months.iter().map(|(c, m)| (*c, m.as_slice())))?;
+        tx.put_web_cohorts(self.cohorts.iter().copied())?;
         if let Some(mark) = &self.mark {
             tx.put_meta(MARK, mark)?;
         }
@@ -110,7 +99,7 @@ pub fn local_month(ms: i64, tz: Tz) -> i32 {
 /// A visit's orders as they stand now: those whose order was made by this very event, at their
 /// net (total less refunds). An `Order Completed` that made no order (a repeat of one already
 /// known) is no order of this visit.
-pub fn orders_of(read: &ReadTx, order_events: &[(u64, Option<String>)]) -> Result<(u32, f64), store::Error> {
+pub fn orders_of(read: &ReadTx, order_events: &[(u64, Option<Cow<str>>)]) -> Result<(u32, f64), store::Error> {
     let mut n = 0;
     let mut revenue = 0.0;
     for (seq, id) in order_events {
@@ -240,9 +229,9 @@ fn changes_for(
                 r.out.push((day, start));
             }
         }
-        let hits = hits_between(read, c, i64::MIN, i64::MAX)?;
+        let events = read.customer_events_with_seq_between(c, i64::MIN, i64::MAX)?;
         let city = city_of(read, c)?;
-        for v in visits(hits, &own, agents) {
+        for v in visits(hits_of(&events), &own, agents) {
             let (n, revenue) = orders_of(read, &v.order_events)?;
             r.new.push((
                 local_day(v.start, tz),
@@ -276,8 +265,8 @@ fn changes_for(
                     }
                 }
             }
-            let hits = hits_between(read, c, lo, hi)?;
-            for v in visits(hits, &own, agents) {
+            let events = read.customer_events_with_seq_between(c, lo, hi)?;
+            for v in visits(hits_of(&events), &own, agents) {
                 if r.new.iter().any(|(_, s, _)| *s == v.start) {
                     continue;
                 }
@@ -343,18 +332,17 @@ fn changes_for(
     Ok(ch)
 }
 
-/// The customer's events with times in [lo, hi] that make visits, as hits.
-pub fn hits_between(read: &ReadTx, customer: u64, lo: i64, hi: i64) -> Result<Vec<Hit>, store::Error> {
-    let events: Vec<(u64, EventRecord)> = read.customer_events_with_seq_between(customer, lo, hi)?;
-    Ok(events
-        .into_iter()
+/// The events (with their sequences) that make visits, as hits.
+pub fn hits_of(events: &[(u64, EventRecord)]) -> Vec<Hit<'_>> {
+    events
+        .iter()
         .filter(|(_, e)| Hit::in_visits(e))
         .map(|(seq, e)| {
-            let mut h = Hit::of(&e);
-            h.seq = seq;
+            let mut h = Hit::of(e);
+            h.seq = *seq;
             h
         })
-        .collect())
+        .collect()
 }
 
 /// Takes a customer's share of one day out of the cells and puts their new one in.

@@ -144,6 +144,30 @@ impl Row {
             _ => self.value(dim) == value,
         }
     }
+
+    /// Gives every name the row holds the id `ids[id]` (see [`Names::ids_in`]).
+    pub fn renumber(&mut self, ids: &[u32]) {
+        let to = |id: &mut u32| *id = ids[*id as usize];
+        for id in [
+            &mut self.source,
+            &mut self.channel,
+            &mut self.referrer,
+            &mut self.utm_source,
+            &mut self.utm_medium,
+            &mut self.utm_campaign,
+            &mut self.device,
+            &mut self.browser,
+            &mut self.os,
+            &mut self.city,
+        ] {
+            to(id);
+        }
+        self.pages.iter_mut().for_each(to);
+        for (name, _, product) in &mut self.steps {
+            to(name);
+            to(product);
+        }
+    }
 }
 
 /// A visit's share of one cell.
@@ -305,11 +329,16 @@ pub struct Names {
 }
 
 impl Names {
-    pub fn load(read: &ReadTx) -> Result<Names, store::Error> {
-        let mut n = Names {
+    /// No names yet (0 stands for none).
+    pub fn new() -> Names {
+        Names {
             names: vec![String::new()],
             ..Names::default()
-        };
+        }
+    }
+
+    pub fn load(read: &ReadTx) -> Result<Names, store::Error> {
+        let mut n = Names::new();
         let mut all = read.web_names()?;
         all.sort_by_key(|(_, id)| *id);
         for (name, id) in all {
@@ -340,10 +369,20 @@ impl Names {
     pub fn take_new(&mut self) -> Vec<(String, u32)> {
         std::mem::take(&mut self.new)
     }
+
+    /// The id each of these names has in `to` (given there when new), by this one's id: to
+    /// number rows made apart in `to`'s numbers (see [`Row::renumber`]).
+    pub fn ids_in(&self, to: &mut Names) -> Vec<u32> {
+        self.names
+            .iter()
+            .enumerate()
+            .map(|(id, name)| if id == 0 { 0 } else { to.id(Some(name)) })
+            .collect()
+    }
 }
 
 /// A visit as a row: its strings numbered, `revenue` the net of its orders as they stand now.
-pub fn row_of(v: &Visit, city: Option<&str>, revenue: f64, orders: u32, names: &mut Names) -> Row {
+pub fn row_of(v: &Visit<'_>, city: Option<&str>, revenue: f64, orders: u32, names: &mut Names) -> Row {
     let referrer = v.source.referrer.as_deref();
     Row {
         end: v.end,
@@ -374,5 +413,38 @@ pub fn row_of(v: &Visit, city: Option<&str>, revenue: f64, orders: u32, names: &
                 )
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::traffic::{Agents, Hit, visits};
+
+    #[test]
+    fn a_row_numbered_apart_and_renumbered_names_what_it_named() {
+        let e: crate::store::records::EventRecord = serde_json::from_value(serde_json::json!({
+            "kind": "page", "customer": 1, "message_id": "m", "timestamp": 5, "received_at": 6,
+            "properties": {"url": "https://shop.example/p/1?utm_source=insta&utm_medium=paid_social&utm_campaign=w",
+                           "referrer": "https://www.instagram.com/"},
+            "context": {"userAgent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0.0.0 Safari/537.36"}
+        }))
+        .unwrap();
+        let order: crate::store::records::EventRecord = serde_json::from_value(serde_json::json!({
+            "kind": "track", "customer": 1, "message_id": "o", "timestamp": 9, "received_at": 9,
+            "event": "Product Added", "properties": {"product_id": "P1"}
+        }))
+        .unwrap();
+        let v = visits(vec![Hit::of(&e), Hit::of(&order)], &[], &Agents::default()).remove(0);
+        // Numbered straight, and numbered apart (after other names) then renumbered.
+        let mut names = Names::new();
+        let straight = row_of(&v, Some("Seoul"), 0.0, 0, &mut names);
+        let mut apart = Names::new();
+        apart.id(Some("something else"));
+        let mut row = row_of(&v, Some("Seoul"), 0.0, 0, &mut apart);
+        assert_ne!(row, straight);
+        row.renumber(&apart.ids_in(&mut names));
+        assert_eq!(row, straight);
+        assert!(row.steps[0].0 != 0 && row.steps[0].2 != 0 && row.city != 0 && row.utm_campaign != 0);
     }
 }

@@ -1,7 +1,7 @@
 //! Encoding and decoding of stored values in one place, so that a bad record becomes
 //! `Error::Decode` naming its table and key rather than a panic.
 
-use serde::{Serialize, de::DeserializeOwned};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use super::Error;
 
@@ -11,6 +11,19 @@ pub fn encode<V: Serialize>(value: &V) -> Vec<u8> {
 }
 
 pub fn decode<V: DeserializeOwned>(table: &'static str, key: impl std::fmt::Display, bytes: &[u8]) -> Result<V, Error> {
+    rmp_serde::from_slice(bytes).map_err(|e| Error::Decode {
+        table,
+        key: key.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+/// [`decode`] into a type that may borrow from `bytes` (its strings, say).
+pub fn decode_borrowed<'de, V: Deserialize<'de>>(
+    table: &'static str,
+    key: impl std::fmt::Display,
+    bytes: &'de [u8],
+) -> Result<V, Error> {
     rmp_serde::from_slice(bytes).map_err(|e| Error::Decode {
         table,
         key: key.to_string(),
