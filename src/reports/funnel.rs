@@ -116,9 +116,14 @@ pub fn funnel(
     }
     let mut out = Vec::with_capacity(n);
     for (i, event) in steps.iter().enumerate() {
+        // Most visitors first; ties by the product's id, so the order does not hang on the
+        // numbers names were given (a rebuild gives others). Only those that can make the ten
+        // are named.
         let mut products: Vec<(u32, u64)> = left[i].iter().map(|(k, v)| (*k, *v)).collect();
-        products.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        products.truncate(10);
+        products.sort_by_key(|p| std::cmp::Reverse(p.1));
+        if let Some(&(_, tenth)) = products.get(9) {
+            products.retain(|p| p.1 >= tenth);
+        }
         let mut left_with = Vec::with_capacity(products.len());
         for (id, visitors) in products {
             left_with.push(LeftWith {
@@ -126,6 +131,12 @@ pub fn funnel(
                 visitors,
             });
         }
+        left_with.sort_by(|a, b| {
+            b.visitors
+                .cmp(&a.visitors)
+                .then_with(|| a.product_id.cmp(&b.product_id))
+        });
+        left_with.truncate(10);
         out.push(Step {
             event: event.clone(),
             visitors: reached[i],
