@@ -54,27 +54,26 @@ pub fn funnel(
         }
     }
     // Each visitor's events of the steps: (time, step names it is, product).
-    let mut per: HashMap<u64, Vec<(i64, u32, u32)>> = HashMap::new();
     let extra_days = within_ms.max(0) / 86_400_000 + 2;
     let scan = Days {
         from: days.from - chrono::Duration::days(1),
         to: days.to + chrono::Duration::days(extra_days),
     };
-    read.for_each_web_visit(scan.numbers(), |_, c, start, bytes| {
-        if f.members.as_ref().is_some_and(|m| !m.contains(c)) {
-            return Ok(true);
-        }
-        let row: Row = ReadTx::decode_web("web_visits", bytes)?;
-        if row.bot || !filters.iter().all(|(d, id)| row.has(*d, *id)) {
-            return Ok(true);
-        }
+    let each = |per: &mut HashMap<u64, Vec<(i64, u32, u32)>>, _, c, start, row: &Row| {
         for &(name, offset, product) in &row.steps {
             if ids.contains(&Some(name)) {
                 per.entry(c).or_default().push((start + offset as i64, name, product));
             }
         }
-        Ok(true)
-    })?;
+    };
+    let row_of = |bytes: &[u8]| ReadTx::decode_web::<Row>("web_visits", bytes);
+    let mut parts = super::query::scan(read, scan, f.members.as_ref(), &filters, row_of, each)?.into_iter();
+    let mut per = parts.next().unwrap_or_default();
+    for part in parts {
+        for (c, evs) in part {
+            per.entry(c).or_default().extend(evs);
+        }
+    }
     let n = steps.len();
     let mut reached = vec![0u64; n];
     let mut left: Vec<HashMap<u32, u64>> = vec![HashMap::new(); n];

@@ -86,9 +86,10 @@ pub const ALL: u32 = 0;
 pub const BOTS: u32 = 1;
 
 /// One visit as the reports keep it (compact MessagePack, positional: new fields go at the end
-/// with `#[serde(default)]`). Strings are ids in `Names`; 0 is "none".
+/// with `#[serde(default)]`). Strings are ids in `Names`; 0 is "none". `S` is how its track events
+/// are held: a list, or not at all as in [`RowFigures`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Row {
+pub struct Row<S = Vec<(u32, u32, u32)>> {
     pub end: i64,
     pub events: u32,
     pub bounce: bool,
@@ -110,10 +111,41 @@ pub struct Row {
     /// Every page view's path, in order: the first is the entry, the last the exit.
     pub pages: Vec<u32>,
     /// Its track events in order: (name, millis after the visit's start, product).
-    pub steps: Vec<(u32, u32, u32)>,
+    pub steps: S,
 }
 
-impl Row {
+/// A visit's row without its track events, which only the funnel reads: what the scans of the
+/// overview and breakdowns read (a month of visits is a million rows), field by field up to its
+/// pages, the rest left unread.
+pub type RowFigures = Row<()>;
+
+impl RowFigures {
+    pub fn read(bytes: &[u8]) -> Result<RowFigures, store::Error> {
+        let mut r = store::codec::Leading::new("web_visits", bytes)?;
+        Ok(Row {
+            end: r.i64()?,
+            events: r.u32()?,
+            bounce: r.bool()?,
+            bot: r.bool()?,
+            orders: r.u32()?,
+            revenue: r.f64()?,
+            source: r.u32()?,
+            channel: r.u32()?,
+            referrer: r.u32()?,
+            utm_source: r.u32()?,
+            utm_medium: r.u32()?,
+            utm_campaign: r.u32()?,
+            device: r.u32()?,
+            browser: r.u32()?,
+            os: r.u32()?,
+            city: r.u32()?,
+            pages: r.u32s()?,
+            steps: (),
+        })
+    }
+}
+
+impl<S> Row<S> {
     pub fn pageviews(&self) -> u32 {
         self.pages.len() as u32
     }
@@ -144,7 +176,9 @@ impl Row {
             _ => self.value(dim) == value,
         }
     }
+}
 
+impl Row {
     /// Gives every name the row holds the id `ids[id]` (see [`Names::ids_in`]).
     pub fn renumber(&mut self, ids: &[u32]) {
         let to = |id: &mut u32| *id = ids[*id as usize];
@@ -420,6 +454,69 @@ pub fn row_of(v: &Visit<'_>, city: Option<&str>, revenue: f64, orders: u32, name
 mod tests {
     use super::*;
     use crate::traffic::{Agents, Hit, visits};
+
+    #[test]
+    fn a_row_reads_as_its_figures() {
+        let row = Row {
+            end: 9,
+            events: 3,
+            bounce: true,
+            orders: 1,
+            revenue: 2.5,
+            source: 11,
+            channel: 12,
+            referrer: 13,
+            utm_source: 14,
+            utm_medium: 15,
+            utm_campaign: 16,
+            device: 17,
+            browser: 18,
+            os: 19,
+            city: 20,
+            pages: vec![4, 5],
+            steps: vec![(1, 2, 3), (4, 5, 6)],
+            ..Row::default()
+        };
+        let bytes = crate::store::codec::encode_compact(&row);
+        let figures = RowFigures::read(&bytes).unwrap();
+        let names = |r: &RowFigures| {
+            [
+                r.source,
+                r.channel,
+                r.referrer,
+                r.utm_source,
+                r.utm_medium,
+                r.utm_campaign,
+                r.device,
+                r.browser,
+                r.os,
+                r.city,
+            ]
+        };
+        assert_eq!(
+            (
+                figures.end,
+                figures.events,
+                figures.bounce,
+                figures.bot,
+                figures.orders,
+                figures.revenue
+            ),
+            (9, 3, true, false, 1, 2.5)
+        );
+        assert_eq!(names(&figures), [11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
+        assert_eq!(figures.pages, [4, 5]);
+        let row = Row {
+            end: -5,
+            revenue: 1e12,
+            source: u32::MAX,
+            pages: Vec::new(),
+            ..row
+        };
+        let figures = RowFigures::read(&crate::store::codec::encode_compact(&row)).unwrap();
+        assert_eq!((figures.end, figures.revenue, figures.source), (-5, 1e12, u32::MAX));
+        assert!(figures.pages.is_empty());
+    }
 
     #[test]
     fn a_row_numbered_apart_and_renumbered_names_what_it_named() {
