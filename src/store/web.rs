@@ -269,39 +269,41 @@ impl ReadTx {
         Ok((lo, hi))
     }
 
-    /// A customer's events with times in [from, to], oldest first, with their sequences.
-    pub fn customer_events_with_seq_between(
+    /// The events with sequences in `seqs`, in log order, as stored, while `f(seq, bytes)` returns
+    /// true. The bytes decode with [`ReadTx::decode_event`], into a type that names only the
+    /// fields it needs and may borrow its strings from them.
+    pub fn for_each_event_bytes(
+        &self,
+        seqs: RangeInclusive<u64>,
+        mut f: impl FnMut(u64, &[u8]) -> Result<bool, Error>,
+    ) -> Result<(), Error> {
+        let events = self.txn.open_table(EVENTS)?;
+        for r in events.range(seqs)? {
+            let (k, v) = r?;
+            if !f(k.value(), v.value())? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// A customer's events with times in [from, to], oldest first, as stored: (sequence, bytes).
+    pub fn customer_event_bytes_between(
         &self,
         customer: u64,
         from: i64,
         to: i64,
-    ) -> Result<Vec<(u64, super::records::EventRecord)>, Error> {
+    ) -> Result<Vec<(u64, Vec<u8>)>, Error> {
         let index = self.txn.open_table(CUSTOMER_EVENTS)?;
         let events = self.txn.open_table(EVENTS)?;
         let mut out = Vec::new();
         for r in index.range((customer, from, 0)..=(customer, to, u64::MAX))? {
             let seq = r?.0.value().2;
             if let Some(v) = events.get(seq)? {
-                out.push((seq, codec::decode("events", seq, v.value())?));
+                out.push((seq, v.value().to_vec()));
             }
         }
         Ok(out)
-    }
-
-    /// The events with sequences in `seqs`, in log order, as stored: `f(seq, bytes)`. The bytes
-    /// decode with [`ReadTx::decode_event`], into a type that names only the fields it needs and
-    /// may borrow its strings from them.
-    pub fn for_each_event_bytes(
-        &self,
-        seqs: RangeInclusive<u64>,
-        mut f: impl FnMut(u64, &[u8]) -> Result<(), Error>,
-    ) -> Result<(), Error> {
-        let events = self.txn.open_table(EVENTS)?;
-        for r in events.range(seqs)? {
-            let (k, v) = r?;
-            f(k.value(), v.value())?;
-        }
-        Ok(())
     }
 
     /// Decodes an event's bytes (see [`ReadTx::for_each_event_bytes`]).
