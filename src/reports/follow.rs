@@ -3,8 +3,10 @@
 //! event at time t can only change the visits of its customer's run of events around t (no gap
 //! over 30 minutes), so that run is read again and its visits replace the ones stored for it;
 //! the days those visits start on are then re-shared into their cells. A merged customer's visits
-//! go, and the survivor's are read again whole; an erased customer's go.
+//! go, and the survivor's are read again whole; an erased customer's go. Events are read slim
+//! (`slim`), as the build reads them.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -12,10 +14,11 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use super::rollup::{Cell, Dim, Names, Part, Row, row_of, shares};
+use super::slim::Slim;
 use crate::analysis::local_day;
 use crate::store::records::{EventKind, EventRecord};
 use crate::store::{self, ReadTx, Store, Tx};
-use crate::traffic::visit::VISIT_GAP_MS;
+use crate::traffic::visit::{VISIT_GAP_MS, makes_visits};
 use crate::traffic::{Agents, Hit, visits};
 
 /// The meta key of the follower's mark.
@@ -59,24 +62,12 @@ pub struct Changes {
 
 impl Changes {
     pub fn write(&self, tx: &mut Tx) -> Result<(), store::Error> {
-        for (name, id) in &self.names {
-            tx.put_web_name(name, *id)?;
-        }
-        for (key, row) in &self.visits {
-            tx.put_web_visit(*key, row.as_ref())?;
-        }
-        for &(c, day, has) in &self.customer_days {
-            tx.put_web_customer_day(c, day, has)?;
-        }
-        for (key, cell) in &self.cells {
-            tx.put_web_cell(*key, cell.as_ref())?;
-        }
-        for (c, months) in &self.months {
-            tx.put_web_order_months(*c, months)?;
-        }
-        for &(key, n) in &self.cohorts {
-            tx.put_web_cohort(key, n)?;
-        }
+        tx.put_web_names(self.names.iter().map(|(name, id)| (name.as_str(), *id)))?;
+        tx.put_web_visits(self.visits.iter().map(|(key, row)| (*key, row.as_ref())))?;
+        tx.put_web_customer_days(self.customer_days.iter().copied())?;
+        tx.put_web_cells(self.cells.iter().map(|(key, cell)| (*key, cell.as_ref())))?;
+        tx.put_web_order_months(self.months.iter().map(|(c, m)| (*c, m.as_slice())))?;
+        tx.put_web_cohorts(self.cohorts.iter().copied())?;
         if let Some(mark) = &self.mark {
             tx.put_meta(MARK, mark)?;
         }
@@ -110,7 +101,7 @@ pub fn local_month(ms: i64, tz: Tz) -> i32 {
 /// A visit's orders as they stand now: those whose order was made by this very event, at their
 /// net (total less refunds). An `Order Completed` that made no order (a repeat of one already
 /// known) is no order of this visit.
-pub fn orders_of(read: &ReadTx, order_events: &[(u64, Option<String>)]) -> Result<(u32, f64), store::Error> {
+pub fn orders_of(read: &ReadTx, order_events: &[(u64, Option<Cow<str>>)]) -> Result<(u32, f64), store::Error> {
     let mut n = 0;
     let mut revenue = 0.0;
     for (seq, id) in order_events {
@@ -144,32 +135,27 @@ pub fn batch(
     applied: u64,
     gone: &BTreeSet<u64>,
 ) -> Result<Option<Changes>, store::Error> {
-    let page = read.events_after(applied, BATCH)?;
-    let Some(&(last, _)) = page.last() else {
-        if gone.is_empty() {
-            return Ok(None);
-        }
-        let mut ch = changes_for(read, tz, agents, names, &HashMap::new(), &HashSet::new(), gone)?;
-        ch.mark = Some(Mark {
-            applied,
-            tz: tz.name().into(),
-            version: VERSION,
-        });
-        return Ok(Some(ch));
-    };
+    // The batch's events as far as they say whose visits changed: read slim, as the build reads
+    // them (a refund whole, for its order id as the JSON has it).
+    let mut last = None;
     let mut times: HashMap<u64, Vec<i64>> = HashMap::new();
     let mut ordered: HashSet<u64> = HashSet::new();
-    for (_, e) in &page {
-        if Hit::in_visits(e) {
+    let mut read_so_far = 0;
+    read.for_each_event_bytes(applied.saturating_add(1)..=u64::MAX, |seq, bytes| {
+        last = Some(seq);
+        read_so_far += 1;
+        let e = Slim::read(seq, bytes)?;
+        if makes_visits(e.kind, e.event) {
             times.entry(e.customer).or_default().push(e.timestamp);
         }
         if e.kind == EventKind::Track {
-            match e.event.as_deref() {
+            match e.event {
                 Some("Order Completed") => {
                     ordered.insert(e.customer);
                 }
                 Some("Order Refunded") => {
                     // The refunded order's visit is worth less now.
+                    let e: EventRecord = ReadTx::decode_event(seq, bytes)?;
                     let id = e.properties.get("order_id").and_then(|v| match v {
                         serde_json::Value::String(s) => Some(s.clone()),
                         serde_json::Value::Number(n) => Some(n.to_string()),
@@ -182,7 +168,20 @@ pub fn batch(
                 _ => {}
             }
         }
-    }
+        Ok(read_so_far < BATCH)
+    })?;
+    let Some(last) = last else {
+        if gone.is_empty() {
+            return Ok(None);
+        }
+        let mut ch = changes_for(read, tz, agents, names, &HashMap::new(), &HashSet::new(), gone)?;
+        ch.mark = Some(Mark {
+            applied,
+            tz: tz.name().into(),
+            version: VERSION,
+        });
+        return Ok(Some(ch));
+    };
     let mut ch = changes_for(read, tz, agents, names, &times, &ordered, gone)?;
     ch.mark = Some(Mark {
         applied: last,
@@ -240,9 +239,9 @@ fn changes_for(
                 r.out.push((day, start));
             }
         }
-        let hits = hits_between(read, c, i64::MIN, i64::MAX)?;
+        let events = read.customer_event_bytes_between(c, i64::MIN, i64::MAX)?;
         let city = city_of(read, c)?;
-        for v in visits(hits, &own, agents) {
+        for v in visits(hits_of(&events)?, &own, agents) {
             let (n, revenue) = orders_of(read, &v.order_events)?;
             r.new.push((
                 local_day(v.start, tz),
@@ -276,8 +275,8 @@ fn changes_for(
                     }
                 }
             }
-            let hits = hits_between(read, c, lo, hi)?;
-            for v in visits(hits, &own, agents) {
+            let events = read.customer_event_bytes_between(c, lo, hi)?;
+            for v in visits(hits_of(&events)?, &own, agents) {
                 if r.new.iter().any(|(_, s, _)| *s == v.start) {
                     continue;
                 }
@@ -343,18 +342,13 @@ fn changes_for(
     Ok(ch)
 }
 
-/// The customer's events with times in [lo, hi] that make visits, as hits.
-pub fn hits_between(read: &ReadTx, customer: u64, lo: i64, hi: i64) -> Result<Vec<Hit>, store::Error> {
-    let events: Vec<(u64, EventRecord)> = read.customer_events_with_seq_between(customer, lo, hi)?;
-    Ok(events
-        .into_iter()
-        .filter(|(_, e)| Hit::in_visits(e))
-        .map(|(seq, e)| {
-            let mut h = Hit::of(&e);
-            h.seq = seq;
-            h
-        })
-        .collect())
+/// The events (sequence and stored bytes) that make visits, as hits borrowing from the bytes.
+pub fn hits_of(events: &[(u64, Vec<u8>)]) -> Result<Vec<Hit<'_>>, store::Error> {
+    let mut hits = Vec::with_capacity(events.len());
+    for (seq, bytes) in events {
+        hits.extend(Slim::read(*seq, bytes)?.hit(*seq));
+    }
+    Ok(hits)
 }
 
 /// Takes a customer's share of one day out of the cells and puts their new one in.

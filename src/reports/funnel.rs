@@ -54,27 +54,26 @@ pub fn funnel(
         }
     }
     // Each visitor's events of the steps: (time, step names it is, product).
-    let mut per: HashMap<u64, Vec<(i64, u32, u32)>> = HashMap::new();
     let extra_days = within_ms.max(0) / 86_400_000 + 2;
     let scan = Days {
         from: days.from - chrono::Duration::days(1),
         to: days.to + chrono::Duration::days(extra_days),
     };
-    read.for_each_web_visit(scan.numbers(), |_, c, start, bytes| {
-        if f.members.as_ref().is_some_and(|m| !m.contains(c)) {
-            return Ok(true);
-        }
-        let row: Row = ReadTx::decode_web("web_visits", bytes)?;
-        if row.bot || !filters.iter().all(|(d, id)| row.has(*d, *id)) {
-            return Ok(true);
-        }
+    let each = |per: &mut HashMap<u64, Vec<(i64, u32, u32)>>, _, c, start, row: &Row| {
         for &(name, offset, product) in &row.steps {
             if ids.contains(&Some(name)) {
                 per.entry(c).or_default().push((start + offset as i64, name, product));
             }
         }
-        Ok(true)
-    })?;
+    };
+    let row_of = |bytes: &[u8]| ReadTx::decode_web::<Row>("web_visits", bytes);
+    let mut parts = super::query::scan(read, scan, f.members.as_ref(), &filters, row_of, each)?.into_iter();
+    let mut per = parts.next().unwrap_or_default();
+    for part in parts {
+        for (c, evs) in part {
+            per.entry(c).or_default().extend(evs);
+        }
+    }
     let n = steps.len();
     let mut reached = vec![0u64; n];
     let mut left: Vec<HashMap<u32, u64>> = vec![HashMap::new(); n];
@@ -116,9 +115,14 @@ pub fn funnel(
     }
     let mut out = Vec::with_capacity(n);
     for (i, event) in steps.iter().enumerate() {
+        // Most visitors first; ties by the product's id, so the order does not hang on the
+        // numbers names were given (a rebuild gives others). Only those that can make the ten
+        // are named.
         let mut products: Vec<(u32, u64)> = left[i].iter().map(|(k, v)| (*k, *v)).collect();
-        products.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        products.truncate(10);
+        products.sort_by_key(|p| std::cmp::Reverse(p.1));
+        if let Some(&(_, tenth)) = products.get(9) {
+            products.retain(|p| p.1 >= tenth);
+        }
         let mut left_with = Vec::with_capacity(products.len());
         for (id, visitors) in products {
             left_with.push(LeftWith {
@@ -126,6 +130,12 @@ pub fn funnel(
                 visitors,
             });
         }
+        left_with.sort_by(|a, b| {
+            b.visitors
+                .cmp(&a.visitors)
+                .then_with(|| a.product_id.cmp(&b.product_id))
+        });
+        left_with.truncate(10);
         out.push(Step {
             event: event.clone(),
             visitors: reached[i],

@@ -11,6 +11,7 @@ pub mod funnel;
 pub mod products;
 pub mod query;
 mod rollup;
+mod slim;
 pub mod today;
 
 use std::collections::BTreeSet;
@@ -157,6 +158,11 @@ impl Reports {
 
 /// How long the follower lets new events gather before it applies them.
 const GATHER: Duration = Duration::from_millis(500);
+/// Under load the wait grows to this many times the last catch-up's time (at most
+/// [`MAX_GATHER`]), so that the follower takes at most a ninth of a core from ingest; a report
+/// applies what is new itself, so it is exact however far behind the follower is.
+const LOAD_FACTOR: u32 = 8;
+const MAX_GATHER: Duration = Duration::from_secs(10);
 
 /// Keeps the reports' tables in step with the log until `stop` turns true.
 pub async fn follow(reports: Arc<Reports>, mut stop: tokio::sync::watch::Receiver<bool>) {
@@ -169,6 +175,7 @@ pub async fn follow(reports: Arc<Reports>, mut stop: tokio::sync::watch::Receive
     });
     let mut committed = reports.store.committed_seq();
     let mut due = Some(tokio::time::Instant::now());
+    let mut gather = GATHER;
     loop {
         let at = due.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
         let mut fire = false;
@@ -177,7 +184,7 @@ pub async fn follow(reports: Arc<Reports>, mut stop: tokio::sync::watch::Receive
                 if changed.is_err() {
                     return;
                 }
-                due.get_or_insert_with(|| tokio::time::Instant::now() + GATHER);
+                due.get_or_insert_with(|| tokio::time::Instant::now() + gather);
             }
             _ = tokio::time::sleep_until(at), if due.is_some() => {
                 due = None;
@@ -189,7 +196,10 @@ pub async fn follow(reports: Arc<Reports>, mut stop: tokio::sync::watch::Receive
             continue;
         }
         let (r, s) = (reports.clone(), stopping.clone());
-        match tokio::task::spawn_blocking(move || r.catch_up(&s, true)).await {
+        let started = std::time::Instant::now();
+        let done = tokio::task::spawn_blocking(move || r.catch_up(&s, true)).await;
+        gather = (started.elapsed() * LOAD_FACTOR).clamp(GATHER, MAX_GATHER);
+        match done {
             Ok(Ok(true)) => {}
             Ok(Ok(false)) => return,
             Ok(Err(e)) => {

@@ -1,12 +1,13 @@
 //! The overview and the breakdowns (CONTRACT §8), read from the days' cells; with a segment, or
-//! more than one filter, from the visits of the range.
+//! more than one filter, from the visits of the range (with a segment alone, or with one value,
+//! the visitors and buyers still come from the cells: those among the segment's members).
 
 use std::collections::HashMap;
 
 use chrono::{Datelike, NaiveDate};
 use roaring::RoaringTreemap;
 
-use super::rollup::{ALL, BOTS, Cell, Dim, Row, ratio};
+use super::rollup::{ALL, BOTS, Cell, Dim, Row, RowFigures, ratio};
 use crate::store::{self, ReadTx};
 
 /// What a report is limited to.
@@ -35,16 +36,21 @@ impl Filters {
     }
 }
 
-/// The filters as ids; None when a named value was never seen (nothing can match).
-enum Plan {
+/// How a report reads what the filters let through.
+enum Plan<'f> {
     /// Read the cells of one dimension value.
     Cell(Dim, u32),
+    /// A segment's members, and at most one named value: read the visits for the counts and sums,
+    /// and take the visitors and buyers from that value's cells (all visits' when none) as those
+    /// among the members.
+    Members(&'f RoaringTreemap, Option<(Dim, u32)>),
     /// Read the visits.
-    Scan(Option<RoaringTreemap>, Vec<(Dim, u32)>),
+    Scan(Option<&'f RoaringTreemap>, Vec<(Dim, u32)>),
+    /// A named value was never seen: nothing can match.
     Nothing,
 }
 
-fn plan(read: &ReadTx, f: &Filters) -> Result<Plan, store::Error> {
+fn plan<'f>(read: &ReadTx, f: &'f Filters) -> Result<Plan<'f>, store::Error> {
     let mut ids = Vec::new();
     for (dim, name) in f.named() {
         match read.web_name_id(name)? {
@@ -55,7 +61,9 @@ fn plan(read: &ReadTx, f: &Filters) -> Result<Plan, store::Error> {
     Ok(match (&f.members, ids.as_slice()) {
         (None, []) => Plan::Cell(Dim::All, ALL),
         (None, [(dim, id)]) => Plan::Cell(*dim, *id),
-        _ => Plan::Scan(f.members.clone(), ids),
+        (Some(m), []) => Plan::Members(m, None),
+        (Some(m), [value]) => Plan::Members(m, Some(*value)),
+        (members, _) => Plan::Scan(members.as_ref(), ids),
     })
 }
 
@@ -176,42 +184,98 @@ fn day_cells(read: &ReadTx, days: Days, f: &Filters) -> Result<(HashMap<i32, Cel
                 }
             }
         }
+        Plan::Members(members, value) => {
+            let each = |out: &mut HashMap<i32, Cell>, day, _, start, row: &RowFigures| {
+                out.entry(day).or_default().add_figures(start, row);
+            };
+            let ids: Vec<(Dim, u32)> = value.into_iter().collect();
+            // Each part holds days of its own.
+            for part in scan(read, days, Some(members), &ids, RowFigures::read, each)? {
+                out.extend(part);
+            }
+            let (dim, id) = value.unwrap_or((Dim::All, ALL));
+            for (&day, cell) in &mut out {
+                if let Some(all) = read.web_cell::<Cell>((day, dim as u8, id))? {
+                    cell.visitors = all.visitors & members;
+                    cell.buyers = all.buyers & members;
+                }
+            }
+        }
         Plan::Scan(members, ids) => {
-            scan(read, days, members.as_ref(), &ids, |day, c, start, row| {
+            let each = |out: &mut HashMap<i32, Cell>, day, c, start, row: &RowFigures| {
                 out.entry(day).or_default().add_visit(c, start, row);
-            })?;
+            };
+            for part in scan(read, days, members, &ids, RowFigures::read, each)? {
+                out.extend(part);
+            }
         }
     }
     Ok((out, bots))
 }
 
-/// Every visit of the range that passes the filters (bots' left out): `f(day, customer, start, row)`.
-fn scan(
+/// Runs of the days of `days`, one for each core (fewer for a short range), in order.
+fn runs(days: Days) -> Vec<Days> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as i64;
+    let n = cores.min(days.len()).max(1);
+    (0..n)
+        .map(|k| Days {
+            from: days.from + chrono::Duration::days(days.len() * k / n),
+            to: days.from + chrono::Duration::days(days.len() * (k + 1) / n - 1),
+        })
+        .collect()
+}
+
+/// Every visit of the range that passes the filters (bots' left out), read on every core, each a
+/// run of the days: `f(part, day, customer, start, row)` gathers into that run's part. Returns the
+/// parts in day order. `row_of` reads a row from its bytes: [`RowFigures::read`] unless the
+/// steps are needed.
+pub(super) fn scan<T: Default + Send, S>(
     read: &ReadTx,
     days: Days,
     members: Option<&RoaringTreemap>,
     ids: &[(Dim, u32)],
-    mut f: impl FnMut(i32, u64, i64, &Row),
-) -> Result<(), store::Error> {
-    read.for_each_web_visit(days.numbers(), |day, c, start, bytes| {
-        if members.is_some_and(|m| !m.contains(c)) {
-            return Ok(true);
-        }
-        let row: Row = ReadTx::decode_web("web_visits", bytes)?;
-        if !row.bot && ids.iter().all(|(dim, id)| row.has(*dim, *id)) {
-            f(day, c, start, &row);
-        }
-        Ok(true)
+    row_of: fn(&[u8]) -> Result<Row<S>, store::Error>,
+    f: impl Fn(&mut T, i32, u64, i64, &Row<S>) + Sync,
+) -> Result<Vec<T>, store::Error> {
+    let f = &f;
+    std::thread::scope(|s| {
+        let runs: Vec<_> = runs(days)
+            .into_iter()
+            .map(|run| {
+                s.spawn(move || {
+                    let mut part = T::default();
+                    read.for_each_web_visit(run.numbers(), |day, c, start, bytes| {
+                        if members.is_some_and(|m| !m.contains(c)) {
+                            return Ok(true);
+                        }
+                        let row = row_of(bytes)?;
+                        if !row.bot && ids.iter().all(|(dim, id)| row.has(*dim, *id)) {
+                            f(&mut part, day, c, start, &row);
+                        }
+                        Ok(true)
+                    })?;
+                    Ok(part)
+                })
+            })
+            .collect();
+        runs.into_iter()
+            .map(|r| r.join().expect("a scan of the visits does not panic"))
+            .collect()
     })
 }
 
 impl Cell {
     /// Adds one visit of customer `c`.
-    pub fn add_visit(&mut self, c: u64, start: i64, row: &Row) {
+    pub fn add_visit<S>(&mut self, c: u64, start: i64, row: &Row<S>) {
         self.visitors.insert(c);
         if row.orders > 0 {
             self.buyers.insert(c);
         }
+        self.add_figures(start, row);
+    }
+
+    /// Adds one visit's counts and sums, not its visitor.
+    pub fn add_figures<S>(&mut self, start: i64, row: &Row<S>) {
         self.visits += 1;
         self.pageviews += row.pageviews() as u64;
         self.bounces += row.bounce as u64;
@@ -334,36 +398,60 @@ pub fn breakdown(read: &ReadTx, days: Days, by: Dim, f: &Filters, limit: usize) 
 
 /// Each value of `by` over the range, its days' cells merged.
 fn values(read: &ReadTx, days: Days, by: Dim, f: &Filters) -> Result<HashMap<u32, Cell>, store::Error> {
-    let mut out: HashMap<u32, Cell> = HashMap::new();
     match plan(read, f)? {
-        Plan::Nothing => {}
-        Plan::Cell(Dim::All, _) => {
-            read.for_each_web_cell(days.numbers(), by as u8, |_, value, bytes| {
-                let cell: Cell = ReadTx::decode_web("web_days", bytes)?;
-                match out.get_mut(&value) {
-                    Some(c) => c.merge(&cell),
-                    None => {
-                        out.insert(value, cell);
-                    }
+        Plan::Nothing => Ok(HashMap::new()),
+        Plan::Cell(Dim::All, _) => merged_cells(read, days, by),
+        Plan::Cell(dim, id) => values_scanned(read, days, by, None, &[(dim, id)], true),
+        Plan::Members(members, None) => {
+            let mut out = values_scanned(read, days, by, Some(members), &[], false)?;
+            let all = merged_cells(read, days, by)?;
+            for (value, cell) in &mut out {
+                if let Some(all) = all.get(value) {
+                    cell.visitors = &all.visitors & members;
+                    cell.buyers = &all.buyers & members;
                 }
-                Ok(())
-            })?;
+            }
+            Ok(out)
         }
-        Plan::Cell(dim, id) => return values_scanned(read, days, by, None, &[(dim, id)]),
-        Plan::Scan(members, ids) => return values_scanned(read, days, by, members.as_ref(), &ids),
+        Plan::Members(members, Some(value)) => values_scanned(read, days, by, Some(members), &[value], true),
+        Plan::Scan(members, ids) => values_scanned(read, days, by, members, &ids, true),
     }
+}
+
+/// Each value's cells of `by` over the range, merged.
+fn merged_cells(read: &ReadTx, days: Days, by: Dim) -> Result<HashMap<u32, Cell>, store::Error> {
+    let mut out: HashMap<u32, Cell> = HashMap::new();
+    read.for_each_web_cell(days.numbers(), by as u8, |_, value, bytes| {
+        let cell: Cell = ReadTx::decode_web("web_days", bytes)?;
+        match out.get_mut(&value) {
+            Some(c) => c.merge(&cell),
+            None => {
+                out.insert(value, cell);
+            }
+        }
+        Ok(())
+    })?;
     Ok(out)
 }
 
+/// Each value of `by` over the visits of the range that pass the filters; with their visitors
+/// and buyers when `visitors`, else only the counts and sums.
 fn values_scanned(
     read: &ReadTx,
     days: Days,
     by: Dim,
     members: Option<&RoaringTreemap>,
     ids: &[(Dim, u32)],
+    visitors: bool,
 ) -> Result<HashMap<u32, Cell>, store::Error> {
-    let mut out: HashMap<u32, Cell> = HashMap::new();
-    scan(read, days, members, ids, |_, c, start, row| {
+    let add = |cell: &mut Cell, c: u64, start: i64, row: &RowFigures| {
+        if visitors {
+            cell.add_visit(c, start, row);
+        } else {
+            cell.add_figures(start, row);
+        }
+    };
+    let each = |out: &mut HashMap<u32, Cell>, _, c, start, row: &RowFigures| {
         if by == Dim::Page {
             let mut seen: Vec<u32> = Vec::new();
             for &p in &row.pages {
@@ -372,7 +460,7 @@ fn values_scanned(
                 }
                 seen.push(p);
                 let cell = out.entry(p).or_default();
-                cell.add_visit(c, start, row);
+                add(cell, c, start, row);
                 // A page's views are its own, not the visit's.
                 cell.pageviews -= row.pageviews() as u64;
                 cell.pageviews += row.pages.iter().filter(|q| **q == p).count() as u64;
@@ -380,9 +468,20 @@ fn values_scanned(
         } else {
             let v = row.value(by);
             if v != 0 {
-                out.entry(v).or_default().add_visit(c, start, row);
+                add(out.entry(v).or_default(), c, start, row);
             }
         }
-    })?;
+    };
+    let mut out: HashMap<u32, Cell> = HashMap::new();
+    for part in scan(read, days, members, ids, RowFigures::read, each)? {
+        for (value, cell) in part {
+            match out.get_mut(&value) {
+                Some(c) => c.merge(&cell),
+                None => {
+                    out.insert(value, cell);
+                }
+            }
+        }
+    }
     Ok(out)
 }

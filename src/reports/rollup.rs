@@ -86,9 +86,10 @@ pub const ALL: u32 = 0;
 pub const BOTS: u32 = 1;
 
 /// One visit as the reports keep it (compact MessagePack, positional: new fields go at the end
-/// with `#[serde(default)]`). Strings are ids in `Names`; 0 is "none".
+/// with `#[serde(default)]`). Strings are ids in `Names`; 0 is "none". `S` is how its track events
+/// are held: a list, or not at all as in [`RowFigures`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Row {
+pub struct Row<S = Vec<(u32, u32, u32)>> {
     pub end: i64,
     pub events: u32,
     pub bounce: bool,
@@ -110,10 +111,41 @@ pub struct Row {
     /// Every page view's path, in order: the first is the entry, the last the exit.
     pub pages: Vec<u32>,
     /// Its track events in order: (name, millis after the visit's start, product).
-    pub steps: Vec<(u32, u32, u32)>,
+    pub steps: S,
 }
 
-impl Row {
+/// A visit's row without its track events, which only the funnel reads: what the scans of the
+/// overview and breakdowns read (a month of visits is a million rows), field by field up to its
+/// pages, the rest left unread.
+pub type RowFigures = Row<()>;
+
+impl RowFigures {
+    pub fn read(bytes: &[u8]) -> Result<RowFigures, store::Error> {
+        let mut r = store::codec::Leading::new("web_visits", bytes)?;
+        Ok(Row {
+            end: r.i64()?,
+            events: r.u32()?,
+            bounce: r.bool()?,
+            bot: r.bool()?,
+            orders: r.u32()?,
+            revenue: r.f64()?,
+            source: r.u32()?,
+            channel: r.u32()?,
+            referrer: r.u32()?,
+            utm_source: r.u32()?,
+            utm_medium: r.u32()?,
+            utm_campaign: r.u32()?,
+            device: r.u32()?,
+            browser: r.u32()?,
+            os: r.u32()?,
+            city: r.u32()?,
+            pages: r.u32s()?,
+            steps: (),
+        })
+    }
+}
+
+impl<S> Row<S> {
     pub fn pageviews(&self) -> u32 {
         self.pages.len() as u32
     }
@@ -142,6 +174,32 @@ impl Row {
         match dim {
             Dim::Page => self.pages.contains(&value),
             _ => self.value(dim) == value,
+        }
+    }
+}
+
+impl Row {
+    /// Gives every name the row holds the id `ids[id]` (see [`Names::ids_in`]).
+    pub fn renumber(&mut self, ids: &[u32]) {
+        let to = |id: &mut u32| *id = ids[*id as usize];
+        for id in [
+            &mut self.source,
+            &mut self.channel,
+            &mut self.referrer,
+            &mut self.utm_source,
+            &mut self.utm_medium,
+            &mut self.utm_campaign,
+            &mut self.device,
+            &mut self.browser,
+            &mut self.os,
+            &mut self.city,
+        ] {
+            to(id);
+        }
+        self.pages.iter_mut().for_each(to);
+        for (name, _, product) in &mut self.steps {
+            to(name);
+            to(product);
         }
     }
 }
@@ -305,11 +363,16 @@ pub struct Names {
 }
 
 impl Names {
-    pub fn load(read: &ReadTx) -> Result<Names, store::Error> {
-        let mut n = Names {
+    /// No names yet (0 stands for none).
+    pub fn new() -> Names {
+        Names {
             names: vec![String::new()],
             ..Names::default()
-        };
+        }
+    }
+
+    pub fn load(read: &ReadTx) -> Result<Names, store::Error> {
+        let mut n = Names::new();
         let mut all = read.web_names()?;
         all.sort_by_key(|(_, id)| *id);
         for (name, id) in all {
@@ -340,10 +403,20 @@ impl Names {
     pub fn take_new(&mut self) -> Vec<(String, u32)> {
         std::mem::take(&mut self.new)
     }
+
+    /// The id each of these names has in `to` (given there when new), by this one's id: to
+    /// number rows made apart in `to`'s numbers (see [`Row::renumber`]).
+    pub fn ids_in(&self, to: &mut Names) -> Vec<u32> {
+        self.names
+            .iter()
+            .enumerate()
+            .map(|(id, name)| if id == 0 { 0 } else { to.id(Some(name)) })
+            .collect()
+    }
 }
 
 /// A visit as a row: its strings numbered, `revenue` the net of its orders as they stand now.
-pub fn row_of(v: &Visit, city: Option<&str>, revenue: f64, orders: u32, names: &mut Names) -> Row {
+pub fn row_of(v: &Visit<'_>, city: Option<&str>, revenue: f64, orders: u32, names: &mut Names) -> Row {
     let referrer = v.source.referrer.as_deref();
     Row {
         end: v.end,
@@ -374,5 +447,101 @@ pub fn row_of(v: &Visit, city: Option<&str>, revenue: f64, orders: u32, names: &
                 )
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::traffic::{Agents, Hit, visits};
+
+    #[test]
+    fn a_row_reads_as_its_figures() {
+        let row = Row {
+            end: 9,
+            events: 3,
+            bounce: true,
+            orders: 1,
+            revenue: 2.5,
+            source: 11,
+            channel: 12,
+            referrer: 13,
+            utm_source: 14,
+            utm_medium: 15,
+            utm_campaign: 16,
+            device: 17,
+            browser: 18,
+            os: 19,
+            city: 20,
+            pages: vec![4, 5],
+            steps: vec![(1, 2, 3), (4, 5, 6)],
+            ..Row::default()
+        };
+        let bytes = crate::store::codec::encode_compact(&row);
+        let figures = RowFigures::read(&bytes).unwrap();
+        let names = |r: &RowFigures| {
+            [
+                r.source,
+                r.channel,
+                r.referrer,
+                r.utm_source,
+                r.utm_medium,
+                r.utm_campaign,
+                r.device,
+                r.browser,
+                r.os,
+                r.city,
+            ]
+        };
+        assert_eq!(
+            (
+                figures.end,
+                figures.events,
+                figures.bounce,
+                figures.bot,
+                figures.orders,
+                figures.revenue
+            ),
+            (9, 3, true, false, 1, 2.5)
+        );
+        assert_eq!(names(&figures), [11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
+        assert_eq!(figures.pages, [4, 5]);
+        let row = Row {
+            end: -5,
+            revenue: 1e12,
+            source: u32::MAX,
+            pages: Vec::new(),
+            ..row
+        };
+        let figures = RowFigures::read(&crate::store::codec::encode_compact(&row)).unwrap();
+        assert_eq!((figures.end, figures.revenue, figures.source), (-5, 1e12, u32::MAX));
+        assert!(figures.pages.is_empty());
+    }
+
+    #[test]
+    fn a_row_numbered_apart_and_renumbered_names_what_it_named() {
+        let e: crate::store::records::EventRecord = serde_json::from_value(serde_json::json!({
+            "kind": "page", "customer": 1, "message_id": "m", "timestamp": 5, "received_at": 6,
+            "properties": {"url": "https://shop.example/p/1?utm_source=insta&utm_medium=paid_social&utm_campaign=w",
+                           "referrer": "https://www.instagram.com/"},
+            "context": {"userAgent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0.0.0 Safari/537.36"}
+        }))
+        .unwrap();
+        let order: crate::store::records::EventRecord = serde_json::from_value(serde_json::json!({
+            "kind": "track", "customer": 1, "message_id": "o", "timestamp": 9, "received_at": 9,
+            "event": "Product Added", "properties": {"product_id": "P1"}
+        }))
+        .unwrap();
+        let v = visits(vec![Hit::of(&e), Hit::of(&order)], &[], &Agents::default()).remove(0);
+        // Numbered straight, and numbered apart (after other names) then renumbered.
+        let mut names = Names::new();
+        let straight = row_of(&v, Some("Seoul"), 0.0, 0, &mut names);
+        let mut apart = Names::new();
+        apart.id(Some("something else"));
+        let mut row = row_of(&v, Some("Seoul"), 0.0, 0, &mut apart);
+        assert_ne!(row, straight);
+        row.renumber(&apart.ids_in(&mut names));
+        assert_eq!(row, straight);
+        assert!(row.steps[0].0 != 0 && row.steps[0].2 != 0 && row.city != 0 && row.utm_campaign != 0);
     }
 }

@@ -5,7 +5,7 @@
 use std::ops::RangeInclusive;
 
 use redb::{ReadableTable, ReadableTableMetadata};
-use serde::{Serialize, de::DeserializeOwned};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use super::tables::*;
 use super::{Error, ReadTx, Tx, codec};
@@ -37,58 +37,82 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Writes a visit (`Some`) or takes it out (`None`).
-    pub fn put_web_visit<V: Serialize>(&mut self, key: (i32, u64, i64), row: Option<&V>) -> Result<(), Error> {
+    /// Writes visits (`Some`) or takes them out (`None`).
+    pub fn put_web_visits<'r, V: Serialize + 'r>(
+        &mut self,
+        rows: impl IntoIterator<Item = ((i32, u64, i64), Option<&'r V>)>,
+    ) -> Result<(), Error> {
         let mut t = self.txn.open_table(WEB_VISITS)?;
-        match row {
-            Some(row) => t.insert(key, codec::encode_compact(row).as_slice())?,
-            None => t.remove(key)?,
-        };
+        for (key, row) in rows {
+            match row {
+                Some(row) => t.insert(key, codec::encode_compact(row).as_slice())?,
+                None => t.remove(key)?,
+            };
+        }
         Ok(())
     }
 
-    pub fn put_web_customer_day(&mut self, customer: u64, day: i32, has: bool) -> Result<(), Error> {
+    /// Notes the days customers have visits on (`true`) or no longer have (`false`).
+    pub fn put_web_customer_days(&mut self, days: impl IntoIterator<Item = (u64, i32, bool)>) -> Result<(), Error> {
         let mut t = self.txn.open_table(WEB_CUSTOMER_DAYS)?;
-        if has {
-            t.insert((customer, day), ())?;
-        } else {
-            t.remove((customer, day))?;
+        for (customer, day, has) in days {
+            if has {
+                t.insert((customer, day), ())?;
+            } else {
+                t.remove((customer, day))?;
+            }
         }
         Ok(())
     }
 
-    /// Writes a day's cell (`Some`) or takes it out (`None`).
-    pub fn put_web_cell<V: Serialize>(&mut self, key: (i32, u8, u32), cell: Option<&V>) -> Result<(), Error> {
+    /// Writes days' cells (`Some`) or takes them out (`None`).
+    pub fn put_web_cells<'r, V: Serialize + 'r>(
+        &mut self,
+        cells: impl IntoIterator<Item = ((i32, u8, u32), Option<&'r V>)>,
+    ) -> Result<(), Error> {
         let mut t = self.txn.open_table(WEB_DAYS)?;
-        match cell {
-            Some(cell) => t.insert(key, codec::encode_compact(cell).as_slice())?,
-            None => t.remove(key)?,
-        };
-        Ok(())
-    }
-
-    pub fn put_web_name(&mut self, name: &str, id: u32) -> Result<(), Error> {
-        self.txn.open_table(WEB_NAMES)?.insert(name, id)?;
-        self.txn.open_table(WEB_NAME_IDS)?.insert(id, name)?;
-        Ok(())
-    }
-
-    pub fn put_web_order_months(&mut self, customer: u64, months: &[i32]) -> Result<(), Error> {
-        let mut t = self.txn.open_table(WEB_ORDER_MONTHS)?;
-        if months.is_empty() {
-            t.remove(customer)?;
-        } else {
-            t.insert(customer, codec::encode_compact(&months).as_slice())?;
+        for (key, cell) in cells {
+            match cell {
+                Some(cell) => t.insert(key, codec::encode_compact(cell).as_slice())?,
+                None => t.remove(key)?,
+            };
         }
         Ok(())
     }
 
-    pub fn put_web_cohort(&mut self, key: (i32, i32), customers: u32) -> Result<(), Error> {
+    pub fn put_web_names<'r>(&mut self, names: impl IntoIterator<Item = (&'r str, u32)>) -> Result<(), Error> {
+        let mut by_name = self.txn.open_table(WEB_NAMES)?;
+        let mut by_id = self.txn.open_table(WEB_NAME_IDS)?;
+        for (name, id) in names {
+            by_name.insert(name, id)?;
+            by_id.insert(id, name)?;
+        }
+        Ok(())
+    }
+
+    pub fn put_web_order_months<'r>(
+        &mut self,
+        months: impl IntoIterator<Item = (u64, &'r [i32])>,
+    ) -> Result<(), Error> {
+        let mut t = self.txn.open_table(WEB_ORDER_MONTHS)?;
+        for (customer, months) in months {
+            if months.is_empty() {
+                t.remove(customer)?;
+            } else {
+                t.insert(customer, codec::encode_compact(&months).as_slice())?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn put_web_cohorts(&mut self, cells: impl IntoIterator<Item = ((i32, i32), u32)>) -> Result<(), Error> {
         let mut t = self.txn.open_table(WEB_COHORTS)?;
-        if customers == 0 {
-            t.remove(key)?;
-        } else {
-            t.insert(key, customers)?;
+        for (key, customers) in cells {
+            if customers == 0 {
+                t.remove(key)?;
+            } else {
+                t.insert(key, customers)?;
+            }
         }
         Ok(())
     }
@@ -245,39 +269,46 @@ impl ReadTx {
         Ok((lo, hi))
     }
 
-    /// A customer's events with times in [from, to], oldest first, with their sequences.
-    pub fn customer_events_with_seq_between(
+    /// The events with sequences in `seqs`, in log order, as stored, while `f(seq, bytes)` returns
+    /// true. The bytes decode with [`ReadTx::decode_event`], into a type that names only the
+    /// fields it needs and may borrow its strings from them.
+    pub fn for_each_event_bytes(
+        &self,
+        seqs: RangeInclusive<u64>,
+        mut f: impl FnMut(u64, &[u8]) -> Result<bool, Error>,
+    ) -> Result<(), Error> {
+        let events = self.txn.open_table(EVENTS)?;
+        for r in events.range(seqs)? {
+            let (k, v) = r?;
+            if !f(k.value(), v.value())? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// A customer's events with times in [from, to], oldest first, as stored: (sequence, bytes).
+    pub fn customer_event_bytes_between(
         &self,
         customer: u64,
         from: i64,
         to: i64,
-    ) -> Result<Vec<(u64, super::records::EventRecord)>, Error> {
+    ) -> Result<Vec<(u64, Vec<u8>)>, Error> {
         let index = self.txn.open_table(CUSTOMER_EVENTS)?;
         let events = self.txn.open_table(EVENTS)?;
         let mut out = Vec::new();
         for r in index.range((customer, from, 0)..=(customer, to, u64::MAX))? {
             let seq = r?.0.value().2;
             if let Some(v) = events.get(seq)? {
-                out.push((seq, codec::decode("events", seq, v.value())?));
+                out.push((seq, v.value().to_vec()));
             }
         }
         Ok(out)
     }
 
-    /// Events after `after` in log order, at most `limit`, decoded as `V` (which may name only
-    /// the fields it needs): `f(seq, event)`.
-    pub fn for_each_event_as<V: DeserializeOwned>(
-        &self,
-        after: u64,
-        limit: usize,
-        mut f: impl FnMut(u64, V),
-    ) -> Result<(), Error> {
-        let events = self.txn.open_table(EVENTS)?;
-        for r in events.range(after.saturating_add(1)..)?.take(limit) {
-            let (k, v) = r?;
-            f(k.value(), codec::decode("events", k.value(), v.value())?);
-        }
-        Ok(())
+    /// Decodes an event's bytes (see [`ReadTx::for_each_event_bytes`]).
+    pub fn decode_event<'de, V: Deserialize<'de>>(seq: u64, bytes: &'de [u8]) -> Result<V, Error> {
+        codec::decode_borrowed("events", seq, bytes)
     }
 
     /// The times of a customer's orders, oldest first.

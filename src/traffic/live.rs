@@ -71,14 +71,14 @@ pub fn now(read: &ReadTx, now: i64, agents: &Agents) -> Result<Live, store::Erro
                 event: e.event.clone(),
                 customer: e.customer,
                 at: e.timestamp,
-                path: hit.path.clone(),
+                path: hit.path.as_deref().map(str::to_string),
                 product_id: product_of(e),
             });
         }
         if recent && e.timestamp >= since && e.timestamp <= now + 60_000 {
             let page = on_page.entry(e.customer).or_insert(None);
             if page.is_none() && hit.page_view {
-                *page = Some(hit.path.unwrap_or_else(|| "/".into()));
+                *page = Some(hit.path.map_or_else(|| "/".to_string(), |p| p.into_owned()));
             }
         }
         true

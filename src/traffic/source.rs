@@ -93,7 +93,13 @@ fn host_match(pattern: &str, host: &str) -> Option<usize> {
         let at = labels.iter().position(|l| *l == name)?;
         return (at + 1 < labels.len() && labels.len() - at <= 3).then_some(pattern.len());
     }
-    (host == pattern || host.ends_with(&format!(".{pattern}"))).then_some(pattern.len())
+    within(host, pattern).then_some(pattern.len())
+}
+
+/// Whether `host` is `domain` or one of its subdomains.
+fn within(host: &str, domain: &str) -> bool {
+    host.strip_suffix(domain)
+        .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
 }
 
 /// The known site a host belongs to.
@@ -172,9 +178,7 @@ fn host_of(u: &str) -> Option<String> {
 }
 
 fn is_own(host: &str, own_hosts: &[String]) -> bool {
-    own_hosts
-        .iter()
-        .any(|o| host == o || host.ends_with(&format!(".{o}")) || o.ends_with(&format!(".{host}")))
+    own_hosts.iter().any(|o| within(host, o) || within(o, host))
 }
 
 /// The channel of a medium the shop wrote into its links (GA4's rules, shortened).

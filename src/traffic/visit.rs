@@ -4,6 +4,8 @@
 //! duration is the last event's time less the first's; the source is the first event's; a visit
 //! with a bot's user agent is a bot's. Pure: the reports' follower feeds it one visitor's events.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use super::agent::{Agent, Agents, Device};
@@ -22,98 +24,132 @@ pub fn makes_visits(kind: EventKind, event: Option<&str>) -> bool {
     }
 }
 
-/// What a visit needs of one event.
+/// What a visit needs of one event. Its strings borrow from the event it was read from where
+/// they can (a path worked out from the URL is its own).
 #[derive(Debug, Clone, Default)]
-pub struct Hit {
+pub struct Hit<'a> {
     /// The event's time.
     pub at: i64,
     pub page_view: bool,
     /// A track event's name.
-    pub event: Option<String>,
-    pub url: Option<String>,
+    pub event: Option<Cow<'a, str>>,
+    pub url: Option<Cow<'a, str>>,
     /// The page's path (from `path`, else the URL's).
-    pub path: Option<String>,
-    pub referrer: Option<String>,
-    pub campaign: Utm,
-    pub user_agent: Option<String>,
+    pub path: Option<Cow<'a, str>>,
+    pub referrer: Option<Cow<'a, str>>,
+    /// `context.campaign`'s source, medium and name.
+    pub campaign: [Option<Cow<'a, str>>; 3],
+    pub user_agent: Option<Cow<'a, str>>,
     /// `Order Completed`: its total.
     pub order_total: Option<f64>,
     /// The event's place in the log.
     pub seq: u64,
     /// `Order Completed`: its `order_id`.
-    pub order_id: Option<String>,
+    pub order_id: Option<Cow<'a, str>>,
     /// A track event's product (`product_id`, else `id`, else `sku`).
-    pub product: Option<String>,
+    pub product: Option<Cow<'a, str>>,
 }
 
-fn text(v: &Value, key: &str) -> Option<String> {
-    v.get(key)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
+/// The few fields of an event a hit reads, however the event was decoded: a stored
+/// [`EventRecord`]'s JSON, or the borrowed fields a build of the whole log decodes without the
+/// rest. Each gives a field's string as stored (untrimmed), or None when it is absent or not a
+/// string.
+pub trait Fields<'a> {
+    /// `properties.<key>`.
+    fn property(&self, key: &str) -> Option<&'a str>;
+    /// `properties.<key>` when it is a number (a numeric string comes through `property`).
+    fn property_number(&self, key: &str) -> Option<f64>;
+    /// `context.page.<key>`.
+    fn page(&self, key: &str) -> Option<&'a str>;
+    /// `context.campaign.<key>`.
+    fn campaign(&self, key: &str) -> Option<&'a str>;
+    /// `context.userAgent`.
+    fn user_agent(&self) -> Option<&'a str>;
 }
 
-fn number(v: &Value, key: &str) -> Option<f64> {
-    match v.get(key) {
-        Some(Value::Number(n)) => n.as_f64(),
-        Some(Value::String(s)) => s.trim().parse().ok(),
-        _ => None,
+/// A stored event's fields, read from its JSON.
+impl<'a> Fields<'a> for &'a EventRecord {
+    fn property(&self, key: &str) -> Option<&'a str> {
+        self.properties.get(key).and_then(Value::as_str)
     }
+
+    fn property_number(&self, key: &str) -> Option<f64> {
+        self.properties.get(key).and_then(Value::as_f64)
+    }
+
+    fn page(&self, key: &str) -> Option<&'a str> {
+        self.context.get("page")?.get(key).and_then(Value::as_str)
+    }
+
+    fn campaign(&self, key: &str) -> Option<&'a str> {
+        self.context.get("campaign")?.get(key).and_then(Value::as_str)
+    }
+
+    fn user_agent(&self) -> Option<&'a str> {
+        self.context.get("userAgent").and_then(Value::as_str)
+    }
+}
+
+/// A field's text, trimmed; None when empty.
+fn text(v: Option<&str>) -> Option<Cow<'_, str>> {
+    v.map(str::trim).filter(|s| !s.is_empty()).map(Cow::Borrowed)
 }
 
 fn path_of(url: &str) -> Option<String> {
     url::Url::parse(url).ok().map(|u| u.path().to_string())
 }
 
-impl Hit {
+impl<'a> Hit<'a> {
     /// Reads what a visit needs from a stored event: the page from `properties` (a `page`
     /// message's own) else `context.page`, the campaign from `context.campaign`, the agent from
     /// `context.userAgent`.
-    pub fn of(e: &EventRecord) -> Hit {
-        let page = e.context.get("page").cloned().unwrap_or(Value::Null);
-        let page_view = matches!(e.kind, EventKind::Page | EventKind::Screen);
+    pub fn of(e: &'a EventRecord) -> Hit<'a> {
+        Hit::read(e.kind, e.event.as_deref(), e.timestamp, &e)
+    }
+
+    /// [`Hit::of`] for an event given as its kind, name, time and the fields it has.
+    pub fn read(kind: EventKind, event: Option<&'a str>, at: i64, f: &impl Fields<'a>) -> Hit<'a> {
+        let page_view = matches!(kind, EventKind::Page | EventKind::Screen);
         let pick = |key: &str| {
             if page_view {
-                text(&e.properties, key).or_else(|| text(&page, key))
+                text(f.property(key)).or_else(|| text(f.page(key)))
             } else {
-                text(&page, key)
+                text(f.page(key))
             }
         };
         let url = pick("url");
-        let path = pick("path").or_else(|| url.as_deref().and_then(path_of));
-        let campaign = e.context.get("campaign").cloned().unwrap_or(Value::Null);
-        let event = (e.kind == EventKind::Track).then(|| e.event.clone()).flatten();
-        let is_order = event.as_deref() == Some("Order Completed");
+        let path = pick("path").or_else(|| url.as_deref().and_then(path_of).map(Cow::Owned));
+        let event = (kind == EventKind::Track).then_some(event).flatten();
+        let is_order = event == Some("Order Completed");
+        let number = |key: &str| {
+            f.property_number(key)
+                .or_else(|| f.property(key).and_then(|s| s.trim().parse().ok()))
+        };
         Hit {
             seq: 0,
-            order_id: if is_order {
-                text(&e.properties, "order_id")
-            } else {
-                None
-            },
+            order_id: if is_order { text(f.property("order_id")) } else { None },
             product: if event.is_some() {
-                text(&e.properties, "product_id")
-                    .or_else(|| text(&e.properties, "id"))
-                    .or_else(|| text(&e.properties, "sku"))
+                text(f.property("product_id"))
+                    .or_else(|| text(f.property("id")))
+                    .or_else(|| text(f.property("sku")))
             } else {
                 None
             },
-            at: e.timestamp,
+            at,
             page_view,
             order_total: is_order
-                .then(|| number(&e.properties, "total").or_else(|| number(&e.properties, "revenue")))
+                .then(|| number("total").or_else(|| number("revenue")))
                 .flatten(),
-            event,
+            event: event.map(Cow::Borrowed),
             url,
             path,
             referrer: pick("referrer"),
-            campaign: Utm {
-                source: text(&campaign, "source"),
-                medium: text(&campaign, "medium"),
-                campaign: text(&campaign, "name"),
-            },
-            user_agent: text(&e.context, "userAgent"),
+            campaign: [
+                text(f.campaign("source")),
+                text(f.campaign("medium")),
+                text(f.campaign("name")),
+            ],
+            user_agent: text(f.user_agent()),
         }
     }
 
@@ -130,19 +166,19 @@ impl Hit {
     }
 }
 
-/// One visit.
+/// One visit. Its strings borrow from its hits where those do.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Visit {
+pub struct Visit<'a> {
     pub start: i64,
     pub end: i64,
     pub pageviews: u32,
     pub events: u32,
     pub bounce: bool,
     /// The first and last page viewed (paths).
-    pub entry: Option<String>,
-    pub exit: Option<String>,
+    pub entry: Option<Cow<'a, str>>,
+    pub exit: Option<Cow<'a, str>>,
     /// Every page view's path, in order.
-    pub pages: Vec<String>,
+    pub pages: Vec<Cow<'a, str>>,
     pub source: Source,
     pub device: Device,
     pub browser: String,
@@ -151,18 +187,18 @@ pub struct Visit {
     pub orders: u32,
     pub revenue: f64,
     /// Its track events in order: (name, time, product).
-    pub steps: Vec<(String, i64, Option<String>)>,
+    pub steps: Vec<(Cow<'a, str>, i64, Option<Cow<'a, str>>)>,
     /// Its `Order Completed` events: (sequence, order id).
-    pub order_events: Vec<(u64, Option<String>)>,
+    pub order_events: Vec<(u64, Option<Cow<'a, str>>)>,
 }
 
-impl Visit {
+impl Visit<'_> {
     pub fn duration_ms(&self) -> i64 {
         self.end - self.start
     }
 }
 
-fn visit_of(hits: &[Hit], own_hosts: &[String], agents: &Agents) -> Visit {
+fn visit_of<'a>(hits: &[Hit<'a>], own_hosts: &[String], agents: &Agents) -> Visit<'a> {
     let first = &hits[0];
     // The first event's page and referrer; its agent, else the first agent the visit shows.
     let ua = hits.iter().find_map(|h| h.user_agent.as_deref());
@@ -171,19 +207,24 @@ fn visit_of(hits: &[Hit], own_hosts: &[String], agents: &Agents) -> Visit {
         .iter()
         .find(|h| h.url.is_some() || h.referrer.is_some())
         .unwrap_or(first);
+    let given = |v: &Option<Cow<str>>| v.as_deref().map(str::to_string);
     let source = classify(
         &Landing {
             url: landing.url.as_deref(),
             referrer: landing.referrer.as_deref(),
-            campaign: first.campaign.clone(),
+            campaign: Utm {
+                source: given(&first.campaign[0]),
+                medium: given(&first.campaign[1]),
+                campaign: given(&first.campaign[2]),
+            },
             user_agent: ua,
         },
         own_hosts,
     );
-    let pages: Vec<String> = hits
+    let pages: Vec<Cow<'a, str>> = hits
         .iter()
         .filter(|h| h.page_view)
-        .map(|h| h.path.clone().unwrap_or_else(|| "/".into()))
+        .map(|h| h.path.clone().unwrap_or(Cow::Borrowed("/")))
         .collect();
     let pageviews = pages.len() as u32;
     Visit {
@@ -217,14 +258,23 @@ fn visit_of(hits: &[Hit], own_hosts: &[String], agents: &Agents) -> Visit {
     }
 }
 
+/// Whether any of the visit's agents is a bot's. A visitor's events mostly repeat one agent, so
+/// an agent is looked up again only when it differs from the one before.
 fn agents_say_bot(hits: &[Hit], agents: &Agents) -> bool {
-    hits.iter()
-        .filter_map(|h| h.user_agent.as_deref())
-        .any(|u| agents.get(u).bot)
+    let mut last: Option<&str> = None;
+    for ua in hits.iter().filter_map(|h| h.user_agent.as_deref()) {
+        if last != Some(ua) {
+            if agents.get(ua).bot {
+                return true;
+            }
+            last = Some(ua);
+        }
+    }
+    false
 }
 
 /// One visitor's events cut into visits, oldest first. `hits` in any order.
-pub fn visits(mut hits: Vec<Hit>, own_hosts: &[String], agents: &Agents) -> Vec<Visit> {
+pub fn visits<'a>(mut hits: Vec<Hit<'a>>, own_hosts: &[String], agents: &Agents) -> Vec<Visit<'a>> {
     hits.sort_by_key(|h| (h.at, h.seq));
     let mut out = Vec::new();
     let mut start = 0;
@@ -245,29 +295,29 @@ mod tests {
     const MIN: i64 = 60_000;
     const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
 
-    fn page(at: i64, path: &str, referrer: Option<&str>) -> Hit {
+    fn page(at: i64, path: &str, referrer: Option<&str>) -> Hit<'static> {
         Hit {
             at,
             page_view: true,
-            url: Some(format!("https://shop.example{path}")),
-            path: Some(path.into()),
-            referrer: referrer.map(str::to_string),
+            url: Some(format!("https://shop.example{path}").into()),
+            path: Some(path.to_string().into()),
+            referrer: referrer.map(|r| r.to_string().into()),
             user_agent: Some(CHROME.into()),
             ..Hit::default()
         }
     }
 
-    fn track(at: i64, event: &str) -> Hit {
+    fn track(at: i64, event: &str) -> Hit<'static> {
         Hit {
             at,
-            event: Some(event.into()),
+            event: Some(event.to_string().into()),
             order_total: (event == "Order Completed").then_some(39_000.0),
             user_agent: Some(CHROME.into()),
             ..Hit::default()
         }
     }
 
-    fn cut(hits: Vec<Hit>) -> Vec<Visit> {
+    fn cut(hits: Vec<Hit<'static>>) -> Vec<Visit<'static>> {
         visits(hits, &["shop.example".to_string()], &Agents::default())
     }
 
@@ -326,11 +376,11 @@ mod tests {
     #[test]
     fn out_of_order_events_are_sorted_and_utm_comes_from_the_first() {
         let mut first = page(0, "/", None);
-        first.campaign = Utm {
-            source: Some("instagram".into()),
-            medium: Some("paid_social".into()),
-            campaign: Some("winter".into()),
-        };
+        first.campaign = [
+            Some("instagram".into()),
+            Some("paid_social".into()),
+            Some("winter".into()),
+        ];
         let v = cut(vec![page(10 * MIN, "/b", None), first, page(5 * MIN, "/a", None)]);
         assert_eq!(v.len(), 1);
         assert_eq!(v[0].pages, ["/", "/a", "/b"]);
@@ -354,7 +404,7 @@ mod tests {
             (h.at, h.path.as_deref(), h.referrer.as_deref()),
             (5, Some("/p/1"), Some("https://m.blog.naver.com/a/1"))
         );
-        assert_eq!(h.campaign.campaign.as_deref(), Some("spring"));
+        assert_eq!(h.campaign[2].as_deref(), Some("spring"));
         let order: EventRecord = serde_json::from_value(serde_json::json!({
             "kind": "track", "customer": 1, "message_id": "o", "timestamp": 9, "received_at": 9,
             "event": "Order Completed", "properties": {"order_id": "1", "total": "12000"},

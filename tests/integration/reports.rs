@@ -454,6 +454,18 @@ async fn every_report_counts_a_known_stream_exactly() {
         .await,
     );
     assert_eq!(buyer_sources.keys().collect::<Vec<_>>(), ["KakaoTalk"]);
+    // The segment with a value: every visit of the buyer's came from KakaoTalk, none from Naver.
+    let kakao: Value = app
+        .get(&format!("/reports/web?segment_id={}&source=KakaoTalk&{day}", seg["id"]))
+        .await;
+    assert_eq!(kakao["totals"], buyers["totals"]);
+    let naver: Value = app
+        .get(&format!("/reports/web?segment_id={}&source=Naver&{day}", seg["id"]))
+        .await;
+    assert_eq!(
+        (naver["totals"]["visitors"].as_u64(), naver["totals"]["visits"].as_u64()),
+        (Some(0), Some(0))
+    );
 
     // The funnel: view → cart → checkout → order, done in order by m only; c carted before viewing.
     let res = app

@@ -1,5 +1,6 @@
 //! `dangol bench reports`: the web-analytics reports on a store (a demo shop): with `--rebuild`,
-//! the reports' tables built from the whole log first (timed); then the overview over 30 and 365
+//! the reports' tables built from the whole log first (timed, with the peak memory of the process
+//! so far: the build's, as no server runs yet); then the overview over 30 and 365
 //! days, breakdowns (alone and with a segment), the funnel and cohorts, each timed at the server;
 //! and the live report, `GET /api/v1/reports/live`, after the last five minutes were filled with a
 //! busy shop's traffic (visitors on phones and desktops, some bots), sent through `/v1/batch`
@@ -159,8 +160,9 @@ pub async fn run(opts: ReportsOptions) -> anyhow::Result<()> {
             let reports = crate::reports::Reports::new(store, chrono_tz::Asia::Seoul, agents);
             if let Some(b) = reports.rebuild()? {
                 println!(
-                    "built the web reports from {b} in {:.1} s",
-                    started.elapsed().as_secs_f64()
+                    "built the web reports from {b} in {:.1} s, peak resident memory {} MB",
+                    started.elapsed().as_secs_f64(),
+                    super::peak_resident_bytes().unwrap_or(0) / 1_000_000
                 );
             }
             Ok(())
