@@ -129,6 +129,15 @@ pub fn holders(read: &ReadTx, coupon: u64) -> Result<Vec<(u64, Hold)>, store::Er
     Ok(out)
 }
 
+/// The `n` latest holds of a coupon, newest issue first (ties by customer), and how many hold it.
+pub fn latest_holders(read: &ReadTx, coupon: u64, n: usize) -> Result<(u64, Vec<(u64, Hold)>), store::Error> {
+    let mut all = holders(read, coupon)?;
+    let total = all.len() as u64;
+    all.sort_by_key(|(customer, hold)| (std::cmp::Reverse(hold.issued_at), *customer));
+    all.truncate(n);
+    Ok((total, all))
+}
+
 /// A coupon's codes as CSV, one row per code a customer holds: customer_id, user_id, email, code,
 /// issued_at and expires_at (RFC 3339 in `tz`), used.
 pub fn codes_csv(read: &ReadTx, coupon_id: u64, tz: chrono_tz::Tz) -> Result<Vec<u8>, store::Error> {

@@ -165,7 +165,8 @@ pub struct Hold {
     pub issued_at: i64,
     #[serde(default)]
     pub expires_at: Option<i64>,
-    /// How it came: `api`, `segment`, `campaign`, `sign_up`, `order`.
+    /// How it came: `api`, `segment`, `campaign`, `sign_up`, `order`, `console` (a customer's page),
+    /// `onsite` (an on-site message).
     #[serde(default)]
     pub source: String,
 }

@@ -648,6 +648,9 @@ struct ShowPage {
     issued_now: Option<String>,
     prefix: String,
     error: Option<String>,
+    /// The latest holders, and how many hold it when that is more than are listed.
+    holders: Vec<Holder>,
+    holding: Option<String>,
 }
 
 impl ShowPage {
@@ -714,6 +717,7 @@ async fn show_page(
     error: Option<String>,
 ) -> Response {
     let (tz, lang, t) = (st.tz, staff.lang, staff.t);
+    let now = st.now_ms();
     let loaded = st
         .store
         .call(move |s| -> Result<_, store::Error> {
@@ -726,10 +730,11 @@ async fn show_page(
                 .into_iter()
                 .map(|(id, r)| (id, r.name, r.live))
                 .collect();
-            Ok(Some((c, segments)))
+            let holders = holders(&read, &c, id, now, tz, t)?;
+            Ok(Some((c, segments, holders)))
         })
         .await;
-    let (c, segments) = match loaded {
+    let (c, segments, (holding, holders)) = match loaded {
         Ok(Some(x)) => x,
         Ok(None) => return not_found(&staff),
         Err(e) => return failed(lang, &e),
@@ -821,7 +826,66 @@ async fn show_page(
         issued_now: q.issued.map(count),
         prefix,
         error,
+        holders,
+        holding: (holding > HOLDERS_SHOWN as u64).then(|| count(holding)),
     })
+}
+
+/// How many of a coupon's latest holders its page lists (the CSV has them all).
+const HOLDERS_SHOWN: usize = 100;
+
+/// One who holds a coupon, for its page.
+pub struct Holder {
+    pub customer: u64,
+    pub who: String,
+    pub codes: String,
+    pub issued: String,
+    /// `held`, `used` or `expired` (a class), and its label.
+    pub status: &'static str,
+    pub status_label: &'static str,
+    /// How it came to them, in words.
+    pub source: &'static str,
+}
+
+/// The coupon's latest holders (at most [`HOLDERS_SHOWN`]) with their status at `now`, and how
+/// many hold it.
+fn holders(
+    read: &ReadTx,
+    c: &CouponRecord,
+    id: u64,
+    now: i64,
+    tz: chrono_tz::Tz,
+    t: &'static Catalog,
+) -> Result<(u64, Vec<Holder>), store::Error> {
+    let (total, latest) = coupon::latest_holders(read, id, HOLDERS_SHOWN)?;
+    let mut out = Vec::with_capacity(latest.len());
+    for (customer, hold) in latest {
+        let mut codes = Vec::new();
+        for code in &hold.codes {
+            codes.extend(read.coupon_code::<CodeRecord>(code)?);
+        }
+        let status = coupon::hold_status(c, &hold, &codes, now).as_str();
+        let who = read
+            .customer(customer)?
+            .and_then(|r| r.name.or(r.email).or(r.user_id))
+            .unwrap_or_else(|| format!("{} #{customer}", t.get("customers.anonymous")));
+        let source = match hold.source.as_str() {
+            s @ ("api" | "segment" | "campaign" | "sign_up" | "order" | "console" | "onsite") => {
+                t.get(&format!("coupons.source_{s}"))
+            }
+            _ => "—",
+        };
+        out.push(Holder {
+            customer,
+            who,
+            codes: hold.codes.join(", "),
+            issued: i18n::datetime(hold.issued_at, tz),
+            status,
+            status_label: t.get(&format!("coupons.status_{status}")),
+            source,
+        });
+    }
+    Ok((total, out))
 }
 
 #[derive(Deserialize)]

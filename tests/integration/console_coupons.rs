@@ -568,6 +568,15 @@ async fn a_segment_saved_a_minute_ago_is_counted_when_a_coupon_is_issued_to_it()
     );
     let (_, profile) = page(&app, &owner, &format!("/customers/{old_id}")).await;
     assert!(element(&profile, "held-coupons").contains("첫 구매 5,000원"));
+    // The coupon's page lists who holds it, how it came to them and where it stands.
+    let (_, html) = page(&app, &owner, &format!("/coupons/{coupon}")).await;
+    let holders = element(&html, "holders");
+    assert_eq!(holders.matches("class=\"holder\"").count(), 1, "{holders}");
+    assert!(holders.contains(&format!("href=\"/customers/{old_id}\"")), "{holders}");
+    assert!(holders.contains("issued on their page"), "{holders}");
+    assert!(holders.contains(">held</span>"), "{holders}");
+    let (_, html) = page(&app, &owner, &format!("/coupons/{own}")).await;
+    assert!(element(&html, "holders").contains("No one holds this coupon yet."));
     assert!(
         !element(&profile, "issue-one").contains("첫 구매 5,000원"),
         "a coupon held is not offered again"
