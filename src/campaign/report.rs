@@ -9,7 +9,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use super::CampaignRecord;
-use super::send::{DayCounts, OutboxRow};
+use super::send::{DayCounts, OutboxRow, SendState};
 use crate::store::{self, ReadTx};
 
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
@@ -71,23 +71,8 @@ pub fn report(read: &ReadTx, id: u64, rec: &CampaignRecord, tz: Tz) -> Result<Re
         let Ok((customer, _)) = crate::customer::get(read, customer) else {
             continue;
         };
-        let end = sent_at + window;
-        let goals: Vec<(i64, f64)> = if goal == "Order Completed" {
-            read.purchases_of(customer)?
-                .into_iter()
-                .filter(|(t, _)| *t > sent_at && *t <= end)
-                .collect()
-        } else {
-            read.customer_events_between_as::<Named>(customer, sent_at + 1, end)?
-                .into_iter()
-                .filter(|e| e.event.as_deref() == Some(goal.as_str()))
-                .map(|e| (e.timestamp, 0.0))
-                .collect()
-        };
-        for (t, amount) in goals {
-            // Last touch: no other message reached the person between this one and the goal.
-            let later = read.customer_messages_between::<serde_json::Value>(customer, sent_at + 1, t)?;
-            if !later.is_empty() || !seen.insert((customer, t)) {
+        for (t, amount) in goals_after(read, customer, sent_at, window, &goal)? {
+            if !seen.insert((customer, t)) {
                 continue;
             }
             conversions += 1;
@@ -120,6 +105,147 @@ pub fn report(read: &ReadTx, id: u64, rec: &CampaignRecord, tz: Tz) -> Result<Re
         revenue,
         days,
     })
+}
+
+/// The goals `customer` (as stored now) reached within `window` after a message sent at
+/// `sent_at` while it was their last message (last touch): (time, the order's worth or 0).
+fn goals_after(
+    read: &ReadTx,
+    customer: u64,
+    sent_at: i64,
+    window: i64,
+    goal: &str,
+) -> Result<Vec<(i64, f64)>, store::Error> {
+    let end = sent_at + window;
+    let goals: Vec<(i64, f64)> = if goal == "Order Completed" {
+        read.purchases_of(customer)?
+            .into_iter()
+            .filter(|(t, _)| *t > sent_at && *t <= end)
+            .collect()
+    } else {
+        read.customer_events_between_as::<Named>(customer, sent_at + 1, end)?
+            .into_iter()
+            .filter(|e| e.event.as_deref() == Some(goal))
+            .map(|e| (e.timestamp, 0.0))
+            .collect()
+    };
+    let mut out = Vec::with_capacity(goals.len());
+    for (t, amount) in goals {
+        // Last touch: no other message reached the person between this one and the goal.
+        if read
+            .customer_messages_between::<serde_json::Value>(customer, sent_at + 1, t)?
+            .is_empty()
+        {
+            out.push((t, amount));
+        }
+    }
+    Ok(out)
+}
+
+/// What a campaign's recipients did, for picking some out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Did {
+    /// Every row.
+    Any,
+    Opened,
+    Clicked,
+    /// Reached the goal after the message (last touch, within the window).
+    Converted,
+    Unsubscribed,
+    /// Skipped or failed: not sent.
+    NotSent,
+}
+
+impl Did {
+    pub const ALL: [Did; 6] = [
+        Did::Any,
+        Did::Opened,
+        Did::Clicked,
+        Did::Converted,
+        Did::Unsubscribed,
+        Did::NotSent,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Did::Any => "any",
+            Did::Opened => "opened",
+            Did::Clicked => "clicked",
+            Did::Converted => "converted",
+            Did::Unsubscribed => "unsubscribed",
+            Did::NotSent => "not_sent",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Did> {
+        Did::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+}
+
+/// One message of a campaign and what its recipient did.
+#[derive(Debug, Clone)]
+pub struct Recipient {
+    pub customer: u64,
+    /// The occurrence (trigger time) it belongs to.
+    pub occurrence: i64,
+    pub row: OutboxRow,
+    /// The goals reached after it: how many and their worth.
+    pub conversions: u64,
+    pub revenue: f64,
+}
+
+/// The campaign's latest messages (by occurrence, then customer, newest first) whose recipient
+/// did `did`, at most `limit`.
+pub fn recipients(
+    read: &ReadTx,
+    id: u64,
+    rec: &CampaignRecord,
+    did: Did,
+    limit: usize,
+) -> Result<Vec<Recipient>, store::Error> {
+    let (window, goal) = (rec.definition.window_ms(), rec.definition.goal.event.as_str());
+    let mut out = Vec::new();
+    let mut failed = None;
+    read.for_each_send_of_newest_first::<OutboxRow>(id, |occurrence, customer, row| {
+        let mut r = Recipient {
+            customer,
+            occurrence,
+            row,
+            conversions: 0,
+            revenue: 0.0,
+        };
+        if let Some(at) = r.row.sent_at {
+            match crate::customer::get(read, customer) {
+                Ok((now_id, _)) => match goals_after(read, now_id, at, window, goal) {
+                    Ok(goals) => {
+                        r.conversions = goals.len() as u64;
+                        r.revenue = goals.iter().map(|(_, v)| v).sum();
+                    }
+                    Err(e) => {
+                        failed = Some(e);
+                        return false;
+                    }
+                },
+                Err(_) => {}
+            }
+        }
+        let keep = match did {
+            Did::Any => true,
+            Did::Opened => r.row.opened_at.is_some(),
+            Did::Clicked => r.row.clicked_at.is_some(),
+            Did::Converted => r.conversions > 0,
+            Did::Unsubscribed => r.row.unsubscribed_at.is_some(),
+            Did::NotSent => matches!(r.row.state, SendState::Skipped | SendState::Failed),
+        };
+        if keep {
+            out.push(r);
+        }
+        out.len() < limit
+    })?;
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
 }
 
 fn add(a: &mut DayCounts, b: &DayCounts) {

@@ -198,6 +198,24 @@ impl ReadTx {
         Ok(())
     }
 
+    /// A campaign's outbox rows newest first: in (occurrence, customer) order backwards; `f`
+    /// returns false to stop.
+    pub fn for_each_send_of_newest_first<V: DeserializeOwned>(
+        &self,
+        campaign: u64,
+        mut f: impl FnMut(i64, u64, V) -> bool,
+    ) -> Result<(), Error> {
+        let t = self.txn.open_table(CAMPAIGN_SENDS)?;
+        for r in t.range((campaign, i64::MIN, 0)..=(campaign, i64::MAX, u64::MAX))?.rev() {
+            let (k, v) = r?;
+            let (_, occ, customer) = k.value();
+            if !f(occ, customer, decode("campaign_sends", k.value(), v.value())?) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Queued outbox rows due at or before `now` whose campaign `keep` accepts, earliest first, at
     /// most `limit`: (due, key).
     pub fn due_sends(&self, now: i64, limit: usize, keep: impl Fn(u64) -> bool) -> Result<Vec<(i64, SendKey)>, Error> {

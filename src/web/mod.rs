@@ -500,3 +500,30 @@ async fn static_file(axum::extract::Path(file): axum::extract::Path<String>) -> 
     )
         .into_response()
 }
+
+/// A CSV download: a UTF-8 byte order mark first, so that Excel (which Korean shops open CSVs
+/// with) reads Korean rather than mojibake.
+pub fn csv_response(name: &str, rows: Vec<Vec<String>>) -> Response {
+    let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    let width = rows.first().map_or(0, Vec::len);
+    for mut row in rows {
+        // A shorter row (a young cohort's) is padded to the header's width.
+        row.resize(width.max(row.len()), String::new());
+        // Writing into memory cannot fail.
+        // Text is kept from being read as a formula; numbers are written as they are.
+        w.write_record(row.iter().map(|c| match c.parse::<f64>() {
+            Ok(_) => c.clone(),
+            Err(_) => crate::value::csv_cell(c).into_owned(),
+        }))
+        .expect("in memory");
+    }
+    let body = w.into_inner().expect("in memory");
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+        ],
+        body,
+    )
+        .into_response()
+}

@@ -380,6 +380,22 @@ async fn an_email_campaign_reaches_those_who_consented_once_labelled_and_one_cli
     let kim_now = app.customer("user_id", "kim").await;
     assert_eq!(kim_now["email_consent"]["granted"], false);
     assert_eq!(kim_now["email_consent"]["source"], "link");
+    // The console's recipients: who unsubscribed, and who was not sent it and why.
+    {
+        use crate::common::{console_cookie, element, page};
+        let owner = console_cookie(&app, "admin", "test-admin-password").await;
+        let (_, html) = page(&app, &owner, &format!("/campaigns/{id}?did=unsubscribed")).await;
+        let list = element(&html, "recipient-list");
+        assert_eq!(list.matches("class=\"recipient\"").count(), 1, "{list}");
+        assert!(list.contains(">김민지</a>") && list.contains("Unsubscribed"), "{list}");
+        let (_, html) = page(&app, &owner, &format!("/campaigns/{id}?did=not_sent")).await;
+        let list = element(&html, "recipient-list");
+        assert_eq!(list.matches("not sent: no consent").count(), 2, "{list}");
+        assert!(
+            list.contains(">이서준</a>") && list.contains(">park@example.com</a>"),
+            "{list}"
+        );
+    }
     let log = app.get(&format!("/customers/{kim_id}/consents")).await;
     let last = log["items"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(
@@ -711,6 +727,46 @@ async fn cart_abandonment_waits_its_delay_is_cancelled_by_an_order_and_attribute
     assert_eq!(r["converted"], 1);
     assert_eq!(r["conversion_rate"], 0.5);
     assert_eq!(r["window_hours"], 120);
+    // The console lists the recipients and what each did, picked by what they did, and the
+    // file has every message.
+    use crate::common::{console_cookie, element, page};
+    let owner = console_cookie(&app, "admin", "test-admin-password").await;
+    let path = format!("/campaigns/{id}");
+    let (_, html) = page(&app, &owner, &path).await;
+    let list = element(&html, "recipient-list");
+    // (The buyer's wait was cancelled before a message was made: no row.)
+    assert_eq!(list.matches("class=\"recipient\"").count(), 2, "{list}");
+    for u in ["leaver", "late"] {
+        assert!(list.contains(&format!(">{u}</a>")), "{u} in {list}");
+    }
+    let (_, html) = page(&app, &owner, &format!("{path}?did=converted")).await;
+    let list = element(&html, "recipient-list");
+    assert_eq!(list.matches("class=\"recipient\"").count(), 1, "{list}");
+    assert!(list.contains(">leaver</a>") && list.contains("₩42,000"), "{list}");
+    for did in ["clicked", "not_sent"] {
+        let (_, html) = page(&app, &owner, &format!("{path}?did={did}")).await;
+        assert!(
+            element(&html, "recipients-none").contains("No messages here yet."),
+            "{did}"
+        );
+    }
+    let csv = crate::common::console_get(&app, &owner, &format!("{path}/recipients.csv"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(
+        lines[0].starts_with("customer_id,name,email,channel,address,state,skip"),
+        "{csv}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(",leaver,leaver@example.com,email,") && l.ends_with(",1,42000")),
+        "{csv}"
+    );
     let days = r["days"].as_array().unwrap();
     assert!(
         days.iter().any(|d| d["conversions"] == 1 && d["day"] == "2026-11-28"),

@@ -417,7 +417,7 @@ pub fn csrf_of(html: &str) -> String {
 
 /// A GET as a signed-in console user (or nobody, with an empty cookie), without following the
 /// redirect.
-async fn console_get(app: &TestApp, cookie: &str, path: &str) -> reqwest::Response {
+pub async fn console_get(app: &TestApp, cookie: &str, path: &str) -> reqwest::Response {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

@@ -40,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/campaigns/{id}/launch", post(launch_submit))
         .route("/campaigns/{id}/pause", post(pause_submit))
         .route("/campaigns/{id}/test", post(test_submit))
+        .route("/campaigns/{id}/recipients.csv", get(page::recipients_csv))
 }
 
 fn not_found(staff: &Staff) -> Response {

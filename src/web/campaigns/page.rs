@@ -216,12 +216,38 @@ pub(super) struct ShowPage {
     report: ReportView,
     /// Launch pressed, not yet confirmed: what it will do, in words ("Sends to 1,840 people now").
     confirm: Option<String>,
+    /// The latest messages whose recipients did what `did` picks, and the choices.
+    recipients: Vec<RecipientRow>,
+    did: &'static str,
+    dids: Vec<(&'static str, &'static str)>,
+}
+
+/// How many recipients the page lists (the CSV has them all).
+const RECIPIENTS_SHOWN: usize = 100;
+
+/// One message of the campaign and what its recipient did, for the recipients list.
+pub struct RecipientRow {
+    pub customer: u64,
+    pub who: String,
+    pub channel: &'static str,
+    pub address: String,
+    /// `sent`, `failed`, `skipped`, `queued`, … (a class), and in words (a skip with its reason).
+    pub state: &'static str,
+    pub state_text: String,
+    /// When it was sent, else queued.
+    pub when: String,
+    /// What they did after, in words, in order: delivered, opened, clicked, unsubscribed.
+    pub did: Vec<&'static str>,
+    /// The goals reached after it ("1 · ₩35,000"), empty for none.
+    pub converted: String,
 }
 
 #[derive(Deserialize, Default)]
 pub(super) struct ShowQuery {
     /// A customer id, or a user id or email to find one, for the preview.
     preview_customer: Option<String>,
+    /// Which recipients to list: `opened`, `clicked`, `converted`, `unsubscribed`, `not_sent`.
+    did: Option<String>,
 }
 
 /// What the page shows besides the campaign: a message, the address of a test send.
@@ -232,6 +258,8 @@ pub(super) struct Extras {
     status: Option<StatusCode>,
     /// Launch was pressed: the page asks to confirm it with the audience's size.
     confirm: bool,
+    /// Which recipients to list.
+    did: Option<String>,
 }
 
 pub(super) async fn show(
@@ -240,7 +268,11 @@ pub(super) async fn show(
     Path(id): Path<u64>,
     Query(q): Query<ShowQuery>,
 ) -> Response {
-    show_page(&st, &staff, id, q.preview_customer, Extras::default()).await
+    let extras = Extras {
+        did: q.did,
+        ..Extras::default()
+    };
+    show_page(&st, &staff, id, q.preview_customer, extras).await
 }
 
 pub(super) async fn show_page(
@@ -259,8 +291,14 @@ pub(super) async fn show_page(
         rule: Vec<RuleLine>,
         coupon: Option<(u64, String)>,
         preview_customer: Option<Option<(u64, String)>>,
+        recipients: Vec<RecipientRow>,
     }
     let q = preview_q.clone().filter(|q| !q.trim().is_empty());
+    let did = extras
+        .did
+        .as_deref()
+        .and_then(report::Did::parse)
+        .unwrap_or(report::Did::Any);
     let loaded = st
         .store
         .call(move |s| -> Result<_, crate::customer::Error> {
@@ -270,6 +308,7 @@ pub(super) async fn show_page(
             };
             let settings = Settings::load(&read)?;
             let report = report::report(&read, id, &rec, tz)?;
+            let recipients = recipient_rows(&read, id, &rec, did, t, lang, tz)?;
             let segment = match rec.definition.audience.segment_id {
                 Some(sid) => Some((
                     sid,
@@ -320,6 +359,7 @@ pub(super) async fn show_page(
                 rule,
                 coupon,
                 preview_customer,
+                recipients,
             }))
         })
         .await;
@@ -417,7 +457,7 @@ pub(super) async fn show_page(
         (
             t.get("campaigns.goal"),
             t.get("campaigns.goal_text")
-                .replace("{event}", &input.goal.event)
+                .replace("{event}", &i18n::event_name(t, &input.goal.event))
                 .replace("{hours}", &(input.window_ms() / 3_600_000).to_string()),
         ),
         (
@@ -499,8 +539,158 @@ pub(super) async fn show_page(
         report: report_view(&l.report, t, lang),
         name: rec.definition.name.clone(),
         confirm,
+        recipients: l.recipients,
+        did: did.as_str(),
+        dids: report::Did::ALL
+            .into_iter()
+            .map(|d| (d.as_str(), t.get(&format!("campaigns.did_{}", d.as_str()))))
+            .collect(),
     };
     (extras.status.unwrap_or(StatusCode::OK), render(&page)).into_response()
+}
+
+/// The campaign's latest messages whose recipients did `did`, with who they are.
+fn recipient_rows(
+    read: &crate::store::ReadTx,
+    id: u64,
+    rec: &CampaignRecord,
+    did: report::Did,
+    t: &'static Catalog,
+    lang: Lang,
+    tz: chrono_tz::Tz,
+) -> Result<Vec<RecipientRow>, crate::store::Error> {
+    let mut out = Vec::new();
+    for r in report::recipients(read, id, rec, did, RECIPIENTS_SHOWN)? {
+        let who = read
+            .customer(r.customer)?
+            .and_then(|c| c.name.or(c.email).or(c.user_id))
+            .unwrap_or_else(|| format!("{} #{}", t.get("customers.anonymous"), r.customer));
+        out.push(recipient_row(r, who, t, lang, tz));
+    }
+    Ok(out)
+}
+
+fn recipient_row(
+    r: report::Recipient,
+    who: String,
+    t: &'static Catalog,
+    lang: Lang,
+    tz: chrono_tz::Tz,
+) -> RecipientRow {
+    use crate::campaign::send::SendState;
+    let row = r.row;
+    let state = match row.state {
+        SendState::Queued => "queued",
+        SendState::Held => "held",
+        SendState::Sending => "sending",
+        SendState::Sent => "sent",
+        SendState::Failed => "failed",
+        SendState::Skipped => "skipped",
+    };
+    let state_text = match (row.state, row.skip) {
+        (SendState::Skipped, Some(skip)) => {
+            format!("{}: {}", t.get("campaigns.state_skipped"), skip_label(t, skip.as_str()))
+        }
+        _ => t.get(&format!("campaigns.state_{state}")).to_string(),
+    };
+    let did = [
+        (row.delivered_at, "campaigns.delivered"),
+        (row.opened_at, "campaigns.opened"),
+        (row.clicked_at, "campaigns.clicked"),
+        (row.unsubscribed_at, "campaigns.unsubscribed"),
+    ]
+    .into_iter()
+    .filter(|(at, _)| at.is_some())
+    .map(|(_, key)| t.get(key))
+    .collect();
+    RecipientRow {
+        customer: r.customer,
+        who,
+        channel: channel_label(t, row.channel),
+        address: row.address.unwrap_or_else(|| "—".into()),
+        state,
+        state_text,
+        when: i18n::datetime(row.sent_at.unwrap_or(row.queued_at), tz),
+        did,
+        converted: if r.conversions == 0 {
+            String::new()
+        } else if r.revenue > 0.0 {
+            format!("{} · {}", count(r.conversions), i18n::money(r.revenue, None, lang))
+        } else {
+            count(r.conversions)
+        },
+    }
+}
+
+/// Every message of the campaign and what its recipient did, as CSV (UTF-8 with a byte order
+/// mark, for Excel): customer, name, email, channel, address, state, skip reason, queued, sent,
+/// delivered, opened, clicked, unsubscribed (shop time), conversions, revenue.
+pub(super) async fn recipients_csv(State(st): State<AppState>, staff: Staff, Path(id): Path<u64>) -> Response {
+    let tz = st.tz;
+    let res = st
+        .store
+        .call(move |s| -> Result<_, crate::store::Error> {
+            let read = s.read()?;
+            let Some(rec) = read.campaign::<CampaignRecord>(id)? else {
+                return Ok(None);
+            };
+            let time = |ms: Option<i64>| ms.map(|ms| i18n::datetime(ms, tz)).unwrap_or_default();
+            let mut rows = vec![
+                [
+                    "customer_id",
+                    "name",
+                    "email",
+                    "channel",
+                    "address",
+                    "state",
+                    "skip",
+                    "queued_at",
+                    "sent_at",
+                    "delivered_at",
+                    "opened_at",
+                    "clicked_at",
+                    "unsubscribed_at",
+                    "conversions",
+                    "revenue",
+                ]
+                .map(str::to_string)
+                .to_vec(),
+            ];
+            for r in report::recipients(&read, id, &rec, report::Did::Any, usize::MAX)? {
+                let (name, email) = read
+                    .customer(r.customer)?
+                    .map(|c| (c.name, c.email))
+                    .unwrap_or_default();
+                let row = r.row;
+                rows.push(vec![
+                    r.customer.to_string(),
+                    name.unwrap_or_default(),
+                    email.unwrap_or_default(),
+                    row.channel.as_str().to_string(),
+                    row.address.unwrap_or_default(),
+                    serde_json::to_value(row.state)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                    row.skip.map(|s| s.as_str().to_string()).unwrap_or_default(),
+                    time(Some(row.queued_at)),
+                    time(row.sent_at),
+                    time(row.delivered_at),
+                    time(row.opened_at),
+                    time(row.clicked_at),
+                    time(row.unsubscribed_at),
+                    r.conversions.to_string(),
+                    r.revenue.to_string(),
+                ]);
+            }
+            Ok(Some(rows))
+        })
+        .await;
+    match res {
+        Ok(Some(rows)) => super::super::csv_response(&format!("campaign-{id}-recipients.csv"), rows),
+        Ok(None) => not_found(&staff),
+        Err(e) => failed(staff.lang, &e),
+    }
 }
 
 #[derive(Deserialize)]
@@ -658,6 +848,7 @@ pub(super) async fn test_submit(
         test_to: form.to.clone(),
         status: Some(if ok { StatusCode::OK } else { StatusCode::BAD_REQUEST }),
         confirm: false,
+        did: None,
     };
     let preview = Some(form.customer).filter(|c| !c.trim().is_empty());
     show_page(&st, &staff, id, preview, extras).await

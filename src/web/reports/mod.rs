@@ -9,13 +9,13 @@ mod live;
 mod overview;
 
 use axum::Router;
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{Datelike, Months, NaiveDate};
 
 use super::choices::{Opt, labelled, opts};
-use super::{Staff, failed};
+use super::{Staff, csv_response, failed};
 use crate::app::AppState;
 use crate::app::reports::{self as app_reports, Asked, ReportError};
 use crate::i18n::{self, Catalog, Lang};
@@ -312,33 +312,6 @@ async fn report<T: Send + 'static>(
         .map_err(|e| failed(staff.lang, &e))?;
     let out = Outcome::of(out).map_err(|e| failed(staff.lang, &e))?;
     Ok((controls, out))
-}
-
-/// A CSV download: a UTF-8 byte order mark first, so that Excel (which Korean shops open CSVs
-/// with) reads Korean rather than mojibake.
-fn csv_response(name: &str, rows: Vec<Vec<String>>) -> Response {
-    let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
-    let width = rows.first().map_or(0, Vec::len);
-    for mut row in rows {
-        // A shorter row (a young cohort's) is padded to the header's width.
-        row.resize(width.max(row.len()), String::new());
-        // Writing into memory cannot fail.
-        // Text is kept from being read as a formula; numbers are written as they are.
-        w.write_record(row.iter().map(|c| match c.parse::<f64>() {
-            Ok(_) => c.clone(),
-            Err(_) => crate::value::csv_cell(c).into_owned(),
-        }))
-        .expect("in memory");
-    }
-    let body = w.into_inner().expect("in memory");
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
-        ],
-        body,
-    )
-        .into_response()
 }
 
 /// A CSV's refusal: the report's error as plain text with its status.
