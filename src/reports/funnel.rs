@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use rustc_hash::FxHashMap;
+
 use super::query::{Days, Filters};
 use super::rollup::{Dim, Row};
 use crate::store::{self, ReadTx};
@@ -59,14 +61,14 @@ pub fn funnel(
         from: days.from - chrono::Duration::days(1),
         to: days.to + chrono::Duration::days(extra_days),
     };
-    let each = |per: &mut HashMap<u64, Vec<(i64, u32, u32)>>, _, c, start, row: &Row| {
+    let each = |per: &mut FxHashMap<u64, Vec<(i64, u32, u32)>>, _, c, start, row: &Row| {
         for &(name, offset, product) in &row.steps {
             if ids.contains(&Some(name)) {
                 per.entry(c).or_default().push((start + offset as i64, name, product));
             }
         }
     };
-    let row_of = |bytes: &[u8]| ReadTx::decode_web::<Row>("web_visits", bytes);
+    let row_of = Row::read_all;
     let mut parts = super::query::scan(read, scan, f.members.as_ref(), &filters, row_of, each)?.into_iter();
     let mut per = parts.next().unwrap_or_default();
     for part in parts {

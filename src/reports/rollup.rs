@@ -121,6 +121,23 @@ pub type RowFigures = Row<()>;
 
 impl RowFigures {
     pub fn read(bytes: &[u8]) -> Result<RowFigures, store::Error> {
+        Row::read_with(bytes, |_| Ok(()))
+    }
+}
+
+impl Row {
+    /// A whole row, read field by field as [`RowFigures::read`] reads its leading ones: the
+    /// funnel's scan, where serde's generic decoding was a third of the time.
+    pub fn read_all(bytes: &[u8]) -> Result<Row, store::Error> {
+        Row::read_with(bytes, |r| r.u32_triples())
+    }
+}
+
+impl<S> Row<S> {
+    fn read_with(
+        bytes: &[u8],
+        steps: impl FnOnce(&mut store::codec::Leading) -> Result<S, store::Error>,
+    ) -> Result<Row<S>, store::Error> {
         let mut r = store::codec::Leading::new("web_visits", bytes)?;
         Ok(Row {
             end: r.i64()?,
@@ -140,7 +157,7 @@ impl RowFigures {
             os: r.u32()?,
             city: r.u32()?,
             pages: r.u32s()?,
-            steps: (),
+            steps: steps(&mut r)?,
         })
     }
 }

@@ -95,6 +95,23 @@ impl<'a> Leading<'a> {
         rmp::decode::read_f64(self.next()?).map_err(|e| Self::error(table, e))
     }
 
+    /// A list of three-number lists.
+    pub fn u32_triples(&mut self) -> Result<Vec<(u32, u32, u32)>, Error> {
+        let table = self.table;
+        let rest = self.next()?;
+        let n = rmp::decode::read_array_len(rest).map_err(|e| Self::error(table, e))?;
+        let mut out = Vec::with_capacity(n as usize);
+        for _ in 0..n {
+            let len = rmp::decode::read_array_len(rest).map_err(|e| Self::error(table, e))?;
+            if len != 3 {
+                return Err(Self::error(table, format!("a list of {len} where three were expected")));
+            }
+            let mut int = || rmp::decode::read_int(rest).map_err(|e| Self::error(table, e));
+            out.push((int()?, int()?, int()?));
+        }
+        Ok(out)
+    }
+
     /// A list of numbers.
     pub fn u32s(&mut self) -> Result<Vec<u32>, Error> {
         let table = self.table;
