@@ -214,19 +214,17 @@ pub fn recipients(
             conversions: 0,
             revenue: 0.0,
         };
-        if let Some(at) = r.row.sent_at {
-            match crate::customer::get(read, customer) {
-                Ok((now_id, _)) => match goals_after(read, now_id, at, window, goal) {
-                    Ok(goals) => {
-                        r.conversions = goals.len() as u64;
-                        r.revenue = goals.iter().map(|(_, v)| v).sum();
-                    }
-                    Err(e) => {
-                        failed = Some(e);
-                        return false;
-                    }
-                },
-                Err(_) => {}
+        // A merged customer's goals are the survivor's; an erased one's are none.
+        if let (Some(at), Ok((now_id, _))) = (r.row.sent_at, crate::customer::get(read, customer)) {
+            match goals_after(read, now_id, at, window, goal) {
+                Ok(goals) => {
+                    r.conversions = goals.len() as u64;
+                    r.revenue = goals.iter().map(|(_, v)| v).sum();
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    return false;
+                }
             }
         }
         let keep = match did {
