@@ -434,14 +434,24 @@ impl BgNbd {
         // transformed terms climb to astronomic sizes before they fall.
         let transformed = (a + b - 1.0 - r) * (a - 1.0).abs();
         let original = (r + x) * (b + x);
+        // 1 − power · ₂F₁ as −expm1(ln power + ln ₂F₁) while ₂F₁ is positive; when a + b + x − 1
+        // is negative (a + b < 1 and no repeat purchase yet: fitted so on small shops) ₂F₁ can be
+        // negative, and there the bracket is the plain difference, far from any cancellation.
+        let bracket_of = |ln_power: f64, f_minus_one: f64| {
+            if f_minus_one > -1.0 {
+                -(ln_power + f_minus_one.ln_1p()).exp_m1()
+            } else {
+                1.0 - ln_power.exp() * (1.0 + f_minus_one)
+            }
+        };
         let direct = || {
             // 1 − ((α+T)/(α+T+h))^(r+x) ₂F₁(r+x, b+x; a+b+x−1; z), with (α+T)/(α+T+h) = 1 − z.
             let ln_first = (r + x) * (-z).ln_1p();
-            -(ln_first + hyp2f1_minus_one(r + x, b + x, a + b + x - 1.0, z).ln_1p()).exp_m1()
+            bracket_of(ln_first, hyp2f1_minus_one(r + x, b + x, a + b + x - 1.0, z))
         };
         let euler = || {
             let ln_power = (a - 1.0) * (-z).ln_1p();
-            -(ln_power + hyp2f1_minus_one(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z).ln_1p()).exp_m1()
+            bracket_of(ln_power, hyp2f1_minus_one(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z))
         };
         let mut bracket = if original < transformed { direct() } else { euler() };
         if !bracket.is_finite() {
@@ -1467,6 +1477,54 @@ mod tests {
         );
         assert_close(m.expected_purchases_new(52.0), 2.1477557387780823, 1e-8, "a = 1, new");
         assert_eq!(m.expected_purchases(0.0, 3.0, 10.0, 20.0), 0.0);
+    }
+
+    /// Found on the 300-customer demo shop (#21): a fit with a + b < 1 made every one-time
+    /// buyer's expected orders NaN (₂F₁ with c = a + b − 1 < 0 is negative there, and its log was
+    /// taken), and the analysis page's total read "NaN". Checked against the expectation as an
+    /// integral: with no repeat purchase the customer is alive at T in BG/NBD, and
+    /// E = ∫₀¹ (1/p)·[1 − ((α+T)/(α+T+p·h))ʳ] Beta(p; a, b) dp.
+    #[test]
+    fn expected_purchases_hold_when_a_plus_b_is_below_one() {
+        let m = BgNbd {
+            r: 1.5852876257304402,
+            alpha: 292.89192664026143,
+            a: 0.3934611906576422,
+            b: 0.5629194427120398,
+        };
+        let integral = |h: f64, t: f64| {
+            let f = |p: f64| {
+                let g = (p * h / (m.alpha + t)).ln_1p();
+                -(-m.r * g).exp_m1() / p
+            };
+            let ln_beta = ln_gamma(m.a) + ln_gamma(m.b) - ln_gamma(m.a + m.b);
+            // p = u^(1/a) on [0, ½] and p = 1 − v^(1/b) on [½, 1] take the density's ends away:
+            // Beta(p) dp = u^0 … du / a, so the integrands are smooth in u and v.
+            let n = 20_000;
+            let simpson = |g: &dyn Fn(f64) -> f64, hi: f64| {
+                let step = hi / n as f64;
+                let mut sum = g(0.0) + g(hi);
+                for i in 1..n {
+                    sum += g(i as f64 * step) * if i % 2 == 1 { 4.0 } else { 2.0 };
+                }
+                sum * step / 3.0
+            };
+            let low = |u: f64| {
+                let p = u.powf(1.0 / m.a);
+                let v = if p == 0.0 { m.r * h / (m.alpha + t) } else { f(p) };
+                v * (1.0 - p).powf(m.b - 1.0) / m.a
+            };
+            let high = |v: f64| {
+                let p = 1.0 - v.powf(1.0 / m.b);
+                f(p) * p.powf(m.a - 1.0) / m.b
+            };
+            (simpson(&low, 0.5f64.powf(m.a)) + simpson(&high, 0.5f64.powf(m.b))) / ln_beta.exp()
+        };
+        for (h, t) in [(30.0, 94.0), (90.0, 274.0), (365.0, 81.0), (365.0, 0.0)] {
+            let got = m.expected_purchases(h, 0.0, 0.0, t);
+            assert!(got.is_finite() && got > 0.0, "h={h} T={t}: {got}");
+            assert_close(got, integral(h, t), 1e-6, &format!("h={h} T={t}"));
+        }
     }
 
     #[test]
