@@ -131,6 +131,13 @@ pub fn event_name(t: &Catalog, name: &str) -> String {
         .map_or_else(|| name.to_string(), str::to_string)
 }
 
+/// Where a record or a consent came from, as a person reads it (`import` → "가져오기"); a source
+/// we do not know stays as it was given.
+pub fn source_name(t: &Catalog, source: &str) -> String {
+    t.find(&format!("sources.{source}"))
+        .map_or_else(|| source.to_string(), str::to_string)
+}
+
 /// Money in the shop's currency: KRW without decimals ("12,000원" in Korean, "₩12,000" in
 /// English); other currencies with two decimals and their code.
 pub fn money(amount: f64, currency: Option<&str>, lang: Lang) -> String {

@@ -378,16 +378,27 @@ pub fn analyse(store: &Store, now: i64, tz: Tz, opts: &RunOptions) -> anyhow::Re
     };
     summarise(&rows, &mut run);
     mark("summary", &mut lap);
-    let message = format!(
-        "{} customers, {} buyers ({} repeat), {}",
-        run.customers,
-        run.buyers,
-        run.repeat_buyers,
-        if run.fallback.is_empty() {
-            "models fitted".to_string()
-        } else {
-            run.fallback.join("; ")
-        }
+    let message = crate::jobs::Done::new(
+        format!(
+            "{} customers, {} buyers ({} repeat), {}",
+            run.customers,
+            run.buyers,
+            run.repeat_buyers,
+            if run.fallback.is_empty() {
+                "models fitted".to_string()
+            } else {
+                run.fallback.join("; ")
+            }
+        ),
+        &[
+            ("customers", crate::value::group_digits(run.customers as f64, 0)),
+            ("buyers", crate::value::group_digits(run.buyers as f64, 0)),
+            ("repeat", crate::value::group_digits(run.repeat_buyers as f64, 0)),
+            (
+                "models",
+                if run.fallback.is_empty() { "fitted" } else { "fallback" }.to_string(),
+            ),
+        ],
     );
     let changed_ids: Vec<u64> = changes.iter().map(|(c, _)| *c).collect();
     // --- the day's rows, in chunks; invisible until the summary is written ----------------

@@ -7,6 +7,7 @@
 //! Time comes from the store's [`Clock`], so tests can start the server at a chosen instant
 //! (`DANGOL_NOW`).
 
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -96,6 +97,27 @@ pub struct JobRun {
     pub outcome: Outcome,
     /// What the run did, or why it failed.
     pub message: String,
+    /// What it did as named figures (`customers`: "300"), from which the console words the run
+    /// in the reader's language; empty for a failed run.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub figures: BTreeMap<String, String>,
+}
+
+/// What a run did: its message (in English, for logs and the API) and the same as named figures.
+#[derive(Debug, Clone, Default)]
+pub struct Done {
+    pub message: String,
+    pub figures: BTreeMap<String, String>,
+}
+
+impl Done {
+    /// A run's outcome: its English message and its figures by name.
+    pub fn new(message: String, figures: &[(&str, String)]) -> Done {
+        Done {
+            message,
+            figures: figures.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+        }
+    }
 }
 
 /// A job's row in the `jobs` table.
@@ -129,10 +151,10 @@ pub struct JobContext {
     pub stopping: Arc<std::sync::atomic::AtomicBool>,
 }
 
-/// The final writes of a job, applied in the transaction that records its outcome. Returns the
-/// run's message. May be called more than once (the writer retries a group), so it must not
+/// The final writes of a job, applied in the transaction that records its outcome. Returns what
+/// the run did. May be called more than once (the writer retries a group), so it must not
 /// consume what it captured.
-pub type Finish = Box<dyn FnMut(&mut Tx) -> Result<String, store::Error> + Send>;
+pub type Finish = Box<dyn FnMut(&mut Tx) -> Result<Done, store::Error> + Send>;
 
 /// A job's body: does its work (its own chunked writes included) and returns its final writes.
 pub type Body = Arc<dyn Fn(&Store, &JobContext) -> anyhow::Result<Finish> + Send + Sync>;
@@ -369,7 +391,7 @@ impl Runner {
         let schedule = job.schedule;
         let tz = self.tz;
         let clock = self.clock.clone();
-        let record = move |tx: &mut Tx, outcome: Outcome, message: String| -> Result<JobRun, store::Error> {
+        let record = move |tx: &mut Tx, outcome: Outcome, done: Done| -> Result<JobRun, store::Error> {
             let finished = clock.now_ms();
             let run = JobRun {
                 started_at: started,
@@ -377,7 +399,8 @@ impl Runner {
                 duration_ms: clock_start.elapsed().as_millis() as u64,
                 trigger,
                 outcome,
-                message,
+                message: done.message,
+                figures: done.figures,
             };
             let mut rec = tx.job::<JobRecord>(job_name)?.unwrap_or_default();
             rec.running_since = None;
@@ -400,22 +423,22 @@ impl Runner {
             Ok(mut finish) => {
                 let record_ok = record.clone();
                 let written = self.store.write_blocking(move |tx| {
-                    let message = finish(tx)?;
-                    record_ok(tx, Outcome::Ok, message)
+                    let done = finish(tx)?;
+                    record_ok(tx, Outcome::Ok, done)
                 });
                 match written {
                     Ok(run) => run,
                     Err(e) => {
-                        let message = format!("its results could not be stored: {e}");
+                        let failed = Done::new(format!("its results could not be stored: {e}"), &[]);
                         self.store
-                            .write_blocking(move |tx| record(tx, Outcome::Failed, message.clone()))?
+                            .write_blocking(move |tx| record(tx, Outcome::Failed, failed.clone()))?
                     }
                 }
             }
             Err(e) => {
-                let message = format!("{e:#}");
+                let failed = Done::new(format!("{e:#}"), &[]);
                 self.store
-                    .write_blocking(move |tx| record(tx, Outcome::Failed, message.clone()))?
+                    .write_blocking(move |tx| record(tx, Outcome::Failed, failed.clone()))?
             }
         };
         match run.outcome {

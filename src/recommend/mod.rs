@@ -458,12 +458,19 @@ pub fn job(engine: Arc<Engine>) -> crate::jobs::Job {
         body: Arc::new(move |store: &Store, ctx| {
             let read = store.read()?;
             let file = build(&read, &Params::default(), ctx.now)?;
-            let message = format!(
-                "{} orders and {} visit carts, {} products, in {:.1} s",
-                file.orders,
-                file.carts,
-                file.ids.len(),
-                file.took_ms as f64 / 1000.0
+            let message = crate::jobs::Done::new(
+                format!(
+                    "{} orders and {} visit carts, {} products, in {:.1} s",
+                    file.orders,
+                    file.carts,
+                    file.ids.len(),
+                    file.took_ms as f64 / 1000.0
+                ),
+                &[
+                    ("orders", crate::value::group_digits(file.orders as f64, 0)),
+                    ("carts", crate::value::group_digits(file.carts as f64, 0)),
+                    ("products", crate::value::group_digits(file.ids.len() as f64, 0)),
+                ],
             );
             engine.swap(file.clone(), &read)?;
             Ok(Box::new(move |tx: &mut store::Tx| {

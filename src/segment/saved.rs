@@ -289,20 +289,34 @@ fn recompute(
         .iter()
         .filter_map(|(_, c)| c.tag.as_ref())
         .fold((0, 0), |(a, r), (_, add, remove)| (a + add.len(), r + remove.len()));
-    let message = format!(
-        "{} segments recomputed for {}{}{}",
-        results.len(),
-        day_date(today),
-        if tagging == 0 {
-            String::new()
-        } else {
-            format!("; automatic tags: {added} added, {removed} removed")
-        },
-        if failed.is_empty() {
-            String::new()
-        } else {
-            format!("; skipped: {}", failed.join("; "))
-        }
+    let mut figures = vec![
+        ("segments", results.len().to_string()),
+        ("date", day_date(today).to_string()),
+    ];
+    if tagging > 0 {
+        figures.push(("tags_added", added.to_string()));
+        figures.push(("tags_removed", removed.to_string()));
+    }
+    if !failed.is_empty() {
+        figures.push(("skipped", failed.len().to_string()));
+    }
+    let message = crate::jobs::Done::new(
+        format!(
+            "{} segments recomputed for {}{}{}",
+            results.len(),
+            day_date(today),
+            if tagging == 0 {
+                String::new()
+            } else {
+                format!("; automatic tags: {added} added, {removed} removed")
+            },
+            if failed.is_empty() {
+                String::new()
+            } else {
+                format!("; skipped: {}", failed.join("; "))
+            }
+        ),
+        &figures,
     );
     Ok(Box::new(move |tx: &mut Tx| {
         for (id, counted) in &results {

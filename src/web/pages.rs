@@ -416,7 +416,7 @@ pub async fn customer(
         },
         detail: c
             .as_ref()
-            .map(|c| format!("{} · {}", i18n::datetime(c.at, tz), c.source))
+            .map(|c| format!("{} · {}", i18n::datetime(c.at, tz), i18n::source_name(t, &c.source)))
             .unwrap_or_default(),
     };
     let s = &rec.stats;

@@ -55,6 +55,8 @@ pub struct RunRow {
 
 pub struct JobRow {
     pub name: String,
+    /// Its name in words.
+    pub label: String,
     pub about: String,
     pub schedule: String,
     pub next_due: String,
@@ -129,9 +131,40 @@ fn job_row(staff: &Staff, tz: chrono_tz::Tz, j: JobView) -> JobRow {
                 Outcome::Ok => "jobs.ok",
                 Outcome::Failed => "jobs.failed",
             }),
-            message: r.message,
+            message: run_words(t, &j.name, &r),
         }),
+        label: t.find(&format!("jobs.name_{}", j.name)).unwrap_or(&j.name).to_string(),
         name: j.name,
+    }
+}
+
+/// What a run did in the reader's words: the job's `jobs.done_{name}` line filled with the run's
+/// figures (and the lines of the figures only some runs have); a failed run, or one without
+/// figures (recorded before they were kept), says its message as the job wrote it.
+fn run_words(t: &crate::i18n::Catalog, job: &str, run: &crate::jobs::JobRun) -> String {
+    let fill = |line: &str| {
+        run.figures
+            .iter()
+            .fold(line.to_string(), |line, (k, v)| line.replace(&format!("{{{k}}}"), v))
+    };
+    match t.find(&format!("jobs.done_{job}")) {
+        Some(line) if run.outcome == Outcome::Ok && !run.figures.is_empty() => {
+            let mut words = fill(line);
+            for (figure, key) in [
+                (
+                    "models",
+                    format!("jobs.models_{}", run.figures.get("models").map_or("", String::as_str)),
+                ),
+                ("tags_added", "jobs.done_segments_tags".to_string()),
+                ("skipped", "jobs.done_segments_skipped".to_string()),
+            ] {
+                if let (true, Some(more)) = (run.figures.contains_key(figure), t.find(&key)) {
+                    words.push_str(&fill(more));
+                }
+            }
+            words
+        }
+        _ => run.message.clone(),
     }
 }
 
@@ -162,7 +195,7 @@ async fn page(
             text: format!(
                 "{}: {} · {} · {} · {}",
                 staff.t.get("jobs.ran"),
-                j.name,
+                j.label,
                 r.outcome,
                 r.duration,
                 r.message

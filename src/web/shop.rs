@@ -205,7 +205,8 @@ struct ProductShowPage {
     in_stock: bool,
     hidden: bool,
     /// Label and value of each plain field.
-    fields: Vec<(&'static str, String)>,
+    /// (label, value, whether the value is the shop's own data: names, codes).
+    fields: Vec<(&'static str, String, bool)>,
     description: String,
     tags: Vec<String>,
     /// Catalogue fields that dangol does not interpret, such as `name_en`.
@@ -239,22 +240,24 @@ async fn product_show(State(st): State<AppState>, staff: Staff, Path(id): Path<S
     let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".into());
     let when = |ms: i64| if ms > 0 { i18n::datetime(ms, tz) } else { "—".into() };
     let fields = vec![
-        (t.get("products.id"), p.id.clone()),
-        (t.get("products.sku"), or_dash(&p.sku)),
-        (t.get("products.category"), or_dash(&p.category)),
-        (t.get("products.brand"), or_dash(&p.brand)),
-        (t.get("products.price"), money_or_dash(p.price, currency, lang)),
+        (t.get("products.id"), p.id.clone(), true),
+        (t.get("products.sku"), or_dash(&p.sku), true),
+        (t.get("products.category"), or_dash(&p.category), true),
+        (t.get("products.brand"), or_dash(&p.brand), true),
+        (t.get("products.price"), money_or_dash(p.price, currency, lang), false),
         (
             t.get("products.sale_price"),
             money_or_dash(p.sale_price, currency, lang),
+            false,
         ),
         (
             t.get("products.currency"),
             p.currency.clone().unwrap_or_else(|| "KRW".into()),
+            true,
         ),
-        (t.get("products.source"), p.source.clone()),
-        (t.get("products.created"), when(p.created_at)),
-        (t.get("products.updated"), when(p.updated_at)),
+        (t.get("products.source"), i18n::source_name(t, &p.source), false),
+        (t.get("products.created"), when(p.created_at), false),
+        (t.get("products.updated"), when(p.updated_at), false),
     ];
     let extra = p
         .extra

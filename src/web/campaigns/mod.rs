@@ -99,12 +99,24 @@ fn delay_text(d: &Delay, t: &Catalog) -> String {
     t.get(&key).replace("{n}", &d.amount.to_string())
 }
 
-fn property_test_text(p: &PropertyTest) -> String {
+/// A property test in words: the Segment spec's properties and the operators by the catalogue
+/// (`total >= 50000` → "주문 금액 ≥ 50000"); a property the shop named itself stays as named.
+fn property_test_text(p: &PropertyTest, t: &Catalog) -> String {
     let value = match &p.value {
         Value::String(s) => format!("“{s}”"),
         other => other.to_string(),
     };
-    format!("{} {} {value}", p.property, p.op)
+    let property = t
+        .find(&format!("events.property.{}", p.property))
+        .unwrap_or(&p.property);
+    let op = match p.op.as_str() {
+        ">=" => "≥",
+        "<=" => "≤",
+        "!=" => "≠",
+        op @ ("=" | ">" | "<") => op,
+        op => t.find(&format!("events.op.{op}")).unwrap_or(op),
+    };
+    format!("{property} {op} {value}")
 }
 
 fn non_empty(s: &Option<String>) -> Option<&str> {
@@ -142,18 +154,23 @@ pub fn schedule_text(when: &When, t: &Catalog, tz: Tz) -> String {
             let mut s = t
                 .get("campaigns.when_trigger")
                 .replace("{delay}", &delay_text(delay, t))
-                .replace("{event}", event);
+                .replace("{event}", &i18n::event_name(t, event));
             if let Some(n) = min_count {
                 s += &t.get("campaigns.when_min_count").replace("{n}", &n.to_string());
             }
             if !filter.is_empty() {
-                let tests: Vec<String> = filter.iter().map(property_test_text).collect();
+                let tests: Vec<String> = filter.iter().map(|p| property_test_text(p, t)).collect();
                 s += &t.get("campaigns.when_where").replace("{tests}", &tests.join(", "));
             }
             if !cancel_on.is_empty() {
-                s += &t
-                    .get("campaigns.when_cancel")
-                    .replace("{events}", &cancel_on.join("”, “"));
+                s += &t.get("campaigns.when_cancel").replace(
+                    "{events}",
+                    &cancel_on
+                        .iter()
+                        .map(|e| i18n::event_name(t, e))
+                        .collect::<Vec<_>>()
+                        .join("”, “"),
+                );
             }
             s
         }

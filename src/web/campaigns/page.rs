@@ -157,7 +157,7 @@ pub(super) fn report_view(r: &Report, t: &'static Catalog, lang: Lang) -> Report
             .collect(),
         goal: t
             .get("campaigns.goal_text")
-            .replace("{event}", &r.goal)
+            .replace("{event}", &i18n::event_name(t, &r.goal))
             .replace("{hours}", &r.window_hours.to_string()),
         days: r
             .days

@@ -200,10 +200,7 @@ impl Controls {
         }
         for (key, value) in [("source", source), ("device", device), ("page", page)] {
             if let Some(v) = value {
-                let shown = match key {
-                    "device" => device_name(t, v),
-                    _ => v.to_string(),
-                };
+                let shown = value_name(t, key, v);
                 chips.push((
                     format!("{}: {shown}", t.get(&format!("reports.{key}"))),
                     q.with(path, key, ""),
@@ -250,8 +247,16 @@ impl Controls {
 }
 
 /// A device's name in the staff member's language (a value the catalogue lacks as it is).
-pub fn device_name(t: &Catalog, v: &str) -> String {
-    t.find(&format!("reports.devices.{v}"))
+/// A dimension's value as a person reads it: devices, channels and `Direct` in words; the rest
+/// (sites, pages, browsers, cities, campaigns) are names and stay as they are.
+pub fn value_name(t: &Catalog, dim: &str, v: &str) -> String {
+    let table = match dim {
+        "device" => "devices",
+        "channel" => "channels",
+        "source" => "sources",
+        _ => return v.to_string(),
+    };
+    t.find(&format!("reports.{table}.{v}"))
         .map_or_else(|| v.to_string(), str::to_string)
 }
 

@@ -6,7 +6,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 
-use super::{Controls, Outcome, Picked, count, csv_failed, csv_response, device_name, report, status_of, tabs};
+use super::{Controls, Outcome, Picked, count, csv_failed, csv_response, report, status_of, tabs, value_name};
 use crate::app::AppState;
 use crate::app::reports::{self as app_reports, Asked, ReportError};
 use crate::i18n::{self, Catalog, Lang};
@@ -211,6 +211,8 @@ pub struct Panel {
 /// A value of a breakdown as a table shows it.
 pub struct Row {
     pub value: String,
+    /// The value is a name (a site, page, browser, city), not a word of ours: not translated.
+    pub named: bool,
     /// The link that filters the report by this value, when the reports filter by its dimension.
     pub filter: Option<String>,
     pub visitors: String,
@@ -239,10 +241,8 @@ pub fn rows(t: &Catalog, lang: Lang, q: &Picked, by: Dim, items: &[Item]) -> Vec
     items
         .iter()
         .map(|i| Row {
-            value: match by {
-                Dim::Device => device_name(t, &i.value),
-                _ => i.value.clone(),
-            },
+            value: value_name(t, by.as_str(), &i.value),
+            named: !matches!(by, Dim::Device | Dim::Channel) && i.value != "Direct",
             filter: filter_key(by).map(|k| q.with("/reports", k, &i.value)),
             visitors: count(i.visitors),
             bar: format!("{:.1}", i.visitors as f64 / top * 100.0),
