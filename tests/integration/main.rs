@@ -20,6 +20,7 @@ mod crash;
 mod demo;
 mod identity;
 mod import;
+mod import_mapping;
 mod onsite;
 mod orders;
 mod recommend;

@@ -162,6 +162,12 @@ fn campaigns_their_outbox_and_the_messaging_settings_decode() {
 }
 
 #[test]
+fn the_import_history_and_mappings_decode() {
+    golden::<dangol::load::history::ImportRecord>("import", Codec::Named);
+    golden::<dangol::load::history::SavedMapping>("import_mapping", Codec::Named);
+}
+
+#[test]
 fn on_site_messages_decode() {
     golden::<dangol::onsite::MessageRecord>("onsite_message", Codec::Named);
     golden::<dangol::onsite::seen::Seen>("onsite_seen", Codec::Named);
