@@ -23,6 +23,7 @@ mod import;
 mod import_mapping;
 mod onsite;
 mod orders;
+mod presets;
 mod recommend;
 mod records;
 mod reports;
