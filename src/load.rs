@@ -1,6 +1,10 @@
-//! Loading data in bulk: CSV imports (CLI and API) and the demo shop. Both turn their input
-//! into Segment messages and product objects and apply them through the same `track` and
-//! `catalog` code as live traffic, so an imported order is an order like any other.
+//! Loading data in bulk: CSV imports (console, API and CLI) and the demo shop. Both turn their
+//! input into Segment messages and product objects and apply them through the same `track` and
+//! `catalog` code as live traffic, so an imported order is an order like any other. Every import
+//! is kept in the history (`history.rs`), with the column mapping it was read through remembered
+//! for the next file with the same headers.
+
+pub mod history;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -9,14 +13,18 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::import::{self, Kind, RowError};
+use crate::import::{self, Kind, Mapping, RowError};
 use crate::store::{self, Store, Tx};
 use crate::track::{self, Message};
 use crate::{catalog, demo};
 
+pub use history::{Source, Via};
+
 /// What an import did.
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct ImportReport {
+    /// The import's entry in the history (`GET /api/v1/imports`).
+    pub id: u64,
     /// Data rows read.
     pub rows: usize,
     /// Products, customers or orders applied (an order of several rows, and its refund, count
@@ -30,6 +38,22 @@ pub struct ImportReport {
     pub rejected: bool,
     /// Each rejected row: `{row, column, message}`, row 1 being the header.
     pub errors: Vec<RowError>,
+    /// The column mapping the file was read through (the one given, or the one remembered for
+    /// its headers); absent for our columns and Shopify's.
+    #[schema(value_type = Option<HashMap<String, String>>)]
+    pub mapping: Option<Mapping>,
+}
+
+/// An import to run: the file and how to read it, and where it comes from.
+pub struct ImportRequest {
+    pub kind: Kind,
+    pub csv: Vec<u8>,
+    /// Import nothing if any row has an error.
+    pub strict: bool,
+    /// Read the file through this mapping (checked against its headers); without one, a file
+    /// in no format we know is read through the mapping remembered for its headers, if any.
+    pub mapping: Option<Mapping>,
+    pub source: Source,
 }
 
 enum Prepared {
@@ -37,17 +61,31 @@ enum Prepared {
     Messages(Vec<Message>),
 }
 
-/// Parses a CSV and checks every row; nothing is written yet.
+/// Parses a CSV and checks every row; nothing is written yet. `remembered` gives the mapping
+/// kept for a header set, asked only when the file needs one and none was given.
 fn prepare(
     kind: Kind,
-    input: impl std::io::Read,
+    csv: &[u8],
     tz: chrono_tz::Tz,
+    mapping: Option<&Mapping>,
+    remembered: impl FnOnce(&[String]) -> Option<Mapping>,
 ) -> Result<(Prepared, ImportReport), import::Error> {
-    let parsed = import::parse(kind, input, tz)?;
+    let (parsed, used) = match mapping {
+        Some(m) => (import::parse_with(kind, csv, tz, Some(m))?, Some(m.clone())),
+        None => match import::parse(kind, csv, tz) {
+            Err(e) if e.needs_mapping() => {
+                let headers = import::mapping::preview(csv, 0)?.headers;
+                let Some(m) = remembered(&headers) else { return Err(e) };
+                (import::parse_with(kind, csv, tz, Some(&m))?, Some(m))
+            }
+            other => (other?, None),
+        },
+    };
     let mut report = ImportReport {
         rows: parsed.rows,
         skipped: parsed.skipped,
         errors: parsed.errors,
+        mapping: used,
         ..Default::default()
     };
     let prepared = match kind {
@@ -120,10 +158,14 @@ fn apply(
         Prepared::Messages(items) => {
             let items = &items[range];
             // An order's refund is part of the order: a file of three orders, two of them refunded,
-            // imports three, not five.
+            // imports three, not five; so is the buyer's name and number an order file gives.
             let (mut imported, mut dup) = (0, 0);
             for m in items {
-                let counts = m.event.as_deref() != Some("Order Refunded");
+                let counts = m.event.as_deref() != Some("Order Refunded")
+                    && !(m.event.is_none()
+                        && m.message_id
+                            .as_deref()
+                            .is_some_and(|id| id.starts_with("import-buyer-")));
                 match track::apply_from(tx, m, now, "import")? {
                     track::Outcome::Duplicate { .. } => dup += counts as usize,
                     _ => imported += counts as usize,
@@ -135,15 +177,9 @@ fn apply(
 }
 
 /// Imports a CSV through the writer: all accepted rows in one transaction. With `strict`, any
-/// row error means nothing is written.
-pub async fn import(
-    store: &Store,
-    kind: Kind,
-    csv: Vec<u8>,
-    strict: bool,
-    tz: chrono_tz::Tz,
-) -> Result<ImportReport, import::Error> {
-    import_with(store, kind, csv, strict, tz, usize::MAX, &ImportProgress::default()).await
+/// row error means nothing is written. The import is kept in the history either way.
+pub async fn import(store: &Store, req: ImportRequest, tz: chrono_tz::Tz) -> Result<ImportReport, import::Error> {
+    import_with(store, req, tz, usize::MAX, &ImportProgress::default()).await
 }
 
 /// Rows per transaction of an import in chunks.
@@ -161,9 +197,25 @@ pub struct ImportProgress {
     pub outcome: Mutex<Option<Result<ImportReport, String>>>,
 }
 
-/// Imports running or finished on this server, by id (kept in memory: an import that a restart
-/// cut short is finished by uploading the file again, which skips what was already applied).
-pub type ImportJobs = Arc<Mutex<HashMap<String, Arc<ImportProgress>>>>;
+/// A file uploaded in the console and waiting for its column mapping.
+pub struct PendingUpload {
+    pub kind: Kind,
+    pub csv: Vec<u8>,
+    pub file_name: Option<String>,
+    pub strict: bool,
+    pub at: i64,
+}
+
+/// The console's imports on this server (kept in memory: an import that a restart cut short is
+/// finished by uploading the file again, which skips what was already applied), and the files
+/// waiting for their mapping, each by id.
+#[derive(Default)]
+pub struct Imports {
+    pub jobs: Mutex<HashMap<String, Arc<ImportProgress>>>,
+    pub pending: Mutex<HashMap<String, Arc<PendingUpload>>>,
+}
+
+pub type ImportJobs = Arc<Imports>;
 
 /// Imports a CSV in transactions of `IMPORT_CHUNK` rows, reporting progress. Every row is checked
 /// before anything is written (with `strict`, any error means nothing is); a file cut short by a
@@ -171,65 +223,184 @@ pub type ImportJobs = Arc<Mutex<HashMap<String, Arc<ImportProgress>>>>;
 /// their id, products by upsert).
 pub async fn import_in_chunks(
     store: &Store,
-    kind: Kind,
-    csv: Vec<u8>,
-    strict: bool,
+    req: ImportRequest,
     tz: chrono_tz::Tz,
     progress: &ImportProgress,
 ) -> Result<ImportReport, import::Error> {
-    import_with(store, kind, csv, strict, tz, IMPORT_CHUNK, progress).await
+    import_with(store, req, tz, IMPORT_CHUNK, progress).await
 }
 
-/// Checks every row, then applies the accepted ones `chunk` rows a transaction.
+/// Checks every row, then applies the accepted ones `chunk` rows a transaction; keeps the import
+/// in the history and a mapping given with it for the next file with the same headers.
 async fn import_with(
     store: &Store,
-    kind: Kind,
-    csv: Vec<u8>,
-    strict: bool,
+    req: ImportRequest,
     tz: chrono_tz::Tz,
     chunk: usize,
     progress: &ImportProgress,
 ) -> Result<ImportReport, import::Error> {
-    let (prepared, mut report) = tokio::task::spawn_blocking(move || prepare(kind, csv.as_slice(), tz))
-        .await
-        .expect("import parser panicked")?;
+    let ImportRequest {
+        kind,
+        csv,
+        strict,
+        mapping,
+        source,
+    } = req;
+    let given = mapping.clone();
+    let reader = store.clone();
+    let parsed = tokio::task::spawn_blocking(move || {
+        let remembered = |headers: &[String]| {
+            let read = reader.read().ok()?;
+            history::remembered(&read, kind, headers)
+                .ok()
+                .flatten()
+                .map(|m| m.fields)
+        };
+        let headers = import::mapping::preview(csv.as_slice(), 0).map(|p| p.headers);
+        prepare(kind, &csv, tz, mapping.as_ref(), remembered).map(|p| (p, headers.unwrap_or_default()))
+    })
+    .await
+    .expect("import parser panicked");
+    let ((prepared, mut report), headers) = match parsed {
+        Ok(p) => p,
+        Err(e) => {
+            keep(
+                store,
+                failed_record(kind, strict, given.is_some(), &source, &e, store.now_ms()),
+            )
+            .await;
+            return Err(e);
+        }
+    };
     if strict && !report.errors.is_empty() {
         report.rejected = true;
-        return Ok(report);
+    } else {
+        let total = prepared.len();
+        progress.total.store(total, Ordering::Relaxed);
+        let prepared = Arc::new(prepared);
+        let now = store.now_ms();
+        for start in (0..total).step_by(chunk) {
+            let range = start..start.saturating_add(chunk).min(total);
+            let (p, r) = (prepared.clone(), range.clone());
+            let (imported, duplicates) = store.write(move |tx| apply(tx, &p, Some(r.clone()), now)).await?;
+            report.imported += imported;
+            report.duplicates += duplicates;
+            progress.done.store(range.end, Ordering::Relaxed);
+        }
     }
-    let total = prepared.len();
-    progress.total.store(total, Ordering::Relaxed);
-    let prepared = Arc::new(prepared);
-    let now = store.now_ms();
-    for start in (0..total).step_by(chunk) {
-        let range = start..start.saturating_add(chunk).min(total);
-        let (p, r) = (prepared.clone(), range.clone());
-        let (imported, duplicates) = store.write(move |tx| apply(tx, &p, Some(r.clone()), now)).await?;
-        report.imported += imported;
-        report.duplicates += duplicates;
-        progress.done.store(range.end, Ordering::Relaxed);
-    }
+    let rec = record(kind, strict, &source, &report, store.now_ms());
+    let (who, now) = (source.who.clone(), store.now_ms());
+    report.id = store
+        .write(move |tx| -> Result<u64, store::Error> {
+            if let Some(fields) = &given {
+                history::remember(tx, kind, &headers, fields, &who, now)?;
+            }
+            history::add(tx, &rec)
+        })
+        .await?;
     Ok(report)
+}
+
+/// The history's entry for an import that ran.
+fn record(kind: Kind, strict: bool, source: &Source, report: &ImportReport, now: i64) -> history::ImportRecord {
+    history::ImportRecord {
+        at: now,
+        via: source.via,
+        who: source.who.clone(),
+        file_name: source.file_name.clone(),
+        kind: kind.as_str().to_string(),
+        mapped: report.mapping.is_some(),
+        strict,
+        rows: report.rows,
+        imported: report.imported,
+        duplicates: report.duplicates,
+        skipped: report.skipped,
+        rejected: report.rejected,
+        error_count: report.errors.len(),
+        errors: report.errors.iter().take(history::KEPT_ERRORS).cloned().collect(),
+        failed: None,
+    }
+}
+
+/// The history's entry for a file that could not be read at all.
+fn failed_record(
+    kind: Kind,
+    strict: bool,
+    mapped: bool,
+    source: &Source,
+    error: &import::Error,
+    now: i64,
+) -> history::ImportRecord {
+    history::ImportRecord {
+        at: now,
+        via: source.via,
+        who: source.who.clone(),
+        file_name: source.file_name.clone(),
+        kind: kind.as_str().to_string(),
+        mapped,
+        strict,
+        rows: 0,
+        imported: 0,
+        duplicates: 0,
+        skipped: 0,
+        rejected: true,
+        error_count: 0,
+        errors: Vec::new(),
+        failed: Some(error.to_string()),
+    }
+}
+
+/// Keeps a failed import in the history; a store that cannot write it is logged, since the
+/// import's own error is what the caller is told.
+async fn keep(store: &Store, rec: history::ImportRecord) {
+    if let Err(e) = store.write(move |tx| history::add(tx, &rec)).await {
+        tracing::warn!(error = %e, "the import history could not be written");
+    }
 }
 
 /// Imports a CSV file into a store no server holds (`dangol import`): every row checked, then
 /// the accepted ones applied in one transaction; with `strict`, nothing when any row has an error.
-pub fn import_file(
-    store: &Store,
-    kind: Kind,
-    input: impl std::io::Read,
-    strict: bool,
-    tz: chrono_tz::Tz,
-) -> Result<ImportReport, import::Error> {
-    let (prepared, mut report) = prepare(kind, input, tz)?;
+/// Kept in the history like the others.
+pub fn import_file(store: &Store, req: ImportRequest, tz: chrono_tz::Tz) -> Result<ImportReport, import::Error> {
+    let ImportRequest {
+        kind,
+        csv,
+        strict,
+        mapping,
+        source,
+    } = req;
+    let remembered = |headers: &[String]| {
+        let read = store.read().ok()?;
+        history::remembered(&read, kind, headers)
+            .ok()
+            .flatten()
+            .map(|m| m.fields)
+    };
+    let (prepared, mut report) = match prepare(kind, &csv, tz, mapping.as_ref(), remembered) {
+        Ok(p) => p,
+        Err(e) => {
+            let rec = failed_record(kind, strict, mapping.is_some(), &source, &e, store.now_ms());
+            store.write_blocking(move |tx| history::add(tx, &rec))?;
+            return Err(e);
+        }
+    };
+    let now = store.now_ms();
     if strict && !report.errors.is_empty() {
         report.rejected = true;
-        return Ok(report);
+    } else {
+        let (imported, duplicates) = store.write_blocking(move |tx| apply(tx, &prepared, None, now))?;
+        report.imported = imported;
+        report.duplicates = duplicates;
     }
-    let now = store.now_ms();
-    let (imported, duplicates) = store.write_blocking(move |tx| apply(tx, &prepared, None, now))?;
-    report.imported = imported;
-    report.duplicates = duplicates;
+    let rec = record(kind, strict, &source, &report, now);
+    let headers = import::mapping::preview(csv.as_slice(), 0)?.headers;
+    let who = source.who.clone();
+    report.id = store.write_blocking(move |tx| -> Result<u64, store::Error> {
+        if let Some(fields) = &mapping {
+            history::remember(tx, kind, &headers, fields, &who, now)?;
+        }
+        history::add(tx, &rec)
+    })?;
     Ok(report)
 }
 

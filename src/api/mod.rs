@@ -240,7 +240,12 @@ fn admin_routes() -> Routes {
         .merge(customers::routes())
         .merge(catalog::routes())
         .merge(access::routes())
-        .route("/imports/{kind}", axum::routing::post(import::upload))
+        .route("/imports", axum::routing::get(import::list))
+        .route("/imports/history/{id}", axum::routing::get(import::get))
+        .route(
+            "/imports/{kind}",
+            axum::routing::post(import::upload).get(import::template_file),
+        )
         .merge(analysis::routes())
         .merge(segments::routes())
         .merge(search::routes())

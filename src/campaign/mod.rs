@@ -9,6 +9,7 @@ pub mod body;
 pub mod channel;
 pub mod law;
 pub mod link;
+pub mod presets;
 pub mod render;
 pub mod report;
 pub mod send;

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use super::body::{BodyFormat, OkWhen, Provider, Signing};
 use super::{CampaignError, Channel, Definition, Purpose, bad};
 use crate::store::{self, ReadTx, Tx};
 
@@ -38,41 +39,6 @@ pub struct Smtp {
     pub from_email: String,
     #[serde(default)]
     pub reply_to: Option<String>,
-}
-
-/// An HTTP provider for texts or Kakao: dangol POSTs `body` (a JSON template) to `url`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Provider {
-    pub url: String,
-    /// The header that authenticates us, e.g. `Authorization`.
-    #[serde(default)]
-    pub auth_header: Option<String>,
-    /// Write-only, like the SMTP password.
-    #[serde(default)]
-    pub auth_value: Option<String>,
-    /// The request body, a JSON template with `{{ to }}`, `{{ from }}`, `{{ text }}`,
-    /// `{{ subject }}`, `{{ kind }}` (sms, lms, alimtalk, friendtalk), `{{ template_code }}`,
-    /// `{{ sender_key }}`, `{{ message_id }}`, `{{ callback_url }}` (where to POST the delivery
-    /// result); each value is JSON-escaped.
-    #[serde(default = "super::body::default_template")]
-    pub body: String,
-    /// The sender number (texts) or the Kakao channel's sender key.
-    #[serde(default)]
-    pub from: Option<String>,
-    #[serde(default = "default_timeout")]
-    pub timeout_ms: u64,
-    /// Attempts after the first on a 5xx, 429 or a timeout, with backoff doubling from 1 s.
-    #[serde(default = "default_retries")]
-    pub retries: u32,
-}
-
-/// The provider body used when none is set.
-fn default_timeout() -> u64 {
-    10_000
-}
-
-fn default_retries() -> u32 {
-    3
 }
 
 /// Quiet hours (21:00–08:00 by default, shop time): ad texts, Kakao and push wait until the end.
@@ -306,6 +272,14 @@ impl Settings {
     /// private network are refused.
     pub fn save(tx: &mut Tx, input: SettingsInput, deny_private: bool) -> Result<Settings, CampaignError> {
         let mut new = Settings::from(input);
+        for (family, p) in [
+            (super::presets::Family::Sms, &mut new.sms),
+            (super::presets::Family::Kakao, &mut new.kakao),
+        ] {
+            if let Some(p) = p {
+                super::presets::apply(family, p)?;
+            }
+        }
         let old = Self::load_tx(tx)?;
         if let (Some(n), Some(o)) = (&mut new.smtp, &old.smtp)
             && n.password.is_none()
@@ -316,7 +290,7 @@ impl Settings {
         for (n, o) in [(&mut new.sms, &old.sms), (&mut new.kakao, &old.kakao)] {
             if let (Some(n), Some(o)) = (n, o)
                 && n.auth_value.is_none()
-                && (&n.url, &n.auth_header) == (&o.url, &o.auth_header)
+                && (&n.url, &n.auth_header, &n.account, n.signing) == (&o.url, &o.auth_header, &o.account, o.signing)
             {
                 n.auth_value.clone_from(&o.auth_value);
             }
@@ -324,7 +298,8 @@ impl Settings {
         new.check()?;
         for (name, p) in [("sms", &new.sms), ("kakao", &new.kakao)] {
             if let Some(p) = p {
-                crate::outbound::check_url(&p.url, deny_private).map_err(|e| bad(format!("{name}.url"), e))?;
+                let url = super::body::url(p, super::Channel::Sms).map_err(|e| bad(format!("{name}.url"), e))?;
+                crate::outbound::check_url(&url, deny_private).map_err(|e| bad(format!("{name}.url"), e))?;
             }
         }
         tx.put_meta(KEY, &new)?;
@@ -356,8 +331,15 @@ impl Settings {
         }
         for (name, p) in [("sms", &self.sms), ("kakao", &self.kakao)] {
             if let Some(p) = p {
-                url(&format!("{name}.url"), &p.url)?;
-                super::body::check(&p.body).map_err(|e| bad(format!("{name}.body"), e))?;
+                let filled = super::body::url(p, super::Channel::Sms).map_err(|e| bad(format!("{name}.url"), e))?;
+                url(&format!("{name}.url"), &filled)?;
+                super::body::check(p).map_err(|e| bad(format!("{name}.body"), e))?;
+                if p.signing == Signing::SolapiHmac && p.account.as_deref().is_none_or(|a| a.trim().is_empty()) {
+                    return Err(bad(
+                        format!("{name}.account"),
+                        "is empty: Solapi's requests are signed with the API key",
+                    ));
+                }
                 if p.timeout_ms == 0 || p.timeout_ms > 120_000 {
                     return Err(bad(format!("{name}.timeout_ms"), "must be 1 to 120000"));
                 }

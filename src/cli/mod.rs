@@ -64,6 +64,12 @@ pub struct ImportArgs {
     /// Import nothing if any row has an error (default: import the valid rows, report the rest).
     #[arg(long)]
     pub strict: bool,
+    /// Read a file in another shop's format through this column mapping, a JSON object of our
+    /// field → the file's header, e.g. '{"order_id":"주문번호","email":"주문자 이메일",
+    /// "total":"결제금액","created_at":"주문일시"}' (remembered for the next file with the same
+    /// headers; without it, a remembered one is used).
+    #[arg(long)]
+    pub mapping: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -132,15 +138,25 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 /// `dangol import KIND FILE`: an import on a stopped server's data dir.
 fn import_command(args: &ImportArgs) -> anyhow::Result<()> {
     let kind: Kind = args.kind.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let file = std::fs::File::open(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    let csv = std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    let mapping = match &args.mapping {
+        Some(json) => Some(serde_json::from_str(json).context("--mapping is not a JSON object of field to header")?),
+        None => None,
+    };
     let store = open_for_command(&args.store.data_dir)?;
-    let report = load::import_file(
-        &store,
+    let who = std::env::var("USER").unwrap_or_else(|_| "cli".into());
+    let request = load::ImportRequest {
         kind,
-        std::io::BufReader::new(file),
-        args.strict,
-        args.store.timezone,
-    )?;
+        csv,
+        strict: args.strict,
+        mapping,
+        source: load::Source {
+            via: load::Via::Cli,
+            who,
+            file_name: args.file.file_name().map(|n| n.to_string_lossy().into_owned()),
+        },
+    };
+    let report = load::import_file(&store, request, args.store.timezone)?;
     for e in &report.errors {
         eprintln!(
             "row {}{}: {}",

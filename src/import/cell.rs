@@ -91,6 +91,11 @@ impl Amount {
         Amount(self.0.saturating_mul(quantity))
     }
 
+    /// The amount shared out over `quantity` (at least 1), as a unit price from a line's total.
+    pub(super) fn per(self, quantity: i64) -> Amount {
+        Amount(self.0 / quantity.max(1))
+    }
+
     /// A JSON integer when the amount is whole, else a JSON float ("19.99").
     pub(super) fn to_json(self) -> Value {
         if self.0 % Self::SCALE == 0 {
@@ -138,11 +143,14 @@ fn ungroup(int: &str) -> Option<String> {
     Some(digits)
 }
 
-/// Parses true/false, 1/0, yes/no, y/n, t/f, o/x and the Korean 예/아니오.
+/// Parses true/false, 1/0, yes/no, y/n, t/f, o/x, the Korean 예/아니오, and the consent columns of
+/// Korean shops' exports: 수신/수신거부, 동의/거부 (spaces aside: "수신 거부").
 pub(super) fn parse_flag(raw: &str) -> Result<bool, String> {
-    match raw.trim().to_lowercase().as_str() {
-        "true" | "1" | "yes" | "y" | "t" | "o" | "예" | "네" => Ok(true),
-        "false" | "0" | "no" | "n" | "f" | "x" | "아니오" | "아니요" => Ok(false),
+    let squashed: String = raw.split_whitespace().collect::<String>().to_lowercase();
+    match squashed.as_str() {
+        "true" | "1" | "yes" | "y" | "t" | "o" | "예" | "네" | "수신" | "수신동의" | "동의" => Ok(true),
+        "false" | "0" | "no" | "n" | "f" | "x" | "아니오" | "아니요" | "수신거부" | "거부" | "미동의" | "비동의"
+        | "수신안함" => Ok(false),
         _ => Err("must be true or false (or yes/no, y/n, 1/0)".into()),
     }
 }

@@ -1,10 +1,11 @@
-//! Customers: our columns or Shopify's customer export, one `identify` message per row.
+//! Customers: our columns, Shopify's customer export or a mapped file, one `identify` message
+//! per row.
 
 use serde_json::{Map, Value};
 
 use super::cell::{self, format_timestamp};
 use super::sheet::{Columns, Field, Sheet};
-use super::{Error, Item, Kind, Parsed, RowError, context, set_identity};
+use super::{Error, Item, Kind, Mapping, Parsed, RowError, context, set_identity};
 
 const USER_ID: Field = Field::new("user_id", &["user_id", "id", "customer_id", "Customer ID"]);
 const EMAIL: Field = Field::new("email", &["email", "e-mail"]);
@@ -57,15 +58,15 @@ const KNOWN_TRAITS: &[&str] = &[
     "kakao_consent",
 ];
 
-pub(super) fn parse(sheet: &Sheet, tz: chrono_tz::Tz) -> Result<Parsed, Error> {
-    let cols = Columns::resolve(sheet, FIELDS);
+pub(super) fn parse(sheet: &Sheet, tz: chrono_tz::Tz, mapping: Option<&Mapping>) -> Result<Parsed, Error> {
+    let cols = Columns::resolve(sheet, FIELDS, mapping);
     if !cols.found_any() {
         return Err(Error::UnknownFormat {
             kind: Kind::Customers,
             headers: sheet.headers.clone(),
         });
     }
-    let missing = cols.missing(&[&[&USER_ID, &EMAIL]]);
+    let missing = cols.missing(&[&[&USER_ID, &EMAIL, &PHONE]]);
     if !missing.is_empty() {
         return Err(Error::MissingColumns {
             kind: Kind::Customers,
@@ -79,12 +80,21 @@ pub(super) fn parse(sheet: &Sheet, tz: chrono_tz::Tz) -> Result<Parsed, Error> {
         let mut r = cols.row(record);
         let user_id = r.text(&USER_ID);
         let email = r.parse(&EMAIL, cell::parse_email);
-        if user_id.is_none() && email.is_none() && r.get(&EMAIL).is_none() {
+        let phone = r.get(&PHONE).or_else(|| r.get(&ADDRESS_PHONE));
+        if user_id.is_none() && email.is_none() && r.get(&EMAIL).is_none() && phone.is_none() {
             let (user_column, email_column) = (cols.header(&USER_ID), cols.header(&EMAIL));
+            let message = if cols.has(&PHONE) {
+                format!(
+                    "the row has neither `{user_column}` nor `{email_column}` nor `{}`",
+                    cols.header(&PHONE)
+                )
+            } else {
+                format!("the row has neither `{user_column}` nor `{email_column}`")
+            };
             r.errors.push(RowError {
                 row: record.row,
                 column: Some(if cols.has(&USER_ID) { user_column } else { email_column }.to_string()),
-                message: format!("the row has neither `{user_column}` nor `{email_column}`"),
+                message,
             });
         }
 
@@ -107,10 +117,7 @@ pub(super) fn parse(sheet: &Sheet, tz: chrono_tz::Tz) -> Result<Parsed, Error> {
         let created_at = r.parse(&CREATED_AT, |s| cell::parse_timestamp(s, tz));
         put("email", email.clone().map(Value::from));
         put("name", name.map(Value::from));
-        put(
-            "phone",
-            r.get(&PHONE).or_else(|| r.get(&ADDRESS_PHONE)).map(Value::from),
-        );
+        put("phone", phone.map(Value::from));
         put("created_at", created_at.map(|at| format_timestamp(at).into()));
         put(
             "birthday",
@@ -152,7 +159,7 @@ pub(super) fn parse(sheet: &Sheet, tz: chrono_tz::Tz) -> Result<Parsed, Error> {
         }
         let mut message = Map::new();
         message.insert("type".into(), "identify".into());
-        set_identity(&mut message, user_id.as_deref(), email.as_deref());
+        set_identity(&mut message, user_id.as_deref(), email.as_deref(), phone);
         message.insert("traits".into(), Value::Object(traits));
         if let Some(at) = created_at {
             message.insert("timestamp".into(), format_timestamp(at).into());
@@ -160,7 +167,7 @@ pub(super) fn parse(sheet: &Sheet, tz: chrono_tz::Tz) -> Result<Parsed, Error> {
         message.insert("context".into(), context(None));
         message.insert(
             "messageId".into(),
-            message_id(user_id.as_deref().or(email.as_deref()), &message).into(),
+            message_id(user_id.as_deref().or(email.as_deref()).or(phone), &message).into(),
         );
         parsed.items.push(Item {
             row: record.row,
@@ -315,15 +322,16 @@ mod tests {
 
     #[test]
     fn needs_an_id_or_email_column() {
-        let err = parse(Kind::Customers, "name,phone\n김민준,010\n".as_bytes(), chrono_tz::UTC).unwrap_err();
+        let err = parse(Kind::Customers, "name,city\n김민준,서울\n".as_bytes(), chrono_tz::UTC).unwrap_err();
         assert!(
-            matches!(&err, Error::MissingColumns { columns, .. } if columns[0].name == "user_id or email"),
+            matches!(&err, Error::MissingColumns { columns, .. } if columns[0].name == "user_id or email or phone"),
             "{err}"
         );
         assert!(
             err.to_string().contains(
-                "`user_id or email` (accepted headers: user_id, id, customer_id, Customer ID, email, e-mail)"
-            )
+                "`user_id or email or phone` (accepted headers: user_id, id, customer_id, Customer ID, email, e-mail, phone, mobile)"
+            ),
+            "{err}"
         );
     }
 }

@@ -2,7 +2,8 @@
 //! messages (CONTRACT §2), ready for the store.
 //!
 //! This module owns the file formats: our own columns and Shopify's product, customer and order
-//! exports, told apart by their header names. It is pure: it reads the bytes it is given and
+//! exports, told apart by their header names, and any other file read through a column mapping
+//! (`mapping.rs`: which column is the email, the order id, the amount, the date). It is pure: it reads the bytes it is given and
 //! returns values, touching neither the store nor the clock, so `api/`, `web/` and the CLI can
 //! call it and then decide whether to apply the valid rows or nothing. Customers become
 //! `identify` messages, orders `Order Completed` (and `Order Refunded`) `track` messages, and
@@ -16,9 +17,14 @@ use crate::store;
 
 mod cell;
 mod customer;
+pub mod mapping;
 mod order;
 mod product;
 mod sheet;
+pub mod template;
+
+/// A column mapping: our field → the file's header that holds it (see `mapping.rs`).
+pub type Mapping = std::collections::BTreeMap<String, String>;
 
 #[cfg(test)]
 mod tests;
@@ -61,7 +67,7 @@ impl FromStr for Kind {
 }
 
 /// A problem with one row; the row yields no item.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct RowError {
     /// The row number a spreadsheet shows: the header is row 1, the first data row is row 2.
     pub row: usize,
@@ -135,6 +141,9 @@ pub enum Error {
         columns.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
     )]
     MissingColumns { kind: Kind, columns: Vec<MissingColumn> },
+    /// A column mapping that does not fit the file; `field` is `mapping.FIELD`.
+    #[error("`{field}` {message}")]
+    BadMapping { field: String, message: String },
     /// Writing the parsed rows failed. `parse` never returns this; `load::import` does, so an
     /// import has one error type from upload to commit.
     #[error(transparent)]
@@ -144,7 +153,7 @@ pub enum Error {
 impl HasCode for Error {
     fn code(&self) -> ErrorCode {
         match self {
-            Error::UnknownKind(_) => ErrorCode::InvalidField,
+            Error::UnknownKind(_) | Error::BadMapping { .. } => ErrorCode::InvalidField,
             Error::Io(_)
             | Error::NotUtf8 { .. }
             | Error::Csv(_)
@@ -159,6 +168,7 @@ impl HasCode for Error {
     fn field(&self) -> Option<&str> {
         match self {
             Error::MissingColumns { columns, .. } => columns.first().map(|c| c.name.as_str()),
+            Error::BadMapping { field, .. } => Some(field),
             _ => None,
         }
     }
@@ -169,12 +179,26 @@ impl HasCode for Error {
 /// `tz` is the shop's time zone, used for timestamps without an offset. Row problems land in
 /// [`Parsed::errors`] and their rows yield no item; only file-level problems are an `Err`.
 pub fn parse(kind: Kind, input: impl std::io::Read, tz: chrono_tz::Tz) -> Result<Parsed, Error> {
+    parse_with(kind, input, tz, None)
+}
+
+/// Reads a CSV file of the given kind, through `mapping` when one is given (checked against the
+/// file's headers first: a mapping that does not fit is `Error::BadMapping`, naming the field).
+pub fn parse_with(
+    kind: Kind,
+    input: impl std::io::Read,
+    tz: chrono_tz::Tz,
+    mapping: Option<&Mapping>,
+) -> Result<Parsed, Error> {
     let sheet = sheet::Sheet::read(input)?;
-    check_kind(kind, &sheet)?;
+    match mapping {
+        Some(mapping) => mapping::check(kind, &sheet.headers, mapping)?,
+        None => check_kind(kind, &sheet)?,
+    }
     let mut parsed = match kind {
-        Kind::Products => product::parse(&sheet),
-        Kind::Customers => customer::parse(&sheet, tz),
-        Kind::Orders => order::parse(&sheet, tz),
+        Kind::Products => product::parse(&sheet, mapping),
+        Kind::Customers => customer::parse(&sheet, tz, mapping),
+        Kind::Orders => order::parse(&sheet, tz, mapping),
     }
     .map_err(|error| match (error, guess_kind(&sheet)) {
         (Error::MissingColumns { .. }, Some((found, _))) if found != kind => Error::WrongKind { expected: kind, found },
@@ -182,6 +206,17 @@ pub fn parse(kind: Kind, input: impl std::io::Read, tz: chrono_tz::Tz) -> Result
     })?;
     parsed.errors.sort_by_key(|e| e.row);
     Ok(parsed)
+}
+
+impl Error {
+    /// Whether the file is in no format we know by its headers, so that a column mapping would
+    /// read it (the mapping step offers itself for these).
+    pub fn needs_mapping(&self) -> bool {
+        matches!(
+            self,
+            Error::UnknownFormat { .. } | Error::MissingColumns { .. } | Error::WrongKind { .. }
+        )
+    }
 }
 
 /// Headers only one kind of file has, used to catch a file uploaded as the wrong kind.
@@ -257,15 +292,37 @@ fn context(email: Option<&str>) -> serde_json::Value {
 }
 
 /// Sets `userId`, or, for a guest, `anonymousId` "import-email:EMAIL" (CONTRACT §2: a guest
-/// order with an email lands on the customer with that email).
-fn set_identity(message: &mut serde_json::Map<String, serde_json::Value>, user_id: Option<&str>, email: Option<&str>) {
-    match (user_id, email) {
-        (Some(user_id), _) => {
+/// order with an email lands on the customer with that email), or, with neither, "import-phone:
+/// DIGITS", so that the rows of one mobile number (a 스마트스토어 buyer has no email) are one person.
+fn set_identity(
+    message: &mut serde_json::Map<String, serde_json::Value>,
+    user_id: Option<&str>,
+    email: Option<&str>,
+    phone: Option<&str>,
+) {
+    match (user_id, email, phone.and_then(phone_key)) {
+        (Some(user_id), _, _) => {
             message.insert("userId".into(), user_id.into());
         }
-        (None, Some(email)) => {
+        (None, Some(email), _) => {
             message.insert("anonymousId".into(), format!("import-email:{email}").into());
         }
-        (None, None) => {}
+        (None, None, Some(phone)) => {
+            message.insert("anonymousId".into(), format!("import-phone:{phone}").into());
+        }
+        (None, None, None) => {}
     }
+}
+
+/// A mobile number as one key: its digits, "+82 10-1234-5678" as "01012345678". None when it
+/// has too few digits to be a number.
+fn phone_key(phone: &str) -> Option<String> {
+    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+    let digits = match digits.strip_prefix("82") {
+        Some(rest) if phone.trim_start().starts_with('+') || digits.len() >= 11 && rest.starts_with('1') => {
+            format!("0{rest}")
+        }
+        _ => digits,
+    };
+    (digits.len() >= 7).then_some(digits)
 }

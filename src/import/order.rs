@@ -1,5 +1,6 @@
-//! Orders: our columns or Shopify's order export, one row per order line. Rows sharing an order
-//! id make one `Order Completed` message, plus an `Order Refunded` one when money went back.
+//! Orders: our columns, Shopify's order export or a mapped file, one row per order line. Rows
+//! sharing an order id make one `Order Completed` message, plus an `Order Refunded` one when money
+//! went back; a buyer's name or mobile number, when the file has them, an `identify` before it.
 
 use std::collections::HashMap;
 
@@ -8,11 +9,16 @@ use serde_json::{Map, Value, json};
 
 use super::cell::{self, Amount, format_timestamp};
 use super::sheet::{Columns, Field, Row, Sheet};
-use super::{Error, Item, Kind, Parsed, RowError, context, set_identity};
+use super::{Error, Item, Kind, Mapping, Parsed, RowError, context, set_identity};
 
 const ORDER_ID: Field = Field::new("order_id", &["order_id", "Name", "Id"]);
 const USER_ID: Field = Field::new("user_id", &["user_id", "customer_id"]);
 const EMAIL: Field = Field::new("email", &["email"]);
+/// The buyer's mobile number (a mapped file's 주문자 휴대전화, 구매자연락처). Our own column is
+/// `buyer_phone`, so that Shopify's `Phone` column keeps meaning what it meant.
+const PHONE: Field = Field::new("phone", &["buyer_phone"]);
+/// The buyer's name (a mapped file's 주문자명 or 구매자명).
+const NAME: Field = Field::new("name", &["buyer_name"]);
 const CREATED_AT: Field = Field::new("created_at", &["created_at", "Created at", "order_date"]);
 const STATUS: Field = Field::new("status", &["status", "Financial Status"]);
 const CURRENCY: Field = Field::new("currency", &["currency"]);
@@ -27,6 +33,9 @@ const PRODUCT_ID: Field = Field::new("product_id", &["product_id"]);
 const SKU: Field = Field::new("sku", &["sku", "Lineitem sku"]);
 const PRODUCT_NAME: Field = Field::new("product_name", &["product_name", "Lineitem name"]);
 const PRICE: Field = Field::new("price", &["price", "Lineitem price"]);
+/// What a line came to (스마트스토어's 상품별 총 주문금액): the order's total is their sum when the
+/// file gives no total of its own.
+const LINE_TOTAL: Field = Field::new("line_total", &["line_total"]);
 const QUANTITY: Field = Field::new("quantity", &["quantity", "Lineitem quantity", "qty"]);
 const CATEGORY: Field = Field::new("category", &["category"]);
 
@@ -34,6 +43,8 @@ const FIELDS: &[&Field] = &[
     &ORDER_ID,
     &USER_ID,
     &EMAIL,
+    &PHONE,
+    &NAME,
     &CREATED_AT,
     &STATUS,
     &CURRENCY,
@@ -48,6 +59,7 @@ const FIELDS: &[&Field] = &[
     &SKU,
     &PRODUCT_NAME,
     &PRICE,
+    &LINE_TOTAL,
     &QUANTITY,
     &CATEGORY,
 ];
@@ -55,11 +67,30 @@ const FIELDS: &[&Field] = &[
 /// States of orders that never completed; they are skipped and counted.
 const NOT_COMPLETED: &[&str] = &["pending", "voided", "expired", "cancelled", "canceled", "failed"];
 
+/// Korean shops' order states that mean one of ours (Cafe24, 스마트스토어 and 고도몰 write these);
+/// any other state is kept as written ("배송완료", "구매확정").
+const KOREAN_STATES: &[(&str, &str)] = &[
+    ("입금전", "pending"),
+    ("입금대기", "pending"),
+    ("결제대기", "pending"),
+    ("미입금", "pending"),
+    ("취소", "cancelled"),
+    ("주문취소", "cancelled"),
+    ("취소완료", "cancelled"),
+    ("결제취소", "cancelled"),
+    ("입금전취소", "cancelled"),
+    ("환불", "refunded"),
+    ("환불완료", "refunded"),
+    ("반품완료", "refunded"),
+];
+
 /// Order-level fields as one row gives them. Shopify fills most only on an order's first row.
 #[derive(Default)]
 struct OrderFields {
     user_id: Option<String>,
     email: Option<String>,
+    phone: Option<String>,
+    name: Option<String>,
     created_at: Option<DateTime<Utc>>,
     status: Option<String>,
     currency: Option<String>,
@@ -78,13 +109,20 @@ impl OrderFields {
         OrderFields {
             user_id: r.text(&USER_ID),
             email: r.parse(&EMAIL, cell::parse_email),
+            phone: r.text(&PHONE),
+            name: r.text(&NAME),
             created_at: r.parse(&CREATED_AT, |s| cell::parse_timestamp(s, tz)),
             status: r.get(&STATUS).map(|s| {
-                s.to_lowercase()
-                    .split([' ', '-', '_'])
-                    .filter(|w| !w.is_empty())
-                    .collect::<Vec<_>>()
-                    .join("_")
+                let squashed: String = s.split_whitespace().collect();
+                match KOREAN_STATES.iter().find(|(korean, _)| *korean == squashed) {
+                    Some((_, ours)) => ours.to_string(),
+                    None => s
+                        .to_lowercase()
+                        .split([' ', '-', '_'])
+                        .filter(|w| !w.is_empty())
+                        .collect::<Vec<_>>()
+                        .join("_"),
+                }
             }),
             currency: r.parse(&CURRENCY, cell::parse_currency),
             total: r.parse(&TOTAL, amount),
@@ -107,6 +145,8 @@ impl OrderFields {
         }
         first(&mut self.user_id, later.user_id);
         first(&mut self.email, later.email);
+        first(&mut self.phone, later.phone);
+        first(&mut self.name, later.name);
         first(&mut self.created_at, later.created_at);
         first(&mut self.status, later.status);
         first(&mut self.currency, later.currency);
@@ -126,6 +166,8 @@ struct Line {
     sku: Option<String>,
     name: Option<String>,
     price: Option<Amount>,
+    /// What the line came to, when the file says.
+    total: Option<Amount>,
     quantity: i64,
     category: Option<String>,
 }
@@ -138,18 +180,32 @@ impl Line {
             q if q < 0 => Err("must not be negative".to_string()),
             q => Ok(q),
         });
+        let quantity = quantity.unwrap_or(1);
+        let total = r.parse(&LINE_TOTAL, Amount::parse_non_negative);
         let line = Line {
             sku: r.text(&SKU),
             // A SKU stays a SKU: the store maps it to the catalogue's product id.
             product_id: r.text(&PRODUCT_ID),
             name: r.text(&PRODUCT_NAME),
-            price: r.parse(&PRICE, Amount::parse_non_negative),
-            quantity: quantity.unwrap_or(1),
+            // A file with only the line's total gives its unit price by division.
+            price: r
+                .parse(&PRICE, Amount::parse_non_negative)
+                .or_else(|| total.map(|t| t.per(quantity))),
+            total,
+            quantity,
             category: r.text(&CATEGORY),
         };
-        let has_line = [&PRODUCT_ID, &SKU, &PRODUCT_NAME, &PRICE, &QUANTITY, &CATEGORY]
-            .iter()
-            .any(|f| r.get(f).is_some());
+        let has_line = [
+            &PRODUCT_ID,
+            &SKU,
+            &PRODUCT_NAME,
+            &PRICE,
+            &LINE_TOTAL,
+            &QUANTITY,
+            &CATEGORY,
+        ]
+        .iter()
+        .any(|f| r.get(f).is_some());
         if !has_line {
             return None;
         }
@@ -193,15 +249,15 @@ struct Group {
     errors: Vec<RowError>,
 }
 
-pub(super) fn parse(sheet: &Sheet, tz: chrono_tz::Tz) -> Result<Parsed, Error> {
-    let cols = Columns::resolve(sheet, FIELDS);
+pub(super) fn parse(sheet: &Sheet, tz: chrono_tz::Tz, mapping: Option<&Mapping>) -> Result<Parsed, Error> {
+    let cols = Columns::resolve(sheet, FIELDS, mapping);
     if !cols.found_any() {
         return Err(Error::UnknownFormat {
             kind: Kind::Orders,
             headers: sheet.headers.clone(),
         });
     }
-    let missing = cols.missing(&[&[&ORDER_ID], &[&USER_ID, &EMAIL], &[&CREATED_AT]]);
+    let missing = cols.missing(&[&[&ORDER_ID], &[&USER_ID, &EMAIL, &PHONE], &[&CREATED_AT]]);
     if !missing.is_empty() {
         return Err(Error::MissingColumns {
             kind: Kind::Orders,
@@ -260,6 +316,7 @@ pub(super) fn parse(sheet: &Sheet, tz: chrono_tz::Tz) -> Result<Parsed, Error> {
         let fields = &group.fields;
         if fields.user_id.is_none()
             && fields.email.is_none()
+            && fields.phone.is_none()
             && !group
                 .errors
                 .iter()
@@ -267,10 +324,16 @@ pub(super) fn parse(sheet: &Sheet, tz: chrono_tz::Tz) -> Result<Parsed, Error> {
         {
             let (user, email) = (cols.header(&USER_ID), cols.header(&EMAIL));
             let column = if cols.has(&USER_ID) { user } else { email };
-            group.errors.push(order_error(
-                column,
-                format!("order {} has neither `{user}` nor `{email}`", group.order_id),
-            ));
+            let message = if cols.has(&PHONE) {
+                format!(
+                    "order {} has neither `{user}` nor `{email}` nor `{}`",
+                    group.order_id,
+                    cols.header(&PHONE)
+                )
+            } else {
+                format!("order {} has neither `{user}` nor `{email}`", group.order_id)
+            };
+            group.errors.push(order_error(column, message));
         }
         if fields.created_at.is_none()
             && !group
@@ -301,7 +364,10 @@ fn messages(group: &Group, subtotal_after_discount: bool) -> Vec<Item> {
     let shipping = fields.shipping.unwrap_or(Amount::ZERO);
     let tax = fields.tax.unwrap_or(Amount::ZERO);
     let total = fields.total.unwrap_or_else(|| {
-        let lines = group.lines.iter().filter_map(|l| l.price.map(|p| p.times(l.quantity)));
+        let lines = group
+            .lines
+            .iter()
+            .filter_map(|l| l.total.or_else(|| l.price.map(|p| p.times(l.quantity))));
         lines
             .fold(Amount::ZERO, Amount::add)
             .sub(discount)
@@ -338,7 +404,12 @@ fn messages(group: &Group, subtotal_after_discount: bool) -> Vec<Item> {
         let mut message = Map::new();
         message.insert("type".into(), "track".into());
         message.insert("event".into(), event.into());
-        set_identity(&mut message, fields.user_id.as_deref(), fields.email.as_deref());
+        set_identity(
+            &mut message,
+            fields.user_id.as_deref(),
+            fields.email.as_deref(),
+            fields.phone.as_deref(),
+        );
         message.insert("properties".into(), properties);
         message.insert("timestamp".into(), format_timestamp(at).into());
         message.insert("messageId".into(), message_id.into());
@@ -348,12 +419,42 @@ fn messages(group: &Group, subtotal_after_discount: bool) -> Vec<Item> {
             value: Value::Object(message),
         }
     };
-    let mut items = vec![track(
+    let mut items = Vec::new();
+    // The buyer's name and number, as the file gives them, on the buyer's profile.
+    let mut traits = Map::new();
+    if let Some(name) = &fields.name {
+        traits.insert("name".into(), name.clone().into());
+    }
+    if let Some(phone) = &fields.phone {
+        traits.insert("phone".into(), phone.clone().into());
+    }
+    if !traits.is_empty() {
+        let mut message = Map::new();
+        message.insert("type".into(), "identify".into());
+        set_identity(
+            &mut message,
+            fields.user_id.as_deref(),
+            fields.email.as_deref(),
+            fields.phone.as_deref(),
+        );
+        if let Some(email) = &fields.email {
+            traits.insert("email".into(), email.clone().into());
+        }
+        message.insert("traits".into(), Value::Object(traits));
+        message.insert("timestamp".into(), format_timestamp(created_at).into());
+        message.insert("messageId".into(), format!("import-buyer-{}", group.order_id).into());
+        message.insert("context".into(), context(None));
+        items.push(Item {
+            row: group.first_row,
+            value: Value::Object(message),
+        });
+    }
+    items.push(track(
         "Order Completed",
         Value::Object(properties),
         created_at,
         format!("import-order-{}", group.order_id),
-    )];
+    ));
 
     let refunded = fields
         .refunded
@@ -528,7 +629,7 @@ mod tests {
             panic!("{err}")
         };
         let names: Vec<_> = columns.iter().map(|c| c.name.as_str()).collect();
-        assert_eq!(names, ["user_id or email", "created_at"]);
+        assert_eq!(names, ["user_id or email or phone", "created_at"]);
         assert!(
             err.to_string()
                 .contains("`created_at` (accepted headers: created_at, Created at, order_date)"),

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::cell::{self, Amount};
 use super::sheet::{Columns, Field, Row, Sheet};
-use super::{Error, Item, Parsed, RowError};
+use super::{Error, Item, Mapping, Parsed, RowError};
 
 const ID: Field = Field::new("id", &["id", "product_id", "Handle"]);
 const NAME: Field = Field::new("name", &["name", "product_name", "Title"]);
@@ -220,8 +220,8 @@ struct Group {
     failed: bool,
 }
 
-pub(super) fn parse(sheet: &Sheet) -> Result<Parsed, Error> {
-    let cols = Columns::resolve(sheet, FIELDS);
+pub(super) fn parse(sheet: &Sheet, mapping: Option<&Mapping>) -> Result<Parsed, Error> {
+    let cols = Columns::resolve(sheet, FIELDS, mapping);
     if !cols.found_any() {
         return Err(Error::UnknownFormat {
             kind: super::Kind::Products,

@@ -5,7 +5,7 @@ use std::io::Read;
 
 use csv::StringRecord;
 
-use super::{Error, MissingColumn, RowError};
+use super::{Error, Mapping, MissingColumn, RowError};
 
 /// A column we understand: its canonical name and the headers accepted for it, best first.
 ///
@@ -157,15 +157,21 @@ pub(super) struct Columns<'s> {
 }
 
 impl<'s> Columns<'s> {
-    /// Finds each field's column: the first alias, in the field's order, that the header has.
-    pub fn resolve(sheet: &'s Sheet, fields: &[&Field]) -> Columns<'s> {
+    /// Finds each field's column: with a mapping, the column it names (a field it leaves out is
+    /// not read); else the first alias, in the field's order, that the header has.
+    pub fn resolve(sheet: &'s Sheet, fields: &[&Field], mapping: Option<&Mapping>) -> Columns<'s> {
         let mut found = HashMap::new();
         let mut used = vec![false; sheet.keys.len()];
         for field in fields {
-            let index = field.aliases.iter().find_map(|alias| {
-                let alias = normalize(alias);
-                sheet.keys.iter().position(|k| *k == alias)
-            });
+            let index = match mapping {
+                Some(mapping) => mapping
+                    .get(field.name)
+                    .and_then(|header| sheet.headers.iter().position(|h| h == header)),
+                None => field.aliases.iter().find_map(|alias| {
+                    let alias = normalize(alias);
+                    sheet.keys.iter().position(|k| *k == alias)
+                }),
+            };
             if let Some(index) = index {
                 found.insert(field.name, index);
                 used[index] = true;

@@ -179,7 +179,19 @@ fn error_codes() {
     let err = parse(Kind::Orders, "order_id,total\n1,100\n".as_bytes(), chrono_tz::UTC).unwrap_err();
     assert_eq!(
         (err.code(), err.field()),
-        (ErrorCode::InvalidCsv, Some("user_id or email"))
+        (ErrorCode::InvalidCsv, Some("user_id or email or phone"))
+    );
+    let mapping: super::Mapping = [("order_id".to_string(), "order_id".to_string())].into();
+    let err = super::parse_with(
+        Kind::Orders,
+        "order_id,total\n1,100\n".as_bytes(),
+        chrono_tz::UTC,
+        Some(&mapping),
+    )
+    .unwrap_err();
+    assert_eq!(
+        (err.code(), err.field()),
+        (ErrorCode::InvalidField, Some("mapping.user_id"))
     );
     let err = Error::from(crate::store::Error::WriterGone);
     assert_eq!(

@@ -80,6 +80,8 @@ pub(super) fn run(db: &redb::Database, now: i64) -> Result<(), Error> {
         txn.open_table(WEB_NAME_IDS)?;
         txn.open_table(WEB_ORDER_MONTHS)?;
         txn.open_table(WEB_COHORTS)?;
+        txn.open_table(IMPORTS)?;
+        txn.open_table(IMPORT_MAPPINGS)?;
         // Numbered migrations: `if found < N { mNNN_…(&txn)?; }`; the version is written below.
         if found.is_some_and(|v| v < 2) {
             m002_order_amounts(&txn)?;

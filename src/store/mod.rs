@@ -17,6 +17,7 @@ macro_rules! readers_of_both {
 
 mod campaigns;
 pub mod codec;
+mod imports;
 mod migrate;
 mod onsite;
 pub mod records;

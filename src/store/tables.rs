@@ -231,3 +231,11 @@ pub const WEB_ORDER_MONTHS: TableDefinition<u64, &[u8]> = TableDefinition::new("
 /// Table: web_cohorts — customers by the month of their first order and a month they ordered in.
 /// Key: (first-order month, month); Value: customers.
 pub const WEB_COHORTS: TableDefinition<(i32, i32), u32> = TableDefinition::new("web-cohorts-1");
+
+/// Table: imports — the import history: every CSV import, from the console, the API or the CLI.
+/// Key: import id (increasing); Value: `load::history::ImportRecord`.
+pub const IMPORTS: TableDefinition<u64, &[u8]> = TableDefinition::new("imports-1");
+
+/// Table: import_mappings — the column mappings owners chose, offered again for the same file.
+/// Key: "KIND:hash of the header set" (`import::mapping::key`); Value: `load::history::SavedMapping`.
+pub const IMPORT_MAPPINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("import-mappings-1");

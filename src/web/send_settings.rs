@@ -2,7 +2,9 @@
 //! the addresses of links, SMTP, the SMS and Kakao providers, quiet hours, the frequency cap,
 //! the rates and the workers. Everybody signed in sees it (secrets never: only whether one is
 //! stored); only owners change it, through `Settings::save` as `PUT /api/v1/settings/messaging`
-//! does. An empty password or auth value keeps the stored one.
+//! does. An empty password or auth value keeps the stored one. A provider is chosen from the
+//! presets of Korean providers (Solapi, Aligo, NHN Cloud: the owner gives the account, the secret
+//! and the sender) or written by hand (URL, header, body).
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -15,7 +17,10 @@ use serde::Deserialize;
 use super::frame::Frame;
 use super::{Staff, failed, render};
 use crate::app::AppState;
-use crate::campaign::settings::{Cap, Provider, QuietHours, Rates, Security, Settings, SettingsInput, Smtp};
+use crate::campaign::presets::{self, Family};
+use crate::campaign::settings::{
+    BodyFormat, Cap, OkWhen, Provider, QuietHours, Rates, Security, Settings, SettingsInput, Signing, Smtp,
+};
 use crate::campaign::{CampaignError, body};
 use crate::i18n::Catalog;
 use crate::store::records::Role;
@@ -33,6 +38,10 @@ pub struct ProviderDraft {
     pub prefix: &'static str,
     pub title: &'static str,
     pub on: bool,
+    /// The preset's key, or empty for a provider written by hand.
+    pub preset: String,
+    /// Solapi's API key, Aligo's user id, NHN Cloud's app key.
+    pub account: String,
     pub url: String,
     pub auth_header: String,
     /// Write-only: always shown empty.
@@ -42,15 +51,46 @@ pub struct ProviderDraft {
     pub from: String,
     pub timeout_ms: String,
     pub retries: String,
+    /// What the form does not show of a provider written by hand (its body's format, its signing
+    /// and its answer's check, as the API set them), kept as stored.
+    pub kept: (BodyFormat, Signing, Option<OkWhen>),
 }
 
 impl ProviderDraft {
+    fn family(&self) -> Family {
+        if self.prefix == "kakao" {
+            Family::Kakao
+        } else {
+            Family::Sms
+        }
+    }
+
+    /// The presets of this slot as (key, name, chosen), for the form's choice.
+    pub fn preset_options(&self) -> Vec<(&'static str, &'static str, bool)> {
+        presets::all()
+            .into_iter()
+            .filter(|p| p.family == self.family())
+            .map(|p| (p.key, p.name, self.preset == p.key))
+            .collect()
+    }
+
+    /// What to fill in for each preset of this slot: (name, in the provider's own words).
+    pub fn preset_hints(&self, t: &Catalog) -> Vec<(&'static str, String)> {
+        presets::all()
+            .into_iter()
+            .filter(|p| p.family == self.family())
+            .map(|p| (p.name, t.get(&p.hint_key()).to_string()))
+            .collect()
+    }
+
     fn new(prefix: &'static str, title: &'static str, p: Option<&Provider>) -> ProviderDraft {
         match p {
             Some(p) => ProviderDraft {
                 prefix,
                 title,
                 on: true,
+                preset: p.preset.clone().unwrap_or_default(),
+                account: p.account.clone().unwrap_or_default(),
                 url: p.url.clone(),
                 auth_header: p.auth_header.clone().unwrap_or_default(),
                 auth_value: String::new(),
@@ -59,6 +99,7 @@ impl ProviderDraft {
                 from: p.from.clone().unwrap_or_default(),
                 timeout_ms: p.timeout_ms.to_string(),
                 retries: p.retries.to_string(),
+                kept: (p.format, p.signing, p.ok_when.clone()),
             },
             // The defaults a new provider starts from.
             None => ProviderDraft {
@@ -76,6 +117,8 @@ impl ProviderDraft {
     fn set(&mut self, key: &str, v: String) {
         match key {
             "on" => self.on = true,
+            "preset" => self.preset = v,
+            "account" => self.account = v,
             "url" => self.url = v,
             "auth_header" => self.auth_header = v,
             "auth_value" => self.auth_value = v,
@@ -86,6 +129,11 @@ impl ProviderDraft {
             _ => {}
         }
     }
+}
+
+/// What the form does not show of a stored provider.
+fn kept(p: Option<&Provider>) -> (BodyFormat, Signing, Option<OkWhen>) {
+    p.map(|p| (p.format, p.signing, p.ok_when.clone())).unwrap_or_default()
 }
 
 /// The form as typed.
@@ -177,12 +225,14 @@ impl Draft {
                     prefix: "sms",
                     title: t.get("messaging.sms"),
                     auth_value_set: stored.sms.as_ref().is_some_and(|p| p.auth_value.is_some()),
+                    kept: kept(stored.sms.as_ref()),
                     ..ProviderDraft::default()
                 },
                 ProviderDraft {
                     prefix: "kakao",
                     title: t.get("messaging.kakao"),
                     auth_value_set: stored.kakao.as_ref().is_some_and(|p| p.auth_value.is_some()),
+                    kept: kept(stored.kakao.as_ref()),
                     ..ProviderDraft::default()
                 },
             ],
@@ -269,7 +319,9 @@ impl Draft {
         let mut providers = Vec::new();
         for p in &self.providers {
             providers.push(if p.on {
-                Some(Provider {
+                let mut provider = Provider {
+                    preset: opt(&p.preset),
+                    account: opt(&p.account),
                     url: p.url.trim().to_string(),
                     auth_header: opt(&p.auth_header),
                     auth_value: Some(p.auth_value.clone()).filter(|v| !v.is_empty()),
@@ -281,7 +333,16 @@ impl Draft {
                     from: opt(&p.from),
                     timeout_ms: required(&format!("{}.timeout_ms", p.prefix), &p.timeout_ms)?,
                     retries: small(&format!("{}.retries", p.prefix), &p.retries)?,
-                })
+                    format: p.kept.0,
+                    signing: p.kept.1,
+                    ok_when: p.kept.2.clone(),
+                };
+                // A preset fills in the URL, header and body (as `Settings::save` does again).
+                presets::apply(p.family(), &mut provider).map_err(|e| match e {
+                    CampaignError::Field { field, message } => (field, message),
+                    other => (format!("{}.preset", p.prefix), other.to_string()),
+                })?;
+                Some(provider)
             } else {
                 None
             });
@@ -358,6 +419,11 @@ impl MessagingPage {
     /// What is wrong with field `key` of provider `prefix` (`sms`, `kakao`).
     fn provider_error(&self, prefix: &str, key: &str) -> Option<String> {
         self.error_for(&format!("{prefix}_{key}"))
+    }
+
+    /// What to fill in for each preset a provider's form offers.
+    fn hints_of(&self, p: &ProviderDraft) -> Vec<(&'static str, String)> {
+        p.preset_hints(self.f.t)
     }
 }
 

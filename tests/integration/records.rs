@@ -159,6 +159,13 @@ fn campaigns_their_outbox_and_the_messaging_settings_decode() {
     golden::<dangol::campaign::send::Delivered>("delivered", Codec::Named);
     golden::<dangol::campaign::send::Triggered>("triggered", Codec::Named);
     golden::<dangol::campaign::settings::Settings>("messaging_settings", Codec::Named);
+    golden::<dangol::campaign::settings::Settings>("messaging_settings_presets", Codec::Named);
+}
+
+#[test]
+fn the_import_history_and_mappings_decode() {
+    golden::<dangol::load::history::ImportRecord>("import", Codec::Named);
+    golden::<dangol::load::history::SavedMapping>("import_mapping", Codec::Named);
 }
 
 #[test]
