@@ -991,7 +991,7 @@ async fn a_campaign_starts_from_a_template_is_previewed_and_launched() {
         let status = find(&c, "#status").await?;
         anyhow::ensure!(status.attr("data-status").await?.as_deref() == Some("draft"));
         let settings = find(&c, "#settings").await?.text().await?;
-        anyhow::ensure!(settings.contains("“Product Added” 1시간 후"), "{settings}");
+        anyhow::ensure!(settings.contains("“장바구니 담기” 1시간 후"), "{settings}");
 
         // The preview for one customer: the subject as it goes out, labelled as an ad.
         find(&c, "#preview-customer").await?.send_keys(&kim.to_string()).await?;
@@ -1481,7 +1481,9 @@ const ALLOWED_WORDS: &[&str] = &[
     "Chrome", "Safari", "Firefox", "Edge", "Whale", "Samsung", "Android", "iOS", "Windows",
     "macOS", "Linux", "TLS", "STARTTLS", "SSL", "HTTP", "HTTPS", "https", "POST", "GET", "PUT",
     "UTF", "BOM", "ms", "px", "KB", "MB", "GB", "AM", "PM", "UTC", "KRW", "SKU", "PC", "FM",
-    "Gamma-Gamma", "Authorization", "ifdo", "Solapi", "Aligo", "NHN", "Cloud",
+    "Gamma-Gamma", "Authorization", "ifdo", "Solapi", "Aligo", "NHN", "Cloud", "MMS",
+    // The providers' own names for their keys, as their consoles show them.
+    "Key", "Secret", "X-Secret-Key", "pfId", "senderKey",
 ];
 
 /// Found by trying the console on a phone (#21): pages ran 534 and 630 px wide on a 390 px

@@ -380,9 +380,9 @@ async fn a_campaign_from_a_template_is_saved_previewed_test_sent_launched_and_pa
     for want in [
         "Email",
         "Advertising",
-        "1 hour after “Product Added”, unless “Order Completed” comes first",
+        "1 hour after “Added to cart”, unless “Order completed” comes first",
         "For you, 4 products",
-        "“Order Completed” within 120 hours of a message",
+        "“Order completed” within 120 hours of a message",
         "Never twice to the same person",
         "Everyone",
     ] {

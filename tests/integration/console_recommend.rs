@@ -143,7 +143,7 @@ async fn customer_and_product_pages_show_recommendations_with_scores_and_sources
         "{card}"
     );
     assert!(ids.contains(&"chair"), "viewed in an earlier visit: {ids:?}");
-    assert!(card.contains("<a href=\"/products/water\">생수</a>"));
+    assert!(card.contains("<a href=\"/products/water\" translate=\"no\">생수</a>"));
     assert!(card.contains("<s class=\"muted\">₩12,000</s> ₩9,900") || !ids.contains(&"pegs"));
     assert!(card.contains("fallback chain: personal → bought together"), "{card}");
     let scores = scores(&card);

@@ -178,7 +178,7 @@ async fn interest_search_page_lists_customers_with_evidence_trends_and_a_segment
         "{:?}",
         found[1].1
     );
-    assert!(html.contains(&format!("<a href=\"/customers/{b}\">b</a>")));
+    assert!(html.contains(&format!("<a href=\"/customers/{b}\" translate=\"no\">b</a>")));
     // The matched products and categories, as chips; the candle (향초) is not perfume.
     let matched = element_html(&html, "matched").unwrap();
     let products = hrefs(&matched, "/products/");

@@ -630,12 +630,12 @@ mod tests {
         let cart = templates::get("cart_abandonment").unwrap();
         assert_eq!(
             schedule_text(&cart.input.when, en, tz),
-            "1 hour after “Product Added”, unless “Order Completed” comes first"
+            "1 hour after “Added to cart”, unless “Order completed” comes first"
         );
         let repeat = templates::get("repeat_purchase").unwrap();
         assert_eq!(
             schedule_text(&repeat.input.when, en, tz),
-            "30 days after “Order Completed”, if total >= 50000, unless “Order Completed” comes first"
+            "30 days after “Order completed”, if order total ≥ 50000, unless “Order completed” comes first"
         );
     }
 
