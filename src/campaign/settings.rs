@@ -261,6 +261,11 @@ impl Settings {
         Ok(read.meta::<Settings>(KEY)?.unwrap_or_default())
     }
 
+    /// The settings as saved, or None when they never were (the defaults are in use).
+    pub fn saved(read: &ReadTx) -> Result<Option<Settings>, store::Error> {
+        read.meta::<Settings>(KEY)
+    }
+
     pub fn load_tx(tx: &Tx) -> Result<Settings, store::Error> {
         Ok(tx.meta::<Settings>(KEY)?.unwrap_or_default())
     }

@@ -144,6 +144,8 @@ struct Draft {
     sender_contact: String,
     unsubscribe_phone: String,
     public_url: String,
+    /// The public address is the one this page was reached at, the settings never saved.
+    public_url_guessed: bool,
     shop_url: String,
     smtp_on: bool,
     smtp_host: String,
@@ -188,6 +190,7 @@ impl Draft {
             sender_contact: s.sender_contact.clone(),
             unsubscribe_phone: s.unsubscribe_phone.clone().unwrap_or_default(),
             public_url: s.public_url.clone(),
+            public_url_guessed: false,
             shop_url: s.shop_url.clone().unwrap_or_default(),
             smtp_on: s.smtp.is_some(),
             smtp_host: smtp.host,
@@ -483,11 +486,41 @@ struct ShowQuery {
     saved: Option<u8>,
 }
 
-async fn show(State(st): State<AppState>, staff: Staff, Query(q): Query<ShowQuery>) -> Response {
-    match stored(&st).await {
-        Ok(s) => page(&st, &staff, Draft::from_settings(&s, staff.t), None, q.saved.is_some()),
+async fn show(
+    State(st): State<AppState>,
+    staff: Staff,
+    headers: axum::http::HeaderMap,
+    Query(q): Query<ShowQuery>,
+) -> Response {
+    match st.store.call(|s| Settings::saved(&s.read()?)).await {
+        Ok(Some(s)) => page(&st, &staff, Draft::from_settings(&s, staff.t), None, q.saved.is_some()),
+        Ok(None) => {
+            // Never saved: the server's address starts as the one this page was reached at,
+            // not a guess, and says so.
+            let mut d = Draft::from_settings(&Settings::default(), staff.t);
+            if let Some(url) = reached_at(&headers) {
+                d.public_url = url;
+                d.public_url_guessed = true;
+            }
+            page(&st, &staff, d, None, q.saved.is_some())
+        }
         Err(e) => failed(staff.lang, &e),
     }
+}
+
+/// The address the browser reached the console at: `X-Forwarded-Proto` (a TLS proxy's) or http,
+/// and the `Host` header, when it is a plain host name or address with a port.
+fn reached_at(headers: &axum::http::HeaderMap) -> Option<String> {
+    let host = headers.get(axum::http::header::HOST)?.to_str().ok()?.trim();
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']');
+    if host.is_empty() || !host.chars().all(plain) {
+        return None;
+    }
+    let scheme = match headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) {
+        Some(p) if p.trim().eq_ignore_ascii_case("https") => "https",
+        _ => "http",
+    };
+    Some(format!("{scheme}://{host}"))
 }
 
 /// Saves the settings as `PUT /api/v1/settings/messaging` does; owners only. A wrong field comes

@@ -556,6 +556,12 @@ async fn messaging_settings_are_owners_only_keep_secrets_and_name_a_wrong_field(
     assert_eq!(status, 200);
     assert!(!html.contains("id=\"owners-only\"") && html.contains("id=\"save\""));
     let mut fields = form_fields(&html, "messaging-form");
+    // Never saved: the server's address is the one the page was reached at, and it says so.
+    assert_eq!(
+        fields.iter().find(|(k, _)| k == "public_url").map(|(_, v)| v.as_str()),
+        Some(app.base.as_str())
+    );
+    assert!(element(&html, "public-url-guessed").contains("the one you reached this page at"));
     set(&mut fields, "sender_name", "단골상점");
     set(&mut fields, "sender_contact", "02-123-4567");
     set(&mut fields, "unsubscribe_phone", "080-123-4567");
@@ -626,6 +632,10 @@ async fn messaging_settings_are_owners_only_keep_secrets_and_name_a_wrong_field(
     );
     let (_, _, html) = page_and_location(&app, &owner, "/settings/messaging?saved=1").await;
     assert!(html.contains("id=\"saved\""));
+    assert!(
+        !html.contains("id=\"public-url-guessed\""),
+        "saved: the address is the owner's"
+    );
     assert!(!html.contains("top-secret") && !html.contains("sms-key"));
     assert!(element(&html, "smtp_password_state").contains("A value is stored"));
     // Saved again as shown (the secrets' fields empty): the secrets stay; no cap: none.
