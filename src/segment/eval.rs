@@ -162,6 +162,10 @@ fn condition(c: &Condition, env: &Env) -> Result<RoaringBitmap, store::Error> {
             let rows = holds.with_code(&needle).filter_map(|c| cols.rows.get(&c).copied());
             rows_bitmap(rows.collect()) & &cols.live
         }
+        Condition::Customers(ids) => {
+            let rows = ids.iter().filter_map(|c| cols.rows.get(c).copied());
+            rows_bitmap(rows.collect()) & &cols.live
+        }
         Condition::TagsHas(tag) => cols.tags.get(tag).map(|b| b & &cols.live).unwrap_or_default(),
         Condition::TagsHasAny(tags) => {
             let mut out = RoaringBitmap::new();

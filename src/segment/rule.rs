@@ -91,6 +91,8 @@ pub enum Condition {
     },
     AvailableCoupons(Cmp),
     CouponCode(String),
+    /// These customers by id (a message to one person, from their page).
+    Customers(Vec<u64>),
     TagsHas(String),
     TagsHasAny(Vec<String>),
     City(Vec<String>),
@@ -330,6 +332,9 @@ fn cmp(op: &str, f: &mut Fields, allowed: &str) -> Result<Cmp, RuleError> {
 }
 
 /// A string or a list of strings (for `in` / `has_any`).
+/// At most this many ids in a `customer_id in [...]` condition: it names people, it is not a list.
+pub const MAX_CUSTOMER_IDS: usize = 1_000;
+
 fn strings(v: &Value, path: &str) -> Result<Vec<String>, RuleError> {
     let list: Vec<&Value> = match v {
         Value::Array(a) => a.iter().collect(),
@@ -425,6 +430,26 @@ fn parse_condition(obj: &Map<String, Value>, path: &str) -> Result<Condition, Ru
                 return Err(err(&f.at("op"), "contains"));
             }
             Condition::CouponCode(f.string("value")?)
+        }
+        "customer_id" => {
+            f.no_days(attr)?;
+            if op != "in" {
+                return Err(err(&f.at("op"), "in"));
+            }
+            let at = f.at("value");
+            let v = f.need("value", "a list of customer ids")?;
+            let ids: Vec<u64> = match v {
+                Value::Array(list) if !list.is_empty() && list.len() <= MAX_CUSTOMER_IDS => list
+                    .iter()
+                    .enumerate()
+                    .map(|(i, id)| {
+                        id.as_u64()
+                            .ok_or_else(|| err(&format!("{at}[{i}]"), "a customer id (a positive whole number)"))
+                    })
+                    .collect::<Result<_, _>>()?,
+                _ => return Err(err(&at, "a list of 1 to 1,000 customer ids")),
+            };
+            Condition::Customers(ids)
         }
         "tags" => {
             f.no_days(attr)?;

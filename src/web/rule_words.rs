@@ -111,6 +111,10 @@ fn condition_text(c: &Condition, t: &Catalog, lang: Lang, names: &HashMap<String
         ),
         Condition::AvailableCoupons(cmp) => format!("{} {}", attr(t, "available_coupons"), cmp_text(*cmp, t, &plain)),
         Condition::CouponCode(code) => t.get("segments.text.coupon_code").replace("{value}", code),
+        Condition::Customers(ids) => t.get("segments.text.customers").replace(
+            "{value}",
+            &ids.iter().map(|id| format!("#{id}")).collect::<Vec<_>>().join(", "),
+        ),
         Condition::TagsHas(tag) => t.get("segments.text.tag_has").replace("{value}", &quoted(tag)),
         Condition::TagsHasAny(tags) => t
             .get("segments.text.tag_has_any")

@@ -659,3 +659,83 @@ async fn messaging_settings_are_owners_only_keep_secrets_and_name_a_wrong_field(
     assert_eq!(res.status(), 403);
     assert_eq!(app.get("/settings/messaging").await["sender_name"], "단골상점");
 }
+
+/// #21, finding 4: a customer's page sends them a message. It goes the whole campaign way (the
+/// law, consent, quiet hours, the report), as a one-off to that person alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_page_sends_that_customer_a_message_as_a_one_off_campaign() {
+    let app = spawn_at("2026-11-23T11:00:00+09:00").await;
+    let smtp = SmtpSink::start();
+    configure(&app, Some(&smtp), None, json!({})).await;
+    people(
+        &app,
+        "2026-11-23T09:00:00+09:00",
+        &[
+            ("kim", json!({"name": "김민지", "email": "kim@example.com"})),
+            ("lee", json!({"name": "이서준", "email": "lee@example.com"})),
+        ],
+    )
+    .await;
+    let kim = id_of(&app, "kim").await;
+    let owner = console_cookie(&app, "admin", "test-admin-password").await;
+    let (_, profile) = page(&app, &owner, &format!("/customers/{kim}")).await;
+    assert!(element(&profile, "send-message").contains(&format!("href=\"/campaigns/new?customer={kim}\"")));
+    let viewer = crate::console_campaigns::add_user(&app, "viewer", "viewer").await;
+    let (_, profile) = page(&app, &viewer, &format!("/customers/{kim}")).await;
+    assert!(!profile.contains("id=\"send-message\""), "a viewer sends nothing");
+
+    let (status, form) = page(&app, &owner, &format!("/campaigns/new?customer={kim}")).await;
+    assert_eq!(status, 200);
+    let mut fields = form_fields(&form, "campaign-form");
+    let get = |fields: &[(String, String)], k: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(get(&fields, "name"), "A message to 김민지");
+    assert_eq!(get(&fields, "when_kind"), "once");
+    assert_eq!(get(&fields, "purpose"), "informational");
+    let rule: Value = serde_json::from_str(&unescape(&get(&fields, "rule"))).unwrap();
+    assert_eq!(rule, json!({"attr": "customer_id", "op": "in", "value": [kim]}));
+    set(&mut fields, "subject", "주문하신 상품 안내");
+    set(
+        &mut fields,
+        "text",
+        "{{ customer.name }}님, 주문하신 향초는 내일 도착합니다.",
+    );
+    let res = post_form(&app, &owner, "/campaigns", body(&fields)).await;
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    let path = res.headers()["location"].to_str().unwrap().to_string();
+    let (_, html) = page(&app, &owner, &path).await;
+    assert!(element(&html, "estimate-audience").ends_with(">1"));
+    assert!(element(&html, "audience-rule").contains(&format!("the customers #{kim}")));
+    let id: u64 = path.trim_start_matches("/campaigns/").parse().unwrap();
+    crate::campaigns::launch(&app, id).await;
+    crate::campaigns::wait_report(&app, id, "one sent", |r| r["totals"]["sent"] == 1).await;
+    let got = smtp.to("kim@example.com");
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        got[0]["subject"], "주문하신 상품 안내",
+        "informational: no (광고) label"
+    );
+    assert!(
+        got[0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("김민지님, 주문하신 향초는")
+    );
+    assert!(smtp.to("lee@example.com").is_empty(), "no one else");
+
+    // A bad list is named.
+    let res = app
+        .admin(Method::POST, "/segments/preview")
+        .json(&json!({"rule": {"attr": "customer_id", "op": "in", "value": []}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let e = res.json::<Value>().await.unwrap();
+    assert!(e.to_string().contains("a list of 1 to 1,000 customer ids"), "{e}");
+}

@@ -488,6 +488,8 @@ pub(super) struct NewQuery {
     template: Option<String>,
     /// The audience's segment (from a segment's page).
     segment: Option<u64>,
+    /// One customer to write to (from their page): the audience is that person alone.
+    customer: Option<u64>,
 }
 
 pub(super) async fn new_page(State(st): State<AppState>, staff: Staff, Query(q): Query<NewQuery>) -> Response {
@@ -503,6 +505,38 @@ pub(super) async fn new_page(State(st): State<AppState>, staff: Staff, Query(q):
     };
     if let Some(segment) = q.segment {
         d.segment_id = segment.to_string();
+    }
+    if let Some(asked) = q.customer {
+        // A message to one person goes the whole campaign way (the law, consent, quiet hours,
+        // the report): a one-off, informational unless the owner says it is an ad, on the
+        // channel they can be reached on.
+        let found = st
+            .store
+            .call(move |s| -> Result<_, store::Error> { Ok(crate::customer::get(&s.read()?, asked).ok()) })
+            .await;
+        let (id, c) = match found {
+            Ok(Some(found)) => found,
+            Ok(None) => return not_found(&staff),
+            Err(e) => return failed(staff.lang, &e),
+        };
+        let who = c
+            .name
+            .clone()
+            .or_else(|| c.email.clone())
+            .or_else(|| c.user_id.clone())
+            .unwrap_or_else(|| format!("#{id}"));
+        d.name = staff.t.get("campaigns.to_one_name").replace("{who}", &who);
+        d.segment_id = String::new();
+        d.rule = serde_json::to_string_pretty(&serde_json::json!({"attr": "customer_id", "op": "in", "value": [id]}))
+            .expect("plain JSON");
+        d.when_kind = "once".into();
+        d.purpose = "informational".into();
+        d.channel = if c.email.is_none() && c.phone.is_some() {
+            "sms"
+        } else {
+            "email"
+        }
+        .into();
     }
     form_page(&st, &staff, d, None, None).await
 }
