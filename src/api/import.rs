@@ -56,7 +56,8 @@ fn caller(st: &AppState, headers: &HeaderMap) -> String {
         .map(|rec| rec.name);
     named.unwrap_or_else(|| match st.keys.admin_scope(key) {
         Some(crate::store::records::KeyScope::Master) => "DANGOL_MASTER_KEY".to_string(),
-        _ => format!("{}…", key.chars().take(12).collect::<String>()),
+        // Never any of the key itself: the history is shown to every console user.
+        _ => "API key".to_string(),
     })
 }
 

@@ -214,6 +214,18 @@ pub fn recipients(
             conversions: 0,
             revenue: 0.0,
         };
+        // What the row says first (cheap); the goals, a few reads each, only for rows kept or
+        // when they are what is asked for.
+        let keep = match did {
+            Did::Any | Did::Converted => true,
+            Did::Opened => r.row.opened_at.is_some(),
+            Did::Clicked => r.row.clicked_at.is_some(),
+            Did::Unsubscribed => r.row.unsubscribed_at.is_some(),
+            Did::NotSent => matches!(r.row.state, SendState::Skipped | SendState::Failed),
+        };
+        if !keep {
+            return true;
+        }
         // A merged customer's goals are the survivor's; an erased one's are none.
         if let (Some(at), Ok((now_id, _))) = (r.row.sent_at, crate::customer::get(read, customer)) {
             match goals_after(read, now_id, at, window, goal) {
@@ -227,14 +239,7 @@ pub fn recipients(
                 }
             }
         }
-        let keep = match did {
-            Did::Any => true,
-            Did::Opened => r.row.opened_at.is_some(),
-            Did::Clicked => r.row.clicked_at.is_some(),
-            Did::Converted => r.conversions > 0,
-            Did::Unsubscribed => r.row.unsubscribed_at.is_some(),
-            Did::NotSent => matches!(r.row.state, SendState::Skipped | SendState::Failed),
-        };
+        let keep = did != Did::Converted || r.conversions > 0;
         if keep {
             out.push(r);
         }

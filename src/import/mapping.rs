@@ -214,6 +214,11 @@ fn required(kind: Kind) -> &'static [&'static [&'static str]] {
 
 /// A header reduced for guessing: letters and digits only, lower case ("주문자 이메일" and
 /// "주문자이메일", "Order_ID" and "order id" meet).
+/// Whether two headers are the same column, case and spacing aside (as a mapping is remembered).
+pub fn same_header(a: &str, b: &str) -> bool {
+    squash(a) == squash(b)
+}
+
 fn squash(s: &str) -> String {
     s.chars()
         .filter(|c| c.is_alphanumeric())
@@ -343,6 +348,19 @@ pub fn preview(input: impl std::io::Read, rows: usize) -> Result<Preview, Error>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found in review: a remembered mapping is found by the headers' set with case and spacing
+    /// aside, so it must name this file's columns the same way.
+    #[test]
+    fn a_header_spelt_otherwise_is_the_same_column_and_keeps_the_key() {
+        assert!(same_header("주문자이메일", "주문자 이메일"));
+        assert!(same_header("Order ID", "order_id"));
+        assert!(!same_header("주문번호", "상품주문번호"));
+        assert_eq!(
+            key(Kind::Orders, &headers(&["주문자 이메일", "주문번호"])),
+            key(Kind::Orders, &headers(&["주문번호", "주문자이메일"]))
+        );
+    }
 
     fn headers(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()

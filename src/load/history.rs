@@ -104,9 +104,20 @@ pub fn get(read: &ReadTx, id: u64) -> Result<Option<ImportRecord>, store::Error>
     read.import(id)
 }
 
-/// The mapping remembered for a file of `kind` with these headers.
+/// The mapping remembered for a file of `kind` with these headers, its columns named as this file
+/// spells them (it is found by the headers' set, case and spacing aside: "주문자이메일" finds the
+/// mapping made for "주문자 이메일").
 pub fn remembered(read: &ReadTx, kind: Kind, headers: &[String]) -> Result<Option<SavedMapping>, store::Error> {
-    read.import_mapping(&mapping::key(kind, headers))
+    Ok(read
+        .import_mapping::<SavedMapping>(&mapping::key(kind, headers))?
+        .map(|mut saved| {
+            for header in saved.fields.values_mut() {
+                if let Some(here) = headers.iter().find(|h| mapping::same_header(h, header)) {
+                    header.clone_from(here);
+                }
+            }
+            saved
+        }))
 }
 
 /// Remembers `fields` for files of `kind` with these headers.

@@ -331,10 +331,10 @@ fn cmp(op: &str, f: &mut Fields, allowed: &str) -> Result<Cmp, RuleError> {
     })
 }
 
-/// A string or a list of strings (for `in` / `has_any`).
 /// At most this many ids in a `customer_id in [...]` condition: it names people, it is not a list.
 pub const MAX_CUSTOMER_IDS: usize = 1_000;
 
+/// A string or a list of strings (for `in` / `has_any`).
 fn strings(v: &Value, path: &str) -> Result<Vec<String>, RuleError> {
     let list: Vec<&Value> = match v {
         Value::Array(a) => a.iter().collect(),

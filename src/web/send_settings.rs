@@ -131,9 +131,14 @@ impl ProviderDraft {
     }
 }
 
-/// What the form does not show of a stored provider.
+/// What the form does not show of a stored hand-written provider. A preset's format, signing and
+/// check are the preset's (it fills them in again when saved); switching from a preset to
+/// writing one's own starts from plain JSON, unsigned, unchecked, not from the preset's (an
+/// Aligo form body or Solapi's signature sent to another provider).
 fn kept(p: Option<&Provider>) -> (BodyFormat, Signing, Option<OkWhen>) {
-    p.map(|p| (p.format, p.signing, p.ok_when.clone())).unwrap_or_default()
+    p.filter(|p| p.preset.as_deref().is_none_or(str::is_empty))
+        .map(|p| (p.format, p.signing, p.ok_when.clone()))
+        .unwrap_or_default()
 }
 
 /// The form as typed.
@@ -615,6 +620,32 @@ impl Draft {
 mod tests {
     use super::*;
     use crate::web::Lang;
+
+    /// Found in review: going from a preset back to one's own provider kept the preset's form
+    /// body, signing and check, hidden from the form.
+    #[test]
+    fn a_provider_written_by_hand_keeps_what_the_form_hides_and_a_preset_does_not() {
+        let aligo = Provider {
+            preset: Some("aligo".into()),
+            format: BodyFormat::Form,
+            signing: Signing::SolapiHmac,
+            ok_when: Some(OkWhen {
+                pointer: "/result_code".into(),
+                equals: serde_json::json!(1),
+            }),
+            ..Provider::default()
+        };
+        assert_eq!(kept(Some(&aligo)), (BodyFormat::Json, Signing::None, None));
+        let own = Provider {
+            preset: None,
+            ..aligo.clone()
+        };
+        assert_eq!(
+            kept(Some(&own)),
+            (BodyFormat::Form, Signing::SolapiHmac, aligo.ok_when.clone())
+        );
+        assert_eq!(kept(None), (BodyFormat::Json, Signing::None, None));
+    }
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
