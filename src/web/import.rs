@@ -53,6 +53,9 @@ pub struct ProgressView {
     pub percent: usize,
 }
 
+/// Files waiting for their mapping step at once; a new one pushes the oldest out.
+const MAX_PENDING: usize = 8;
+
 /// Larger files go through `dangol import` or the API.
 const MAX_UPLOAD: usize = 64 * 1024 * 1024;
 
@@ -308,6 +311,14 @@ async fn upload(State(st): State<AppState>, staff: Staff, mut form: Multipart) -
         let id = format!("{:016x}", rand::random::<u64>());
         let mut pending = st.imports.pending.lock().expect("not poisoned");
         pending.retain(|_, p| now - p.at < KEEP_FINISHED_MS);
+        // At most a few files wait for their mapping at once (each up to 64 MB, in memory): the
+        // oldest gives way.
+        while pending.len() >= MAX_PENDING {
+            let Some(oldest) = pending.iter().min_by_key(|(_, p)| p.at).map(|(k, _)| k.clone()) else {
+                break;
+            };
+            pending.remove(&oldest);
+        }
         pending.insert(
             id.clone(),
             Arc::new(PendingUpload {
