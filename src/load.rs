@@ -74,7 +74,7 @@ fn prepare(
         Some(m) => (import::parse_with(kind, csv, tz, Some(m))?, Some(m.clone())),
         None => match import::parse(kind, csv, tz) {
             Err(e) if e.needs_mapping() => {
-                let headers = import::mapping::preview(csv, 0)?.headers;
+                let headers = import::mapping::headers(csv)?;
                 let Some(m) = remembered(&headers) else { return Err(e) };
                 (import::parse_with(kind, csv, tz, Some(&m))?, Some(m))
             }
@@ -249,14 +249,8 @@ async fn import_with(
     let given = mapping.clone();
     let reader = store.clone();
     let parsed = tokio::task::spawn_blocking(move || {
-        let remembered = |headers: &[String]| {
-            let read = reader.read().ok()?;
-            history::remembered(&read, kind, headers)
-                .ok()
-                .flatten()
-                .map(|m| m.fields)
-        };
-        let headers = import::mapping::preview(csv.as_slice(), 0).map(|p| p.headers);
+        let remembered = |headers: &[String]| remembered_fields(&reader, kind, headers);
+        let headers = import::mapping::headers(&csv);
         prepare(kind, &csv, tz, mapping.as_ref(), remembered).map(|p| (p, headers.unwrap_or_default()))
     })
     .await
@@ -358,6 +352,16 @@ async fn keep(store: &Store, rec: history::ImportRecord) {
     }
 }
 
+/// The mapping remembered for a file of `kind` with these headers, if one is (a store that
+/// cannot be read offers none: the file then asks for its mapping).
+fn remembered_fields(store: &Store, kind: Kind, headers: &[String]) -> Option<Mapping> {
+    let read = store.read().ok()?;
+    history::remembered(&read, kind, headers)
+        .ok()
+        .flatten()
+        .map(|m| m.fields)
+}
+
 /// Imports a CSV file into a store no server holds (`dangol import`): every row checked, then
 /// the accepted ones applied in one transaction; with `strict`, nothing when any row has an error.
 /// Kept in the history like the others.
@@ -369,13 +373,7 @@ pub fn import_file(store: &Store, req: ImportRequest, tz: chrono_tz::Tz) -> Resu
         mapping,
         source,
     } = req;
-    let remembered = |headers: &[String]| {
-        let read = store.read().ok()?;
-        history::remembered(&read, kind, headers)
-            .ok()
-            .flatten()
-            .map(|m| m.fields)
-    };
+    let remembered = |headers: &[String]| remembered_fields(store, kind, headers);
     let (prepared, mut report) = match prepare(kind, &csv, tz, mapping.as_ref(), remembered) {
         Ok(p) => p,
         Err(e) => {
@@ -393,7 +391,7 @@ pub fn import_file(store: &Store, req: ImportRequest, tz: chrono_tz::Tz) -> Resu
         report.duplicates = duplicates;
     }
     let rec = record(kind, strict, &source, &report, now);
-    let headers = import::mapping::preview(csv.as_slice(), 0)?.headers;
+    let headers = import::mapping::headers(&csv)?;
     let who = source.who.clone();
     report.id = store.write_blocking(move |tx| -> Result<u64, store::Error> {
         if let Some(fields) = &mapping {

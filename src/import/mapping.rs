@@ -324,6 +324,11 @@ pub struct Preview {
     pub total_rows: usize,
 }
 
+/// A file's headers, its first row read alone.
+pub fn headers(csv: &[u8]) -> Result<Vec<String>, Error> {
+    Sheet::headers(csv)
+}
+
 /// Reads a file's headers and its first `rows` data rows.
 pub fn preview(input: impl std::io::Read, rows: usize) -> Result<Preview, Error> {
     let sheet = Sheet::read(input)?;

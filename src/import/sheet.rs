@@ -43,20 +43,7 @@ impl Sheet {
     pub fn read(mut input: impl Read) -> Result<Sheet, Error> {
         let mut bytes = Vec::new();
         input.read_to_end(&mut bytes)?;
-        if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
-            return Err(Error::NotUtf8 { line: 1 });
-        }
-        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-        let text = std::str::from_utf8(bytes).map_err(|e| Error::NotUtf8 {
-            line: 1 + bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count(),
-        })?;
-        let (text, delimiter) = delimiter(text);
-
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(delimiter)
-            .from_reader(text.as_bytes());
+        let (text, mut reader) = reader_of(&bytes)?;
         let mut record = StringRecord::new();
         let mut headers: Option<Vec<String>> = None;
         let mut records = Vec::new();
@@ -65,12 +52,7 @@ impl Sheet {
             let start = record.position().map_or(0, |p| p.byte() as usize);
             row += 1 + blank_lines_before(text, start);
             if headers.is_none() {
-                headers = Some(
-                    record
-                        .iter()
-                        .map(|h| h.trim().trim_start_matches('\u{feff}').trim().to_string())
-                        .collect(),
-                );
+                headers = Some(header_cells(&record));
             } else if record.iter().any(|cell| !cell.trim().is_empty()) {
                 records.push(Record {
                     row,
@@ -85,9 +67,48 @@ impl Sheet {
         Ok(Sheet { headers, keys, records })
     }
 
+    /// A file's headers alone, its first row read and the rest left: what the mapping step and
+    /// a remembered mapping need of a file, without parsing all of it.
+    pub fn headers(bytes: &[u8]) -> Result<Vec<String>, Error> {
+        let (_, mut reader) = reader_of(bytes)?;
+        let mut record = StringRecord::new();
+        if !reader.read_record(&mut record)? {
+            return Err(Error::Empty);
+        }
+        Some(header_cells(&record))
+            .filter(|h| h.iter().any(|h| !h.is_empty()))
+            .ok_or(Error::Empty)
+    }
+
     pub fn has_key(&self, key: &str) -> bool {
         self.keys.iter().any(|k| k == key)
     }
+}
+
+/// The file as text (UTF-8, a byte order mark dropped) and a reader of its records, with the
+/// delimiter it says or uses.
+fn reader_of(bytes: &[u8]) -> Result<(&str, csv::Reader<&[u8]>), Error> {
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(Error::NotUtf8 { line: 1 });
+    }
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let text = std::str::from_utf8(bytes).map_err(|e| Error::NotUtf8 {
+        line: 1 + bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count(),
+    })?;
+    let (text, delimiter) = delimiter(text);
+    let reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(text.as_bytes());
+    Ok((text, reader))
+}
+
+fn header_cells(record: &StringRecord) -> Vec<String> {
+    record
+        .iter()
+        .map(|h| h.trim().trim_start_matches('\u{feff}').trim().to_string())
+        .collect()
 }
 
 /// Normalises a header for matching: lower case, `_`/`-` as spaces, single spaces.

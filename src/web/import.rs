@@ -492,8 +492,8 @@ async fn map_submit(
         .filter_map(|(k, v)| k.strip_prefix("map.").map(|field| (field.to_string(), v.clone())))
         .collect();
     let chosen = mapping::tidy(&chosen);
-    let headers = match mapping::preview(upload.csv.as_slice(), 0) {
-        Ok(p) => p.headers,
+    let headers = match mapping::headers(&upload.csv) {
+        Ok(h) => h,
         Err(e) => return error_page(staff.lang, StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
     };
     if let Err(import::Error::BadMapping { field, message }) = mapping::check(upload.kind, &headers, &chosen) {
