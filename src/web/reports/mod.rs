@@ -250,14 +250,18 @@ impl Controls {
 /// A dimension's value as a person reads it: devices, channels and `Direct` in words; the rest
 /// (sites, pages, browsers, cities, campaigns) are names and stay as they are.
 pub fn value_name(t: &Catalog, dim: &str, v: &str) -> String {
+    our_word(t, dim, v).unwrap_or(v).to_string()
+}
+
+/// A dimension's value in the catalogue's words, when it is one of ours (not a name).
+pub fn our_word<'t>(t: &'t Catalog, dim: &str, v: &str) -> Option<&'t str> {
     let table = match dim {
         "device" => "devices",
         "channel" => "channels",
         "source" => "sources",
-        _ => return v.to_string(),
+        _ => return None,
     };
     t.find(&format!("reports.{table}.{v}"))
-        .map_or_else(|| v.to_string(), str::to_string)
 }
 
 /// What a report page shows instead of figures when it has none to show.

@@ -6,7 +6,9 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 
-use super::{Controls, Outcome, Picked, count, csv_failed, csv_response, report, status_of, tabs, value_name};
+use super::{
+    Controls, Outcome, Picked, count, csv_failed, csv_response, our_word, report, status_of, tabs, value_name,
+};
 use crate::app::AppState;
 use crate::app::reports::{self as app_reports, Asked, ReportError};
 use crate::i18n::{self, Catalog, Lang};
@@ -242,7 +244,7 @@ pub fn rows(t: &Catalog, lang: Lang, q: &Picked, by: Dim, items: &[Item]) -> Vec
         .iter()
         .map(|i| Row {
             value: value_name(t, by.as_str(), &i.value),
-            named: !matches!(by, Dim::Device | Dim::Channel) && i.value != "Direct",
+            named: our_word(t, by.as_str(), &i.value).is_none(),
             filter: filter_key(by).map(|k| q.with("/reports", k, &i.value)),
             visitors: count(i.visitors),
             bar: format!("{:.1}", i.visitors as f64 / top * 100.0),
