@@ -185,28 +185,34 @@ impl ReadTx {
     pub fn for_each_send_of<V: DeserializeOwned>(
         &self,
         campaign: u64,
-        mut f: impl FnMut(i64, u64, V) -> bool,
+        f: impl FnMut(i64, u64, V) -> bool,
     ) -> Result<(), Error> {
-        let t = self.txn.open_table(CAMPAIGN_SENDS)?;
-        for r in t.range((campaign, i64::MIN, 0)..=(campaign, i64::MAX, u64::MAX))? {
-            let (k, v) = r?;
-            let (_, occ, customer) = k.value();
-            if !f(occ, customer, decode("campaign_sends", k.value(), v.value())?) {
-                break;
-            }
-        }
-        Ok(())
+        self.sends_of(campaign, false, f)
     }
 
-    /// A campaign's outbox rows newest first: in (occurrence, customer) order backwards; `f`
-    /// returns false to stop.
+    /// The same, newest first: (occurrence, customer) order backwards.
     pub fn for_each_send_of_newest_first<V: DeserializeOwned>(
         &self,
         campaign: u64,
+        f: impl FnMut(i64, u64, V) -> bool,
+    ) -> Result<(), Error> {
+        self.sends_of(campaign, true, f)
+    }
+
+    fn sends_of<V: DeserializeOwned>(
+        &self,
+        campaign: u64,
+        newest_first: bool,
         mut f: impl FnMut(i64, u64, V) -> bool,
     ) -> Result<(), Error> {
         let t = self.txn.open_table(CAMPAIGN_SENDS)?;
-        for r in t.range((campaign, i64::MIN, 0)..=(campaign, i64::MAX, u64::MAX))?.rev() {
+        let range = t.range((campaign, i64::MIN, 0)..=(campaign, i64::MAX, u64::MAX))?;
+        let rows: Box<dyn Iterator<Item = _>> = if newest_first {
+            Box::new(range.rev())
+        } else {
+            Box::new(range)
+        };
+        for r in rows {
             let (k, v) = r?;
             let (_, occ, customer) = k.value();
             if !f(occ, customer, decode("campaign_sends", k.value(), v.value())?) {
