@@ -256,14 +256,14 @@ pub fn so_far(st: &AppState) -> Result<Option<(Totals, Totals)>, ReportError> {
     let week = chrono::Duration::days(7);
     let read = st.store.read()?;
     Ok(Some((
-        crate::reports::today::so_far(&read, day, now)?,
+        crate::reports::today::day(&read, day)?,
         crate::reports::today::so_far(&read, day - week, now - week.num_milliseconds())?,
     )))
 }
 
 /// Who is on the shop now, and today so far against the same time last week (None while the
 /// reports' tables are first built).
-pub fn live(st: &AppState) -> Result<(crate::traffic::live::Live, Option<(Totals, Totals)>), ReportError> {
-    let live = crate::traffic::live::now(&st.store.read()?, st.now_ms(), &st.agents)?;
+pub fn live(st: &AppState) -> Result<(crate::reports::live::Live, Option<(Totals, Totals)>), ReportError> {
+    let live = crate::reports::live::now(&st.store.read()?, st.now_ms(), &st.agents)?;
     Ok((live, so_far(st)?))
 }

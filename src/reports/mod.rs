@@ -2,12 +2,14 @@
 //! visit and per shop-local day the counts, sums and visitor bitmaps of every dimension value
 //! (`rollup`, `follow`; built whole by `build`), and the reports read from them: the overview and
 //! breakdowns (`query`), the funnel (`funnel`), cohorts (`cohorts`) and today so far (`today`). No
-//! report scans the log. The products report (`products`) reads the writer's per-product days.
+//! report scans the log; live (`live`) reads its newest end. The products report (`products`)
+//! reads the writer's per-product days.
 
 mod build;
 pub mod cohorts;
 mod follow;
 pub mod funnel;
+pub mod live;
 pub mod products;
 pub mod query;
 mod rollup;
@@ -15,14 +17,14 @@ mod slim;
 pub mod today;
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono_tz::Tz;
 
 pub use build::Built;
-use follow::{Follower, Mark};
+use follow::{Follower, Mark, Stepped};
 pub use rollup::{Cell, Dim, Row};
 
 use crate::store::{self, Store};
@@ -43,6 +45,9 @@ pub struct Reports {
     sweep: AtomicBool,
     /// The writer's notices, read at each catch-up for the customers that went.
     notices: Mutex<tokio::sync::broadcast::Receiver<Arc<Vec<store::records::CustomerRow>>>>,
+    /// Reports waiting for the tables: the follower, which runs at the lowest CPU priority,
+    /// gives way to them between customers (they apply the rest at theirs).
+    waiting: AtomicUsize,
 }
 
 impl Reports {
@@ -56,6 +61,7 @@ impl Reports {
             building: AtomicBool::new(false),
             gone: Mutex::default(),
             sweep: AtomicBool::new(true),
+            waiting: AtomicUsize::new(0),
         })
     }
 
@@ -80,11 +86,21 @@ impl Reports {
     /// Brings the tables up to the log: builds them when they are missing, of another zone or
     /// version, or ahead of the log (only when `may_build`: else returns false); else applies the
     /// events since the mark. Blocking. Returns false when stopped or not built.
+    ///
+    /// The follower asks with `may_build`; a report without. A report waiting for the follower
+    /// makes it give way between customers, and then applies the rest itself.
     pub fn catch_up(&self, stop: &AtomicBool, may_build: bool) -> Result<bool, store::Error> {
         if !may_build && self.building.load(Ordering::Acquire) {
             return Ok(false);
         }
-        let mut state = self.state.lock().expect("not poisoned");
+        let mut state = if may_build {
+            self.state.lock().expect("not poisoned")
+        } else {
+            self.waiting.fetch_add(1, Ordering::AcqRel);
+            let state = self.state.lock();
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            state.expect("not poisoned")
+        };
         if state.is_none() {
             let read = self.store.read()?;
             let last = read.last_seq()?;
@@ -142,9 +158,14 @@ impl Reports {
             if f.applied >= target && gone.is_empty() {
                 break;
             }
-            match follow::step(&self.store, self.tz, &self.agents, f, &gone) {
-                Ok(true) => {}
-                Ok(false) => break,
+            let give_way = || may_build && self.waiting.load(Ordering::Acquire) > 0;
+            match follow::step(&self.store, self.tz, &self.agents, f, &gone, &give_way) {
+                Ok(Stepped::Applied) => {}
+                Ok(Stepped::Nothing) => break,
+                Ok(Stepped::GaveWay) => {
+                    self.gone(gone);
+                    break;
+                }
                 Err(e) => {
                     self.gone(gone);
                     return Err(e);
@@ -171,6 +192,29 @@ const GATHER: Duration = Duration::from_millis(500);
 const LOAD_FACTOR: u32 = 8;
 const MAX_GATHER: Duration = Duration::from_secs(10);
 
+/// A catch-up asked of the follower's thread, and where its answer goes.
+type Job = tokio::sync::oneshot::Sender<Result<bool, store::Error>>;
+
+/// The follower's own thread, at the lowest CPU priority (nice 19): the tables are derived and
+/// wait for ingest, which runs at the normal one. Without it, catching up on a burst of events
+/// took a core the HTTP workers wanted: `/v1/track` right after a burst of `/v1/batch` fell by a
+/// third on the 2-core bench. A report never waits for this thread at its priority: the
+/// follower gives way to it (`Reports::catch_up`).
+fn follower_thread(reports: Arc<Reports>, stopping: Arc<AtomicBool>) -> std::io::Result<std::sync::mpsc::Sender<Job>> {
+    let (jobs, asked) = std::sync::mpsc::channel::<Job>();
+    std::thread::Builder::new()
+        .name("dangol-reports".into())
+        .spawn(move || {
+            if let Err(e) = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min) {
+                tracing::warn!(error = %e, "the web reports' follower runs at the normal CPU priority");
+            }
+            for reply in asked {
+                let _ = reply.send(reports.catch_up(&stopping, true));
+            }
+        })?;
+    Ok(jobs)
+}
+
 /// Keeps the reports' tables in step with the log until `stop` turns true.
 pub async fn follow(reports: Arc<Reports>, mut stop: tokio::sync::watch::Receiver<bool>) {
     let stopping = Arc::new(AtomicBool::new(false));
@@ -180,6 +224,14 @@ pub async fn follow(reports: Arc<Reports>, mut stop: tokio::sync::watch::Receive
         let _ = stop2.wait_for(|s| *s).await;
         flag.store(true, Ordering::Relaxed);
     });
+    let jobs = match follower_thread(reports.clone(), stopping) {
+        Ok(jobs) => jobs,
+        Err(e) => {
+            // Reports still apply what is new when asked.
+            tracing::error!(error = %e, "the web reports' follower could not start");
+            return;
+        }
+    };
     let mut committed = reports.store.committed_seq();
     let mut due = Some(tokio::time::Instant::now());
     let mut gather = GATHER;
@@ -202,9 +254,12 @@ pub async fn follow(reports: Arc<Reports>, mut stop: tokio::sync::watch::Receive
         if !fire {
             continue;
         }
-        let (r, s) = (reports.clone(), stopping.clone());
         let started = std::time::Instant::now();
-        let done = tokio::task::spawn_blocking(move || r.catch_up(&s, true)).await;
+        let (reply, done) = tokio::sync::oneshot::channel();
+        if jobs.send(reply).is_err() {
+            return;
+        }
+        let done = done.await;
         gather = (started.elapsed() * LOAD_FACTOR).clamp(GATHER, MAX_GATHER);
         match done {
             Ok(Ok(true)) => {}
@@ -213,9 +268,10 @@ pub async fn follow(reports: Arc<Reports>, mut stop: tokio::sync::watch::Receive
                 tracing::error!(error = %e, "web reports could not catch up; trying again in 10 s");
                 due = Some(tokio::time::Instant::now() + Duration::from_secs(10));
             }
-            Err(e) => {
-                tracing::error!(error = %e, "web reports catch-up failed; trying again in 10 s");
-                due = Some(tokio::time::Instant::now() + Duration::from_secs(10));
+            Err(_) => {
+                // Its thread panicked; reports still apply what is new when asked.
+                tracing::error!("the web reports' follower stopped");
+                return;
             }
         }
     }

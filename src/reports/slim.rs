@@ -1,6 +1,6 @@
 //! An event as far as a visit needs it, decoded from its stored bytes without the rest and its
-//! strings borrowed from them: the build reads the whole log so, and the follower each changed
-//! customer's run of events. It reads as a [`Hit`] through [`Fields`], as a stored
+//! strings borrowed from them: the build reads the whole log so, the follower each changed
+//! customer's run of events, and the live report the newest end of the log. It reads as a [`Hit`] through [`Fields`], as a stored
 //! `EventRecord`'s JSON does, so both are read by the one `Hit::read`.
 
 use std::marker::PhantomData;
@@ -21,6 +21,9 @@ pub struct Slim<'a> {
     #[serde(default, borrow)]
     pub event: Option<&'a str>,
     pub timestamp: i64,
+    /// When the server stored it (the live report's "now" is either time).
+    #[serde(default)]
+    pub received_at: i64,
     #[serde(default, borrow)]
     properties: Loose<SlimProps<'a>>,
     #[serde(default, borrow)]
@@ -283,10 +286,15 @@ impl<'a> Slim<'a> {
     /// The event as a hit, if it is part of a visit.
     pub fn hit(&self, seq: u64) -> Option<Hit<'a>> {
         makes_visits(self.kind, self.event).then(|| {
-            let mut hit = Hit::read(self.kind, self.event, self.timestamp, self);
+            let mut hit = self.any_hit();
             hit.seq = seq;
             hit
         })
+    }
+
+    /// The event read as a hit whether or not it is part of a visit.
+    pub fn any_hit(&self) -> Hit<'a> {
+        Hit::read(self.kind, self.event, self.timestamp, self)
     }
 
     fn property_value(&self, key: &str) -> Option<Scalar<'a>> {

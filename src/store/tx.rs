@@ -969,6 +969,22 @@ impl ReadTx {
         Ok(())
     }
 
+    /// The newest `limit` events as stored, newest first, until `f` says stop: for a reader that
+    /// decodes only the fields it needs.
+    pub fn for_each_latest_event_bytes(
+        &self,
+        limit: usize,
+        mut f: impl FnMut(u64, &[u8]) -> Result<bool, Error>,
+    ) -> Result<(), Error> {
+        for r in self.events.iter()?.rev().take(limit) {
+            let (k, v) = r?;
+            if !f(k.value(), v.value())? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     pub fn events_count(&self) -> Result<u64, Error> {
         Ok(self.events.len()?)
     }

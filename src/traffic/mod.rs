@@ -3,11 +3,10 @@
 //! in-app browsers as data in `static/traffic/sources.toml` —, ad click ids as paid traffic, the
 //! shop's own host as no source), what the visitor used (`agent`: device class, browser, OS,
 //! bots left out), and a visitor's events cut into visits (`visit`: the 30-minute rule, bounces,
-//! duration, entry and exit pages, orders). Pure: the reports' follower (still to come) feeds it
+//! duration, entry and exit pages, orders). Pure: the reports' follower (`crate::reports`) feeds it
 //! each visitor's events.
 
 pub mod agent;
-pub mod live;
 pub mod source;
 pub mod visit;
 

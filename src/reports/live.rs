@@ -1,13 +1,14 @@
 //! Who is on the shop now (CONTRACT §8, `GET /api/v1/reports/live`): the distinct visitors with an
 //! event in the last five minutes, the page each of them is on, and the latest events; bots left
-//! out and counted. Reads the newest end of the log only, up to `MAX_READ` events.
+//! out and counted. Reads the newest end of the log only, up to `MAX_READ` events, each decoded
+//! slim (the fields a hit reads, borrowed).
 
 use std::collections::HashMap;
 
-use super::agent::Agents;
-use super::visit::Hit;
-use crate::store::records::{EventKind, EventRecord};
+use super::slim::Slim;
+use crate::store::records::EventKind;
 use crate::store::{self, ReadTx};
+use crate::traffic::Agents;
 
 /// What "now" looks back over.
 pub const WINDOW_MS: i64 = 5 * 60_000;
@@ -38,41 +39,34 @@ pub struct Live {
     pub bots_left_out: u64,
 }
 
-fn product_of(e: &EventRecord) -> Option<String> {
-    match e.properties.get("product_id") {
-        Some(serde_json::Value::String(s)) => Some(s.clone()),
-        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
 /// The shop now, at `now`.
 pub fn now(read: &ReadTx, now: i64, agents: &Agents) -> Result<Live, store::Error> {
     let since = now - WINDOW_MS;
     let mut live = Live::default();
     // Each visitor's newest page within the window (the first one met, reading newest first).
     let mut on_page: HashMap<u64, Option<String>> = HashMap::new();
-    read.for_each_latest_event(MAX_READ, |e| {
+    read.for_each_latest_event_bytes(MAX_READ, |seq, bytes| {
+        let e = Slim::read(seq, bytes)?;
         let recent = e.received_at >= since || e.timestamp >= since;
         if !recent && live.events.len() >= LATEST {
-            return false;
+            return Ok(false);
         }
         if matches!(e.kind, EventKind::Identify | EventKind::Alias | EventKind::Group) {
-            return true;
+            return Ok(true);
         }
-        let hit = Hit::of(e);
+        let hit = e.any_hit();
         if hit.user_agent.as_deref().is_some_and(|ua| agents.get(ua).bot) {
             live.bots_left_out += 1;
-            return true;
+            return Ok(true);
         }
         if live.events.len() < LATEST {
             live.events.push(LiveEvent {
                 kind: e.kind,
-                event: e.event.clone(),
+                event: e.event.map(str::to_string),
                 customer: e.customer,
                 at: e.timestamp,
                 path: hit.path.as_deref().map(str::to_string),
-                product_id: product_of(e),
+                product_id: hit.product.as_deref().map(str::to_string),
             });
         }
         if recent && e.timestamp >= since && e.timestamp <= now + 60_000 {
@@ -81,7 +75,7 @@ pub fn now(read: &ReadTx, now: i64, agents: &Agents) -> Result<Live, store::Erro
                 *page = Some(hit.path.map_or_else(|| "/".to_string(), |p| p.into_owned()));
             }
         }
-        true
+        Ok(true)
     })?;
     live.visitors_now = on_page.len() as u64;
     let mut pages: HashMap<String, u64> = HashMap::new();
