@@ -48,6 +48,8 @@ pub struct Reports {
     /// Reports waiting for the tables: the follower, which runs at the lowest CPU priority,
     /// gives way to them between customers (they apply the rest at theirs).
     waiting: AtomicUsize,
+    /// The newest end of the log as the live report keeps it between answers.
+    live: Mutex<live::Window>,
 }
 
 impl Reports {
@@ -62,6 +64,7 @@ impl Reports {
             gone: Mutex::default(),
             sweep: AtomicBool::new(true),
             waiting: AtomicUsize::new(0),
+            live: Mutex::default(),
         })
     }
 
@@ -173,6 +176,11 @@ impl Reports {
             }
         }
         Ok(true)
+    }
+
+    /// Who is on the shop now (the live report), at `now`.
+    pub fn live(&self, read: &store::ReadTx, now: i64) -> Result<live::Live, store::Error> {
+        self.live.lock().expect("not poisoned").now(read, now, &self.agents)
     }
 
     /// Builds the tables again from the whole log (what `dangol reindex` does).

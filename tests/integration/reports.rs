@@ -63,6 +63,42 @@ async fn live_shows_who_is_on_which_page_now_without_bots() {
     assert!(events.iter().all(|e| e["customer_id"].as_u64().unwrap() > 0));
 }
 
+#[tokio::test]
+async fn live_keeps_its_window_between_answers() {
+    // The live report reads only what came since its last answer and lets go of what is over
+    // five minutes old, keeping the latest events listed.
+    let app = crate::campaigns::spawn_at("2026-11-23T10:00:00+09:00").await;
+    page(&app, "a", "/", PHONE, None).await;
+    page(&app, "bot", "/", YETI, None).await;
+    let live: Value = app.get("/reports/live").await;
+    assert_eq!((live["visitors_now"].as_u64(), live["bots_left_out"].as_u64()), (Some(1), Some(1)), "{live}");
+
+    page(&app, "b", "/products/P1", PHONE, None).await;
+    page(&app, "a", "/cart", PHONE, None).await;
+    let live: Value = app.get("/reports/live").await;
+    assert_eq!(live["visitors_now"], 2, "{live}");
+    assert_eq!(
+        live["pages"],
+        json!([{"path": "/cart", "visitors": 1}, {"path": "/products/P1", "visitors": 1}])
+    );
+    let paths: Vec<&str> = live["events"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["/cart", "/products/P1", "/"], "newest first, the bot's left out");
+    assert_eq!(live["bots_left_out"], 1);
+
+    // Six minutes on: nobody is on the shop, the latest events are still listed.
+    crate::campaigns::set_clock(&app, "2026-11-23T10:06:00+09:00").await;
+    let live: Value = app.get("/reports/live").await;
+    assert_eq!((live["visitors_now"].as_u64(), live["bots_left_out"].as_u64()), (Some(0), Some(0)), "{live}");
+    assert_eq!(live["pages"], json!([]));
+    assert_eq!(live["events"].as_array().unwrap().len(), 3);
+    page(&app, "c", "/products/P2", PHONE, None).await;
+    let live: Value = app.get("/reports/live").await;
+    assert_eq!(live["visitors_now"], 1, "{live}");
+    assert_eq!(live["pages"], json!([{"path": "/products/P2", "visitors": 1}]));
+    assert_eq!(live["events"].as_array().unwrap().len(), 4);
+    assert_eq!(live["events"][0]["path"], "/products/P2");
+}
+
 const DESKTOP: &str =
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
 const KAKAO_IN_APP: &str = "Mozilla/5.0 (Linux; Android 14; SM-S918N) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36 KAKAOTALK 10.4.5";
