@@ -1,13 +1,16 @@
 // The segment builder: draws the rule kept in the form's `rule` field (CONTRACT §4 JSON) as nested
 // groups and conditions, writes every change back into that field, and asks the server for the
 // live count (POST /segments/preview, debounced). Without this file the field is a plain textarea.
+// The segment form and the campaign form's audience both hold it; a field marked
+// `data-optional` (a campaign's extra condition) is left empty while the builder is.
 (() => {
   'use strict';
-  const form = document.getElementById('segment-form');
   const field = document.getElementById('rule');
+  const form = field && field.form;
   const mount = document.getElementById('builder');
   const configEl = document.getElementById('segment-config');
   if (!form || !field || !mount || !configEl) return;
+  const optional = 'optional' in field.dataset;
   const cfg = JSON.parse(configEl.textContent);
   const L = (k) => cfg.labels[k] ?? k;
   const cap = (s) => s.charAt(0).toUpperCase() + s.slice(1);
@@ -24,6 +27,7 @@
     sms_consent: { group: 'profile', kind: 'bool' },
     kakao_consent: { group: 'profile', kind: 'bool' },
     trait: { group: 'profile', kind: 'trait' },
+    customer_id: { group: 'profile', kind: 'ids' },
     orders_count: { group: 'orders', kind: 'number', days: true },
     total_spent: { group: 'orders', kind: 'number', days: true, step: 1000 },
     last_order_at: { group: 'orders', kind: 'recency' },
@@ -54,14 +58,15 @@
     bool: ['='],
     interest: ['matches'],
     coupon: ['contains'],
+    ids: ['in'],
   };
   const OP_LABEL = {
     within_days: 'op.within_days', not_within_days: 'op.not_within_days', '=': 'op.eq', '!=': 'op.ne',
     '>=': 'op.ge', '<=': 'op.le', between: 'op.between', in: 'op.in', has: 'op.has', has_any: 'op.has_any',
     contains: 'op.contains', exists: 'op.exists', product: 'op.product', category: 'op.category', matches: 'op.matches',
   };
-  const EVENTS = ['Order Completed', 'Order Refunded', 'Product Viewed', 'Product Added', 'Product Removed', 'Cart Viewed',
-    'Checkout Started', 'Checkout Step Completed', 'Coupon Applied', 'Product Reviewed', 'Signed Up'];
+  // The shop's events, each with the name a person reads: [name, label].
+  const EVENTS = cfg.events;
 
   const attrKey = (c) => (typeof c.attr === 'string' && c.attr.startsWith('trait.') ? 'trait' : c.attr);
   const spec = (c) => ATTRS[attrKey(c)];
@@ -79,6 +84,7 @@
       case 'interest': return { attr, op: 'matches', value: '' };
       case 'event': return { attr, name: 'Order Completed', op: '>=', value: 1 };
       case 'enum': return { attr, op: '=', value: s.values[0][0] };
+      case 'ids': return { attr, op: 'in', value: [] };
       default: return { attr, op: 'contains', value: '' };
     }
   }
@@ -121,7 +127,8 @@
   }
 
   let root, parsed = true;
-  try { root = rootOf(JSON.parse(field.value)); } catch { root = rootOf({ all: [] }); parsed = false; }
+  if (optional && field.value.trim() === '') root = rootOf({ all: [] });
+  else try { root = rootOf(JSON.parse(field.value)); } catch { root = rootOf({ all: [] }); parsed = false; }
 
   // --- small DOM helpers -------------------------------------------------------------------
   function el(tag, attrs = {}, ...children) {
@@ -277,6 +284,14 @@
       case 'bool':
         out.push(select([['true', L('yes')], ['false', L('no')]], String(c.value), label, (v) => { c.value = v === 'true'; changed(); }));
         break;
+      case 'ids':
+        // Customers by number (a message to one person from their page is this rule).
+        out.push(opSelect(c, 'ids', label));
+        out.push(chips(Array.isArray(c.value) ? c.value.map(String) : [], label, (v) => {
+          c.value = v.map((x) => Number(x)).filter((x) => Number.isInteger(x) && x > 0);
+          changed();
+        }));
+        break;
       case 'enum':
         out.push(opSelect(c, 'enum', label));
         if (c.op === 'in') {
@@ -402,7 +417,7 @@
   // --- keeping the field, the drawing and the count in step ---------------------------------
   function write() {
     const json = toJSON(root, '$');
-    field.value = JSON.stringify(json, null, 2);
+    field.value = optional && root.items.length === 0 ? '' : JSON.stringify(json, null, 2);
     return json;
   }
 
@@ -528,7 +543,7 @@
   // The JSON field stays as the power users' view: editing it redraws the builder.
   field.addEventListener('change', () => {
     try {
-      root = rootOf(JSON.parse(field.value));
+      root = rootOf(optional && field.value.trim() === '' ? { all: [] } : JSON.parse(field.value));
       structure();
     } catch (e) {
       ruleError.textContent = `${L('not_json')} ${e.message}`;
@@ -539,7 +554,7 @@
   // Known tags and event names for the text inputs.
   document.body.append(
     el('datalist', { id: 'known-tags' }, cfg.tags.map((t) => el('option', { value: t }))),
-    el('datalist', { id: 'known-events' }, EVENTS.map((t) => el('option', { value: t }))),
+    el('datalist', { id: 'known-events' }, EVENTS.map(([name, label]) => el('option', { value: name, label: label === name ? null : label }))),
   );
   document.getElementById('preview-hint').hidden = true;
   document.querySelector('#preview .preview-count').hidden = false;

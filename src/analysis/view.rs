@@ -97,6 +97,40 @@ fn fill(template: &str, pairs: &[(&str, String)]) -> String {
     s
 }
 
+/// Why shop averages stand in for the models, in `t`'s words, told from the run's counts and
+/// which models it fitted (the run's own reasons, the API's `fallback`, are English and carry the
+/// fitting's error); empty when both models were fitted.
+pub fn fallback_reasons(t: &Catalog, buyers: u64, repeat_buyers: u64, bgnbd: bool, gamma_gamma: bool) -> Vec<String> {
+    let counts = |key: &str| {
+        fill(
+            t.get(key),
+            &[
+                ("buyers", i18n::number(buyers as f64, 0)),
+                ("repeat", i18n::number(repeat_buyers as f64, 0)),
+                ("min_buyers", MIN_BUYERS.to_string()),
+                ("min_repeat", MIN_REPEAT_BUYERS.to_string()),
+            ],
+        )
+    };
+    let too_few = |n: u64, min: usize| n < min as u64;
+    let reason = if !bgnbd {
+        if too_few(buyers, MIN_BUYERS) || too_few(repeat_buyers, MIN_REPEAT_BUYERS) {
+            counts("analysis.fallback_few_buyers")
+        } else {
+            t.get("analysis.fallback_bgnbd_failed").to_string()
+        }
+    } else if !gamma_gamma {
+        if too_few(repeat_buyers, MIN_REPEAT_BUYERS) {
+            counts("analysis.fallback_few_repeat")
+        } else {
+            t.get("analysis.fallback_gamma_gamma_failed").to_string()
+        }
+    } else {
+        return Vec::new();
+    };
+    vec![reason]
+}
+
 pub fn group_label(t: &Catalog, code: u8) -> String {
     match RfmGroup::from_code(code) {
         Some(g) => t.get(&format!("analysis.group.{}", g.as_str())).to_string(),
@@ -211,7 +245,17 @@ pub fn customer_analysis(
         ),
         Basis::ShopAverage => fill(
             t.get("analysis.explain_fallback"),
-            &[("reason", run.fallback.join("; "))],
+            &[(
+                "reason",
+                fallback_reasons(
+                    t,
+                    run.buyers,
+                    run.repeat_buyers,
+                    run.bgnbd.is_some(),
+                    run.gamma_gamma.is_some(),
+                )
+                .join("; "),
+            )],
         ),
         _ => fill(
             t.get("analysis.explain_model"),

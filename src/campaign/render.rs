@@ -152,32 +152,49 @@ fn products_of(v: &JValue) -> Vec<ProductVars> {
     out
 }
 
-/// `product_cards(list)`: the products as an HTML block of cards (image, name, price, link).
-fn product_cards(v: JValue) -> JValue {
+/// `product_cards(list, button)`: the products as an HTML block of cards, two to a row (image,
+/// name, price and, when `button` is given, a button with its words), each card a link to its
+/// product: the tracked address stays behind the card, never printed.
+fn product_cards(v: JValue, button: Option<String>) -> JValue {
     let mut html = String::from(
-        "<table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\" style=\"width:100%;border-collapse:collapse\"><tr>",
+        "<table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\" style=\"width:100%;border-collapse:collapse\">",
     );
-    for p in products_of(&v) {
-        let link = p.url.as_deref().unwrap_or("#");
-        html.push_str("<td style=\"padding:8px;vertical-align:top;text-align:center;width:25%\">");
-        html.push_str(&format!(
-            "<a href=\"{}\" style=\"text-decoration:none;color:#222\">",
-            escape(link)
-        ));
-        if let Some(img) = &p.image_url {
+    let products = products_of(&v);
+    for row in products.chunks(2) {
+        html.push_str("<tr>");
+        for p in row {
+            let link = p.url.as_deref().unwrap_or("#");
+            html.push_str("<td style=\"padding:8px;vertical-align:top;text-align:center;width:50%\">");
             html.push_str(&format!(
-                "<img src=\"{}\" alt=\"{}\" width=\"120\" style=\"display:block;margin:0 auto 6px;max-width:100%\">",
-                escape(img),
-                escape(&p.name)
+                "<a href=\"{}\" style=\"display:block;text-decoration:none;color:#222;border:1px solid #eee;border-radius:8px;padding:12px\">",
+                escape(link)
             ));
+            if let Some(img) = &p.image_url {
+                html.push_str(&format!(
+                    "<img src=\"{}\" alt=\"{}\" width=\"160\" style=\"display:block;margin:0 auto 8px;max-width:100%;border-radius:4px\">",
+                    escape(img),
+                    escape(&p.name)
+                ));
+            }
+            html.push_str(&format!(
+                "<div style=\"font-size:14px\">{}</div><div style=\"font-weight:bold;margin-top:2px\">{}</div>",
+                escape(&p.name),
+                escape(&p.price_text)
+            ));
+            if let Some(b) = button.as_deref().filter(|b| !b.trim().is_empty()) {
+                html.push_str(&format!(
+                    "<div style=\"display:inline-block;margin-top:8px;padding:6px 14px;background:#222;color:#fff;border-radius:4px;font-size:13px\">{}</div>",
+                    escape(b)
+                ));
+            }
+            html.push_str("</a></td>");
         }
-        html.push_str(&format!(
-            "<div style=\"font-size:14px\">{}</div><div style=\"font-weight:bold\">{}</div></a></td>",
-            escape(&p.name),
-            escape(&p.price_text)
-        ));
+        if row.len() == 1 {
+            html.push_str("<td style=\"width:50%\"></td>");
+        }
+        html.push_str("</tr>");
     }
-    html.push_str("</tr></table>");
+    html.push_str("</table>");
     JValue::from_safe_string(html)
 }
 
@@ -436,6 +453,52 @@ mod tests {
         assert!(out.text.contains("코드 WB-ABCDEFGHJK"));
         // HTML escapes what it inserts.
         assert!(out.html.unwrap().starts_with("<p>김민지 &lt;b&gt;</p>"));
+    }
+
+    #[test]
+    fn a_ready_made_email_shows_cards_not_links_and_leaves_an_empty_cart_out() {
+        let tpl = crate::campaign::templates::get("cart_abandonment").unwrap();
+        let r = Renderer::new(&tpl.input.content, &BTreeMap::new()).unwrap();
+        let tracked = "https://shop.example/v1/m/c/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA?u=https%3A%2F%2Fshop.example%2Fp%2F1&s=BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
+        let product = ProductVars {
+            id: "p1".into(),
+            name: "향초 1호".into(),
+            price: Some(12900.0),
+            price_text: price_text(12900.0, None),
+            image_url: Some("https://shop.example/p1.jpg".into()),
+            url: Some(tracked.into()),
+            category: None,
+        };
+        let mut vars = Vars::default();
+        vars.customer.name = "김민지".into();
+        vars.cart.push(product.clone());
+        let out = r.render(&vars).unwrap();
+        let html = out.html.unwrap();
+        // The card: image, name, price and a button, the tracked address behind it and nowhere
+        // printed as text.
+        assert!(html.contains("src=\"https://shop.example/p1.jpg\""), "{html}");
+        assert!(html.contains("향초 1호") && html.contains("12,900원") && html.contains("주문 이어 하기"));
+        assert_eq!(html.matches(&escape(tracked)).count(), 1, "{html}");
+        assert!(!html.contains(&format!(">{}", escape(tracked))));
+        // No recommendations: their heading is left out with them.
+        assert!(!html.contains("함께 보면 좋은 상품") && !out.text.contains("함께 보면 좋은 상품"));
+        assert_eq!(
+            out.text,
+            format!("김민지님, 장바구니에 담아 두신 상품이에요.\n- 향초 1호 12,900원 {tracked}")
+        );
+
+        // An empty cart (the products were bought or removed): no blank line where it was.
+        let mut vars = Vars::default();
+        vars.customer.name = "김민지".into();
+        vars.recommendations.push(product);
+        let out = r.render(&vars).unwrap();
+        assert_eq!(
+            out.text,
+            format!(
+                "김민지님, 장바구니에 담아 두신 상품이에요.\n\n함께 보면 좋은 상품:\n- 향초 1호 12,900원 {tracked}"
+            )
+        );
+        assert!(out.html.unwrap().contains("함께 보면 좋은 상품"));
     }
 
     #[test]

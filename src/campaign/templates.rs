@@ -22,12 +22,40 @@ fn input(v: serde_json::Value) -> CampaignInput {
     serde_json::from_value(v).expect("the ready-made campaigns are valid inputs")
 }
 
+/// A shop's email: one column of `parts` as wide as a phone's mail app allows, in the fonts
+/// Korean mail readers have.
+fn shop_email(parts: &[String]) -> String {
+    format!(
+        "<div style=\"max-width:600px;margin:0 auto;padding:16px;font-family:'Apple SD Gothic Neo','Malgun Gothic',sans-serif;font-size:15px;line-height:1.6;color:#222\">{}</div>",
+        parts.concat()
+    )
+}
+
+fn para(text: &str) -> String {
+    format!("<p style=\"margin:0 0 12px\">{text}</p>")
+}
+
+/// The products of `list` as cards under a heading, left out whole when there are none.
+fn cards(list: &str, heading: &str, button: &str) -> String {
+    format!(
+        "{{% if {list} %}}<h3 style=\"font-size:16px;margin:20px 0 8px\">{heading}</h3>{{{{ product_cards({list}, \"{button}\") }}}}{{% endif %}}"
+    )
+}
+
+/// A button to `url` (a variable), left out when it is empty.
+fn button(url: &str, label: &str) -> String {
+    format!(
+        "{{% if {url} %}}<p style=\"text-align:center;margin:24px 0\"><a href=\"{{{{ {url} }}}}\" style=\"display:inline-block;padding:12px 28px;background:#222;color:#fff;text-decoration:none;border-radius:6px\">{label}</a></p>{{% endif %}}"
+    )
+}
+
 /// Every ready-made campaign.
 pub fn all() -> Vec<Template> {
-    let email = |subject: &str, text: &str| {
+    let email = |subject: &str, text: &str, html: String| {
         json!({
             "subject": subject,
             "text": text,
+            "html": html,
         })
     };
     vec![
@@ -43,7 +71,13 @@ pub fn all() -> Vec<Template> {
                 "when": {"kind": "trigger", "event": "Signed Up", "delay": {"amount": 3, "unit": "days"}, "cancel_on": ["Order Completed"]},
                 "content": email(
                     "{{ customer.name }}님, 첫 주문을 기다리고 있어요",
-                    "{{ customer.name }}님, 가입해 주셔서 고맙습니다.\n{% if coupon %}첫 구매에 쓰실 수 있는 쿠폰을 드려요: {{ coupon.code }} ({{ coupon.discount }})\n{% endif %}\n많이 찾는 상품:\n{{ product_lines(recommendations) }}"
+                    "{{ customer.name }}님, 가입해 주셔서 고맙습니다.\n{% if coupon %}첫 구매에 쓰실 수 있는 쿠폰을 드려요: {{ coupon.code }} ({{ coupon.discount }})\n{% endif %}{% if recommendations %}\n많이 찾는 상품:\n{{ product_lines(recommendations) }}{% endif %}",
+                    shop_email(&[
+                        para("{{ customer.name }}님, 가입해 주셔서 고맙습니다."),
+                        "{% if coupon %}<div style=\"margin:16px 0;padding:16px;border:2px dashed #222;border-radius:8px;text-align:center\">첫 구매에 쓰실 수 있는 쿠폰을 드려요<div style=\"font-size:20px;font-weight:bold;letter-spacing:1px;margin-top:6px\">{{ coupon.code }}</div><div>{{ coupon.discount }}</div></div>{% endif %}".into(),
+                        cards("recommendations", "많이 찾는 상품", "보러 가기"),
+                        button("shop.url", "쇼핑몰로 가기"),
+                    ])
                 ),
                 "recommend": {"strategy": "bestsellers", "limit": 4},
             })),
@@ -64,7 +98,12 @@ pub fn all() -> Vec<Template> {
                 "when": {"kind": "daily", "time": "10:00"},
                 "content": email(
                     "{{ customer.name }}님, 오랜만이에요",
-                    "{{ customer.name }}님, 그동안 새로 들어온 상품을 골라 봤어요.\n{{ product_lines(recommendations) }}"
+                    "{{ customer.name }}님, 그동안 새로 들어온 상품을 골라 봤어요.{% if recommendations %}\n{{ product_lines(recommendations) }}{% endif %}",
+                    shop_email(&[
+                        para("{{ customer.name }}님, 그동안 새로 들어온 상품을 골라 봤어요."),
+                        cards("recommendations", "골라 본 상품", "보러 가기"),
+                        button("shop.url", "쇼핑몰로 가기"),
+                    ])
                 ),
                 "recommend": {"strategy": "for_you", "limit": 4},
             })),
@@ -81,7 +120,12 @@ pub fn all() -> Vec<Template> {
                 "when": {"kind": "trigger", "event": "Product Viewed", "min_count": 3, "delay": {"amount": 1, "unit": "hours"}, "cancel_on": ["Order Completed"]},
                 "content": email(
                     "{{ product.name }}, 아직 고민 중이세요?",
-                    "{{ customer.name }}님이 여러 번 보신 {{ product.name }} ({{ product.price_text }})\n{{ product.url }}\n\n함께 많이 사는 상품:\n{{ product_lines(recommendations) }}"
+                    "{{ customer.name }}님이 여러 번 보신 {{ product.name }} ({{ product.price_text }})\n{{ product.url }}{% if recommendations %}\n\n함께 많이 사는 상품:\n{{ product_lines(recommendations) }}{% endif %}",
+                    shop_email(&[
+                        para("{{ customer.name }}님이 여러 번 보신 상품이에요."),
+                        "{% if product %}{{ product_cards([product], \"지금 보러 가기\") }}{% endif %}".into(),
+                        cards("recommendations", "함께 많이 사는 상품", "보러 가기"),
+                    ])
                 ),
                 "recommend": {"strategy": "bought_together", "limit": 4},
             })),
@@ -98,7 +142,12 @@ pub fn all() -> Vec<Template> {
                 "when": {"kind": "trigger", "event": "Product Added", "delay": {"amount": 1, "unit": "hours"}, "cancel_on": ["Order Completed"]},
                 "content": email(
                     "{{ customer.name }}님, 장바구니에 상품이 남아 있어요",
-                    "{{ customer.name }}님, 장바구니에 담아 두신 상품이에요.\n{{ product_lines(cart) }}\n\n함께 보면 좋은 상품:\n{{ product_lines(recommendations) }}"
+                    "{{ customer.name }}님, 장바구니에 담아 두신 상품이에요.{% if cart %}\n{{ product_lines(cart) }}{% endif %}{% if recommendations %}\n\n함께 보면 좋은 상품:\n{{ product_lines(recommendations) }}{% endif %}",
+                    shop_email(&[
+                        para("{{ customer.name }}님, 장바구니에 담아 두신 상품이에요."),
+                        "{% if cart %}{{ product_cards(cart, \"주문 이어 하기\") }}{% endif %}".into(),
+                        cards("recommendations", "함께 보면 좋은 상품", "보러 가기"),
+                    ])
                 ),
                 "recommend": {"strategy": "for_you", "limit": 4},
             })),
@@ -115,7 +164,12 @@ pub fn all() -> Vec<Template> {
                 "when": {"kind": "trigger", "event": "Checkout Started", "delay": {"amount": 30, "unit": "minutes"}, "cancel_on": ["Order Completed"]},
                 "content": email(
                     "{{ customer.name }}님, 주문을 마저 끝내시겠어요?",
-                    "{{ customer.name }}님, 주문서 작성 중에 멈추셨어요.\n{{ product_lines(cart) }}"
+                    "{{ customer.name }}님, 주문서 작성 중에 멈추셨어요.{% if cart %}\n{{ product_lines(cart) }}{% endif %}",
+                    shop_email(&[
+                        para("{{ customer.name }}님, 주문서 작성 중에 멈추셨어요."),
+                        "{% if cart %}{{ product_cards(cart, \"주문 마저 하기\") }}{% endif %}".into(),
+                        button("shop.url", "쇼핑몰로 가기"),
+                    ])
                 ),
             })),
         },
@@ -132,7 +186,12 @@ pub fn all() -> Vec<Template> {
                 "when": {"kind": "trigger", "event": "Order Completed", "where": [{"property": "total", "op": ">=", "value": 50000}], "delay": {"amount": 30, "unit": "days"}, "cancel_on": ["Order Completed"]},
                 "content": email(
                     "{{ customer.name }}님, 다시 만나요",
-                    "{{ customer.name }}님, 지난번 주문은 마음에 드셨나요?\n{{ product_lines(recommendations) }}"
+                    "{{ customer.name }}님, 지난번 주문은 마음에 드셨나요?{% if recommendations %}\n{{ product_lines(recommendations) }}{% endif %}",
+                    shop_email(&[
+                        para("{{ customer.name }}님, 지난번 주문은 마음에 드셨나요?"),
+                        cards("recommendations", "이번에 어울릴 상품", "보러 가기"),
+                        button("shop.url", "쇼핑몰로 가기"),
+                    ])
                 ),
                 "recommend": {"strategy": "for_you", "limit": 4},
             })),
@@ -150,7 +209,11 @@ pub fn all() -> Vec<Template> {
                 "when": {"kind": "trigger", "event": "Order Completed", "delay": {"amount": 7, "unit": "days"}},
                 "content": email(
                     "{{ customer.name }}님, 상품은 마음에 드셨나요?",
-                    "{{ customer.name }}님, 받아 보신 상품의 후기를 남겨 주세요.\n{{ shop.url }}"
+                    "{{ customer.name }}님, 받아 보신 상품의 후기를 남겨 주세요.\n{{ shop.url }}",
+                    shop_email(&[
+                        para("{{ customer.name }}님, 받아 보신 상품의 후기를 남겨 주세요."),
+                        button("shop.url", "후기 쓰러 가기"),
+                    ])
                 ),
             })),
         },
@@ -166,7 +229,11 @@ pub fn all() -> Vec<Template> {
                 "when": {"kind": "trigger", "event": "Product Viewed", "where": [{"property": "category", "op": "starts_with", "value": "리빙"}], "delay": {"amount": 1, "unit": "days"}, "cancel_on": ["Order Completed"]},
                 "content": email(
                     "{{ customer.name }}님이 관심 있어 하신 상품",
-                    "{{ customer.name }}님, {{ product.name }}와 함께 많이 보는 상품이에요.\n{{ product_lines(recommendations) }}"
+                    "{{ customer.name }}님, {{ product.name }}와 함께 많이 보는 상품이에요.{% if recommendations %}\n{{ product_lines(recommendations) }}{% endif %}",
+                    shop_email(&[
+                        para("{{ customer.name }}님, {{ product.name }}와 함께 많이 보는 상품이에요."),
+                        cards("recommendations", "함께 많이 보는 상품", "보러 가기"),
+                    ])
                 ),
                 "recommend": {"strategy": "bought_together", "limit": 4},
             })),
@@ -191,7 +258,11 @@ pub fn all() -> Vec<Template> {
                 "when": {"kind": "daily", "time": "10:00"},
                 "content": email(
                     "{{ customer.name }}님이 요즘 보신 상품",
-                    "{{ customer.name }}님, 최근 관심 있게 보신 상품과 함께 많이 보는 상품이에요.\n{{ product_lines(recommendations) }}"
+                    "{{ customer.name }}님, 최근 관심 있게 보신 상품과 함께 많이 보는 상품이에요.{% if recommendations %}\n{{ product_lines(recommendations) }}{% endif %}",
+                    shop_email(&[
+                        para("{{ customer.name }}님, 최근 관심 있게 보신 상품과 함께 많이 보는 상품이에요."),
+                        cards("recommendations", "함께 많이 보는 상품", "보러 가기"),
+                    ])
                 ),
                 "recommend": {"strategy": "for_you", "limit": 4},
             })),

@@ -261,48 +261,67 @@ fn bad(field: &str, message: String) -> Error {
     }
 }
 
+/// What does not fit in a mapping, for its field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Misfit {
+    /// The field is not one of the kind's.
+    NotAField,
+    /// It names a column the file does not have.
+    NoColumn(String),
+    /// It names a column already given to the field `other`.
+    Taken { column: String, other: String },
+    /// A required field has no column: any one of these would do.
+    Required(&'static [&'static str]),
+}
+
+/// The first thing that does not fit in a mapping for a file of `kind` with `headers`: the field
+/// it is about and why (`check` words it for the API; the console words it in its language).
+pub fn misfit(kind: Kind, headers: &[String], mapping: &Mapping) -> Option<(String, Misfit)> {
+    let mut used: BTreeMap<&str, &str> = BTreeMap::new();
+    for (field, header) in mapping {
+        let why = if !targets(kind).iter().any(|t| t.name == field) {
+            Misfit::NotAField
+        } else if !headers.iter().any(|h| h == header) {
+            Misfit::NoColumn(header.clone())
+        } else if let Some(other) = used.insert(header.as_str(), field.as_str()) {
+            Misfit::Taken {
+                column: header.clone(),
+                other: other.to_string(),
+            }
+        } else {
+            continue;
+        };
+        return Some((field.clone(), why));
+    }
+    required(kind)
+        .iter()
+        .find(|any_of| !any_of.iter().any(|f| mapping.contains_key(*f)))
+        .map(|any_of| (any_of[0].to_string(), Misfit::Required(any_of)))
+}
+
 /// Checks a mapping against a file's headers: every field is one of ours, every header is in the
 /// file and given to one field only, and what a file of `kind` needs is there.
 pub fn check(kind: Kind, headers: &[String], mapping: &Mapping) -> Result<(), Error> {
-    let names: Vec<&str> = targets(kind).iter().map(|t| t.name).collect();
-    let mut used: BTreeMap<&str, &str> = BTreeMap::new();
-    for (field, header) in mapping {
-        if !names.contains(&field.as_str()) {
-            return Err(bad(
-                field,
-                format!("is not a field of a {kind} file; the fields are {}", names.join(", ")),
-            ));
+    let Some((field, why)) = misfit(kind, headers, mapping) else {
+        return Ok(());
+    };
+    let message = match why {
+        Misfit::NotAField => {
+            let names: Vec<&str> = targets(kind).iter().map(|t| t.name).collect();
+            format!("is not a field of a {kind} file; the fields are {}", names.join(", "))
         }
-        if !headers.iter().any(|h| h == header) {
-            return Err(bad(
-                field,
-                format!(
-                    "names the column \"{header}\", which the file does not have; its columns are {}",
-                    headers.join(", ")
-                ),
-            ));
-        }
-        if let Some(other) = used.insert(header.as_str(), field.as_str()) {
-            return Err(bad(
-                field,
-                format!("names the column \"{header}\", already given to `{other}`"),
-            ));
-        }
-    }
-    for any_of in required(kind) {
-        if !any_of.iter().any(|f| mapping.contains_key(*f)) {
-            let message = if any_of.len() == 1 {
-                "is required: choose the column that holds it".to_string()
-            } else {
-                format!(
-                    "or `{}` is required: choose the column that holds one",
-                    any_of[1..].join("` or `")
-                )
-            };
-            return Err(bad(any_of[0], message));
-        }
-    }
-    Ok(())
+        Misfit::NoColumn(header) => format!(
+            "names the column \"{header}\", which the file does not have; its columns are {}",
+            headers.join(", ")
+        ),
+        Misfit::Taken { column, other } => format!("names the column \"{column}\", already given to `{other}`"),
+        Misfit::Required([_]) => "is required: choose the column that holds it".to_string(),
+        Misfit::Required(any_of) => format!(
+            "or `{}` is required: choose the column that holds one",
+            any_of[1..].join("` or `")
+        ),
+    };
+    Err(bad(&field, message))
 }
 
 /// What a mapping is remembered under: the kind and the file's headers as a set (order, case and
@@ -441,6 +460,21 @@ mod tests {
         assert!(m.contains("\"결제일\", which the file does not have"), "{m}");
         let (f, _) = field(&[("order_id", "주문번호"), ("total", "주문번호")]);
         assert_eq!(f, "mapping.total");
+        // What the console words in its language.
+        let taken: Mapping = [("order_id", "주문번호"), ("total", "주문번호")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(
+            misfit(Kind::Orders, &h, &taken),
+            Some((
+                "total".to_string(),
+                Misfit::Taken {
+                    column: "주문번호".into(),
+                    other: "order_id".into()
+                }
+            ))
+        );
         let (f, _) = field(&[("amount", "주문번호")]);
         assert_eq!(f, "mapping.amount");
     }

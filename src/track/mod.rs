@@ -3,6 +3,7 @@
 //! Called by `api` (the /v1 endpoints), `import` and `demo`, always inside the writer.
 
 pub mod message;
+pub mod names;
 
 use crate::store::records::{EventKind, NewEvent};
 use crate::store::{self, Touch, Tx};

@@ -362,6 +362,13 @@ fn report_view(rep: RfmReport, t: &'static Catalog, lang: Lang) -> ReportView {
         })
         .map(|g| (format!("g-{}", g.name), g.label.clone()))
         .collect();
+    let fallback = view::fallback_reasons(
+        t,
+        rep.buyers,
+        rep.repeat_buyers,
+        rep.bgnbd.is_some(),
+        rep.gamma_gamma.is_some(),
+    );
     ReportView {
         headline: vec![
             (t.get("analysis.customers"), n(rep.customers)),
@@ -392,7 +399,7 @@ fn report_view(rep: RfmReport, t: &'static Catalog, lang: Lang) -> ReportView {
             .into_iter()
             .flatten()
             .collect(),
-        fallback: rep.fallback,
+        fallback,
         as_of: rep.as_of,
     }
 }
@@ -503,7 +510,11 @@ mod tests {
         assert!(html.contains("<td class=\"num\">0.2431</td><td class=\"num\">0.0123</td>"));
         assert!(html.contains("<td class=\"num\">4.414</td><td class=\"num\">—</td>"));
         assert!(html.contains(t.get("analysis.not_converged")));
-        assert!(html.contains("only 3 repeat buyers"));
+        assert!(html.contains("order value: the Gamma-Gamma model could not be fitted"));
+        assert!(
+            !html.contains("only 3 repeat buyers"),
+            "the run's own reason is the API's"
+        );
         assert!(html.contains("₩123,456"));
         assert!(!html.contains(">?<"), "a label is missing");
     }

@@ -24,6 +24,7 @@ use super::i18n;
 use super::{Staff, error_page, refuse_change, render};
 use crate::app::AppState;
 use crate::i18n::Catalog;
+use crate::import::mapping::Misfit;
 use crate::import::{self, Kind, Mapping, RowError, mapping, template};
 use crate::load::history::{self, ImportRecord};
 use crate::load::{self, ImportProgress, ImportReport, ImportRequest, PendingUpload, Source, Via};
@@ -496,10 +497,24 @@ async fn map_submit(
         Ok(h) => h,
         Err(e) => return error_page(staff.lang, StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
     };
-    if let Err(import::Error::BadMapping { field, message }) = mapping::check(upload.kind, &headers, &chosen) {
-        let name = field.strip_prefix("mapping.").unwrap_or(&field);
-        let label = field_label(staff.t, upload.kind, name);
-        return map_view(&st, &staff, id, &upload, Some(chosen), Some((label, message))).await;
+    if let Some((field, why)) = mapping::misfit(upload.kind, &headers, &chosen) {
+        let t = staff.t;
+        let label = |name: &str| field_label(t, upload.kind, name);
+        let message = match why {
+            Misfit::NotAField => t.get("import.map_not_a_field").to_string(),
+            Misfit::NoColumn(column) => t.get("import.map_no_column").replace("{column}", &column),
+            Misfit::Taken { column, other } => t
+                .get("import.map_taken")
+                .replace("{column}", &column)
+                .replace("{other}", &label(&other)),
+            Misfit::Required([_]) => t.get("import.map_needed").to_string(),
+            Misfit::Required(any_of) => {
+                let fields: Vec<String> = any_of.iter().map(|f| label(f)).collect();
+                t.get("import.map_one_of").replace("{fields}", &fields.join(", "))
+            }
+        };
+        let error = Some((label(&field), message));
+        return map_view(&st, &staff, id, &upload, Some(chosen), error).await;
     }
     st.imports.pending.lock().expect("not poisoned").remove(&id);
     start(

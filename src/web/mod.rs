@@ -489,6 +489,10 @@ async fn static_file(axum::extract::Path(file): axum::extract::Path<String>) -> 
             include_str!("../../static/segments.js"),
             "text/javascript; charset=utf-8",
         ),
+        "campaign.js" => (
+            include_str!("../../static/campaign.js"),
+            "text/javascript; charset=utf-8",
+        ),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     (

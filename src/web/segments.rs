@@ -148,7 +148,7 @@ struct EditPage {
 
 /// JSON that can sit inside a `<script>` element: `<` only occurs inside strings, where `\u003c`
 /// means the same.
-fn script_json(v: &Value) -> String {
+pub(super) fn script_json(v: &Value) -> String {
     v.to_string().replace('<', "\\u003c")
 }
 
@@ -181,8 +181,14 @@ pub(super) fn product_names(read: &ReadTx, rule: &Value) -> Result<HashMap<Strin
 }
 
 /// What the visual builder needs: every `segments.*` label, the RFM groups and levels with their
-/// labels, the tags in use and the names of the products the rule names.
-fn builder_config(t: &Catalog, tags: Vec<String>, names: HashMap<String, String>) -> String {
+/// labels, the tags in use, the names of the products the rule names and the shop's events with
+/// the names a person reads.
+pub(super) fn builder_config(
+    t: &Catalog,
+    tags: Vec<String>,
+    names: HashMap<String, String>,
+    events: &[String],
+) -> String {
     let labels: serde_json::Map<String, Value> = t
         .keys()
         .filter_map(|k| k.strip_prefix("segments."))
@@ -202,11 +208,12 @@ fn builder_config(t: &Catalog, tags: Vec<String>, names: HashMap<String, String>
         "levels": levels,
         "tags": tags,
         "products": names,
+        "events": events.iter().map(|e| json!([e, crate::i18n::event_name(t, e)])).collect::<Vec<_>>(),
     }))
 }
 
 /// The tags in use, most used first (empty while the columns are being built).
-fn known_tags(st: &AppState) -> Vec<String> {
+pub(super) fn known_tags(st: &AppState) -> Vec<String> {
     let cols = st.columns.read().expect("not poisoned");
     if !cols.ready() {
         return Vec::new();
@@ -227,7 +234,14 @@ struct Draft {
 
 async fn edit_form(st: &AppState, staff: &Staff, draft: Draft, error: Option<String>) -> Response {
     let rule = draft.rule.clone();
-    let names = match st.store.call(move |s| product_names(&s.read()?, &rule)).await {
+    let (names, events) = match st
+        .store
+        .call(move |s| {
+            let read = s.read()?;
+            Ok::<_, store::Error>((product_names(&read, &rule)?, crate::track::names::known(&read)?))
+        })
+        .await
+    {
         Ok(n) => n,
         Err(e) => return failed(staff.lang, &e),
     };
@@ -247,7 +261,7 @@ async fn edit_form(st: &AppState, staff: &Staff, draft: Draft, error: Option<Str
             .rule_text
             .unwrap_or_else(|| serde_json::to_string_pretty(&draft.rule).unwrap_or_default()),
         error,
-        config: builder_config(staff.t, known_tags(st), names),
+        config: builder_config(staff.t, known_tags(st), names, &events),
     };
     (status, render(&page)).into_response()
 }

@@ -739,3 +739,136 @@ async fn a_customer_page_sends_that_customer_a_message_as_a_one_off_campaign() {
     let e = res.json::<Value>().await.unwrap();
     assert!(e.to_string().contains("a list of 1 to 1,000 customer ids"), "{e}");
 }
+
+/// A select's options in order: (value, label).
+fn options(html: &str, id: &str) -> Vec<(String, String)> {
+    let el = element(html, id);
+    let mut out = Vec::new();
+    for part in el.split("<option ").skip(1) {
+        let tag = &part[..part.find('>').unwrap()];
+        let label = &part[part.find('>').unwrap() + 1..part.find("</option>").unwrap()];
+        out.push((attr(&format!(" {tag}"), "value").unwrap(), unescape(label)));
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_campaign_form_picks_the_shops_events_by_name_and_previews_as_one_edits() {
+    let app = spawn_at("2026-11-23T10:00:00+09:00").await;
+    people(
+        &app,
+        "2026-11-23T09:00:00+09:00",
+        &[(
+            "kim",
+            json!({"name": "김민지", "email": "kim@example.com", "email_consent": true}),
+        )],
+    )
+    .await;
+    for (event, at) in [
+        ("Wishlist Shared", "2026-11-23T09:10:00+09:00"),
+        ("Wishlist Shared", "2026-11-23T09:11:00+09:00"),
+        ("Product Added", "2026-11-23T09:12:00+09:00"),
+    ] {
+        track(
+            &app,
+            "kim",
+            event,
+            json!({"product_id": "p1", "name": "향초 1호", "price": 10000}),
+            at,
+        )
+        .await;
+    }
+    let owner = console_cookie(&app, "admin", "test-admin-password").await;
+    let (status, form) = page(&app, &owner, "/campaigns/new?template=cart_abandonment").await;
+    assert_eq!(status, 200);
+
+    // The trigger's event and the goal are picked from the shop's events, most sent first, by the
+    // names a person reads; the spec's events the shop has not sent yet follow.
+    let events = options(&form, "event");
+    assert_eq!(
+        events[0],
+        ("Wishlist Shared".to_string(), "Wishlist Shared".to_string())
+    );
+    assert_eq!(events[1], ("Product Added".to_string(), "Added to cart".to_string()));
+    assert!(
+        events
+            .iter()
+            .any(|(v, l)| v == "Order Completed" && l == "Order completed")
+    );
+    assert!(element(&form, "event").contains("value=\"Product Added\" selected"));
+    assert_eq!(options(&form, "goal_event"), events);
+    // The cancelling events are boxes to tick, the template's ticked.
+    let cancels = element(&form, "cancel_on");
+    assert!(cancels.contains("value=\"Order Completed\" checked"), "{cancels}");
+    assert!(cancels.contains("value=\"Wishlist Shared\">"));
+    // The audience's builder and the trigger's tests are configured for their scripts: the
+    // builder knows the shop's events by name too.
+    assert!(
+        form.contains(r#"["Product Added","Added to cart"]"#),
+        "the builder's events"
+    );
+    assert!(form.contains(r#"["total","order total"]"#), "the tests' properties");
+
+    // Two ticked boxes cancel on either event.
+    let mut fields = form_fields(&form, "campaign-form");
+    fields.push(("cancel_on".into(), "Wishlist Shared".into()));
+    set(&mut fields, "name", "두 이벤트로 취소");
+    let res = post_form(&app, &owner, "/campaigns", body(&fields)).await;
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    let id: u64 = res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .trim_start_matches("/campaigns/")
+        .parse()
+        .unwrap();
+    let saved: Value = app.get(&format!("/campaigns/{id}")).await;
+    assert_eq!(
+        saved["when"]["cancel_on"],
+        json!(["Order Completed", "Wishlist Shared"]),
+        "{saved}"
+    );
+
+    // The live preview: the message one customer would get from the form as it stands.
+    let mut asked = form_fields(&form, "campaign-form");
+    set(&mut asked, "preview_customer", "kim@example.com");
+    let res = post_form(&app, &owner, "/campaigns/preview", body(&asked)).await;
+    assert_eq!(res.status(), 200);
+    let p: Value = res.json().await.unwrap();
+    assert!(p["who"].as_str().unwrap().contains("kim@example.com"), "{p}");
+    assert!(p["text"].as_str().unwrap().contains("김민지"), "{p}");
+    assert!(p["text"].as_str().unwrap().contains("향초 1호"), "the cart: {p}");
+    assert_eq!(p["to"], "kim@example.com");
+    // As it is edited, before anything is saved.
+    set(&mut asked, "text", "{{ customer.name }}님, 다시 오세요");
+    let p: Value = post_form(&app, &owner, "/campaigns/preview", body(&asked))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(p["text"].as_str().unwrap().starts_with("김민지님, 다시 오세요"), "{p}");
+    // A wrong field, or no such customer, is named; a post without the form's token is refused.
+    let mut wrong = asked.clone();
+    set(&mut wrong, "text", "{{ customer.name ");
+    let res = post_form(&app, &owner, "/campaigns/preview", body(&wrong)).await;
+    assert_eq!(res.status(), 422);
+    let e: Value = res.json().await.unwrap();
+    assert!(e["error"]["field"].as_str().unwrap().starts_with("content"), "{e}");
+    set(&mut wrong, "text", "hi");
+    set(&mut wrong, "preview_customer", "nobody@example.com");
+    let e: Value = post_form(&app, &owner, "/campaigns/preview", body(&wrong))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(e["error"]["field"], "preview_customer", "{e}");
+    set(&mut wrong, "csrf", "forged");
+    let res = post_form(&app, &owner, "/campaigns/preview", body(&wrong)).await;
+    assert_eq!(res.status(), 403);
+    let viewer = add_user(&app, "viewer", "viewer").await;
+    let res = post_form(&app, &viewer, "/campaigns/preview", body(&asked)).await;
+    assert_eq!(
+        res.status(),
+        403,
+        "a viewer's token is not the owner's, and a viewer changes nothing"
+    );
+}

@@ -11,7 +11,7 @@ use crate::common::{TestApp, console_cookie, csrf_of, element, page, post_form, 
 
 /// A Cafe24 order export as an owner downloads it: Korean headers, one row per order line, the
 /// amount with "원" and thousands separators, Korean dates.
-const CAFE24: &str = "주문번호,주문일시,주문자명,주문자 이메일,주문자 휴대전화,상품번호,상품명(한국어 쇼핑몰),수량,판매가,결제금액,주문상태\n\
+pub(crate) const CAFE24: &str = "주문번호,주문일시,주문자명,주문자 이메일,주문자 휴대전화,상품번호,상품명(한국어 쇼핑몰),수량,판매가,결제금액,주문상태\n\
 20261103-0000011,2026-11-03 14:22:10,김민준,minjun@example.com,010-1234-5678,P001,린넨 오버핏 셔츠,1,\"29,000원\",\"32,000원\",배송완료\n\
 20261103-0000011,2026-11-03 14:22:10,김민준,minjun@example.com,010-1234-5678,P003,제주 유기농 녹차 50g,1,\"3,000원\",\"32,000원\",배송완료\n\
 20261104-0000007,2026.11.04,이서연,seoyeon@example.com,010-2345-6789,P002,와이드 코튼 팬츠,2,\"45,000\",\"90,000\",결제완료\n\
@@ -356,7 +356,7 @@ async fn a_mapping_that_does_not_fit_names_its_field() {
     let html = res.text().await.unwrap();
     let error = element(&html, "map-error");
     assert!(
-        error.contains("Order amount (paid)") && error.contains("already given to `order_id`"),
+        error.contains("Order amount (paid)") && error.contains("the column “주문번호” is already chosen for Order id"),
         "{error}"
     );
     assert_eq!(

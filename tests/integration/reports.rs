@@ -71,7 +71,11 @@ async fn live_keeps_its_window_between_answers() {
     page(&app, "a", "/", PHONE, None).await;
     page(&app, "bot", "/", YETI, None).await;
     let live: Value = app.get("/reports/live").await;
-    assert_eq!((live["visitors_now"].as_u64(), live["bots_left_out"].as_u64()), (Some(1), Some(1)), "{live}");
+    assert_eq!(
+        (live["visitors_now"].as_u64(), live["bots_left_out"].as_u64()),
+        (Some(1), Some(1)),
+        "{live}"
+    );
 
     page(&app, "b", "/products/P1", PHONE, None).await;
     page(&app, "a", "/cart", PHONE, None).await;
@@ -81,14 +85,27 @@ async fn live_keeps_its_window_between_answers() {
         live["pages"],
         json!([{"path": "/cart", "visitors": 1}, {"path": "/products/P1", "visitors": 1}])
     );
-    let paths: Vec<&str> = live["events"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
-    assert_eq!(paths, ["/cart", "/products/P1", "/"], "newest first, the bot's left out");
+    let paths: Vec<&str> = live["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        ["/cart", "/products/P1", "/"],
+        "newest first, the bot's left out"
+    );
     assert_eq!(live["bots_left_out"], 1);
 
     // Six minutes on: nobody is on the shop, the latest events are still listed.
     crate::campaigns::set_clock(&app, "2026-11-23T10:06:00+09:00").await;
     let live: Value = app.get("/reports/live").await;
-    assert_eq!((live["visitors_now"].as_u64(), live["bots_left_out"].as_u64()), (Some(0), Some(0)), "{live}");
+    assert_eq!(
+        (live["visitors_now"].as_u64(), live["bots_left_out"].as_u64()),
+        (Some(0), Some(0)),
+        "{live}"
+    );
     assert_eq!(live["pages"], json!([]));
     assert_eq!(live["events"].as_array().unwrap().len(), 3);
     page(&app, "c", "/products/P2", PHONE, None).await;

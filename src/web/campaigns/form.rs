@@ -206,7 +206,14 @@ impl Draft {
                 _ => continue,
             };
             // Browsers send a textarea's line breaks as CRLF.
-            *slot = v.replace("\r\n", "\n");
+            let v = v.replace("\r\n", "\n");
+            if k == "cancel_on" && !slot.trim().is_empty() {
+                // One box ticked per cancelling event.
+                slot.push_str(", ");
+                slot.push_str(&v);
+            } else {
+                *slot = v;
+            }
         }
         d
     }
@@ -385,6 +392,14 @@ pub(super) struct FormPage {
     strategies: Vec<Opt>,
     repeats: Vec<Opt>,
     lates: Vec<Opt>,
+    /// The shop's events, by the names a person reads: the trigger, the goal, the cancelling ones.
+    events: Vec<Opt>,
+    goal_events: Vec<Opt>,
+    cancels: Vec<Opt>,
+    /// The segment builder's configuration (the audience's extra condition) and the property
+    /// tests' (a trigger's conditions on its event), as JSON for the scripts.
+    builder: String,
+    tests: String,
     error: Option<FieldError>,
     tz: String,
     /// The campaign being changed (None: a new one).
@@ -403,6 +418,37 @@ impl FormPage {
     }
 }
 
+/// What the property tests' picker needs: the known properties and the operators, each with
+/// the name a person reads.
+fn tests_config(t: &Catalog) -> String {
+    // The Segment spec's properties a trigger most often tests, in the order an owner thinks of them.
+    let properties: Vec<Value> = [
+        "total",
+        "revenue",
+        "price",
+        "quantity",
+        "category",
+        "product_id",
+        "name",
+        "brand",
+        "coupon",
+        "currency",
+    ]
+    .iter()
+    .map(|p| serde_json::json!([p, t.get(&format!("events.property.{p}"))]))
+    .collect();
+    let ops: Vec<Value> = ["=", "!=", ">=", "<=", ">", "<", "contains", "starts_with", "in"]
+        .iter()
+        .map(|op| serde_json::json!([op, op_word(op, t)]))
+        .collect();
+    let labels: serde_json::Map<String, Value> = t
+        .keys()
+        .filter_map(|k| k.strip_prefix("campaigns.tests."))
+        .map(|k| (k.to_string(), serde_json::json!(t.get(&format!("campaigns.tests.{k}")))))
+        .collect();
+    super::super::segments::script_json(&serde_json::json!({"properties": properties, "ops": ops, "labels": labels}))
+}
+
 pub(super) async fn form_page(
     st: &AppState,
     staff: &Staff,
@@ -415,6 +461,45 @@ pub(super) async fn form_page(
         Ok(l) => l,
         Err(e) => return failed(staff.lang, &e),
     };
+    let rule: Value = serde_json::from_str(&d.rule).unwrap_or(Value::Null);
+    let (events, products) = match st
+        .store
+        .call(move |s| {
+            let read = s.read()?;
+            Ok::<_, store::Error>((
+                crate::track::names::known(&read)?,
+                super::super::segments::product_names(&read, &rule)?,
+            ))
+        })
+        .await
+    {
+        Ok(l) => l,
+        Err(e) => return failed(staff.lang, &e),
+    };
+    let builder = super::super::segments::builder_config(t, super::super::segments::known_tags(st), products, &events);
+    let cancel_on: Vec<String> = d
+        .cancel_on
+        .split(',')
+        .map(|e| e.trim().to_string())
+        .filter(|e| !e.is_empty())
+        .collect();
+    // Each picker holds the shop's events and whatever the draft names beside them.
+    let named = |also: &[&str]| -> Vec<(String, String)> {
+        let mut names = events.clone();
+        for a in also.iter().map(|a| a.trim()).filter(|a| !a.is_empty()) {
+            if !names.iter().any(|n| n == a) {
+                names.push(a.to_string());
+            }
+        }
+        names
+            .into_iter()
+            .map(|n| {
+                let label = crate::i18n::event_name(t, &n);
+                (n, label)
+            })
+            .collect()
+    };
+    let cancel_names: Vec<&str> = cancel_on.iter().map(String::as_str).collect();
     let none = |key: &str| (String::new(), t.get(key).to_string());
     let template_name = templates::get(&d.template).map(|tpl| match staff.lang {
         Lang::Ko => tpl.name_ko,
@@ -468,6 +553,11 @@ pub(super) async fn form_page(
             &d.repeat,
         ),
         lates: opts(labelled(t, "campaigns.late_", &["send", "skip"]), &d.late),
+        events: opts(named(&[&d.event]), d.event.trim()),
+        goal_events: opts(named(&[&d.goal_event]), d.goal_event.trim()),
+        cancels: super::super::choices::checked(named(&cancel_names), &cancel_on),
+        builder,
+        tests: tests_config(t),
         d,
         tz: st.tz.name().to_string(),
         editing,
@@ -635,6 +725,98 @@ pub(super) async fn save(st: AppState, staff: Staff, pairs: Vec<(String, String)
         }
         Err(CampaignError::NotFound(_)) => not_found(&staff),
         Err(e) => failed(staff.lang, &e),
+    }
+}
+
+/// The message as it would go to one customer now, from the form as it stands (nothing saved):
+/// the form's live preview asks for it as one edits (`static/campaign.js`). JSON: what would go
+/// out, or the wrong field named.
+pub(super) async fn live_preview(
+    State(st): State<AppState>,
+    staff: Staff,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let t = staff.t;
+    let answer = |status: StatusCode, v: Value| (status, axum::Json(v)).into_response();
+    let wrong = |field: &str, message: &str| {
+        answer(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            serde_json::json!({"error": {"field": field, "message": message}}),
+        )
+    };
+    let asked = pairs
+        .iter()
+        .find(|(k, _)| k == "preview_customer")
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_default();
+    let d = Draft::from_pairs(pairs);
+    if !super::super::constant_eq(&d.csrf, &staff.session.csrf) {
+        return answer(
+            StatusCode::FORBIDDEN,
+            serde_json::json!({"error": {"message": t.get("error.csrf")}}),
+        );
+    }
+    if !staff.can_change() {
+        return answer(
+            StatusCode::FORBIDDEN,
+            serde_json::json!({"error": {"message": t.get("error.forbidden")}}),
+        );
+    }
+    if asked.is_empty() {
+        return wrong("preview_customer", t.get("campaigns.preview_placeholder"));
+    }
+    let input = match d.input(st.tz, t, BTreeMap::new()) {
+        Ok(i) => i,
+        Err((field, message)) => return wrong(&field, &message),
+    };
+    let (sender, now) = (st.campaigns.clone(), st.now_ms());
+    let q = asked.clone();
+    let done = st
+        .store
+        .call(move |s| -> Result<_, CampaignError> {
+            let read = s.read()?;
+            input.check(&read)?;
+            let Some((cid, who)) = super::page::preview_customer(&read, &q)
+                .map_err(|e| campaign::bad("preview_customer", e.to_string()))?
+            else {
+                return Ok(None);
+            };
+            let rec = CampaignRecord {
+                definition: input.into(),
+                status: campaign::Status::Draft,
+                created_at: now,
+                updated_at: now,
+                launched_at: None,
+                next_due: None,
+                since_seq: 0,
+                occurrences: Vec::new(),
+            };
+            Ok(Some((sender.preview(0, &rec, cid)?, who)))
+        })
+        .await;
+    match done {
+        Ok(Some((p, who))) => answer(
+            StatusCode::OK,
+            serde_json::json!({
+                "customer_id": p.customer_id,
+                "who": who,
+                "to": p.to.clone().unwrap_or_else(|| "—".into()),
+                "verdict": p.verdict,
+                "verdict_text": super::page::verdict_words(t, &p),
+                "subject": p.subject,
+                "text": p.text,
+                "html": p.html,
+            }),
+        ),
+        Ok(None) => wrong(
+            "preview_customer",
+            &t.get("campaigns.no_customer").replace("{q}", &asked),
+        ),
+        Err(CampaignError::Field { field, message }) => wrong(&field, &message),
+        Err(e) => answer(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            serde_json::json!({"error": {"message": e.to_string()}}),
+        ),
     }
 }
 

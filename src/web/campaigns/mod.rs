@@ -35,6 +35,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/campaigns", get(list).post(create_submit))
         .route("/campaigns/new", get(new_page))
+        .route("/campaigns/preview", post(form::live_preview))
         .route("/campaigns/{id}", get(show).post(edit_submit))
         .route("/campaigns/{id}/edit", get(edit_page))
         .route("/campaigns/{id}/launch", post(launch_submit))
@@ -109,14 +110,18 @@ fn property_test_text(p: &PropertyTest, t: &Catalog) -> String {
     let property = t
         .find(&format!("events.property.{}", p.property))
         .unwrap_or(&p.property);
-    let op = match p.op.as_str() {
+    format!("{property} {} {value}", op_word(&p.op, t))
+}
+
+/// A property test's operator as a person reads it (`>=` → "≥", `contains` → "포함").
+fn op_word<'a>(op: &'a str, t: &'a Catalog) -> &'a str {
+    match op {
         ">=" => "≥",
         "<=" => "≤",
         "!=" => "≠",
         op @ ("=" | ">" | "<") => op,
         op => t.find(&format!("events.op.{op}")).unwrap_or(op),
-    };
-    format!("{property} {op} {value}")
+    }
 }
 
 fn non_empty(s: &Option<String>) -> Option<&str> {

@@ -338,18 +338,7 @@ pub(super) async fn show_page(
             };
             let preview_customer = match &q {
                 None => None,
-                Some(q) => Some(match find_customer(&read, q)? {
-                    Some(cid) => {
-                        let (_, c) = crate::customer::get(&read, cid)?;
-                        let who = [c.name, c.email, c.user_id]
-                            .into_iter()
-                            .flatten()
-                            .collect::<Vec<_>>()
-                            .join(" · ");
-                        Some((cid, who))
-                    }
-                    None => None,
-                }),
+                Some(q) => Some(preview_customer(&read, q)?),
             };
             Ok(Some(Loaded {
                 rec,
@@ -398,16 +387,7 @@ pub(super) async fn show_page(
             let rec2 = rec.clone();
             match tokio::task::spawn_blocking(move || sender.preview(id, &rec2, cid)).await {
                 Ok(Ok(p)) => {
-                    let verdict_text = match (p.verdict.as_str(), p.detail.as_deref()) {
-                        ("send", _) => t.get("campaigns.verdict_send").to_string(),
-                        ("hold_until", Some(until)) => {
-                            t.get("campaigns.verdict_hold").replace("{until}", &local_time(until))
-                        }
-                        ("skip", Some(reason)) => t
-                            .get("campaigns.verdict_skip")
-                            .replace("{reason}", &skip_label(t, reason)),
-                        (v, d) => format!("{v} {}", d.unwrap_or("")),
-                    };
+                    let verdict_text = verdict_words(t, &p);
                     preview = Some(PreviewView {
                         customer_id: p.customer_id,
                         who,
@@ -852,6 +832,36 @@ pub(super) async fn test_submit(
     };
     let preview = Some(form.customer).filter(|c| !c.trim().is_empty());
     show_page(&st, &staff, id, preview, extras).await
+}
+
+/// The customer a preview is asked for (an id, email, phone or user id) and who they are in a
+/// line; None when no one is found.
+pub(super) fn preview_customer(
+    read: &crate::store::ReadTx,
+    q: &str,
+) -> Result<Option<(u64, String)>, crate::customer::Error> {
+    let Some(cid) = find_customer(read, q)? else {
+        return Ok(None);
+    };
+    let (_, c) = crate::customer::get(read, cid)?;
+    let who = [c.name, c.email, c.user_id]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" · ");
+    Ok(Some((cid, who)))
+}
+
+/// What the law and the settings would do with a previewed message, in words.
+pub(super) fn verdict_words(t: &Catalog, p: &crate::campaign::send::Preview) -> String {
+    match (p.verdict.as_str(), p.detail.as_deref()) {
+        ("send", _) => t.get("campaigns.verdict_send").to_string(),
+        ("hold_until", Some(until)) => t.get("campaigns.verdict_hold").replace("{until}", &local_time(until)),
+        ("skip", Some(reason)) => t
+            .get("campaigns.verdict_skip")
+            .replace("{reason}", &skip_label(t, reason)),
+        (v, d) => format!("{v} {}", d.unwrap_or("")),
+    }
 }
 
 #[cfg(test)]
