@@ -100,6 +100,11 @@
     );
   }
 
+  // Enter in a row's box does not save the form half-made.
+  mount.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && e.target.tagName === 'INPUT') e.preventDefault();
+  });
+
   // The JSON stays as the power users' view: editing it redraws the rows.
   field.addEventListener('change', () => {
     try {
@@ -139,6 +144,7 @@
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams(new FormData(form)),
       });
+      if (res.redirected || !(res.headers.get('content-type') || '').includes('json')) throw new Error(box.dataset.sessionEnded);
       body = await res.json();
     } catch (e) {
       if (mine === seq) status.textContent = e.message;
@@ -164,6 +170,10 @@
   }
 
   const later = () => { clearTimeout(timer); timer = setTimeout(refresh, 500); };
+  // Enter in the customer's box shows the preview now instead of saving the form half-made.
+  customer.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') { e.preventDefault(); clearTimeout(timer); refresh(); }
+  });
   form.addEventListener('input', later);
   form.addEventListener('change', later);
   box.hidden = false;

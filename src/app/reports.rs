@@ -264,6 +264,6 @@ pub fn so_far(st: &AppState) -> Result<Option<(Totals, Totals)>, ReportError> {
 /// Who is on the shop now, and today so far against the same time last week (None while the
 /// reports' tables are first built).
 pub fn live(st: &AppState) -> Result<(crate::reports::live::Live, Option<(Totals, Totals)>), ReportError> {
-    let live = st.reports.live(&st.store.read()?, st.now_ms())?;
+    let live = st.reports.live(st.now_ms())?;
     Ok((live, so_far(st)?))
 }

@@ -499,6 +499,34 @@ mod tests {
             )
         );
         assert!(out.html.unwrap().contains("함께 보면 좋은 상품"));
+
+        // No coupon, no product: no box or card of fallback words ("쿠폰", "관심 상품").
+        for key in ["first_purchase", "many_views"] {
+            let tpl = crate::campaign::templates::get(key).unwrap();
+            let r = Renderer::new(&tpl.input.content, &BTreeMap::new()).unwrap();
+            let out = r.render(&Vars::default()).unwrap();
+            let html = out.html.unwrap();
+            assert!(
+                !html.contains("쿠폰을 드려요") && !out.text.contains("쿠폰을 드려요"),
+                "{key}: {html}"
+            );
+            assert!(
+                !html.contains("관심 상품") && !html.contains("href=\"#\""),
+                "{key}: {html}"
+            );
+        }
+        let tpl = crate::campaign::templates::get("first_purchase").unwrap();
+        let r = Renderer::new(&tpl.input.content, &BTreeMap::new()).unwrap();
+        let vars = Vars {
+            coupon: Some(CouponVars {
+                code: "HELLO-1234".into(),
+                discount: "3,000원 할인".into(),
+                ..Default::default()
+            }),
+            ..Vars::default()
+        };
+        let out = r.render(&vars).unwrap();
+        assert!(out.html.unwrap().contains("HELLO-1234") && out.text.contains("HELLO-1234 (3,000원 할인)"));
     }
 
     #[test]

@@ -71,10 +71,10 @@ pub fn all() -> Vec<Template> {
                 "when": {"kind": "trigger", "event": "Signed Up", "delay": {"amount": 3, "unit": "days"}, "cancel_on": ["Order Completed"]},
                 "content": email(
                     "{{ customer.name }}님, 첫 주문을 기다리고 있어요",
-                    "{{ customer.name }}님, 가입해 주셔서 고맙습니다.\n{% if coupon %}첫 구매에 쓰실 수 있는 쿠폰을 드려요: {{ coupon.code }} ({{ coupon.discount }})\n{% endif %}{% if recommendations %}\n많이 찾는 상품:\n{{ product_lines(recommendations) }}{% endif %}",
+                    "{{ customer.name }}님, 가입해 주셔서 고맙습니다.\n{% if coupon.discount %}첫 구매에 쓰실 수 있는 쿠폰을 드려요: {{ coupon.code }} ({{ coupon.discount }})\n{% endif %}{% if recommendations %}\n많이 찾는 상품:\n{{ product_lines(recommendations) }}{% endif %}",
                     shop_email(&[
                         para("{{ customer.name }}님, 가입해 주셔서 고맙습니다."),
-                        "{% if coupon %}<div style=\"margin:16px 0;padding:16px;border:2px dashed #222;border-radius:8px;text-align:center\">첫 구매에 쓰실 수 있는 쿠폰을 드려요<div style=\"font-size:20px;font-weight:bold;letter-spacing:1px;margin-top:6px\">{{ coupon.code }}</div><div>{{ coupon.discount }}</div></div>{% endif %}".into(),
+                        "{% if coupon.discount %}<div style=\"margin:16px 0;padding:16px;border:2px dashed #222;border-radius:8px;text-align:center\">첫 구매에 쓰실 수 있는 쿠폰을 드려요<div style=\"font-size:20px;font-weight:bold;letter-spacing:1px;margin-top:6px\">{{ coupon.code }}</div><div>{{ coupon.discount }}</div></div>{% endif %}".into(),
                         cards("recommendations", "많이 찾는 상품", "보러 가기"),
                         button("shop.url", "쇼핑몰로 가기"),
                     ])
@@ -123,7 +123,7 @@ pub fn all() -> Vec<Template> {
                     "{{ customer.name }}님이 여러 번 보신 {{ product.name }} ({{ product.price_text }})\n{{ product.url }}{% if recommendations %}\n\n함께 많이 사는 상품:\n{{ product_lines(recommendations) }}{% endif %}",
                     shop_email(&[
                         para("{{ customer.name }}님이 여러 번 보신 상품이에요."),
-                        "{% if product %}{{ product_cards([product], \"지금 보러 가기\") }}{% endif %}".into(),
+                        "{% if product.id %}{{ product_cards([product], \"지금 보러 가기\") }}{% endif %}".into(),
                         cards("recommendations", "함께 많이 사는 상품", "보러 가기"),
                     ])
                 ),

@@ -181,8 +181,11 @@ pub fn batch(
                 _ => {}
             }
         }
-        Ok(read_so_far < BATCH)
+        Ok(read_so_far < BATCH && !give_way())
     })?;
+    if give_way() {
+        return Ok(Batch::GaveWay);
+    }
     if last.is_none() && gone.is_empty() {
         return Ok(Batch::Nothing);
     }
@@ -309,6 +312,9 @@ fn changes_for(
     let mut customers: Vec<u64> = redo.keys().copied().collect();
     customers.sort_unstable();
     for c in customers {
+        if give_way() {
+            return Ok(None);
+        }
         let r = &redo[&c];
         let days: BTreeSet<i32> = r
             .out
@@ -481,8 +487,8 @@ pub fn step(
     let ch = match batch(&read, tz, agents, &mut f.names, f.applied, gone, give_way)? {
         Batch::Nothing => return Ok(Stepped::Nothing),
         Batch::GaveWay => {
-            // The names it gave are not written: start again from the stored ones.
-            f.names = Names::load(&read)?;
+            // The names it gave are not written.
+            f.names.forget_new();
             return Ok(Stepped::GaveWay);
         }
         Batch::Changes(ch) => ch,

@@ -48,12 +48,16 @@ pub struct Reports {
     /// Reports waiting for the tables: the follower, which runs at the lowest CPU priority,
     /// gives way to them between customers (they apply the rest at theirs).
     waiting: AtomicUsize,
-    /// The newest end of the log as the live report keeps it between answers.
-    live: Mutex<live::Window>,
+    /// The newest end of the log as the live report keeps it between answers, and the writer's
+    /// notices it reads for customers merged or erased (whose events it must not show on).
+    live: Mutex<(live::Window, Notices)>,
 }
+
+type Notices = tokio::sync::broadcast::Receiver<Arc<Vec<store::records::CustomerRow>>>;
 
 impl Reports {
     pub fn new(store: Store, tz: Tz, agents: Arc<Agents>) -> Arc<Reports> {
+        let live_notices = store.customer_changes();
         Arc::new(Reports {
             notices: Mutex::new(store.customer_changes()),
             store,
@@ -64,7 +68,7 @@ impl Reports {
             gone: Mutex::default(),
             sweep: AtomicBool::new(true),
             waiting: AtomicUsize::new(0),
-            live: Mutex::default(),
+            live: Mutex::new((live::Window::default(), live_notices)),
         })
     }
 
@@ -178,9 +182,23 @@ impl Reports {
         Ok(true)
     }
 
-    /// Who is on the shop now (the live report), at `now`.
-    pub fn live(&self, read: &store::ReadTx, now: i64) -> Result<live::Live, store::Error> {
-        self.live.lock().expect("not poisoned").now(read, now, &self.agents)
+    /// Who is on the shop now (the live report), at `now`. The window starts again when a
+    /// customer was merged or erased (a merge gives their events another customer in place, an
+    /// erasure takes them out: the window kept them as they were).
+    pub fn live(&self, now: i64) -> Result<live::Live, store::Error> {
+        use tokio::sync::broadcast::error::TryRecvError;
+        let mut guard = self.live.lock().expect("not poisoned");
+        let (window, notices) = &mut *guard;
+        loop {
+            match notices.try_recv() {
+                Ok(rows) if rows.iter().all(|r| r.live) => {}
+                Ok(_) | Err(TryRecvError::Lagged(_)) => *window = live::Window::default(),
+                Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+            }
+        }
+        // Read under the lock: an answer of an older snapshot after a newer one would take the
+        // window for another store's.
+        window.now(&self.store.read()?, now, &self.agents)
     }
 
     /// Builds the tables again from the whole log (what `dangol reindex` does).
@@ -206,8 +224,9 @@ type Job = tokio::sync::oneshot::Sender<Result<bool, store::Error>>;
 /// The follower's own thread, at the lowest CPU priority (nice 19): the tables are derived and
 /// wait for ingest, which runs at the normal one. Without it, catching up on a burst of events
 /// took a core the HTTP workers wanted: `/v1/track` right after a burst of `/v1/batch` fell by a
-/// third on the 2-core bench. A report never waits for this thread at its priority: the
-/// follower gives way to it (`Reports::catch_up`).
+/// third on the 2-core bench. A report waiting for the tables makes the follower give way at its
+/// next check (each event read, each customer redone or re-shared) and applies the rest itself
+/// (`Reports::catch_up`): it waits for this thread only up to that check.
 fn follower_thread(reports: Arc<Reports>, stopping: Arc<AtomicBool>) -> std::io::Result<std::sync::mpsc::Sender<Job>> {
     let (jobs, asked) = std::sync::mpsc::channel::<Job>();
     std::thread::Builder::new()

@@ -421,6 +421,18 @@ impl Names {
         std::mem::take(&mut self.new)
     }
 
+    /// Forgets the names given since the last `take_new` (a batch that was not written): they
+    /// are the newest ids, so the next names given take them again.
+    pub fn forget_new(&mut self) {
+        let new = std::mem::take(&mut self.new);
+        if let Some(&(_, first)) = new.first() {
+            self.names.truncate(first as usize);
+        }
+        for (name, _) in new {
+            self.ids.remove(&name);
+        }
+    }
+
     /// The id each of these names has in `to` (given there when new), by this one's id: to
     /// number rows made apart in `to`'s numbers (see [`Row::renumber`]).
     pub fn ids_in(&self, to: &mut Names) -> Vec<u32> {
@@ -471,6 +483,18 @@ pub fn row_of(v: &Visit<'_>, city: Option<&str>, revenue: f64, orders: u32, name
 mod tests {
     use super::*;
     use crate::traffic::{Agents, Hit, visits};
+
+    #[test]
+    fn names_given_by_a_batch_not_written_are_given_again() {
+        let mut n = Names::new();
+        assert_eq!(n.id(Some("/")), 1);
+        n.take_new();
+        assert_eq!((n.id(Some("/a")), n.id(Some("/b"))), (2, 3));
+        n.forget_new();
+        assert_eq!(n.id(Some("/b")), 2, "the forgotten ids are given again");
+        assert_eq!(n.id(Some("/")), 1);
+        assert_eq!(n.take_new(), vec![("/b".to_string(), 2)]);
+    }
 
     #[test]
     fn a_row_reads_as_its_figures() {

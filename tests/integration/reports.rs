@@ -114,6 +114,20 @@ async fn live_keeps_its_window_between_answers() {
     assert_eq!(live["pages"], json!([{"path": "/products/P2", "visitors": 1}]));
     assert_eq!(live["events"].as_array().unwrap().len(), 4);
     assert_eq!(live["events"][0]["path"], "/products/P2");
+
+    // An erased customer's events leave the window with them.
+    let c = live["events"][0]["customer_id"].as_u64().unwrap();
+    let res = app
+        .admin(reqwest::Method::DELETE, &format!("/customers/{c}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let live: Value = app.get("/reports/live").await;
+    assert_eq!(live["visitors_now"], 0, "{live}");
+    let events = live["events"].as_array().unwrap();
+    assert_eq!(events.len(), 3, "{live}");
+    assert!(events.iter().all(|e| e["customer_id"] != c), "{live}");
 }
 
 const DESKTOP: &str =

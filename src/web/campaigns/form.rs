@@ -813,10 +813,7 @@ pub(super) async fn live_preview(
             &t.get("campaigns.no_customer").replace("{q}", &asked),
         ),
         Err(CampaignError::Field { field, message }) => wrong(&field, &message),
-        Err(e) => answer(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            serde_json::json!({"error": {"message": e.to_string()}}),
-        ),
+        Err(e) => super::super::failed_json(&e),
     }
 }
 
