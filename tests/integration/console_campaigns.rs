@@ -871,4 +871,36 @@ async fn the_campaign_form_picks_the_shops_events_by_name_and_previews_as_one_ed
         403,
         "a viewer's token is not the owner's, and a viewer changes nothing"
     );
+
+    // A campaign being changed keeps the fallbacks the form does not show, in its preview too.
+    let mut input = saved.clone();
+    for k in [
+        "id",
+        "status",
+        "created_at",
+        "updated_at",
+        "launched_at",
+        "next_due",
+        "occurrences",
+    ] {
+        input.as_object_mut().unwrap().remove(k);
+    }
+    input["content"]["text"] = json!("{{ customer.name }}님, {{ coupon.code }}");
+    input["fallbacks"] = json!({"coupon.code": "선물"});
+    let res = app
+        .admin(Method::PUT, &format!("/campaigns/{id}"))
+        .json(&input)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let (_, edit) = page(&app, &owner, &format!("/campaigns/{id}/edit")).await;
+    let mut asked = form_fields(&edit, "campaign-form");
+    set(&mut asked, "preview_customer", "kim@example.com");
+    let p: Value = post_form(&app, &owner, "/campaigns/preview", body(&asked))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(p["text"].as_str().unwrap().starts_with("김민지님, 선물"), "{p}");
 }

@@ -749,6 +749,11 @@ pub(super) async fn live_preview(
         .find(|(k, _)| k == "preview_customer")
         .map(|(_, v)| v.trim().to_string())
         .unwrap_or_default();
+    // A campaign being changed keeps the fallbacks the form does not show, as saving it does.
+    let editing = pairs
+        .iter()
+        .find(|(k, _)| k == "campaign_id")
+        .and_then(|(_, v)| v.trim().parse::<u64>().ok());
     let d = Draft::from_pairs(pairs);
     if !super::super::constant_eq(&d.csrf, &staff.session.csrf) {
         return answer(
@@ -765,7 +770,14 @@ pub(super) async fn live_preview(
     if asked.is_empty() {
         return wrong("preview_customer", t.get("campaigns.preview_placeholder"));
     }
-    let input = match d.input(st.tz, t, BTreeMap::new()) {
+    let kept = match editing {
+        None => BTreeMap::new(),
+        Some(id) => match load(&st, id).await {
+            Ok(rec) => rec.map(|r| r.definition.fallbacks).unwrap_or_default(),
+            Err(e) => return super::super::failed_json(&e),
+        },
+    };
+    let input = match d.input(st.tz, t, kept) {
         Ok(i) => i,
         Err((field, message)) => return wrong(&field, &message),
     };
