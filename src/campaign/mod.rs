@@ -687,13 +687,11 @@ impl Definition {
     }
 }
 
-/// Creates a draft.
-pub fn create(tx: &mut Tx, input: &CampaignInput, now: i64) -> Result<u64, CampaignError> {
-    let id = tx.next_campaign_id()?;
-    tx.put_campaign(
-        id,
-        &CampaignRecord {
-            definition: input.clone().into(),
+impl CampaignRecord {
+    /// A draft of `definition`, made at `now`.
+    pub fn draft(definition: Definition, now: i64) -> CampaignRecord {
+        CampaignRecord {
+            definition,
             status: Status::Draft,
             created_at: now,
             updated_at: now,
@@ -701,8 +699,14 @@ pub fn create(tx: &mut Tx, input: &CampaignInput, now: i64) -> Result<u64, Campa
             next_due: None,
             since_seq: 0,
             occurrences: Vec::new(),
-        },
-    )?;
+        }
+    }
+}
+
+/// Creates a draft.
+pub fn create(tx: &mut Tx, input: &CampaignInput, now: i64) -> Result<u64, CampaignError> {
+    let id = tx.next_campaign_id()?;
+    tx.put_campaign(id, &CampaignRecord::draft(input.clone().into(), now))?;
     Ok(id)
 }
 

@@ -1026,14 +1026,7 @@ async fn a_campaign_starts_from_a_template_is_previewed_and_launched() {
         anyhow::ensure!(tests.is_empty(), "no tests left: {tests:?}");
         // The message as one customer would get it, from the form as it stands, as it is edited.
         find(&c, "#live-customer").await?.send_keys("kim@example.com").await?;
-        let mut text = String::new();
-        for _ in 0..400 {
-            text = find(&c, "#live-text").await?.text().await?;
-            if text.contains("김민지") {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        let text = wait_text(&c, "#live-text", |t| t.contains("김민지")).await;
         anyhow::ensure!(
             text.contains("김민지님, 장바구니에 담아 두신 상품이에요."),
             "the live preview: {text:?}"
@@ -1055,27 +1048,13 @@ async fn a_campaign_starts_from_a_template_is_previewed_and_launched() {
         save_screenshot(&c, "campaign-form.png").await?;
         let typed = find(&c, "#subject").await?.prop("value").await?.unwrap_or_default();
         find(&c, "#subject").await?.send_keys(" 지금").await?;
-        let mut subject = String::new();
-        for _ in 0..400 {
-            subject = find(&c, "#live-subject").await?.text().await?;
-            if subject.ends_with("지금") {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        let subject = wait_text(&c, "#live-subject", |t| t.ends_with("지금")).await;
         anyhow::ensure!(subject.ends_with("지금"), "the preview follows the edit: {subject:?}");
         let field = find(&c, "#subject").await?;
         field.clear().await?;
         field.send_keys(&typed).await?;
         find(&c, "#save").await?.click().await?;
-        for _ in 0..400 {
-            let path = c.current_url().await?.path().to_string();
-            if let Some(n) = path.strip_prefix("/campaigns/").and_then(|s| s.parse::<u64>().ok()) {
-                id = n;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        id = wait_id(&c, "/campaigns/").await?;
         anyhow::ensure!(id > 0, "saving did not open the campaign's page");
         let status = find(&c, "#status").await?;
         anyhow::ensure!(status.attr("data-status").await?.as_deref() == Some("draft"));
@@ -1704,13 +1683,7 @@ async fn seven_jobs_shop(app: &TestApp) {
         {"id": "p3", "name": "다크초콜릿 선물세트", "price": 30000, "category": "식품/초콜릿", "url": "https://shop.example/p/3"},
         {"id": "p4", "name": "린넨 오버핏 셔츠", "price": 39000, "category": "의류/상의", "url": "https://shop.example/p/4"}
     ]);
-    let res = app
-        .admin(Method::POST, "/products")
-        .json(&products)
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    crate::campaigns::call(app, Method::POST, "/products", products).await;
     let mut batch = Vec::new();
     for (user, name, consent, signed_up, orders) in MEMBERS {
         let at = before(chrono::Duration::days(*signed_up));
@@ -1836,6 +1809,22 @@ async fn wait_id(c: &Client, prefix: &str) -> anyhow::Result<u64> {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     anyhow::bail!("never reached {prefix}…")
+}
+
+/// Waits until the text of the element at `css` passes `check` (bounded): the last text read, to
+/// be checked by the caller.
+async fn wait_text(c: &Client, css: &str, check: impl Fn(&str) -> bool) -> String {
+    let mut text = String::new();
+    for _ in 0..400 {
+        if let Ok(e) = find(c, css).await {
+            text = e.text().await.unwrap_or_default();
+            if check(&text) {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    text
 }
 
 /// Waits until the browser's path starts with `prefix`: the path.

@@ -793,16 +793,7 @@ pub(super) async fn live_preview(
             else {
                 return Ok(None);
             };
-            let rec = CampaignRecord {
-                definition: input.into(),
-                status: campaign::Status::Draft,
-                created_at: now,
-                updated_at: now,
-                launched_at: None,
-                next_due: None,
-                since_seq: 0,
-                occurrences: Vec::new(),
-            };
+            let rec = CampaignRecord::draft(input.into(), now);
             Ok(Some((sender.preview(0, &rec, cid)?, who)))
         })
         .await;
