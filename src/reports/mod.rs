@@ -210,13 +210,18 @@ impl Reports {
     }
 }
 
-/// How long the follower lets new events gather before it applies them.
-const GATHER: Duration = Duration::from_millis(500);
-/// Under load the wait grows to this many times the last catch-up's time (at most
-/// [`MAX_GATHER`]), so that the follower takes at most a ninth of a core from ingest; a report
-/// applies what is new itself, so it is exact however far behind the follower is.
+/// The follower waits for a lull in the log: it applies new events once none has been committed
+/// for this long. Ingest comes first: its commits wait for the one writer, which the follower's
+/// writes also take, and on a 2-core machine its catch-ups took the CPU that a burst of
+/// `/v1/batch` wanted (about a tenth of the events per second, measured interleaved in session 12).
+const LULL: Duration = Duration::from_millis(500);
+/// Without a lull, the follower is at most this far behind the first event it has not applied: a
+/// steady stream still has its tables kept. A report applies what is new itself, so it is exact
+/// however far behind the follower is.
+const MAX_BEHIND: Duration = Duration::from_secs(30);
+/// And under such a stream it waits at least this many times its last catch-up's time between
+/// two, so that it takes at most a ninth of a core from ingest.
 const LOAD_FACTOR: u32 = 8;
-const MAX_GATHER: Duration = Duration::from_secs(10);
 
 /// A catch-up asked of the follower's thread, and where its answer goes.
 type Job = tokio::sync::oneshot::Sender<Result<bool, store::Error>>;
@@ -260,20 +265,28 @@ pub async fn follow(reports: Arc<Reports>, mut stop: tokio::sync::watch::Receive
         }
     };
     let mut committed = reports.store.committed_seq();
-    let mut due = Some(tokio::time::Instant::now());
-    let mut gather = GATHER;
+    // When the first event not applied yet was committed (None: none is waiting), and the
+    // earliest the next catch-up may start (the load factor's rest after the last).
+    let mut behind_since: Option<tokio::time::Instant> = Some(tokio::time::Instant::now());
+    let mut due = tokio::time::Instant::now();
+    let mut rest_until = tokio::time::Instant::now();
     loop {
-        let at = due.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
+        let at = behind_since.map_or_else(
+            || tokio::time::Instant::now() + Duration::from_secs(3600),
+            |since| due.min(since + MAX_BEHIND).max(rest_until),
+        );
         let mut fire = false;
         tokio::select! {
             changed = committed.changed() => {
                 if changed.is_err() {
                     return;
                 }
-                due.get_or_insert_with(|| tokio::time::Instant::now() + gather);
+                let now = tokio::time::Instant::now();
+                behind_since.get_or_insert(now);
+                due = now + LULL;
             }
-            _ = tokio::time::sleep_until(at), if due.is_some() => {
-                due = None;
+            _ = tokio::time::sleep_until(at), if behind_since.is_some() => {
+                behind_since = None;
                 fire = true;
             }
             _ = stop.wait_for(|s| *s) => return,
@@ -287,13 +300,14 @@ pub async fn follow(reports: Arc<Reports>, mut stop: tokio::sync::watch::Receive
             return;
         }
         let done = done.await;
-        gather = (started.elapsed() * LOAD_FACTOR).clamp(GATHER, MAX_GATHER);
+        rest_until = tokio::time::Instant::now() + started.elapsed() * LOAD_FACTOR;
         match done {
             Ok(Ok(true)) => {}
             Ok(Ok(false)) => return,
             Ok(Err(e)) => {
                 tracing::error!(error = %e, "web reports could not catch up; trying again in 10 s");
-                due = Some(tokio::time::Instant::now() + Duration::from_secs(10));
+                behind_since = Some(tokio::time::Instant::now());
+                rest_until = tokio::time::Instant::now() + Duration::from_secs(10);
             }
             Err(_) => {
                 // Its thread panicked; reports still apply what is new when asked.
