@@ -16,6 +16,7 @@ pub mod coupon;
 pub mod customer;
 pub mod demo;
 pub mod error;
+pub mod experiment;
 pub mod i18n;
 pub mod import;
 pub mod jobs;

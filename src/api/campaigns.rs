@@ -18,6 +18,7 @@ use crate::campaign::settings::{Settings, SettingsInput};
 use crate::campaign::templates::{self, Template};
 use crate::campaign::{self, Audience, CampaignInput, CampaignRecord, Channel, Occurrence, Purpose};
 use crate::error::ErrorCode;
+use crate::experiment::report::ExperimentReport;
 use crate::store::records::{ConsentChange, ConsentChannel};
 
 /// Admin routes, merged under `/api/v1`.
@@ -33,6 +34,7 @@ pub fn routes() -> Routes {
         .route("/campaigns/{id}/test", post(test_send))
         .route("/campaigns/{id}/estimate", get(estimate))
         .route("/campaigns/{id}/report", get(campaign_report))
+        .route("/campaigns/{id}/experiment", get(campaign_experiment))
         .route("/campaigns/{id}/sends", get(sends))
         .route("/settings/messaging", get(get_settings).put(put_settings))
         .route("/settings/messaging/test", post(test_settings))
@@ -263,6 +265,20 @@ pub async fn campaign_report(State(st): State<AppState>, Path(id): Path<u64>) ->
     Ok(Json(r))
 }
 
+/// The experiment block of a campaign's report alone (CONTRACT §9): read from the arms' tallies,
+/// without the report's look at each message.
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/experiment", params(("id" = u64, Path)), responses((status = 200, body = ExperimentReport), (status = 404, description = "no such campaign, or it runs no experiment")), security(("bearer" = [])))]
+pub async fn campaign_experiment(State(st): State<AppState>, Path(id): Path<u64>) -> ApiResult<Json<ExperimentReport>> {
+    load(&st, id).await?;
+    st.store
+        .call(move |s| -> Result<_, ApiError> {
+            crate::experiment::report::report(&s.read()?, (crate::experiment::CAMPAIGN, id))?
+                .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("campaign {id} runs no experiment")))
+        })
+        .await
+        .map(Json)
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct SendsQuery {
     #[serde(default)]
@@ -294,6 +310,8 @@ pub struct SendResponse {
     pub opened_at: Option<String>,
     pub clicked_at: Option<String>,
     pub unsubscribed_at: Option<String>,
+    /// The variant sent, when the campaign runs an experiment (CONTRACT §9).
+    pub variant: Option<String>,
 }
 
 /// A campaign's outbox, oldest occurrence first (`?state=sent`, `?limit=`, at most 10,000).
@@ -303,9 +321,10 @@ pub async fn sends(
     Path(id): Path<u64>,
     Query(q): Query<SendsQuery>,
 ) -> ApiResult<Json<Page<SendResponse>>> {
-    load(&st, id).await?;
+    let rec = load(&st, id).await?;
     let limit = q.limit.unwrap_or(1000).min(10_000);
     let want = q.state.clone();
+    let keys: Vec<String> = rec.definition.variants.iter().map(|v| v.key.clone()).collect();
     let items = st
         .store
         .call(move |s| -> Result<_, ApiError> {
@@ -336,6 +355,11 @@ pub async fn sends(
                         opened_at: r.opened_at.map(iso),
                         clicked_at: r.clicked_at.map(iso),
                         unsubscribed_at: r.unsubscribed_at.map(iso),
+                        variant: r.arm.map(|a| {
+                            keys.get(usize::from(a))
+                                .cloned()
+                                .unwrap_or_else(|| crate::campaign::variants::ONLY.to_string())
+                        }),
                     });
                 }
                 out.len() < limit

@@ -134,6 +134,7 @@ impl Modify for ShortPaths {
         campaigns::estimate,
         campaigns::estimate_input,
         campaigns::campaign_report,
+        campaigns::campaign_experiment,
         campaigns::sends,
         campaigns::get_settings,
         campaigns::put_settings,

@@ -15,6 +15,7 @@ pub mod report;
 pub mod send;
 pub mod settings;
 pub mod templates;
+pub mod variants;
 
 use std::collections::BTreeMap;
 
@@ -25,6 +26,7 @@ use serde_json::Value;
 
 use crate::segment::rule::Rule;
 use crate::store::{self, ReadTx, Tx};
+pub use variants::{Variant, VariantContent};
 
 /// The channel a campaign sends through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -295,6 +297,13 @@ pub struct CampaignInput {
     pub repeat: Repeat,
     #[serde(default)]
     pub late: Late,
+    /// A/B variants (CONTRACT §9): each a share of the people not held out, with what it sends
+    /// otherwise. Empty: one message for everyone.
+    #[serde(default)]
+    pub variants: Vec<Variant>,
+    /// The percent of the audience held out (0 – 50): assigned and measured, sent nothing.
+    #[serde(default)]
+    pub holdout_percent: u32,
 }
 
 /// What a campaign is, as its record keeps it: the checked input. Stored apart from the API's
@@ -327,6 +336,13 @@ pub struct Definition {
     pub repeat: Repeat,
     #[serde(default)]
     pub late: Late,
+    /// A/B variants (CONTRACT §9): each a share of the people not held out, with what it sends
+    /// otherwise. Empty: one message for everyone.
+    #[serde(default)]
+    pub variants: Vec<Variant>,
+    /// The percent of the audience held out (0 – 50): assigned and measured, sent nothing.
+    #[serde(default)]
+    pub holdout_percent: u32,
 }
 
 impl From<CampaignInput> for Definition {
@@ -345,6 +361,8 @@ impl From<CampaignInput> for Definition {
             goal: i.goal,
             repeat: i.repeat,
             late: i.late,
+            variants: i.variants,
+            holdout_percent: i.holdout_percent,
         }
     }
 }
@@ -366,6 +384,8 @@ impl From<&Definition> for CampaignInput {
             goal: d.goal,
             repeat: d.repeat,
             late: d.late,
+            variants: d.variants,
+            holdout_percent: d.holdout_percent,
         }
     }
 }
@@ -551,6 +571,29 @@ impl Definition {
             })?;
         }
         self.schedule_check()?;
+        self.content_check(read)?;
+        self.variants_check(read)?;
+        if let Some(r) = &self.recommend {
+            if crate::recommend::Strategy::parse(&r.strategy).is_none() {
+                return Err(bad("recommend.strategy", format!("{:?} is not a strategy", r.strategy)));
+            }
+            if r.limit == 0 || r.limit > 12 {
+                return Err(bad("recommend.limit", "must be 1 to 12"));
+            }
+        }
+        if self.goal.event.trim().is_empty() {
+            return Err(bad("goal.event", "is empty"));
+        }
+        if let Some(h) = self.goal.window_hours
+            && (h == 0 || h > 24 * 90)
+        {
+            return Err(bad("goal.window_hours", "must be 1 to 2160 hours (90 days)"));
+        }
+        Ok(())
+    }
+
+    /// Checks what is sent: the content for the channel and the coupon.
+    fn content_check(&self, read: &ReadTx) -> Result<(), CampaignError> {
         if self.content.text.trim().is_empty() {
             return Err(bad("content.text", "is empty"));
         }
@@ -594,22 +637,6 @@ impl Definition {
             && read.coupon::<Value>(id)?.is_none()
         {
             return Err(bad("coupon_id", format!("no coupon {id}")));
-        }
-        if let Some(r) = &self.recommend {
-            if crate::recommend::Strategy::parse(&r.strategy).is_none() {
-                return Err(bad("recommend.strategy", format!("{:?} is not a strategy", r.strategy)));
-            }
-            if r.limit == 0 || r.limit > 12 {
-                return Err(bad("recommend.limit", "must be 1 to 12"));
-            }
-        }
-        if self.goal.event.trim().is_empty() {
-            return Err(bad("goal.event", "is empty"));
-        }
-        if let Some(h) = self.goal.window_hours
-            && (h == 0 || h > 24 * 90)
-        {
-            return Err(bad("goal.window_hours", "must be 1 to 2160 hours (90 days)"));
         }
         Ok(())
     }
@@ -715,7 +742,36 @@ pub fn create(tx: &mut Tx, input: &CampaignInput, now: i64) -> Result<u64, Campa
 pub fn update(tx: &mut Tx, id: u64, input: &CampaignInput, now: i64, tz: Tz) -> Result<(), CampaignError> {
     let mut rec: CampaignRecord = tx.campaign(id)?.ok_or(CampaignError::NotFound(id))?;
     let when_changed = rec.definition.when != input.when;
+    if rec.status != Status::Draft {
+        // The arms of an experiment under way stay as they were drawn: new ones would measure
+        // people by a split they were not given.
+        if rec.definition.variants.len() != input.variants.len()
+            || rec
+                .definition
+                .variants
+                .iter()
+                .zip(&input.variants)
+                .any(|(a, b)| a.key != b.key || a.weight != b.weight)
+        {
+            return Err(bad(
+                "variants",
+                "the keys and weights stay as launched: copy the campaign to try others",
+            ));
+        }
+        if rec.definition.holdout_percent != input.holdout_percent {
+            return Err(bad(
+                "holdout_percent",
+                "stays as launched: copy the campaign to try another",
+            ));
+        }
+    }
     rec.definition = input.clone().into();
+    if rec.status != Status::Draft
+        && let Some(design) = rec.definition.design(tz)
+    {
+        // The goal and its window may change; what counted stays counted.
+        crate::experiment::define(tx, (crate::experiment::CAMPAIGN, id), &design)?;
+    }
     rec.updated_at = now;
     if when_changed && matches!(rec.status, Status::Active | Status::Paused) {
         rec.next_due = first_due(&rec.definition, now, tz)?;
@@ -781,6 +837,9 @@ pub(crate) fn activate(tx: &mut Tx, id: u64, now: i64, tz: Tz) -> Result<Campaig
             rec.launched_at = Some(now);
             rec.next_due = first_due(&rec.definition, now, tz)?;
             rec.since_seq = tx.last_event_seq();
+            if let Some(design) = rec.definition.design(tz) {
+                crate::experiment::define(tx, (crate::experiment::CAMPAIGN, id), &design)?;
+            }
         }
     }
     rec.status = Status::Active;

@@ -38,6 +38,9 @@ pub struct Report {
     /// The orders' worth (order goals).
     pub revenue: f64,
     pub days: Vec<DayReport>,
+    /// A campaign with variants or a hold-out: each arm measured on everyone assigned (CONTRACT §9).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<crate::experiment::report::ExperimentReport>,
 }
 
 #[derive(Deserialize)]
@@ -104,6 +107,7 @@ pub fn report(read: &ReadTx, id: u64, rec: &CampaignRecord, tz: Tz) -> Result<Re
         converted: converted.len() as u64,
         revenue,
         days,
+        experiment: crate::experiment::report::report(read, (crate::experiment::CAMPAIGN, id))?,
     })
 }
 

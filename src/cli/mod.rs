@@ -117,6 +117,8 @@ pub enum BenchWhat {
     /// store (p50, p99), the script's gzipped size, and in Chromium the time from
     /// DOMContentLoaded to the page event sent.
     Storefront(bench::storefront::StorefrontOptions),
+    /// The experiment block of a campaign's report with N people assigned (p50, p99).
+    Experiments(bench::experiments::ExperimentOptions),
     /// The web-analytics reports on a store (so far the live report after five busy minutes:
     /// p50, p99 at the server).
     Reports(bench::reports::ReportsOptions),

@@ -274,6 +274,7 @@ pub fn merge(tx: &mut Tx, a: u64, b: u64, now: i64) -> Result<u64, store::Error>
     tx.move_interests(gone, keep)?;
     tx.move_consent_log(gone, Some(keep))?;
     tx.move_onsite_seen(gone, keep)?;
+    crate::experiment::merge(tx, gone, keep)?;
     for order_id in tx.order_ids_of(gone)? {
         if let Some(mut order) = tx.order(&order_id)? {
             order.customer = keep;

@@ -82,6 +82,10 @@ pub(super) fn run(db: &redb::Database, now: i64) -> Result<(), Error> {
         txn.open_table(WEB_COHORTS)?;
         txn.open_table(IMPORTS)?;
         txn.open_table(IMPORT_MAPPINGS)?;
+        txn.open_table(EXPERIMENTS)?;
+        txn.open_table(EXPERIMENT_ASSIGNMENTS)?;
+        txn.open_table(EXPERIMENT_TALLIES)?;
+        txn.open_table(EXPERIMENT_DAYS)?;
         // Numbered migrations: `if found < N { mNNN_…(&txn)?; }`; the version is written below.
         if found.is_some_and(|v| v < 2) {
             m002_order_amounts(&txn)?;

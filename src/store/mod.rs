@@ -17,6 +17,7 @@ macro_rules! readers_of_both {
 
 mod campaigns;
 pub mod codec;
+mod experiments;
 mod imports;
 mod migrate;
 mod onsite;
@@ -32,6 +33,7 @@ use std::sync::Arc;
 use crate::clock::Clock;
 
 pub use campaigns::{ConsentChangeRow, SendKey};
+pub use experiments::ExperimentKey;
 pub use tx::{CustomerPage, InterestRow, ROLLUP_BUCKET_MS, ReadTx, Touch, Tx};
 pub use writer::WriteError;
 

@@ -239,3 +239,20 @@ pub const IMPORTS: TableDefinition<u64, &[u8]> = TableDefinition::new("imports-1
 /// Table: import_mappings — the column mappings owners chose, offered again for the same file.
 /// Key: "KIND:hash of the header set" (`import::mapping::key`); Value: `load::history::SavedMapping`.
 pub const IMPORT_MAPPINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("import-mappings-1");
+
+/// Table: experiments — each experiment's design: its arms, the hold-out, its goal and window
+/// (CONTRACT §9). Key: (kind: 1 campaign | 2 on-site message, its id); Value: `experiment::Design`.
+pub const EXPERIMENTS: TableDefinition<(u8, u64), &[u8]> = TableDefinition::new("experiments-1");
+
+/// Table: experiment_assignments — who was given which arm, when, and what they did since.
+/// Key: (CustomerId, kind, id); Value: `experiment::Assignment`.
+pub const EXPERIMENT_ASSIGNMENTS: TableDefinition<(u64, u8, u64), &[u8]> =
+    TableDefinition::new("experiment-assignments-1");
+
+/// Table: experiment_tallies — each arm's people assigned, exposed and converted, revenue and its
+/// sum of squares per person, kept as they change. Key: (kind, id); Value: `Vec<experiment::ArmTally>`.
+pub const EXPERIMENT_TALLIES: TableDefinition<(u8, u64), &[u8]> = TableDefinition::new("experiment-tallies-1");
+
+/// Table: experiment_days — per shop-local day, each arm's people assigned and first converted
+/// (the report's chart). Key: (kind, id, day); Value: `Vec<experiment::ArmDay>`.
+pub const EXPERIMENT_DAYS: TableDefinition<(u8, u64, i32), &[u8]> = TableDefinition::new("experiment-days-1");

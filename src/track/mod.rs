@@ -7,7 +7,7 @@ pub mod names;
 
 use crate::store::records::{EventKind, NewEvent};
 use crate::store::{self, Touch, Tx};
-use crate::{catalog, customer, onsite, order};
+use crate::{catalog, customer, experiment, onsite, order};
 pub use customer::Trust;
 pub use message::{FieldError, Message};
 
@@ -247,13 +247,19 @@ fn ecommerce(
     at: i64,
 ) -> Result<(), store::Error> {
     let props = &msg.properties;
-    let kind = match msg.event.as_deref().unwrap_or_default() {
+    let name = msg.event.as_deref().unwrap_or_default();
+    // A goal of an experiment the customer is in (an order counts below, once, with its worth).
+    if name != "Order Completed" {
+        experiment::goal(tx, customer, name, 0.0, at)?;
+    }
+    let kind = match name {
         "Product Viewed" | "Product Clicked" => Some(Touch::Viewed),
         "Product Added" => Some(Touch::Carted),
         "Checkout Started" | "Checkout Step Completed" | "Payment Info Entered" => Some(Touch::Checkout),
         "Order Completed" => {
             if let Some(total) = order::complete(tx, customer, props, seq, at)? {
                 onsite::seen::order(tx, customer, total, at)?;
+                experiment::goal(tx, customer, "Order Completed", total, at)?;
             }
             None
         }

@@ -28,6 +28,7 @@ const LAYERS: &[&[&str]] = &[
         "coupon",
         "customer",
         "demo",
+        "experiment",
         "import",
         "jobs",
         "load",

@@ -18,6 +18,7 @@ mod console_shop;
 mod coupons;
 mod crash;
 mod demo;
+mod experiments;
 mod identity;
 mod import;
 mod import_mapping;

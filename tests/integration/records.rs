@@ -177,6 +177,16 @@ fn on_site_messages_decode() {
 }
 
 #[test]
+fn experiments_decode() {
+    golden::<dangol::campaign::CampaignRecord>("campaign_experiment", Codec::Named);
+    golden::<dangol::campaign::send::OutboxRow>("outbox_row_arm", Codec::Named);
+    golden::<dangol::experiment::Design>("experiment_design", Codec::Named);
+    golden::<dangol::experiment::Assignment>("experiment_assignment", Codec::Named);
+    golden::<Vec<dangol::experiment::ArmTally>>("experiment_tallies", Codec::Named);
+    golden::<Vec<dangol::experiment::ArmDay>>("experiment_day", Codec::Named);
+}
+
+#[test]
 fn a_changed_value_is_caught() {
     let was = serde_json::json!({"a": 1, "b": {"c": [1, 2]}, "gone": null});
     assert_eq!(

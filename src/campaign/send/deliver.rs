@@ -119,10 +119,14 @@ impl Sender {
                 tx.unqueue_send(due, key)?;
                 return Ok(None);
             }
-            let Some(campaign) = tx.campaign::<CampaignRecord>(campaign_id)? else {
+            let Some(mut campaign) = tx.campaign::<CampaignRecord>(campaign_id)? else {
                 tx.unqueue_send(due, key)?;
                 return Ok(None);
             };
+            // The person's variant: its content and coupon.
+            if row.arm.is_some() {
+                campaign.definition = campaign.definition.for_arm(row.arm).into_owned();
+            }
             if matches!(campaign.status, Status::Paused | Status::Draft) {
                 return Ok(None);
             }
@@ -225,7 +229,7 @@ impl Sender {
                 true,
             )
             .map_err(|e| e.to_string())?;
-        let renderer = self.renderer(key.0, &c.campaign)?;
+        let renderer = self.renderer(key.0, c.row.arm, &c.campaign)?;
         let rendered = renderer.render(&vars)?;
         let input = &c.campaign.definition;
         let mut rendered = law::label(input.channel, input.purpose, rendered, settings, &vars.unsubscribe_url);
@@ -439,6 +443,9 @@ impl Sender {
                     r.sends += 1;
                     r.last_sent = Some(now);
                     tx.put_recipient(key.0, customer, &r)?;
+                    if row.arm.is_some() {
+                        crate::experiment::expose(tx, (crate::experiment::CAMPAIGN, key.0), customer)?;
+                    }
                     tx.put_customer_message(
                         customer,
                         now,

@@ -45,7 +45,7 @@ pub use deliver::text_kind;
 use notices::{consent_vars, ensure_system_campaigns, reconfirm_due};
 pub use outbox::*;
 pub use preview::{Estimate, Preview};
-use queue::{issue_coupon, may_queue, queue_one};
+use queue::{Queueing, issue_coupon, may_queue, queue_one};
 pub use triggers::passes;
 
 /// A send more than this late counts as late (for campaigns that skip late sends).
@@ -67,6 +67,9 @@ pub struct Parts {
     pub deny_private_targets: bool,
 }
 
+/// A campaign's (and variant's) templates as of the campaign's last change (`updated_at`).
+type Rendered = (i64, Arc<Renderer>);
+
 /// The scheduler and its workers.
 pub struct Sender {
     store: Store,
@@ -76,7 +79,7 @@ pub struct Sender {
     parts: Parts,
     wake: tokio::sync::Notify,
     channels: Mutex<Option<Arc<Channels>>>,
-    renderers: Mutex<HashMap<u64, (i64, Arc<Renderer>)>>,
+    renderers: Mutex<HashMap<(u64, Option<u8>), Rendered>>,
     in_flight: Mutex<HashSet<SendKey>>,
 }
 
@@ -148,15 +151,15 @@ impl Sender {
         Ok(c)
     }
 
-    fn renderer(&self, id: u64, rec: &CampaignRecord) -> Result<Arc<Renderer>, String> {
+    fn renderer(&self, id: u64, arm: Option<u8>, rec: &CampaignRecord) -> Result<Arc<Renderer>, String> {
         let mut cache = self.renderers.lock().expect("not poisoned");
-        if let Some((at, r)) = cache.get(&id)
+        if let Some((at, r)) = cache.get(&(id, arm))
             && *at == rec.updated_at
         {
             return Ok(r.clone());
         }
         let r = Arc::new(Renderer::new(&rec.definition.content, &rec.definition.fallbacks)?);
-        cache.insert(id, (rec.updated_at, r.clone()));
+        cache.insert((id, arm), (rec.updated_at, r.clone()));
         Ok(r)
     }
 

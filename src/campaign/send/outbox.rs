@@ -68,6 +68,9 @@ pub struct OutboxRow {
     pub clicked_at: Option<i64>,
     #[serde(default)]
     pub unsubscribed_at: Option<i64>,
+    /// The experiment's variant the person was given (its index), when the campaign runs one.
+    #[serde(default)]
+    pub arm: Option<u8>,
 }
 
 impl OutboxRow {
@@ -91,6 +94,7 @@ impl OutboxRow {
             opened_at: None,
             clicked_at: None,
             unsubscribed_at: None,
+            arm: None,
         }
     }
 }

@@ -4,6 +4,7 @@
 use chrono_tz::Tz;
 
 use super::super::{CampaignRecord, Channel, Late, Occurrence, Repeat, Status, templates};
+use crate::experiment::{self, Design};
 use crate::store::{self, Tx};
 
 use super::*;
@@ -23,14 +24,14 @@ impl Sender {
                     self.audience(&read, &c.definition.audience, now)?.iter().collect()
                 }
             };
-            let repeat = c.definition.repeat;
-            let channel = c.definition.channel;
+            let q = Arc::new(Queueing::of(id, c, tz));
             for chunk in ids.chunks(CHUNK) {
                 let chunk = chunk.to_vec();
+                let q = q.clone();
                 queued += self.store.write_blocking(move |tx| {
                     let mut n = 0u64;
                     for &customer in &chunk {
-                        if queue_one(tx, id, due, customer, channel, repeat, None, now, tz)? {
+                        if queue_one(tx, &q, due, customer, None, now, tz)? {
                             n += 1;
                         }
                     }
@@ -83,31 +84,58 @@ pub(super) fn may_queue(r: &Recipient, repeat: Repeat, at: i64, tz: Tz) -> bool 
     }
 }
 
+/// What queueing a person for a campaign needs to know of it.
+pub(super) struct Queueing {
+    pub id: u64,
+    pub channel: Channel,
+    pub repeat: Repeat,
+    /// The experiment it runs, if any.
+    pub design: Option<Design>,
+}
+
+impl Queueing {
+    pub fn of(id: u64, c: &CampaignRecord, tz: Tz) -> Queueing {
+        Queueing {
+            id,
+            channel: c.definition.channel,
+            repeat: c.definition.repeat,
+            design: c.definition.design(tz),
+        }
+    }
+}
+
 /// Puts one outbox row in the queue unless the customer may not get this campaign again or the
-/// row exists (a chunk re-run after a crash). Returns whether it queued.
-#[allow(clippy::too_many_arguments)]
+/// row exists (a chunk re-run after a crash). In an experiment the person is assigned first: the
+/// hold-out is recorded and measured, and nothing is queued for it. Returns whether it queued.
 pub(super) fn queue_one(
     tx: &mut Tx,
-    campaign: u64,
+    q: &Queueing,
     occurrence: i64,
     customer: u64,
-    channel: Channel,
-    repeat: Repeat,
     product: Option<String>,
     now: i64,
     tz: Tz,
 ) -> Result<bool, store::Error> {
-    let key = (campaign, occurrence, customer);
+    let key = (q.id, occurrence, customer);
     if tx.send_row::<OutboxRow>(key)?.is_some() {
         return Ok(false);
     }
-    let mut r: Recipient = tx.recipient(campaign, customer)?.unwrap_or_default();
-    if !may_queue(&r, repeat, now, tz) {
+    let mut r: Recipient = tx.recipient(q.id, customer)?.unwrap_or_default();
+    if !may_queue(&r, q.repeat, now, tz) {
         return Ok(false);
     }
     r.last_queued = Some(now);
-    tx.put_recipient(campaign, customer, &r)?;
-    tx.put_send_row(key, &OutboxRow::queued(channel, now, product))?;
+    tx.put_recipient(q.id, customer, &r)?;
+    let arm = match &q.design {
+        Some(d) => Some(experiment::assign(tx, (experiment::CAMPAIGN, q.id), d, customer, now)?),
+        None => None,
+    };
+    if arm.is_some() && arm == q.design.as_ref().and_then(Design::holdout) {
+        return Ok(false);
+    }
+    let mut row = OutboxRow::queued(q.channel, now, product);
+    row.arm = arm;
+    tx.put_send_row(key, &row)?;
     tx.queue_send(now, key)?;
     Ok(true)
 }

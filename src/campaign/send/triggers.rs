@@ -8,7 +8,7 @@ use roaring::RoaringTreemap;
 use serde::Deserialize;
 
 use super::super::law::Skip;
-use super::super::{CampaignRecord, Channel, Late, Repeat, Status, When, templates};
+use super::super::{CampaignRecord, Late, Status, When, templates};
 use crate::store::{self, Touch};
 
 use super::*;
@@ -180,9 +180,9 @@ impl Sender {
         drop(read);
         let n = decided.len() as u64;
         let tz = self.tz;
-        let channels: HashMap<u64, (Channel, Repeat)> = campaigns
+        let queueing: HashMap<u64, Queueing> = campaigns
             .iter()
-            .filter_map(|(id, c)| c.as_ref().map(|c| (*id, (c.definition.channel, c.definition.repeat))))
+            .filter_map(|(id, c)| c.as_ref().map(|c| (*id, Queueing::of(*id, c, tz))))
             .collect();
         let decided = Arc::new(decided);
         self.store.write_blocking(move |tx| {
@@ -199,10 +199,10 @@ impl Sender {
                         bump_day(tx, *id, now, tz, |d| *d.skipped.entry(reason).or_default() += 1)?;
                     }
                     Ok(()) => {
-                        let Some(&(channel, repeat)) = channels.get(id) else {
+                        let Some(q) = queueing.get(id) else {
                             continue;
                         };
-                        if queue_one(tx, *id, t.at, *customer, channel, repeat, t.product.clone(), now, tz)? {
+                        if queue_one(tx, q, t.at, *customer, t.product.clone(), now, tz)? {
                             bump_day(tx, *id, now, tz, |d| d.targeted += 1)?;
                         }
                     }

@@ -15,6 +15,7 @@ use crate::config::Config;
 
 pub mod analyze;
 pub mod coupons;
+pub mod experiments;
 pub mod recommend;
 pub mod reports;
 pub mod search;
@@ -58,6 +59,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchWhat::Send(opts) => send::run(opts).await,
         BenchWhat::Storefront(opts) => storefront::run(opts).await,
         BenchWhat::Reports(opts) => reports::run(opts).await,
+        BenchWhat::Experiments(opts) => experiments::run(opts).await,
         BenchWhat::Analyze(opts) => tokio::task::spawn_blocking(move || analyze::run(&opts)).await?,
     }
 }

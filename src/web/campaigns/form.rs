@@ -1,8 +1,6 @@
 //! The one form for a whole campaign (`/campaigns/new?template=KEY`, `/campaigns/{id}/edit`): the
 //! draft as the form holds it, read back into a `CampaignInput` with the wrong field named.
 
-use std::collections::BTreeMap;
-
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -19,8 +17,8 @@ use super::super::{Staff, failed, refuse_change, render};
 use crate::app::AppState;
 use crate::campaign::templates;
 use crate::campaign::{
-    self, Audience, CampaignError, CampaignInput, CampaignRecord, Channel, Content, Delay, Goal, Late, PropertyTest,
-    Purpose, RecommendSpec, Repeat, Unit, When,
+    self, Audience, CampaignError, CampaignInput, CampaignRecord, Channel, Content, Definition, Delay, Goal, Late,
+    PropertyTest, Purpose, RecommendSpec, Repeat, Unit, Variant, VariantContent, When,
 };
 use crate::i18n::{Catalog, Lang};
 use crate::recommend::Strategy;
@@ -70,7 +68,39 @@ pub(super) struct Draft {
     goal_window_hours: String,
     repeat: String,
     late: String,
+    /// The experiment: the hold-out's percent and the variants' rows (blank rows are left out).
+    holdout: String,
+    variants: Vec<VariantDraft>,
 }
+
+/// One variant's row of the form.
+#[derive(Debug, Clone, Default)]
+pub(super) struct VariantDraft {
+    key: String,
+    weight: String,
+    subject: String,
+    text: String,
+    html: String,
+    coupon_id: String,
+}
+
+impl VariantDraft {
+    fn is_blank(&self) -> bool {
+        [
+            &self.key,
+            &self.weight,
+            &self.subject,
+            &self.text,
+            &self.html,
+            &self.coupon_id,
+        ]
+        .iter()
+        .all(|f| f.trim().is_empty())
+    }
+}
+
+/// Variant rows the form shows at least (blank ones are left out when saved).
+const VARIANT_ROWS: usize = 2;
 
 /// A stored instant as a `datetime-local` value in the shop's zone.
 pub(super) fn local_input(ms: i64, tz: Tz) -> String {
@@ -117,8 +147,26 @@ impl Draft {
                 Late::Skip => "skip",
             }
             .into(),
+            holdout: if i.holdout_percent > 0 {
+                i.holdout_percent.to_string()
+            } else {
+                String::new()
+            },
+            variants: i
+                .variants
+                .iter()
+                .map(|v| VariantDraft {
+                    key: v.key.clone(),
+                    weight: v.weight.to_string(),
+                    subject: v.content.subject.clone().unwrap_or_default(),
+                    text: v.content.text.clone().unwrap_or_default(),
+                    html: v.content.html.clone().unwrap_or_default(),
+                    coupon_id: v.coupon_id.map(|c| c.to_string()).unwrap_or_default(),
+                })
+                .collect(),
             ..Draft::default()
         };
+        d.pad_variants();
         match &i.when {
             When::Once { at } => {
                 d.at = non_empty(at)
@@ -165,13 +213,42 @@ impl Draft {
             goal_event: "Order Completed".into(),
             repeat: "never".into(),
             late: "send".into(),
+            variants: vec![VariantDraft::default(); VARIANT_ROWS],
             ..Draft::default()
         }
+    }
+
+    /// At least [`VARIANT_ROWS`] rows to fill in, and a blank one after the last filled (up to 8).
+    fn pad_variants(&mut self) {
+        let filled = self.variants.iter().rposition(|v| !v.is_blank()).map_or(0, |i| i + 1);
+        self.variants.truncate(filled);
+        let want = (filled + 1).clamp(VARIANT_ROWS, 8);
+        self.variants.resize(want.max(filled), VariantDraft::default());
     }
 
     fn from_pairs(pairs: Vec<(String, String)>) -> Draft {
         let mut d = Draft::default();
         for (k, v) in pairs {
+            if let Some((n, field)) = k.strip_prefix("variant.").and_then(|r| r.split_once('.')) {
+                let Some(n) = n.parse::<usize>().ok().filter(|n| *n < 8) else {
+                    continue;
+                };
+                if d.variants.len() <= n {
+                    d.variants.resize(n + 1, VariantDraft::default());
+                }
+                let row = &mut d.variants[n];
+                let slot = match field {
+                    "key" => &mut row.key,
+                    "weight" => &mut row.weight,
+                    "subject" => &mut row.subject,
+                    "text" => &mut row.text,
+                    "html" => &mut row.html,
+                    "coupon_id" => &mut row.coupon_id,
+                    _ => continue,
+                };
+                *slot = v.replace("\r\n", "\n");
+                continue;
+            }
             let slot = match k.as_str() {
                 "csrf" => &mut d.csrf,
                 "name" => &mut d.name,
@@ -203,6 +280,7 @@ impl Draft {
                 "goal_window_hours" => &mut d.goal_window_hours,
                 "repeat" => &mut d.repeat,
                 "late" => &mut d.late,
+                "holdout_percent" => &mut d.holdout,
                 _ => continue,
             };
             // Browsers send a textarea's line breaks as CRLF.
@@ -215,17 +293,54 @@ impl Draft {
                 *slot = v;
             }
         }
+        d.pad_variants();
         d
     }
 
     /// The API's input, or the first field that cannot be read, named as the API names it.
-    /// `fallbacks` are the campaign's other fallbacks, kept as they were.
-    fn input(
-        &self,
-        tz: Tz,
-        t: &Catalog,
-        mut fallbacks: BTreeMap<String, String>,
-    ) -> Result<CampaignInput, (String, String)> {
+    /// The variants' rows as the API takes them (blank rows left out).
+    fn variants_input(&self, t: &Catalog) -> Result<Vec<Variant>, (String, String)> {
+        let text = |s: &str| (!s.trim().is_empty()).then(|| s.to_string());
+        self.variants
+            .iter()
+            .filter(|v| !v.is_blank())
+            .enumerate()
+            .map(|(i, v)| {
+                let wrong = |field: &str| {
+                    (
+                        format!("variants[{i}].{field}"),
+                        t.get("campaigns.error.number").to_string(),
+                    )
+                };
+                let digits: String = v.weight.chars().filter(|c| !c.is_whitespace()).collect();
+                let weight = if digits.is_empty() {
+                    0
+                } else {
+                    digits.parse().map_err(|_| wrong("weight"))?
+                };
+                let coupon_id = match v.coupon_id.trim() {
+                    "" => None,
+                    c => Some(c.parse().map_err(|_| wrong("coupon_id"))?),
+                };
+                Ok(Variant {
+                    key: v.key.trim().to_string(),
+                    weight,
+                    content: VariantContent {
+                        subject: text(&v.subject),
+                        text: text(&v.text),
+                        html: text(&v.html),
+                        template_code: None,
+                    },
+                    coupon_id,
+                })
+            })
+            .collect()
+    }
+
+    /// `stored`: the campaign being changed, whose other fallbacks the form does not show and
+    /// keeps as they were.
+    fn input(&self, tz: Tz, t: &Catalog, stored: Option<&Definition>) -> Result<CampaignInput, (String, String)> {
+        let mut fallbacks = stored.map(|d| d.fallbacks.clone()).unwrap_or_default();
         let wrong = |field: &str, key: &str| (field.to_string(), t.get(key).to_string());
         fn number<T: std::str::FromStr>(s: &str) -> Result<Option<T>, ()> {
             let s: String = s.chars().filter(|c| !c.is_whitespace() && *c != ',').collect();
@@ -330,6 +445,10 @@ impl Draft {
             coupon_id,
             recommend,
             fallbacks,
+            variants: self.variants_input(t)?,
+            holdout_percent: number(&self.holdout)
+                .map_err(|_| wrong("holdout_percent", "campaigns.error.number"))?
+                .unwrap_or(0),
             goal: Goal {
                 event: self.goal_event.trim().to_string(),
                 window_hours: number(&self.goal_window_hours)
@@ -374,6 +493,8 @@ pub(super) fn slot(field: &str) -> &'static str {
         "recommend.limit" => "recommend_limit",
         "goal.event" => "goal_event",
         "goal.window_hours" => "goal_window_hours",
+        "holdout_percent" => "holdout_percent",
+        _ if field.starts_with("variants") => "variants",
         _ => "form",
     }
 }
@@ -679,16 +800,16 @@ pub(super) async fn save(st: AppState, staff: Staff, pairs: Vec<(String, String)
     if let Some(r) = refuse_change(&staff, &d.csrf) {
         return r;
     }
-    // The fallbacks the form does not show are kept as they were.
-    let kept = match editing {
-        None => BTreeMap::new(),
+    // What the form does not show is kept as it was.
+    let stored = match editing {
+        None => None,
         Some(id) => match load(&st, id).await {
-            Ok(Some(rec)) => rec.definition.fallbacks,
+            Ok(Some(rec)) => Some(rec.definition),
             Ok(None) => return not_found(&staff),
             Err(e) => return failed(staff.lang, &e),
         },
     };
-    let input = match d.input(st.tz, staff.t, kept) {
+    let input = match d.input(st.tz, staff.t, stored.as_ref()) {
         Ok(i) => i,
         Err((field, message)) => {
             return form_page(&st, &staff, d, Some(FieldError::at(field, message, slot)), editing).await;
@@ -749,7 +870,7 @@ pub(super) async fn live_preview(
         .find(|(k, _)| k == "preview_customer")
         .map(|(_, v)| v.trim().to_string())
         .unwrap_or_default();
-    // A campaign being changed keeps the fallbacks the form does not show, as saving it does.
+    // A campaign being changed keeps what the form does not show, as saving it does.
     let editing = pairs
         .iter()
         .find(|(k, _)| k == "campaign_id")
@@ -770,14 +891,14 @@ pub(super) async fn live_preview(
     if asked.is_empty() {
         return wrong("preview_customer", t.get("campaigns.preview_placeholder"));
     }
-    let kept = match editing {
-        None => BTreeMap::new(),
+    let stored = match editing {
+        None => None,
         Some(id) => match load(&st, id).await {
-            Ok(rec) => rec.map(|r| r.definition.fallbacks).unwrap_or_default(),
+            Ok(rec) => rec.map(|r| r.definition),
             Err(e) => return super::super::failed_json(&e),
         },
     };
-    let input = match d.input(st.tz, t, kept) {
+    let input = match d.input(st.tz, t, stored.as_ref()) {
         Ok(i) => i,
         Err((field, message)) => return wrong(&field, &message),
     };
@@ -833,7 +954,7 @@ mod tests {
                 let s = schedule_text(&tpl.input.when, t, tz);
                 assert!(!s.contains('{') && !s.contains('?'), "{s}");
                 let d = Draft::from_input(&tpl.input, tz);
-                let back = d.input(tz, t, BTreeMap::new()).unwrap();
+                let back = d.input(tz, t, None).unwrap();
                 assert_eq!(
                     serde_json::to_value(&back).unwrap(),
                     serde_json::to_value(&tpl.input).unwrap(),
@@ -863,7 +984,7 @@ mod tests {
         d.name = "n".into();
         d.text = "t".into();
         d.at = "2026-11-25T10:00".into();
-        let i = d.input(tz, t, BTreeMap::new()).unwrap();
+        let i = d.input(tz, t, None).unwrap();
         assert_eq!(
             i.when,
             When::Once {
@@ -871,15 +992,15 @@ mod tests {
             }
         );
         d.at = "soon".into();
-        assert_eq!(d.input(tz, t, BTreeMap::new()).unwrap_err().0, "when.at");
+        assert_eq!(d.input(tz, t, None).unwrap_err().0, "when.at");
         d.at.clear();
         d.rule = "{nope".into();
-        assert_eq!(d.input(tz, t, BTreeMap::new()).unwrap_err().0, "audience.rule");
+        assert_eq!(d.input(tz, t, None).unwrap_err().0, "audience.rule");
         d.rule.clear();
         d.when_kind = "trigger".into();
         d.event = "Product Added".into();
         d.filter = r#"[{"property": "total"}]"#.into();
-        assert_eq!(d.input(tz, t, BTreeMap::new()).unwrap_err().0, "when.where");
+        assert_eq!(d.input(tz, t, None).unwrap_err().0, "when.where");
         assert_eq!(slot("when.where[0].op"), "where");
         assert_eq!(slot("audience.rule.all[0].attr"), "rule");
         assert_eq!(slot("when.time"), "time");

@@ -25,6 +25,7 @@ use crate::campaign::{CampaignRecord, Channel, Delay, PropertyTest, Purpose, Sta
 use crate::i18n::{self, Catalog, Lang};
 use crate::store;
 
+mod experiment;
 mod form;
 mod page;
 

@@ -77,6 +77,8 @@ pub struct ReportView {
     /// Newest first.
     pub days: Vec<DayRow>,
     pub chart: Option<DayChart>,
+    /// The experiment's card, when the campaign runs one.
+    pub experiment: Option<super::experiment::ExperimentView>,
 }
 
 pub(super) fn skip_label(t: &Catalog, reason: &str) -> String {
@@ -178,6 +180,7 @@ pub(super) fn report_view(r: &Report, t: &'static Catalog, lang: Lang) -> Report
             })
             .collect(),
         chart: chart(&r.days, t),
+        experiment: r.experiment.as_ref().map(|e| super::experiment::view(e, t, lang)),
     }
 }
 

@@ -1,0 +1,137 @@
+//! The experiment card of a campaign's page (CONTRACT §9): the verdict in words, each arm's
+//! figures against the control with their intervals, the sample-ratio alert and the smallest lift
+//! the sizes can see.
+
+use crate::experiment::report::{ArmReport, ExperimentReport};
+use crate::i18n::{self, Catalog, Lang};
+
+/// One arm's row.
+pub struct ArmRow {
+    pub key: String,
+    pub control: bool,
+    pub assigned: String,
+    pub exposed: String,
+    pub converted: String,
+    /// The rate and, beneath it, Wilson's interval.
+    pub rate: String,
+    pub rate_ci: String,
+    pub revenue_per: String,
+    /// Against the control: the relative lift, the absolute one's interval (in points), the
+    /// chance to beat it and the p-value; empty for the control.
+    pub lift: String,
+    pub lift_ci: String,
+    pub chance: String,
+    pub p_value: String,
+    pub revenue_p: String,
+    /// Better or worse than the control with p < 0.05 ("up", "down"), else empty.
+    pub tone: &'static str,
+}
+
+pub struct ExperimentView {
+    /// The verdict in words.
+    pub verdict: String,
+    pub verdict_kind: String,
+    /// Said when the split is not what the weights ask (χ² p < 0.001).
+    pub srm_alert: Option<String>,
+    pub arms: Vec<ArmRow>,
+    pub about: String,
+}
+
+/// A relative change with its sign: "+38%", "−12.5%".
+fn signed_percent(share: f64) -> String {
+    let p = i18n::percent(share.abs());
+    if share > 0.0 {
+        format!("+{p}")
+    } else if share < 0.0 {
+        format!("−{p}")
+    } else {
+        p
+    }
+}
+
+/// A difference of rates in percentage points: "+1.2%p".
+fn points(d: f64) -> String {
+    let n = i18n::number(d.abs() * 100.0, 2);
+    if d < 0.0 {
+        format!("−{n}%p")
+    } else {
+        format!("+{n}%p")
+    }
+}
+
+fn row(a: &ArmReport, control: &str, t: &Catalog, lang: Lang) -> ArmRow {
+    let ci = |c: Option<[f64; 2]>| {
+        c.map_or(String::new(), |[lo, hi]| {
+            format!("{} – {}", i18n::percent(lo), i18n::percent(hi))
+        })
+    };
+    let is_control = a.key == control;
+    let significant = a.p_value.is_some_and(|p| p < 0.05);
+    let lift_abs = a.lift.as_ref().map(|l| l.abs);
+    ArmRow {
+        key: name(&a.key, t),
+        control: is_control,
+        assigned: i18n::number(a.assigned as f64, 0),
+        exposed: i18n::number(a.exposed as f64, 0),
+        converted: i18n::number(a.converted as f64, 0),
+        rate: i18n::percent(a.conversion_rate),
+        rate_ci: ci(a.ci95),
+        revenue_per: i18n::money(a.revenue_per_assigned, None, lang),
+        lift: match &a.lift {
+            None => String::new(),
+            Some(l) => l.rel.map_or_else(|| points(l.abs), signed_percent),
+        },
+        lift_ci: a
+            .lift
+            .as_ref()
+            .and_then(|l| l.ci95)
+            .map_or(String::new(), |[lo, hi]| format!("{} – {}", points(lo), points(hi))),
+        chance: a.chance_to_beat_control.map_or(String::new(), i18n::percent),
+        p_value: a.p_value.map_or(String::new(), |p| i18n::number(p, 3)),
+        revenue_p: a.revenue_p_value.map_or(String::new(), |p| i18n::number(p, 3)),
+        tone: match (significant, lift_abs) {
+            (true, Some(d)) if d > 0.0 => "up",
+            (true, Some(d)) if d < 0.0 => "down",
+            _ => "",
+        },
+    }
+}
+
+/// An arm's name as the page shows it: the hold-out in words.
+fn name(key: &str, t: &Catalog) -> String {
+    if key == crate::experiment::HOLDOUT {
+        t.get("experiments.holdout").to_string()
+    } else {
+        key.to_string()
+    }
+}
+
+/// The card of a campaign's experiment.
+pub fn view(e: &ExperimentReport, t: &Catalog, lang: Lang) -> ExperimentView {
+    let mde = e.mde_rel.map(signed_percent);
+    let verdict = match (e.verdict.as_str(), &e.winner) {
+        ("winner", Some(w)) => t
+            .get(if w == crate::experiment::HOLDOUT {
+                "experiments.verdict_holdout_won"
+            } else {
+                "experiments.verdict_winner"
+            })
+            .replace("{arm}", &name(w, t))
+            .replace("{chance}", &i18n::percent(e.winner_chance.unwrap_or(0.0))),
+        ("too_small", _) => t.get("experiments.verdict_too_small").to_string(),
+        _ => match &mde {
+            Some(m) => t.get("experiments.verdict_no_difference").replace("{mde}", m),
+            None => t.get("experiments.verdict_no_difference_plain").to_string(),
+        },
+    };
+    ExperimentView {
+        verdict,
+        verdict_kind: e.verdict.clone(),
+        srm_alert: e
+            .srm_p_value
+            .filter(|p| *p < 0.001)
+            .map(|p| t.get("experiments.srm_alert").replace("{p}", &format!("{p:.1e}"))),
+        arms: e.arms.iter().map(|a| row(a, &e.control, t, lang)).collect(),
+        about: t.get("experiments.about").replace("{control}", &name(&e.control, t)),
+    }
+}
