@@ -1,8 +1,8 @@
 //! Erasing a person on request (privacy), as one commit: the profile, events, interests, consent
 //! log and identity keys (`customer::erase`), their rows of the nightly analysis, and what was
-//! sent to them (the outbox keeps its rows, without the address), and what on-site messages they
-//! saw (the messages' counts keep their numbers). Orders are kept for the
-//! accounts, detached from the person.
+//! sent to them (the outbox keeps its rows, without the address), what on-site messages they
+//! saw (the messages' counts keep their numbers) and their places in experiments (the arms'
+//! tallies keep their numbers). Orders are kept for the accounts, detached from the person.
 
 use crate::customer::{self, Erased};
 use crate::store::Store;
@@ -15,6 +15,7 @@ pub async fn person(store: &Store, id: u64, now: i64) -> Result<Erased, customer
             crate::analysis::erase(tx, erased.customer_id)?;
             crate::campaign::send::forget(tx, erased.customer_id)?;
             tx.delete_onsite_seen_of(erased.customer_id)?;
+            tx.delete_assignments_of(erased.customer_id)?;
             Ok(erased)
         })
         .await

@@ -37,6 +37,17 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Forgets a customer's places in every experiment (erasure); the arms' tallies keep them.
+    pub fn delete_assignments_of(&mut self, customer: u64) -> Result<u64, Error> {
+        let mut t = self.txn.open_table(EXPERIMENT_ASSIGNMENTS)?;
+        let mut n = 0;
+        t.retain_in((customer, 0u8, 0u64)..=(customer, u8::MAX, u64::MAX), |_, _| {
+            n += 1;
+            false
+        })?;
+        Ok(n)
+    }
+
     pub fn put_experiment_tallies<V: Serialize>(&mut self, key: ExperimentKey, rec: &V) -> Result<(), Error> {
         self.txn
             .open_table(EXPERIMENT_TALLIES)?

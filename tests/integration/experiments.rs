@@ -315,6 +315,16 @@ async fn two_variants_and_a_hold_out_are_measured_on_everyone_assigned() {
     assert_eq!(variants(&app, id).await, before);
     assert_eq!(report(&app, id).await["experiment"], r["experiment"]);
     assert_eq!(smtp.messages().len(), messages.len());
+
+    // Erasing a person forgets their place in the experiment, not their arm's counts.
+    let who = app.customer("user_id", &user(&a[0])).await["id"].as_u64().unwrap();
+    let res = app
+        .admin(Method::DELETE, &format!("/customers/{who}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(report(&app, id).await["experiment"], r["experiment"]);
     drop(tmp);
 }
 
