@@ -1145,6 +1145,96 @@ async fn a_campaign_starts_from_a_template_is_previewed_and_launched() {
     c.close().await.unwrap();
 }
 
+/// An A/B campaign's page in the browser: 600 people, variants A and B and a 20 % hold-out; B's
+/// people order more, so the card names B the winner, in Korean, and fits a phone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_experiment_s_card_names_the_winner_in_korean() {
+    use crate::campaigns::{SmtpSink, configure, create_campaign, launch, set_clock, spawn_at, wait_report};
+    let app = spawn_at("2026-12-01T10:00:00+09:00").await;
+    let smtp = SmtpSink::start();
+    configure(&app, Some(&smtp), None, json!({})).await;
+    let batch: Vec<Value> = (0..600)
+        .map(|i| {
+            json!({"type": "identify", "userId": format!("u{i}"), "timestamp": "2026-12-01T09:00:00+09:00",
+                   "traits": {"email": format!("u{i}@example.com"), "email_consent": true}})
+        })
+        .collect();
+    for chunk in batch.chunks(300) {
+        assert_eq!(app.send("/v1/batch", json!({ "batch": chunk })).await.status(), 200);
+    }
+    let id = create_campaign(
+        &app,
+        json!({"name": "겨울 세일 제목 테스트", "channel": "email", "when": {"kind": "once"},
+               "content": {"subject": "겨울 세일", "text": "겨울 세일입니다."},
+               "variants": [{"key": "A", "weight": 50}, {"key": "B", "weight": 50, "content": {"subject": "오늘만 20% 할인"}}],
+               "holdout_percent": 20}),
+    )
+    .await;
+    launch(&app, id).await;
+    wait_report(&app, id, "every message sent", |r| {
+        r["experiment"]["arms"]
+            .as_array()
+            .is_some_and(|a| a.iter().map(|a| a["assigned"].as_u64().unwrap_or(0)).sum::<u64>() == 600)
+            && r["totals"]["sent"].as_u64()
+                == r["experiment"]["arms"][0]["assigned"]
+                    .as_u64()
+                    .map(|a| a + r["experiment"]["arms"][1]["assigned"].as_u64().unwrap_or(0))
+    })
+    .await;
+    // Orders: 36 of B's people, 9 of A's, none held out.
+    let sends = app.get(&format!("/campaigns/{id}/sends?limit=10000")).await;
+    let of = |arm: &str| -> Vec<u64> {
+        sends["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["variant"] == arm)
+            .map(|s| s["customer_id"].as_u64().unwrap())
+            .collect()
+    };
+    let mut orders = Vec::new();
+    for (arm, n) in [("B", 36), ("A", 9)] {
+        for (i, customer) in of(arm).into_iter().take(n).enumerate() {
+            let user = app.get(&format!("/customers/{customer}")).await["user_id"].clone();
+            orders.push(json!({"type": "track", "userId": user, "event": "Order Completed", "timestamp": "2026-12-02T12:00:00+09:00",
+                               "properties": {"order_id": format!("{arm}{i}"), "total": 30000 + 1000 * i, "currency": "KRW"}}));
+        }
+    }
+    set_clock(&app, "2026-12-03T10:00:00+09:00").await;
+    assert_eq!(app.send("/v1/batch", json!({ "batch": orders })).await.status(), 200);
+    let e = app.get(&format!("/campaigns/{id}/experiment")).await;
+    assert_eq!(
+        (e["verdict"].as_str(), e["winner"].as_str()),
+        (Some("winner"), Some("B")),
+        "{e}"
+    );
+
+    let driver = driver().await;
+    let c = browser(&driver).await;
+    let base = app.base.clone();
+    run("experiment-card", &c, async {
+        sign_in(&c, &base, "admin", "test-admin-password").await?;
+        c.goto(&format!("{base}/campaigns/{id}#experiment")).await?;
+        let verdict = find(&c, "#experiment-verdict").await?.text().await?;
+        anyhow::ensure!(verdict.starts_with("B 그룹이 이겼습니다"), "{verdict}");
+        let rows = c.find_all(Locator::Css("#experiment-arms tbody tr")).await?;
+        anyhow::ensure!(rows.len() == 3, "{} rows", rows.len());
+        let held = rows[2].text().await?;
+        anyhow::ensure!(held.contains("미발송 그룹") && held.contains("기준"), "{held}");
+        c.execute("document.getElementById('experiment').scrollIntoView()", vec![])
+            .await?;
+        save_screenshot(&c, "campaign-experiment.png").await?;
+        window(&c, 390, 844).await?;
+        let problems = too_wide(&c).await?;
+        anyhow::ensure!(problems.is_empty(), "{problems:?}");
+        let english = english_words(&c).await?;
+        anyhow::ensure!(english.is_empty(), "English on the page: {english:?}");
+        Ok(())
+    })
+    .await;
+    c.close().await.unwrap();
+}
+
 /// A member's event on a day, sent with the server key.
 async fn member_event(app: &TestApp, user: &str, event: &str, props: Value, at: &str) {
     crate::onsite::set_clock(app, at).await;

@@ -59,6 +59,26 @@ fn points(d: f64) -> String {
     }
 }
 
+/// A chance as a share, never "100.0%" or "0.0%": data never makes either certain.
+fn chance(c: f64) -> String {
+    if c > 0.999 {
+        "> 99.9%".into()
+    } else if c < 0.001 {
+        "< 0.1%".into()
+    } else {
+        i18n::percent(c)
+    }
+}
+
+/// A p-value with three decimals, "< 0.001" below.
+fn p_value(p: f64) -> String {
+    if p < 0.001 {
+        "< 0.001".into()
+    } else {
+        i18n::number(p, 3)
+    }
+}
+
 fn row(a: &ArmReport, control: &str, t: &Catalog, lang: Lang) -> ArmRow {
     let ci = |c: Option<[f64; 2]>| {
         c.map_or(String::new(), |[lo, hi]| {
@@ -86,9 +106,9 @@ fn row(a: &ArmReport, control: &str, t: &Catalog, lang: Lang) -> ArmRow {
             .as_ref()
             .and_then(|l| l.ci95)
             .map_or(String::new(), |[lo, hi]| format!("{} – {}", points(lo), points(hi))),
-        chance: a.chance_to_beat_control.map_or(String::new(), i18n::percent),
-        p_value: a.p_value.map_or(String::new(), |p| i18n::number(p, 3)),
-        revenue_p: a.revenue_p_value.map_or(String::new(), |p| i18n::number(p, 3)),
+        chance: a.chance_to_beat_control.map_or(String::new(), chance),
+        p_value: a.p_value.map_or(String::new(), p_value),
+        revenue_p: a.revenue_p_value.map_or(String::new(), p_value),
         tone: match (significant, lift_abs) {
             (true, Some(d)) if d > 0.0 => "up",
             (true, Some(d)) if d < 0.0 => "down",
@@ -117,7 +137,7 @@ pub fn view(e: &ExperimentReport, t: &Catalog, lang: Lang) -> ExperimentView {
                 "experiments.verdict_winner"
             })
             .replace("{arm}", &name(w, t))
-            .replace("{chance}", &i18n::percent(e.winner_chance.unwrap_or(0.0))),
+            .replace("{chance}", &chance(e.winner_chance.unwrap_or(0.0))),
         ("too_small", _) => t.get("experiments.verdict_too_small").to_string(),
         _ => match &mde {
             Some(m) => t.get("experiments.verdict_no_difference").replace("{mde}", m),
