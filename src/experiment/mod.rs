@@ -297,6 +297,9 @@ pub fn expose(tx: &mut Tx, key: ExperimentKey, customer: u64) -> Result<(), stor
 /// `at`: it counts in every experiment they are assigned in whose goal it is, when it came within
 /// the window after one of their assignments (whatever message came last).
 pub fn goal(tx: &mut Tx, customer: u64, event: &str, amount: f64, at: i64) -> Result<(), store::Error> {
+    if !tx.any_experiment()? {
+        return Ok(());
+    }
     let assigned = tx.assignments_of::<Assignment>(customer)?;
     for (key, mut a) in assigned {
         let Some(design) = tx.experiment::<Design>(key)? else {

@@ -2,7 +2,7 @@
 //! which arm, and each arm's running tallies in all and per shop-local day. Values are the
 //! experiment module's records, encoded here as MessagePack.
 
-use redb::ReadableTable;
+use redb::{ReadableTable, ReadableTableMetadata};
 use serde::{Serialize, de::DeserializeOwned};
 
 use super::tables::*;
@@ -20,7 +20,19 @@ impl Tx<'_> {
         self.txn
             .open_table(EXPERIMENTS)?
             .insert(key, codec::encode(rec).as_slice())?;
+        self.any_experiment = Some(true);
         Ok(())
+    }
+
+    /// Whether any experiment is defined, looked up once a transaction: the writer asks for
+    /// every event, and most shops run none.
+    pub fn any_experiment(&mut self) -> Result<bool, Error> {
+        if let Some(any) = self.any_experiment {
+            return Ok(any);
+        }
+        let any = !self.txn.open_table(EXPERIMENTS)?.is_empty()?;
+        self.any_experiment = Some(any);
+        Ok(any)
     }
 
     pub fn put_assignment<V: Serialize>(&mut self, customer: u64, key: ExperimentKey, rec: &V) -> Result<(), Error> {

@@ -112,6 +112,9 @@ pub struct Tx<'t> {
     pub(super) catalog_changed: bool,
     /// Whether this transaction wrote a coupon hold (the holdings index follows).
     pub(super) holds_changed: bool,
+    /// Whether any experiment is defined, once looked up in this transaction (an event of a shop
+    /// without experiments then looks for no assignments).
+    pub(super) any_experiment: Option<bool>,
 }
 
 impl<'t> Tx<'t> {
@@ -158,6 +161,7 @@ impl<'t> Tx<'t> {
             touched: Vec::new(),
             catalog_changed: false,
             holds_changed: false,
+            any_experiment: None,
         })
     }
 
