@@ -141,6 +141,10 @@ pub async fn serve(
     });
     let agents = Arc::new(crate::traffic::Agents::default());
     let reports = crate::reports::Reports::new(store.clone(), config.store.timezone, agents.clone());
+    {
+        let reports = reports.clone();
+        tokio::task::spawn_blocking(move || reports.ready_if_empty()).await??;
+    }
     let reports_follower = tokio::spawn(crate::reports::follow(reports.clone(), stopped.clone()));
     let scheduler = tokio::spawn(runner.clone().run_loop(stopped));
     let state = AppState {

@@ -182,6 +182,17 @@ impl Reports {
         Ok(true)
     }
 
+    /// On an empty log, makes the (empty) tables at once, before the server takes a request:
+    /// there is nothing to read, and reports of the first events must not wait for the
+    /// follower's first turn (its thread runs at the lowest priority, and on a busy machine came
+    /// after them: they answered `not_ready`).
+    pub fn ready_if_empty(&self) -> Result<(), store::Error> {
+        if self.store.read()?.last_seq()? == 0 {
+            self.catch_up(&AtomicBool::new(false), true)?;
+        }
+        Ok(())
+    }
+
     /// Who is on the shop now (the live report), at `now`. The window starts again when a
     /// customer was merged or erased (a merge gives their events another customer in place, an
     /// erasure takes them out: the window kept them as they were).
@@ -265,35 +276,39 @@ pub async fn follow(reports: Arc<Reports>, mut stop: tokio::sync::watch::Receive
         }
     };
     let mut committed = reports.store.committed_seq();
-    // When the first event not applied yet was committed (None: none is waiting), and the
-    // earliest the next catch-up may start (the load factor's rest after the last).
-    let mut behind_since: Option<tokio::time::Instant> = Some(tokio::time::Instant::now());
+    // When the first event not applied yet was committed (None: none is waiting), when the last
+    // was, and the earliest the next catch-up may start (the load factor's rest after the last).
+    let mut behind_since: Option<tokio::time::Instant> = None;
     let mut due = tokio::time::Instant::now();
     let mut rest_until = tokio::time::Instant::now();
+    // The first catch-up (a first build of the tables, which reports wait for) goes at once.
+    let mut fire = true;
     loop {
-        let at = behind_since.map_or_else(
-            || tokio::time::Instant::now() + Duration::from_secs(3600),
-            |since| due.min(since + MAX_BEHIND).max(rest_until),
-        );
-        let mut fire = false;
-        tokio::select! {
-            changed = committed.changed() => {
-                if changed.is_err() {
-                    return;
-                }
-                let now = tokio::time::Instant::now();
-                behind_since.get_or_insert(now);
-                due = now + LULL;
-            }
-            _ = tokio::time::sleep_until(at), if behind_since.is_some() => {
-                behind_since = None;
-                fire = true;
-            }
-            _ = stop.wait_for(|s| *s) => return,
-        }
         if !fire {
-            continue;
+            let at = behind_since.map_or_else(
+                || tokio::time::Instant::now() + Duration::from_secs(3600),
+                |since| due.min(since + MAX_BEHIND).max(rest_until),
+            );
+            tokio::select! {
+                changed = committed.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    let now = tokio::time::Instant::now();
+                    behind_since.get_or_insert(now);
+                    due = now + LULL;
+                }
+                _ = tokio::time::sleep_until(at), if behind_since.is_some() => {
+                    behind_since = None;
+                    fire = true;
+                }
+                _ = stop.wait_for(|s| *s) => return,
+            }
+            if !fire {
+                continue;
+            }
         }
+        fire = false;
         let started = std::time::Instant::now();
         let (reply, done) = tokio::sync::oneshot::channel();
         if jobs.send(reply).is_err() {

@@ -24,11 +24,11 @@ pub struct ExperimentOptions {
     pub requests: usize,
 }
 
-pub async fn run(opts: ExperimentOptions) -> anyhow::Result<()> {
-    let dir = super::tempfile_dir(&None)?;
+/// The store: the campaign, its experiment, `assigned` people assigned and one in 40 converted.
+fn prepare(path: &std::path::Path, assigned: u64) -> anyhow::Result<u64> {
     let tz = chrono_tz::Asia::Seoul;
     let now = chrono::Utc::now().timestamp_millis();
-    let store = Store::open(&dir.path)?;
+    let store = Store::open(path)?;
     let input: CampaignInput = serde_json::from_value(json!({
         "name": "bench A/B", "channel": "email", "when": {"kind": "once"},
         "content": {"subject": "겨울 세일", "text": "겨울 세일입니다."},
@@ -46,7 +46,7 @@ pub async fn run(opts: ExperimentOptions) -> anyhow::Result<()> {
     let key = (experiment::CAMPAIGN, id);
     let design: Design = store.read()?.experiment(key)?.expect("defined");
     let started = Instant::now();
-    let ids: Vec<u64> = (1..=opts.assigned).collect();
+    let ids: Vec<u64> = (1..=assigned).collect();
     for chunk in ids.chunks(20_000) {
         let (chunk, design) = (chunk.to_vec(), design.clone());
         store.write_blocking(move |tx| -> anyhow::Result<()> {
@@ -62,11 +62,17 @@ pub async fn run(opts: ExperimentOptions) -> anyhow::Result<()> {
     }
     println!(
         "dangol bench experiments — {} people assigned (and one in 40 converted) in {:.1} s",
-        opts.assigned,
+        assigned,
         started.elapsed().as_secs_f64()
     );
-    drop(store);
+    Ok(id)
+}
 
+pub async fn run(opts: ExperimentOptions) -> anyhow::Result<()> {
+    let dir = super::tempfile_dir(&None)?;
+    let path = dir.path.clone();
+    let assigned = opts.assigned;
+    let id = tokio::task::spawn_blocking(move || prepare(&path, assigned)).await??;
     let mut config = Config::for_tests(&dir.path);
     config.admin_password = None;
     let server = super::BenchServer::start(config).await?;
