@@ -242,17 +242,23 @@ type Job = tokio::sync::oneshot::Sender<Result<bool, store::Error>>;
 /// took a core the HTTP workers wanted: `/v1/track` right after a burst of `/v1/batch` fell by a
 /// third on the 2-core bench. A report waiting for the tables makes the follower give way at its
 /// next check (each event read, each customer redone or re-shared) and applies the rest itself
-/// (`Reports::catch_up`): it waits for this thread only up to that check.
+/// (`Reports::catch_up`): it waits for this thread only up to that check. The first turn, at the
+/// start, runs at the normal priority: it is the first build of the tables when there is one,
+/// which reports wait for (`not_ready`); on a loaded machine, at nice 19 it took minutes.
 fn follower_thread(reports: Arc<Reports>, stopping: Arc<AtomicBool>) -> std::io::Result<std::sync::mpsc::Sender<Job>> {
     let (jobs, asked) = std::sync::mpsc::channel::<Job>();
     std::thread::Builder::new()
         .name("dangol-reports".into())
         .spawn(move || {
-            if let Err(e) = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min) {
-                tracing::warn!(error = %e, "the web reports' follower runs at the normal CPU priority");
-            }
+            let mut first = true;
             for reply in asked {
-                let _ = reply.send(reports.catch_up(&stopping, true));
+                let done = reports.catch_up(&stopping, true);
+                if std::mem::take(&mut first)
+                    && let Err(e) = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min)
+                {
+                    tracing::warn!(error = %e, "the web reports' follower runs at the normal CPU priority");
+                }
+                let _ = reply.send(done);
             }
         })?;
     Ok(jobs)
