@@ -35,6 +35,8 @@ pub enum Skip {
     NoChannel,
     /// The channel refused the message for good (a bad address, a rejected template).
     Rejected,
+    /// In the experiment's hold-out since it was queued (merged into a self held out).
+    HeldOut,
 }
 
 impl Skip {
@@ -49,6 +51,7 @@ impl Skip {
             Skip::Late => "late",
             Skip::NoChannel => "no_channel",
             Skip::Rejected => "rejected",
+            Skip::HeldOut => "held_out",
         }
     }
 }

@@ -361,7 +361,15 @@ impl From<CampaignInput> for Definition {
             goal: i.goal,
             repeat: i.repeat,
             late: i.late,
-            variants: i.variants,
+            // Stored as the experiment names them (`experiment::Design`, the outbox's variant).
+            variants: i
+                .variants
+                .into_iter()
+                .map(|mut v| {
+                    v.key = v.key.trim().to_string();
+                    v
+                })
+                .collect(),
             holdout_percent: i.holdout_percent,
         }
     }
@@ -751,7 +759,7 @@ pub fn update(tx: &mut Tx, id: u64, input: &CampaignInput, now: i64, tz: Tz) -> 
                 .variants
                 .iter()
                 .zip(&input.variants)
-                .any(|(a, b)| a.key != b.key || a.weight != b.weight)
+                .any(|(a, b)| a.key.trim() != b.key.trim() || a.weight != b.weight)
         {
             return Err(bad(
                 "variants",

@@ -126,6 +126,9 @@ pub fn check(variants: &[(&str, u32)], holdout_percent: u32) -> Result<(), (Stri
     if variants.is_empty() {
         return Ok(());
     }
+    if variants.len() > 8 {
+        return Err(("variants".into(), "at most 8 variants".into()));
+    }
     for (i, (key, weight)) in variants.iter().enumerate() {
         let key = key.trim();
         if key.is_empty() || key.chars().count() > 32 {
@@ -140,14 +143,11 @@ pub fn check(variants: &[(&str, u32)], holdout_percent: u32) -> Result<(), (Stri
                 format!("{key:?} is the key of another variant"),
             ));
         }
-        if *weight == 0 {
+        if *weight == 0 || *weight > 100 {
             return Err((format!("variants[{i}].weight"), "a weight of 1 to 100".into()));
         }
     }
-    if variants.len() > 8 {
-        return Err(("variants".into(), "at most 8 variants".into()));
-    }
-    let sum: u32 = variants.iter().map(|(_, w)| *w).sum();
+    let sum: u32 = variants.iter().map(|(_, w)| *w).sum(); // at most 8 × 100
     if sum != 100 {
         return Err(("variants".into(), format!("the weights add to {sum}, not 100")));
     }
@@ -431,5 +431,9 @@ mod tests {
         assert_eq!(check(&[("a", 100)], 51).unwrap_err().0, "holdout_percent");
         assert_eq!(check(&[("a", 0), ("b", 100)], 0).unwrap_err().0, "variants[0].weight");
         assert_eq!(check(&[("holdout", 100)], 0).unwrap_err().0, "variants[0].key");
+        assert_eq!(
+            check(&[("a", u32::MAX), ("b", 101)], 0).unwrap_err().0,
+            "variants[0].weight"
+        );
     }
 }

@@ -226,8 +226,9 @@ impl Reports {
 /// writes also take, and on a 2-core machine its catch-ups took the CPU that a burst of
 /// `/v1/batch` wanted (about a tenth of the events per second, measured interleaved in session 12).
 const LULL: Duration = Duration::from_millis(500);
-/// Without a lull, the follower is at most this far behind the first event it has not applied: a
-/// steady stream still has its tables kept. A report applies what is new itself, so it is exact
+/// Without a lull, the follower takes its turn this long after the first event it has not applied
+/// (or when its rest after the last turn is over, if later): a steady stream still has its tables
+/// kept. A report applies what is new itself, so it is exact
 /// however far behind the follower is.
 const MAX_BEHIND: Duration = Duration::from_secs(30);
 /// And under such a stream it waits at least this many times its last catch-up's time between
@@ -282,8 +283,9 @@ pub async fn follow(reports: Arc<Reports>, mut stop: tokio::sync::watch::Receive
         }
     };
     let mut committed = reports.store.committed_seq();
-    // When the first event not applied yet was committed (None: none is waiting), when the last
-    // was, and the earliest the next catch-up may start (the load factor's rest after the last).
+    // When the first event not applied yet was committed (None: none is waiting), the end of the
+    // lull after the last commit, and the earliest the next catch-up may start (the load factor's
+    // rest after the last).
     let mut behind_since: Option<tokio::time::Instant> = None;
     let mut due = tokio::time::Instant::now();
     let mut rest_until = tokio::time::Instant::now();
@@ -321,7 +323,9 @@ pub async fn follow(reports: Arc<Reports>, mut stop: tokio::sync::watch::Receive
             return;
         }
         let done = done.await;
-        rest_until = tokio::time::Instant::now() + started.elapsed() * LOAD_FACTOR;
+        // At most MAX_BEHIND: after a first build of minutes, the follower must not rest for
+        // most of an hour (every report would apply the backlog itself meanwhile).
+        rest_until = tokio::time::Instant::now() + (started.elapsed() * LOAD_FACTOR).min(MAX_BEHIND);
         match done {
             Ok(Ok(true)) => {}
             Ok(Ok(false)) => return,

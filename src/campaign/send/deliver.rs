@@ -123,14 +123,9 @@ impl Sender {
                 tx.unqueue_send(due, key)?;
                 return Ok(None);
             };
-            // The person's variant: its content and coupon.
-            if row.arm.is_some() {
-                campaign.definition = campaign.definition.for_arm(row.arm).into_owned();
-            }
             if matches!(campaign.status, Status::Paused | Status::Draft) {
                 return Ok(None);
             }
-            let input = &campaign.definition;
             // The person may have been merged into another since: send to the one that remains.
             let (customer_id, customer) = match crate::customer::get_in(tx, customer_key) {
                 Some(found) => found,
@@ -142,6 +137,26 @@ impl Sender {
                     },
                 ),
             };
+            // The person's variant as it stands now (a merge keeps the earlier assigned self's
+            // arm), with its content and coupon; a person now held out gets nothing.
+            if let Some(queued_arm) = row.arm {
+                let exp = (crate::experiment::CAMPAIGN, campaign_id);
+                let arm = tx
+                    .assignment::<crate::experiment::Assignment>(customer_id, exp)?
+                    .map_or(queued_arm, |a| a.arm);
+                if campaign.definition.design(tz).and_then(|d| d.holdout()) == Some(arm) {
+                    row.state = SendState::Skipped;
+                    row.skip = Some(Skip::HeldOut);
+                    tx.unqueue_send(due, key)?;
+                    tx.put_send_row(key, &row)?;
+                    let reason = Skip::HeldOut.as_str().to_string();
+                    bump_day(tx, campaign_id, now, tz, |d| *d.skipped.entry(reason).or_default() += 1)?;
+                    return Ok(None);
+                }
+                row.arm = Some(arm);
+                campaign.definition = campaign.definition.for_arm(row.arm).into_owned();
+            }
+            let input = &campaign.definition;
             let recent = match &settings.cap {
                 Some(cap) if input.purpose == Purpose::Ad => tx
                     .customer_messages_since::<Delivered>(customer_id, now - i64::from(cap.days) * store::DAY_MS)?

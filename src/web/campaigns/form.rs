@@ -298,8 +298,9 @@ impl Draft {
     }
 
     /// The API's input, or the first field that cannot be read, named as the API names it.
-    /// The variants' rows as the API takes them (blank rows left out).
-    fn variants_input(&self, t: &Catalog) -> Result<Vec<Variant>, (String, String)> {
+    /// The variants' rows as the API takes them (blank rows left out); a variant's AlimTalk
+    /// template code, which the form does not show, is kept from `stored` by its key.
+    fn variants_input(&self, t: &Catalog, stored: Option<&Definition>) -> Result<Vec<Variant>, (String, String)> {
         let text = |s: &str| (!s.trim().is_empty()).then(|| s.to_string());
         self.variants
             .iter()
@@ -329,7 +330,9 @@ impl Draft {
                         subject: text(&v.subject),
                         text: text(&v.text),
                         html: text(&v.html),
-                        template_code: None,
+                        template_code: stored
+                            .and_then(|d| d.variants.iter().find(|s| s.key == v.key.trim()))
+                            .and_then(|s| s.content.template_code.clone()),
                     },
                     coupon_id,
                 })
@@ -337,8 +340,8 @@ impl Draft {
             .collect()
     }
 
-    /// `stored`: the campaign being changed, whose other fallbacks the form does not show and
-    /// keeps as they were.
+    /// `stored`: the campaign being changed, whose other fallbacks and variants' template codes
+    /// the form does not show and keeps as they were.
     fn input(&self, tz: Tz, t: &Catalog, stored: Option<&Definition>) -> Result<CampaignInput, (String, String)> {
         let mut fallbacks = stored.map(|d| d.fallbacks.clone()).unwrap_or_default();
         let wrong = |field: &str, key: &str| (field.to_string(), t.get(key).to_string());
@@ -445,7 +448,7 @@ impl Draft {
             coupon_id,
             recommend,
             fallbacks,
-            variants: self.variants_input(t)?,
+            variants: self.variants_input(t, stored)?,
             holdout_percent: number(&self.holdout)
                 .map_err(|_| wrong("holdout_percent", "campaigns.error.number"))?
                 .unwrap_or(0),
