@@ -324,7 +324,7 @@ pub async fn sends(
     let rec = load(&st, id).await?;
     let limit = q.limit.unwrap_or(1000).min(10_000);
     let want = q.state.clone();
-    let keys: Vec<String> = rec.definition.variants.iter().map(|v| v.key.clone()).collect();
+    let design = rec.definition.design(st.tz);
     let items = st
         .store
         .call(move |s| -> Result<_, ApiError> {
@@ -355,11 +355,10 @@ pub async fn sends(
                         opened_at: r.opened_at.map(iso),
                         clicked_at: r.clicked_at.map(iso),
                         unsubscribed_at: r.unsubscribed_at.map(iso),
-                        variant: r.arm.map(|a| {
-                            keys.get(usize::from(a))
-                                .cloned()
-                                .unwrap_or_else(|| crate::campaign::variants::ONLY.to_string())
-                        }),
+                        variant: r
+                            .arm
+                            .zip(design.as_ref())
+                            .map(|(a, d)| d.key_of(usize::from(a)).to_string()),
                     });
                 }
                 out.len() < limit

@@ -88,16 +88,17 @@ impl Design {
     /// first `holdout_percent` of it held out, the rest cut by the weights.
     pub fn arm_of(&self, key: ExperimentKey, customer: u64) -> u8 {
         let u = draw(key, customer);
-        let held = f64::from(self.holdout_percent) / 100.0;
+        let shares = self.shares();
+        // The hold-out (the last share, when there is one) takes the bottom of the draw, the
+        // variants the rest in their order.
+        let held = self.holdout().map_or(0.0, |h| shares[usize::from(h)]);
         if u < held {
             return self.keys.len() as u8;
         }
-        let v = (u - held) / (1.0 - held);
-        let total: f64 = self.weights.iter().map(|&w| f64::from(w)).sum::<f64>().max(1.0);
-        let mut upto = 0.0;
-        for (i, &w) in self.weights.iter().enumerate() {
-            upto += f64::from(w) / total;
-            if v < upto {
+        let mut upto = held;
+        for (i, share) in shares.iter().take(self.keys.len()).enumerate() {
+            upto += share;
+            if u < upto {
                 return i as u8;
             }
         }
@@ -250,16 +251,22 @@ pub fn define(tx: &mut Tx, key: ExperimentKey, design: &Design) -> Result<(), st
     tx.put_experiment(key, design)
 }
 
+/// Assignment times in order, each once, the latest [`KEEP_TIMES`].
+fn keep_latest(at: &mut Vec<i64>) {
+    at.sort_unstable();
+    at.dedup();
+    if at.len() > KEEP_TIMES {
+        at.drain(..at.len() - KEEP_TIMES);
+    }
+}
+
 /// Assigns a customer at `at` (an occurrence's send time): their recorded arm, or at their first
 /// assignment the arm of the hash, recorded and counted. Returns the arm.
 pub fn assign(tx: &mut Tx, key: ExperimentKey, design: &Design, customer: u64, at: i64) -> Result<u8, store::Error> {
     if let Some(mut a) = tx.assignment::<Assignment>(customer, key)? {
         if !a.at.contains(&at) {
             a.at.push(at);
-            a.at.sort_unstable();
-            if a.at.len() > KEEP_TIMES {
-                a.at.remove(0);
-            }
+            keep_latest(&mut a.at);
             tx.put_assignment(customer, key, &a)?;
         }
         return Ok(a.arm);
@@ -340,11 +347,7 @@ pub fn merge(tx: &mut Tx, gone: u64, keep: u64) -> Result<(), store::Error> {
         let tz = tx.experiment::<Design>(key)?.map_or(chrono_tz::UTC, |d| d.zone());
         let first = if g.at.first() < k.at.first() { &g } else { &k };
         let mut at: Vec<i64> = g.at.iter().chain(&k.at).copied().collect();
-        at.sort_unstable();
-        at.dedup();
-        if at.len() > KEEP_TIMES {
-            at.drain(..at.len() - KEEP_TIMES);
-        }
+        keep_latest(&mut at);
         let one = Assignment {
             arm: first.arm,
             at,
