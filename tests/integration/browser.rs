@@ -1022,7 +1022,15 @@ async fn a_campaign_starts_from_a_template_is_previewed_and_launched() {
             .await?
             .click()
             .await?;
-        let tests = find(&c, "#where").await?.prop("value").await?.unwrap_or_default();
+        // Read until the picker has written the field (on a loaded machine the read came first).
+        let mut tests = String::from("?");
+        for _ in 0..200 {
+            tests = find(&c, "#where").await?.prop("value").await?.unwrap_or_default();
+            if tests.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
         anyhow::ensure!(tests.is_empty(), "no tests left: {tests:?}");
         // The message as one customer would get it, from the form as it stands, as it is edited.
         find(&c, "#live-customer").await?.send_keys("kim@example.com").await?;

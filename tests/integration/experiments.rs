@@ -182,6 +182,30 @@ async fn two_variants_and_a_hold_out_are_measured_on_everyone_assigned() {
     set_clock(&app, "2026-12-05T10:00:00+09:00").await;
     assert_eq!(app.send("/v1/batch", json!({ "batch": batch })).await.status(), 200);
 
+    // The preview shows each person their arm's message; a held-out person none.
+    for (mail, variant, verdict, subject) in [
+        (&held[0], "holdout", "skip", "(광고) 겨울 세일"),
+        (&a[0], "A", "send", "(광고) [A] 겨울 세일"),
+        (&b[0], "B", "send", "(광고) [B] 20% 할인"),
+    ] {
+        let who = app.customer("user_id", &user(mail)).await["id"].as_u64().unwrap();
+        let p = call(
+            &app,
+            Method::POST,
+            &format!("/campaigns/{id}/preview"),
+            json!({"customer_id": who}),
+        )
+        .await;
+        assert_eq!(
+            (p["variant"].as_str(), p["verdict"].as_str(), p["subject"].as_str()),
+            (Some(variant), Some(verdict), Some(subject)),
+            "{p}"
+        );
+        if variant == "holdout" {
+            assert_eq!(p["detail"], "held_out");
+        }
+    }
+
     let r = report(&app, id).await;
     let e = &r["experiment"];
     let arms = e["arms"].as_array().unwrap();

@@ -30,6 +30,10 @@ pub struct Preview {
     pub subject: Option<String>,
     pub text: String,
     pub html: Option<String>,
+    /// In an experiment, the person's arm (recorded, or the one the hash gives them): the
+    /// variant's key, or `holdout` (verdict `skip`, detail `held_out`: the message shown is the
+    /// campaign's own).
+    pub variant: Option<String>,
 }
 
 impl Sender {
@@ -46,6 +50,24 @@ impl Sender {
             .map_err(|_| super::super::bad("customer_id", format!("no customer {customer_id}")))?;
         let settings = Settings::load(&read)?;
         let now = self.clock.now_ms();
+        // The person's arm in an experiment, and the campaign as that arm sends it.
+        let design = rec.definition.design(self.tz);
+        let arm = match &design {
+            Some(d) => {
+                let key = (crate::experiment::CAMPAIGN, id);
+                Some(
+                    read.assignment::<crate::experiment::Assignment>(customer_id, key)?
+                        .map_or_else(|| d.arm_of(key, customer_id), |a| a.arm),
+                )
+            }
+            None => None,
+        };
+        let held_out = arm.is_some() && arm == design.as_ref().and_then(|d| d.holdout());
+        let as_sent = CampaignRecord {
+            definition: rec.definition.for_arm(arm).into_owned(),
+            ..rec.clone()
+        };
+        let rec = &as_sent;
         let input = &rec.definition;
         let coupon_code = match input.coupon_id {
             Some(c) => Some(
@@ -88,6 +110,11 @@ impl Sender {
             Err(_) if verdict == "send" => ("skip", Some("not_set_up".to_string())),
             _ => (verdict, detail),
         };
+        let (verdict, detail) = if held_out {
+            ("skip", Some(law::Skip::HeldOut.as_str().to_string()))
+        } else {
+            (verdict, detail)
+        };
         Ok(Preview {
             customer_id,
             to: row.address,
@@ -96,6 +123,9 @@ impl Sender {
             subject: out.subject,
             text: out.text,
             html: out.html,
+            variant: arm
+                .zip(design.as_ref())
+                .map(|(a, d)| d.key_of(usize::from(a)).to_string()),
         })
     }
 
