@@ -1229,6 +1229,8 @@ async fn an_experiment_s_card_names_the_winner_in_korean() {
         anyhow::ensure!(rows.len() == 3, "{} rows", rows.len());
         let held = rows[2].text().await?;
         anyhow::ensure!(held.contains("미발송 그룹") && held.contains("기준"), "{held}");
+        let lines = c.find_all(Locator::Css("#experiment-chart polyline.arm-line")).await?;
+        anyhow::ensure!(lines.len() == 3, "{} lines in the chart of rates", lines.len());
         c.execute("document.getElementById('experiment').scrollIntoView()", vec![])
             .await?;
         save_screenshot(&c, "campaign-experiment.png").await?;

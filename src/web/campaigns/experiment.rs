@@ -27,7 +27,99 @@ pub struct ArmRow {
     pub tone: &'static str,
 }
 
+/// One arm's line in the chart of rates over days: its cumulative rate and Wilson's interval as
+/// a band around it, in the SVG's coordinates.
+pub struct ArmLine {
+    pub key: String,
+    pub color: &'static str,
+    pub line: String,
+    pub band: String,
+}
+
+/// Each arm's cumulative conversion rate over days, with its interval (server-drawn SVG).
+pub struct RateChart {
+    pub lines: Vec<ArmLine>,
+    /// Grid lines from 0 up: (y, label).
+    pub y_ticks: Vec<(String, String)>,
+    pub first_day: String,
+    pub last_day: String,
+}
+
+/// The arms' colours: the variants, then the hold-out in grey.
+const COLORS: [&str; 8] = [
+    "#3b5bdb", "#2f9e44", "#e8590c", "#ae3ec9", "#1098ad", "#f08c00", "#c2255c", "#5c940d",
+];
+const HOLDOUT_COLOR: &str = "#868e96";
+const CHART_W: f64 = 720.0;
+const CHART_H: f64 = 160.0;
+
+/// The chart of each arm's cumulative rate; None with fewer than two days.
+fn rate_chart(e: &ExperimentReport, t: &Catalog) -> Option<RateChart> {
+    if e.days.len() < 2 {
+        return None;
+    }
+    let top = e
+        .days
+        .iter()
+        .flat_map(|d| d.arms.iter().map(|a| a.ci95.map_or(a.conversion_rate, |c| c[1])))
+        .fold(0.0f64, f64::max);
+    // A round top in percent: 1, 2, 5, 10, 20, 50 or 100 %.
+    let top = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]
+        .into_iter()
+        .find(|&r| r >= top)
+        .unwrap_or(1.0);
+    let n = e.days.len();
+    let x = |i: usize| i as f64 * CHART_W / (n - 1) as f64;
+    let y = |r: f64| CHART_H - (r / top).min(1.0) * CHART_H;
+    let lines = e
+        .arms
+        .iter()
+        .enumerate()
+        .map(|(arm, a)| {
+            let at = |i: usize| e.days[i].arms.get(arm);
+            let line: Vec<String> = (0..n)
+                .filter_map(|i| at(i).map(|p| format!("{:.1},{:.1}", x(i), y(p.conversion_rate))))
+                .collect();
+            let upper = (0..n).filter_map(|i| {
+                at(i)
+                    .and_then(|p| p.ci95)
+                    .map(|c| format!("{:.1},{:.1}", x(i), y(c[1])))
+            });
+            let lower: Vec<String> = (0..n)
+                .filter_map(|i| {
+                    at(i)
+                        .and_then(|p| p.ci95)
+                        .map(|c| format!("{:.1},{:.1}", x(i), y(c[0])))
+                })
+                .collect();
+            let band: Vec<String> = upper.chain(lower.into_iter().rev()).collect();
+            ArmLine {
+                key: name(&a.key, t),
+                color: if a.key == crate::experiment::HOLDOUT {
+                    HOLDOUT_COLOR
+                } else {
+                    COLORS[arm % COLORS.len()]
+                },
+                line: line.join(" "),
+                band: band.join(" "),
+            }
+        })
+        .collect();
+    Some(RateChart {
+        lines,
+        y_ticks: (0..=4)
+            .map(|k| {
+                let r = top * f64::from(k) / 4.0;
+                (format!("{:.1}", y(r)), i18n::percent(r))
+            })
+            .collect(),
+        first_day: e.days[0].day.clone(),
+        last_day: e.days[n - 1].day.clone(),
+    })
+}
+
 pub struct ExperimentView {
+    pub chart: Option<RateChart>,
     /// The verdict in words.
     pub verdict: String,
     pub verdict_kind: String,
@@ -145,6 +237,7 @@ pub fn view(e: &ExperimentReport, t: &Catalog, lang: Lang) -> ExperimentView {
         },
     };
     ExperimentView {
+        chart: rate_chart(e, t),
         verdict,
         verdict_kind: e.verdict.clone(),
         srm_alert: e
