@@ -83,6 +83,17 @@ async fn two_variants_and_a_hold_out_are_measured_on_everyone_assigned() {
 
     let id = create_campaign(&app, campaign.clone()).await;
     assert_eq!(id, 3, "the split pinned below is campaign 3's");
+    // Before launch the page says what this split of the 1,000 reachable can show: with 100 held
+    // out and 450 in the smaller variant, (1.959964 + 0.841621)·√(p(1−p)(1/100 + 1/450)) ÷ p.
+    let owner = console_cookie(&app, "admin", "test-admin-password").await;
+    let (_, html) = page(&app, &owner, &format!("/campaigns/{id}")).await;
+    let plan = element(&html, "experiment-plan");
+    assert!(
+        plan.contains("1,000")
+            && plan.contains("+216.8% or more when 2% convert")
+            && plan.contains("+135.0% or more when 5%"),
+        "{plan}"
+    );
     launch(&app, id).await;
     let r = wait_report(&app, id, "every arm's message sent", |r| {
         let Some(arms) = r["experiment"]["arms"].as_array() else {
@@ -247,7 +258,8 @@ async fn two_variants_and_a_hold_out_are_measured_on_everyone_assigned() {
         assert_eq!(last[i]["converted"], want[i].0);
     }
 
-    // The campaign's page shows the experiment: the verdict in words and a row per arm.
+    // The campaign's page shows the experiment: the verdict in words and a row per arm (signed in
+    // again: the clock moved four days).
     let owner = console_cookie(&app, "admin", "test-admin-password").await;
     let (status, html) = page(&app, &owner, &format!("/campaigns/{id}")).await;
     assert_eq!(status, 200);

@@ -248,3 +248,24 @@ pub fn view(e: &ExperimentReport, t: &Catalog, lang: Lang) -> ExperimentView {
         about: t.get("experiments.about").replace("{control}", &name(&e.control, t)),
     }
 }
+
+/// The planning hint before launch: split as the design says, the `reachable` people can show a
+/// relative difference of at least this much from the control's rate, if 2 % (or 5 %) convert
+/// (the minimum detectable lift at α 0.05 and power 0.8, CONTRACT §9).
+pub fn plan(d: &crate::experiment::Design, reachable: u64, t: &Catalog) -> String {
+    let shares = d.shares();
+    let control = d.control();
+    let size = |i: usize| (reachable as f64 * shares[i]).floor() as u64;
+    let smallest_other = (0..shares.len()).filter(|&i| i != control).map(size).min();
+    let n_c = size(control);
+    let at = |p: f64| {
+        smallest_other
+            .and_then(|n_t| crate::experiment::stats::mde_rel(((p * n_c as f64).round() as u64, n_c), n_t))
+            .filter(|m| m.is_finite())
+            .map_or_else(|| t.get("experiments.plan_none").to_string(), signed_percent)
+    };
+    t.get("experiments.plan")
+        .replace("{n}", &i18n::number(reachable as f64, 0))
+        .replace("{at2}", &at(0.02))
+        .replace("{at5}", &at(0.05))
+}

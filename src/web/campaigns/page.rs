@@ -206,6 +206,9 @@ pub(super) struct ShowPage {
     /// The estimate: (audience, reachable), or why there is none.
     estimate: Option<(String, String)>,
     estimate_error: Option<String>,
+    /// Before launch, for an experiment: the smallest differences its split of the reachable
+    /// people can show (at 2 % and 5 % converting).
+    plan: Option<String>,
     /// What Launch would refuse now (the messaging settings the law or the channel needs).
     blocker: Option<String>,
     can_launch: bool,
@@ -510,6 +513,10 @@ pub(super) async fn show_page(
         template_code: input.content.template_code.clone(),
         estimate,
         estimate_error,
+        plan: (rec.status == Status::Draft)
+            .then(|| reachable.zip(rec.definition.design(tz)))
+            .flatten()
+            .map(|(n, d)| super::experiment::plan(&d, n, t)),
         blocker,
         can_launch: launchable,
         can_pause: rec.status == Status::Active,
