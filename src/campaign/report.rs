@@ -89,7 +89,7 @@ pub fn report(read: &ReadTx, id: u64, rec: &CampaignRecord, tz: Tz) -> Result<Re
     let days = days
         .into_iter()
         .map(|(day, mut d)| {
-            d.day = crate::analysis::local_date(i64::from(day) * store::DAY_MS + 12 * 3_600_000, chrono_tz::UTC);
+            d.day = crate::analysis::day_date(day).to_string();
             d
         })
         .collect();

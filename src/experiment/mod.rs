@@ -17,10 +17,8 @@ use sha2::{Digest, Sha256};
 pub use crate::store::ExperimentKey;
 use crate::store::{self, Tx};
 
-/// The kind of a campaign's experiment key.
+/// The kind of a campaign's experiment key (an on-site message's will be 2).
 pub const CAMPAIGN: u8 = 1;
-/// The kind of an on-site message's experiment key.
-pub const MESSAGE: u8 = 2;
 
 /// The name of the hold-out arm in reports.
 pub const HOLDOUT: &str = "holdout";

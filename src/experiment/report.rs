@@ -161,7 +161,7 @@ pub fn of(design: &Design, tallies: &[ArmTally], days: &[(i32, Vec<ArmDay>)]) ->
                 sums[i].1 += d.converted;
             }
             DayPoint {
-                day: crate::analysis::local_date(i64::from(*day) * store::DAY_MS + 12 * 3_600_000, chrono_tz::UTC),
+                day: crate::analysis::day_date(*day).to_string(),
                 arms: sums
                     .iter()
                     .map(|&(n, x)| DayArm {
